@@ -1,0 +1,3 @@
+from spherescope.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""Command line: `spherescope` opens the window; `spherescope trace` works in a terminal.
+
+Errors a user can cause end with one line on stderr and a non-zero exit code, never
+a traceback (pass --debug to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from spherescope import __version__
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"spherescope: error: {message}", file=sys.stderr)
+    return code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage dump
+        print(f"spherescope: error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None, help="embedded (default), a hub id, a model directory or a .gguf file")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default=None, help="weights precision; the lens is always float32")
+    p.add_argument("--allow-pickle", action="store_true", help="allow pickled .bin checkpoints (they can run code; only for sources you trust)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="spherescope", description="Watch a transformer's hidden state move as a direction on a sphere with a length.")
+    parser.add_argument("--version", action="version", version=f"spherescope {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    gui = sub.add_parser("gui", help="open the window (the default)")
+    _add_model_args(gui)
+    gui.add_argument("--prompt", default=None, help="prompt to run once the window is up")
+    gui.add_argument("scene", nargs="?", default=None, help=argparse.SUPPRESS)
+
+    tr = sub.add_parser("trace", help="print the logit lens of a prompt layer by layer, or write it as JSON")
+    _add_model_args(tr)
+    tr.add_argument("--prompt", required=True)
+    tr.add_argument("--position", type=int, default=None, help="token position to follow (default: the last; negative counts from the end)")
+    tr.add_argument("--top-k", type=int, default=10)
+    tr.add_argument("--out", default=None, help="write the trace as JSON to this file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("--model") or argv[0] in ("--prompt",) or (argv[0] not in ("gui", "trace", "-h", "--help", "--version", "--debug") and not argv[0].startswith("-")):
+        argv = ["gui", *argv]
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "trace":
+            return cmd_trace(args)
+        return cmd_gui(args)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:
+        if args.debug:
+            raise
+        from spherescope.models.errors import SpherescopeError
+        from spherescope.core.atomic import WriteError
+
+        if isinstance(exc, (SpherescopeError, WriteError)):
+            return _fail(str(exc))
+        return _fail(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (rerun with --debug for details)")
+
+
+def cmd_trace(args) -> int:
+    from spherescope.core.atomic import atomic_write_text, check_writable
+    from spherescope.core.text import quoted
+    from spherescope.core.trace_json import trace_to_dict
+
+    if args.top_k < 1:
+        return _fail("--top-k must be at least 1", EXIT_USAGE)
+    if args.prompt == "":
+        return _fail("The prompt is empty; type some text to trace.", EXIT_USAGE)
+    if args.out:
+        check_writable(args.out)  # fail before a slow load, not after it
+    from spherescope.models.sources import load_model
+    from spherescope.models.trace import trace_prompt
+
+    loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
+    trace = trace_prompt(loaded, args.prompt, position=args.position, top_k=args.top_k)
+    info = loaded.info
+    data = trace_to_dict(
+        trace,
+        model=info.name,
+        hidden_size=info.hidden_size,
+        vocab_size=info.vocab_size,
+        tied=info.tied_embeddings,
+        token_text=loaded.token_text,
+        top_k=args.top_k,
+    )
+    if args.out:
+        atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1))
+        print(f"wrote {args.out}: {len(data['layers'])} layers, next token {quoted(data['next_token']['text'])}")
+        return 0
+    toks = " ".join(quoted(t.text) for t in trace.tokens)
+    print(f"model: {info.name} ({info.architecture}, {info.num_layers} layers, d={info.hidden_size}, vocab {info.vocab_size:,}, {'tied' if info.tied_embeddings else 'untied'})")
+    print(f"tokens ({len(trace.tokens)}): {toks}")
+    print(f"following position {trace.position}: {quoted(trace.tokens[trace.position].text)}")
+    shown = min(args.top_k, 5)
+    print(f"{'layer':>5}  {'|h|':>9}  top tokens by logit lens (probability)")
+    for row in data["layers"]:
+        tops = "  ".join(f"{quoted(t['text'])} {t['prob']:.3f}" for t in row["top"][:shown])
+        print(f"{row['layer']:>5}  {row['norm']:>9.2f}  {tops}")
+    nt = data["next_token"]
+    print(f"next token: {quoted(nt['text'])} (p={nt['prob']:.3f}); |final_norm(h)| = {trace.final_normed_norm:.2f}")
+    return 0
+
+
+def cmd_gui(args) -> int:
+    from spherescope.app import run_app
+
+    return run_app(model=args.model, prompt=args.prompt, scene=args.scene, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)

@@ -1,0 +1,1 @@
+"""Maths on numpy arrays. Imports neither Qt nor transformers."""

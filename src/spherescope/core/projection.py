@@ -1,0 +1,145 @@
+"""The one place that decides how a d-dimensional vector becomes a 3-D point.
+
+A basis is three orthonormal rows. Projecting keeps part of a vector's length;
+`kept_fraction` reports how much, so views can be honest about what they hide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spherescope.core.geometry import directions
+
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Three orthonormal axes (3 x d, float32) and a human-readable name for each."""
+
+    axes: np.ndarray
+    kind: str
+    labels: tuple[str, str, str] = ("PC1", "PC2", "PC3")
+    tokens: tuple[int, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.axes.ndim != 2 or self.axes.shape[0] != 3:
+            raise ValueError("a basis needs exactly three axes")
+
+
+@dataclass(frozen=True)
+class Projected:
+    """Unit directions in 3-D, the original lengths, and the kept fraction of each."""
+
+    points: np.ndarray  # (n, 3) float32, each row unit length (or zero)
+    lengths: np.ndarray  # (n,) float32, length in the full space
+    kept: np.ndarray  # (n,) float32 in [0, 1]: |B x| / |x|
+
+
+def project(vectors: np.ndarray, basis: Basis) -> Projected:
+    v = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+    coords = v @ basis.axes.T
+    full = np.linalg.norm(v, axis=1)
+    inplane = np.linalg.norm(coords, axis=1)
+    kept = np.clip(inplane / np.maximum(full, _EPS), 0.0, 1.0)
+    points = coords / np.maximum(inplane, _EPS)[:, None]
+    return Projected(
+        np.ascontiguousarray(points, dtype=np.float32),
+        full.astype(np.float32),
+        kept.astype(np.float32),
+    )
+
+
+def gram_schmidt(vectors: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """Orthonormal rows spanning the given rows in order; dependent rows are dropped."""
+    out: list[np.ndarray] = []
+    for v in np.asarray(vectors, dtype=np.float64):
+        w = v.copy()
+        for u in out:
+            w -= (w @ u) * u
+        n = np.linalg.norm(w)
+        if n > tol * max(1.0, np.linalg.norm(v)):
+            out.append(w / n)
+    if not out:
+        return np.zeros((0, np.asarray(vectors).shape[-1]))
+    return np.stack(out)
+
+
+def _pca_axes(rows: np.ndarray, n: int, center: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(rows, dtype=np.float64)
+    if center:
+        x = x - x.mean(axis=0, keepdims=True)
+    # The d x d covariance is cheap even for 49k rows (d <= a few thousand),
+    # and far cheaper than an SVD of the whole vocabulary.
+    cov = x.T @ x
+    vals, vecs = np.linalg.eigh(cov)
+    order = np.argsort(vals)[::-1][:n]
+    axes = vecs[:, order].T
+    # Fix each axis's sign so the same data always gives the same picture.
+    for i, a in enumerate(axes):
+        j = int(np.argmax(np.abs(a)))
+        if a[j] < 0:
+            axes[i] = -a
+    return axes, vals[order] / max(vals.sum(), _EPS)
+
+
+def _complete(axes: np.ndarray, d: int, extra: list[np.ndarray]) -> np.ndarray:
+    """Fill up to three orthonormal axes from candidate vectors, then coordinate axes."""
+    rows = [np.asarray(a, dtype=np.float64) for a in axes]
+    candidates = [np.asarray(c, dtype=np.float64) for c in extra]
+    candidates += [np.eye(d)[i] for i in range(min(d, 6))]
+    for c in candidates:
+        if len(rows) >= 3:
+            break
+        w = c.copy()
+        for u in rows:
+            w -= (w @ u) * u
+        n = np.linalg.norm(w)
+        if n > 1e-6 * max(1.0, np.linalg.norm(c)):
+            rows.append(w / n)
+    return np.stack(rows[:3])
+
+
+def pca_basis(rows: np.ndarray, kind: str = "unembedding-pca", center: bool = True) -> Basis:
+    """PCA of the directions of `rows` (lengths removed first so long tokens don't dominate)."""
+    axes, var = _pca_axes(directions(rows), 3, center=center)
+    axes = _complete(axes, axes.shape[1], [])
+    labels = tuple(f"PC{i + 1} ({100 * v:.1f}%)" for i, v in enumerate(var))
+    return Basis(np.ascontiguousarray(axes, dtype=np.float32), kind, labels)  # type: ignore[arg-type]
+
+
+def trajectory_basis(trajectory: np.ndarray) -> Basis:
+    """PCA of one position's residual directions over the layers."""
+    return pca_basis(trajectory, kind="trajectory-pca", center=True)
+
+
+def token_plane_basis(
+    token_vectors: np.ndarray,
+    hidden: np.ndarray | None = None,
+    names: tuple[str, ...] = (),
+    token_ids: tuple[int, ...] = (),
+) -> Basis:
+    """The span of chosen token directions, made orthonormal in the order given.
+
+    As in the article's " Mary"/" John" figure: the chosen tokens fix the first axes
+    and the remaining axis comes from what is left of the hidden state once those
+    directions are removed, so the picture shows how far the state strays from the plane.
+    """
+    tv = np.atleast_2d(np.asarray(token_vectors, dtype=np.float64))[:3]
+    if tv.shape[0] == 0:
+        raise ValueError("choose at least one token for a token-plane basis")
+    axes = gram_schmidt(directions(tv))
+    if axes.shape[0] == 0:
+        raise ValueError("the chosen tokens have no direction (zero vectors)")
+    extra = []
+    if hidden is not None:
+        extra.append(np.asarray(hidden, dtype=np.float64))
+    full = _complete(axes, tv.shape[1], extra)
+    labels = list(names[: axes.shape[0]])
+    while len(labels) < axes.shape[0]:
+        labels.append(f"token {len(labels) + 1}")
+    while len(labels) < 3:
+        labels.append("rest of h" if hidden is not None and len(labels) == axes.shape[0] else "other")
+    return Basis(np.ascontiguousarray(full, dtype=np.float32), "token-plane", tuple(labels), tuple(token_ids))  # type: ignore[arg-type]

@@ -1,0 +1,61 @@
+"""Plain frozen records that carry a trace from the model layer to the views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Token:
+    id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class LensTop:
+    """The logit lens at one layer for one position: top-k ids, their probabilities and logits."""
+
+    ids: np.ndarray  # (k,) int64
+    probs: np.ndarray  # (k,) float32
+    logits: np.ndarray  # (k,) float32
+    entropy: float
+
+
+@dataclass(frozen=True)
+class LayerFrame:
+    """What one layer adds to a trace, emitted as soon as the layer is computed."""
+
+    layer: int
+    residual: np.ndarray  # (T, d) float32, every position
+    norms: np.ndarray  # (T,) float32
+    lens: LensTop  # at the followed position
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A whole trace: residuals for layers 0..L and positions 0..T-1, plus the lens."""
+
+    model_name: str
+    tokens: tuple[Token, ...]
+    position: int
+    residuals: np.ndarray  # (L+1, T, d) float32
+    lens: tuple[LensTop, ...]  # L+1 entries, at `position`
+    final_normed_norm: float  # |final_norm(h_L)| at `position`, for the before/after readout
+    next_token: Token
+    next_prob: float
+    model_logits: np.ndarray  # (V,) float32 at `position`: the model's own output
+
+    @property
+    def num_layers(self) -> int:
+        return self.residuals.shape[0] - 1
+
+    @property
+    def norms(self) -> np.ndarray:
+        """(L+1, T) residual lengths."""
+        return np.linalg.norm(self.residuals, axis=2)
+
+    def path(self, position: int | None = None) -> np.ndarray:
+        """(L+1, d) residuals of one position across layers."""
+        return self.residuals[:, self.position if position is None else position]

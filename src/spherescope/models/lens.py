@@ -1,0 +1,163 @@
+"""The logit lens, architecture by architecture, always computed in float32.
+
+A lens turns a residual vector h (before the final norm) into logits exactly the way
+the model's own head does: final norm, then OPT's project_out, then the unembedding
+(with its bias where there is one), then Gemma2-style soft-capping.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from spherescope.models.errors import ModelError
+
+_FINAL_NORM_PATHS = (
+    "model.norm",  # llama, mistral, qwen2, gemma*, phi3, smollm
+    "transformer.ln_f",  # gpt2
+    "model.decoder.final_layer_norm",  # opt
+    "gpt_neox.final_layer_norm",  # gpt-neox / pythia
+    "model.final_layernorm",  # phi-1/2
+    "model.language_model.norm",
+)
+_BLOCK_PATHS = (
+    "model.layers",
+    "transformer.h",
+    "model.decoder.layers",
+    "gpt_neox.layers",
+    "model.language_model.layers",
+)
+_MISSING = object()
+
+
+def _get(root: nn.Module, path: str):
+    obj = root
+    for part in path.split("."):
+        obj = getattr(obj, part, _MISSING)
+        if obj is _MISSING:
+            return _MISSING
+    return obj
+
+
+def find_blocks(model: nn.Module) -> nn.ModuleList:
+    for path in _BLOCK_PATHS:
+        obj = _get(model, path)
+        if isinstance(obj, nn.ModuleList) and len(obj) > 0:
+            return obj
+    raise ModelError(
+        f"spherescope does not know where the decoder blocks of {type(model).__name__} are; "
+        "use a supported architecture (GPT-2, OPT, GPT-NeoX, Llama, Mistral, Qwen2, Gemma, Phi)."
+    )
+
+
+def find_final_norm(model: nn.Module) -> nn.Module | None:
+    """The final norm module, or None for models that have none (OPT-350m)."""
+    for path in _FINAL_NORM_PATHS:
+        obj = _get(model, path)
+        if obj is _MISSING:
+            continue
+        if obj is None:
+            return None  # the attribute exists and is deliberately empty
+        if isinstance(obj, nn.Module):
+            return obj
+    raise ModelError(
+        f"spherescope does not know the final norm of {type(model).__name__}, so its logit lens "
+        "would be wrong; use a supported architecture (GPT-2, OPT, GPT-NeoX, Llama, Qwen2, Gemma, Phi)."
+    )
+
+
+def _as_float32(module: nn.Module | None) -> nn.Module | None:
+    """A float32 version of a module, sharing storage when it already is float32."""
+    if module is None:
+        return None
+    params = list(module.parameters())
+    if all(p.dtype == torch.float32 for p in params):
+        return module
+    return copy.deepcopy(module).float()
+
+
+@dataclass
+class Lens:
+    final_norm: nn.Module | None
+    project_out: nn.Module | None
+    head: nn.Module
+    softcap: float | None
+    device: torch.device
+
+    @classmethod
+    def for_model(cls, model: nn.Module) -> "Lens":
+        norm = find_final_norm(model)
+        project_out = _get(model, "model.decoder.project_out")
+        if project_out is _MISSING:
+            project_out = None
+        head = model.get_output_embeddings()
+        if head is None:
+            raise ModelError(f"{type(model).__name__} has no output embedding (unembedding) to read a lens from.")
+        softcap = getattr(model.config, "final_logit_softcapping", None)
+        if softcap is None and hasattr(model.config, "get_text_config"):
+            softcap = getattr(model.config.get_text_config(), "final_logit_softcapping", None)
+        device = next(head.parameters()).device
+        return cls(_as_float32(norm), _as_float32(project_out), _as_float32(head), softcap, device)
+
+    @torch.no_grad()
+    def normed(self, h: torch.Tensor) -> torch.Tensor:
+        x = h.to(self.device, torch.float32)
+        if self.final_norm is not None:
+            x = self.final_norm(x)
+        return x
+
+    @torch.no_grad()
+    def logits_from_normed(self, x: torch.Tensor) -> torch.Tensor:
+        if self.project_out is not None:
+            x = self.project_out(x)
+        logits = self.head(x).float()
+        if self.softcap:
+            logits = torch.tanh(logits / self.softcap) * self.softcap
+        return logits
+
+    @torch.no_grad()
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        """(..., d) residuals before the final norm -> (..., V) float32 logits."""
+        return self.logits_from_normed(self.normed(h))
+
+    def logits_np(self, h: np.ndarray) -> np.ndarray:
+        return self.logits(torch.from_numpy(np.ascontiguousarray(h, dtype=np.float32))).cpu().numpy()
+
+    @torch.no_grad()
+    def effective_unembedding(self, hidden_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(W, b) with logit(h) = (W @ h) / s(h) + b before soft-capping, s(h) > 0 a scalar.
+
+        The final norm's gain (and LayerNorm's centring) and OPT's project_out are folded
+        into the rows, so W's rows are the directions that the *raw* residual must point
+        along to raise each token: the honest "token directions" for a picture of h.
+        """
+        w = self.head.weight.detach().float()
+        if self.project_out is not None:
+            w = w @ self.project_out.weight.detach().float()
+        bias = torch.zeros(w.shape[0], device=w.device)
+        head_bias = getattr(self.head, "bias", None)
+        if head_bias is not None:
+            bias = bias + head_bias.detach().float()
+        norm = self.final_norm
+        if isinstance(norm, nn.LayerNorm):
+            if norm.bias is not None:
+                beta = norm.bias.detach().float()
+                b_out = self.project_out(beta) if self.project_out is not None else beta
+                bias = bias + self.head.weight.detach().float() @ b_out
+            if norm.weight is not None:
+                w = w * norm.weight.detach().float()
+            w = w - w.mean(dim=1, keepdim=True)
+        elif norm is not None:
+            # Every RMSNorm variant (Llama's w, Gemma's 1 + w) maps a constant vector to
+            # its gain, so probing with ones reads the gain without knowing the class.
+            ones = torch.ones(1, hidden_size, device=w.device)
+            gain = norm(ones)[0].float()
+            w = w * gain
+        return (
+            np.ascontiguousarray(w.cpu().numpy(), dtype=np.float32),
+            np.ascontiguousarray(bias.cpu().numpy(), dtype=np.float32),
+        )

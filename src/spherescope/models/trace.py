@@ -1,0 +1,191 @@
+"""Tracing a prompt: residual vectors at every layer and the logit lens on them.
+
+One forward pass with hooks. Layer 0 is the input to the first block (the embedding
+plus whatever the architecture adds before the blocks, e.g. GPT-2's positions);
+layer i is the output of block i; the last layer is taken with a pre-hook on the
+final norm, because transformers' hidden_states[-1] has already been normalised.
+Each layer is handed to `on_layer` as soon as it exists, so a caller can stream it,
+and `cancel()` is checked at every layer so a newer request can stop an old one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from spherescope.core.geometry import entropy as _entropy
+from spherescope.core.trajectory import LayerFrame, LensTop, Token, Trace
+from spherescope.models.errors import Cancelled, PromptError
+from spherescope.models.loaded import LoadedModel
+
+OnLayer = Callable[[LayerFrame], None]
+
+
+def tokenize(loaded: LoadedModel, prompt: str) -> tuple[Token, ...]:
+    """The tokens exactly as the model's tokenizer makes them by default."""
+    if prompt is None or prompt == "":
+        raise PromptError("The prompt is empty; type some text to trace.")
+    ids = loaded.tokenizer(prompt)["input_ids"]
+    if len(ids) == 0:
+        raise PromptError("The prompt produced no tokens; type some visible text.")
+    ctx = loaded.info.context_length
+    if ctx is not None and len(ids) > ctx:
+        raise PromptError(
+            f"The prompt is {len(ids):,} tokens but {loaded.info.name} reads at most {ctx:,}; "
+            "it was refused, not truncated: shorten it."
+        )
+    return tuple(Token(int(i), loaded.token_text(int(i))) for i in ids)
+
+
+def lens_top(loaded: LoadedModel, h: torch.Tensor | np.ndarray, k: int) -> LensTop:
+    """Top-k of the logit lens for one residual vector."""
+    if isinstance(h, np.ndarray):
+        h = torch.from_numpy(np.ascontiguousarray(h, dtype=np.float32))
+    logits = loaded.lens.logits(h.reshape(1, -1))[0]
+    return _top_from_logits(logits, k)
+
+
+def _top_from_logits(logits: torch.Tensor, k: int) -> LensTop:
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    k = min(k, logits.shape[-1])
+    vals, idx = torch.topk(logits, k)
+    probs = logp[idx].exp()
+    ent = float(-(logp.exp() * logp).nansum())
+    return LensTop(
+        idx.cpu().numpy().astype(np.int64),
+        probs.cpu().numpy().astype(np.float32),
+        vals.cpu().numpy().astype(np.float32),
+        ent,
+    )
+
+
+def lens_tops(loaded: LoadedModel, path: np.ndarray, k: int) -> tuple[LensTop, ...]:
+    """The lens at every layer for one position's path (L+1, d): used when the user
+    follows another position, so no forward pass is needed."""
+    logits = loaded.lens.logits(torch.from_numpy(np.ascontiguousarray(path, dtype=np.float32)))
+    return tuple(_top_from_logits(row, k) for row in logits)
+
+
+def _resolve_position(position: int | None, n: int) -> int:
+    if position is None:
+        return n - 1
+    if not -n <= position < n:
+        raise PromptError(f"Position {position} is out of range: the prompt has {n} tokens (0..{n - 1}).")
+    return position % n
+
+
+def _first_tensor(x):
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, (tuple, list)) and x and isinstance(x[0], torch.Tensor):
+        return x[0]
+    if hasattr(x, "last_hidden_state"):
+        return x.last_hidden_state
+    raise TypeError(f"unexpected block output {type(x).__name__}")
+
+
+@torch.no_grad()
+def trace_prompt(
+    loaded: LoadedModel,
+    prompt: str,
+    position: int | None = None,
+    top_k: int = 10,
+    on_layer: OnLayer | None = None,
+    cancel: Callable[[], bool] | None = None,
+    tokens: tuple[Token, ...] | None = None,
+) -> Trace:
+    tokens = tokens if tokens is not None else tokenize(loaded, prompt)
+    n = len(tokens)
+    pos = _resolve_position(position, n)
+    model = loaded.model
+    num_layers = loaded.info.num_layers
+    device = next(model.parameters()).device
+    ids = torch.tensor([[t.id for t in tokens]], device=device)
+
+    residuals: list[np.ndarray | None] = [None] * (num_layers + 1)
+    lens: list[LensTop | None] = [None] * (num_layers + 1)
+    final_normed_norm = [float("nan")]
+    # The lens may share the model's own final-norm module, so its calls inside emit()
+    # would re-enter the pre-hook; this flag tells those apart from the model's call.
+    in_emit = [False]
+
+    def check_cancel() -> None:
+        if cancel is not None and cancel():
+            raise Cancelled()
+
+    def emit(layer: int, hidden: torch.Tensor) -> None:
+        check_cancel()
+        in_emit[0] = True
+        try:
+            _emit(layer, hidden)
+        finally:
+            in_emit[0] = False
+
+    def _emit(layer: int, hidden: torch.Tensor) -> None:
+        h = hidden[0].detach()
+        h32 = h.float()
+        res = h32.cpu().numpy()
+        top = lens_top(loaded, h32[pos], top_k)
+        residuals[layer] = res
+        lens[layer] = top
+        if layer == num_layers:
+            final_normed_norm[0] = float(loaded.lens.normed(h32[pos : pos + 1]).norm())
+        if on_layer is not None:
+            on_layer(LayerFrame(layer, res, np.linalg.norm(res, axis=1).astype(np.float32), top))
+
+    def pre_first(module, args, kwargs):
+        hs = args[0] if args else kwargs.get("hidden_states")
+        emit(0, hs)
+
+    def make_post(i: int):
+        def post(module, args, output):
+            if i + 1 < num_layers or loaded.lens.final_norm is None:
+                emit(i + 1, _first_tensor(output))
+            else:
+                check_cancel()
+
+        return post
+
+    def pre_norm(module, args, kwargs):
+        hs = args[0] if args else kwargs.get("hidden_states")
+        # Gemma-style models may call the norm more than once; the first call is the residual.
+        if not in_emit[0] and residuals[num_layers] is None:
+            emit(num_layers, hs)
+
+    handles = [loaded.blocks[0].register_forward_pre_hook(pre_first, with_kwargs=True)]
+    handles += [b.register_forward_hook(make_post(i)) for i, b in enumerate(loaded.blocks)]
+    if loaded.lens.final_norm is not None:
+        target = _original_final_norm(loaded)
+        handles.append(target.register_forward_pre_hook(pre_norm, with_kwargs=True))
+    try:
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
+    finally:
+        for hd in handles:
+            hd.remove()
+    check_cancel()
+    if any(r is None for r in residuals):
+        missing = [i for i, r in enumerate(residuals) if r is None]
+        raise RuntimeError(f"layers {missing} were never reached by the forward pass")
+    logits = out.logits[0, pos].float()
+    probs = torch.softmax(logits, dim=-1)
+    nid = int(torch.argmax(logits))
+    return Trace(
+        model_name=loaded.info.name,
+        tokens=tokens,
+        position=pos,
+        residuals=np.stack(residuals),  # type: ignore[arg-type]
+        lens=tuple(lens),  # type: ignore[arg-type]
+        final_normed_norm=final_normed_norm[0],
+        next_token=Token(nid, loaded.token_text(nid)),
+        next_prob=float(probs[nid]),
+        model_logits=logits.cpu().numpy(),
+    )
+
+
+def _original_final_norm(loaded: LoadedModel):
+    """The model's own final norm module (the lens may hold a float32 copy)."""
+    from spherescope.models.lens import find_final_norm
+
+    return find_final_norm(loaded.model)
