@@ -20,12 +20,22 @@ def check_writable(path: str | os.PathLike) -> Path:
         raise WriteError(f"Cannot write {p}: the folder {parent} does not exist.")
     if not os.access(parent, os.W_OK):
         raise WriteError(f"Cannot write {p}: the folder {parent} is not writable.")
+    # os.access says yes to root everywhere; only a real try tells (read-only mounts, /proc).
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".probe", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise WriteError(f"Cannot write {p}: {exc.strerror or exc}.") from None
     return p
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     p = check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
+    except OSError as exc:
+        raise WriteError(f"Cannot write {p}: {exc.strerror or exc}.") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

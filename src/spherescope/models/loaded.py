@@ -60,7 +60,7 @@ class LoadedModel:
             name=source.label,
             architecture=getattr(cfg, "model_type", type(model).__name__),
             num_layers=len(blocks),
-            hidden_size=int(emb.weight.shape[1]) if emb is not None else int(text_cfg.hidden_size),
+            hidden_size=int(text_cfg.hidden_size),  # the residual width (OPT-350m embeds narrower)
             vocab_size=int(head.weight.shape[0]),
             tied_embeddings=tied,
             parameters=sum(q.numel() for q in model.parameters()),

@@ -1,0 +1,32 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session")
+def real_model():
+    """The embedded SmolLM2-135M, loaded once per test session (from the converted cache)."""
+    from spherescope.models.sources import load_model
+
+    return load_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+    """A tiny llama saved like a user's local model directory."""
+    from tiny_models import save_tiny
+
+    return save_tiny("llama", tmp_path_factory.mktemp("tiny") / "llama")
+
+
+@pytest.fixture(scope="session")
+def tiny_loaded(tiny_dir):
+    from spherescope.models.sources import load_model
+
+    return load_model(str(tiny_dir))

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from spherescope.core import projection as pr
+
+rng = np.random.default_rng(1)
+
+
+def _orthonormal(b):
+    np.testing.assert_allclose(b.axes @ b.axes.T, np.eye(3), atol=1e-5)
+
+
+def test_pca_basis_finds_the_dominant_plane():
+    d = 20
+    # Directions spread mostly in the first three coordinates.
+    rows = rng.normal(size=(500, d)) * np.r_[[5.0, 3.0, 2.0], np.full(d - 3, 0.05)]
+    b = pr.pca_basis(rows)
+    _orthonormal(b)
+    assert np.abs(b.axes[:, :3]).sum() > 0.95 * np.abs(b.axes).sum()
+    assert b.labels[0].startswith("PC1")
+    # Deterministic sign: same data, same picture.
+    np.testing.assert_array_equal(b.axes, pr.pca_basis(rows).axes)
+
+
+def test_projection_keeps_fraction_and_unit_points():
+    b = pr.Basis(np.eye(3, 6, dtype=np.float32), "test")
+    v = np.array([[3, 4, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0], [1, 0, 0, 1, 0, 0]], dtype=np.float32)
+    p = pr.project(v, b)
+    np.testing.assert_allclose(p.lengths, [5, 1, np.sqrt(2)], rtol=1e-6)
+    np.testing.assert_allclose(p.kept, [1, 0, 1 / np.sqrt(2)], rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(p.points[[0, 2]], axis=1), 1, rtol=1e-6)
+    assert p.points.dtype == np.float32 and p.points.flags["C_CONTIGUOUS"]
+
+
+def test_token_plane_is_gram_schmidt_with_rest_of_hidden():
+    d = 10
+    mary, john = rng.normal(size=d), rng.normal(size=d)
+    h = rng.normal(size=d) * 3
+    b = pr.token_plane_basis(np.vstack([mary, john]), hidden=h, names=(" Mary", " John"), token_ids=(5, 6))
+    _orthonormal(b)
+    np.testing.assert_allclose(b.axes[0], mary / np.linalg.norm(mary), atol=1e-6)
+    # Second axis lies in span(mary, john); third is what remains of h.
+    span = np.vstack([mary, john]).T
+    coef, *_ = np.linalg.lstsq(span, b.axes[1], rcond=None)
+    np.testing.assert_allclose(span @ coef, b.axes[1], atol=1e-5)
+    rest = h - b.axes[:2].T @ (b.axes[:2] @ h)
+    np.testing.assert_allclose(b.axes[2], rest / np.linalg.norm(rest), atol=1e-5)
+    assert b.labels == (" Mary", " John", "rest of h")
+    # h projected onto this basis keeps all of its length.
+    assert pr.project(h, b).kept[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_token_plane_handles_one_token_and_rejects_none():
+    b = pr.token_plane_basis(rng.normal(size=(1, 8)), hidden=rng.normal(size=8))
+    _orthonormal(b)
+    with pytest.raises(ValueError):
+        pr.token_plane_basis(np.zeros((0, 8)))
+    with pytest.raises(ValueError):
+        pr.token_plane_basis(np.zeros((2, 8)))
+
+
+def test_trajectory_basis_spans_a_planar_path():
+    d = 12
+    t = np.linspace(0, 1, 31)[:, None]
+    path = np.cos(t) * np.eye(d)[0] + np.sin(t) * np.eye(d)[1] + 0.5 * np.eye(d)[2] * t
+    b = pr.trajectory_basis(path * np.linspace(1, 100, 31)[:, None])
+    _orthonormal(b)
+    kept = pr.project(path, b).kept
+    assert kept.min() > 0.99

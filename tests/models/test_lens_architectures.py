@@ -1,0 +1,101 @@
+"""Table-driven: every supported architecture, tiny and random, built in the test."""
+
+import numpy as np
+import pytest
+import torch
+
+from spherescope.models.sources import load_model
+from spherescope.models.trace import trace_prompt
+from tiny_models import ARCHS, make_model, save_tiny
+
+PROMPT = "John and Mary went to the bar."
+
+
+@pytest.fixture(scope="module", params=ARCHS)
+def arch_loaded(request, tmp_path_factory):
+    """Loaded the way a user's directory is: save_pretrained, then open the folder."""
+    folder = save_tiny(request.param, tmp_path_factory.mktemp(request.param) / "model")
+    return request.param, load_model(str(folder))
+
+
+def test_lens_at_last_layer_equals_model_logits(arch_loaded):
+    arch, loaded = arch_loaded
+    trace = trace_prompt(loaded, PROMPT, top_k=5)
+    assert trace.residuals.shape[0] == loaded.info.num_layers + 1 == 4
+    lens_last = loaded.lens.logits_np(trace.residuals[-1, trace.position][None])[0]
+    assert np.abs(lens_last - trace.model_logits).max() <= 1e-3, arch
+    assert trace.lens[-1].ids[0] == int(np.argmax(trace.model_logits))
+    # Every position is traced, not only the followed one.
+    assert trace.residuals.shape[1] == len(trace.tokens)
+
+
+def test_every_position_matches_its_own_logits(arch_loaded):
+    arch, loaded = arch_loaded
+    tokens_n = len(loaded.tokenizer(PROMPT)["input_ids"])
+    for pos in (0, tokens_n // 2):
+        trace = trace_prompt(loaded, PROMPT, position=pos)
+        lens_last = loaded.lens.logits_np(trace.residuals[-1, pos][None])[0]
+        assert np.abs(lens_last - trace.model_logits).max() <= 1e-3
+
+
+def test_last_residual_is_before_the_final_norm(arch_loaded):
+    arch, loaded = arch_loaded
+    ids = torch.tensor([loaded.tokenizer(PROMPT)["input_ids"]])
+    with torch.no_grad():
+        out = loaded.model(ids, output_hidden_states=True)
+    trace = trace_prompt(loaded, PROMPT)
+    L = loaded.info.num_layers
+    for layer in range(1, L):
+        np.testing.assert_allclose(trace.residuals[layer], out.hidden_states[layer][0].numpy(), atol=1e-5)
+    if loaded.lens.final_norm is not None:
+        # transformers' last hidden state is already normalised; ours is not.
+        normed = loaded.lens.normed(torch.from_numpy(trace.residuals[L])).numpy()
+        if arch != "opt-350m":
+            np.testing.assert_allclose(normed, out.hidden_states[L][0].numpy(), atol=1e-4)
+        assert not np.allclose(trace.residuals[L], out.hidden_states[L][0].numpy(), atol=1e-3)
+
+
+def test_effective_unembedding_is_the_lens_up_to_a_positive_scale(arch_loaded):
+    arch, loaded = arch_loaded
+    trace = trace_prompt(loaded, PROMPT)
+    W, b = loaded.unembedding()
+    assert W.shape == (loaded.info.vocab_size, loaded.info.hidden_size)
+    h = trace.residuals[2, trace.position]
+    logits = loaded.lens.logits_np(h[None])[0]
+    if loaded.lens.softcap:
+        logits = np.arctanh(np.clip(logits / loaded.lens.softcap, -0.999999, 0.999999)) * loaded.lens.softcap
+    raw = W @ h
+    # logits - b = raw / s(h), one positive scalar s for every token.
+    scale = np.linalg.lstsq(raw[:, None], logits - b, rcond=None)[0][0]
+    assert scale > 0
+    np.testing.assert_allclose(raw * scale, logits - b, atol=2e-3 * np.abs(logits).max() + 1e-4)
+
+
+def test_streaming_callback_sees_every_layer_in_order(arch_loaded):
+    _, loaded = arch_loaded
+    seen = []
+    trace_prompt(loaded, PROMPT, on_layer=lambda f: seen.append(f.layer))
+    assert seen == list(range(loaded.info.num_layers + 1))
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2", "gemma2"])
+def test_half_precision_model_gives_float32_lens_close_to_float32_model(arch, tmp_path):
+    m32 = make_model(arch, seed=3)
+    m16 = make_model(arch, seed=3, dtype=torch.bfloat16)
+    from spherescope.models.loaded import LoadedModel
+    from spherescope.models.sources import Source
+    from tiny_models import tiny_tokenizer
+
+    tok = tiny_tokenizer()
+    a = trace_prompt(LoadedModel.wrap(m32, tok, Source("dir", "f32")), PROMPT)
+    b = trace_prompt(LoadedModel.wrap(m16, tok, Source("dir", "bf16")), PROMPT)
+    assert b.residuals.dtype == np.float32
+    la = a.lens[-1]
+    lb = b.lens[-1]
+    assert lb.logits.dtype == np.float32
+    # bfloat16 weights keep ~3 significant digits: the lens agrees to within 10% of the logit range.
+    tol = 0.1 * (np.abs(a.model_logits).max() + 1)
+    full_a = LoadedModel.wrap(m32, tok, Source("dir", "f32")).lens.logits_np(a.residuals[-1, -1:])[0]
+    full_b = LoadedModel.wrap(m16, tok, Source("dir", "bf16")).lens.logits_np(b.residuals[-1, -1:])[0]
+    assert np.abs(full_a - full_b).max() < tol
+    assert la.ids[0] in lb.ids[:3]
