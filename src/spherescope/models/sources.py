@@ -159,7 +159,9 @@ def check_causal(config) -> None:
 
 def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str, allow_pickle: bool):
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as tf_logging
 
+    tf_logging.disable_progress_bar()  # the app shows its own progress; keep stderr clean
     kw: dict = {"trust_remote_code": False}
     if gguf_file:
         kw["gguf_file"] = gguf_file

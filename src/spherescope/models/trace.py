@@ -48,24 +48,29 @@ def lens_top(loaded: LoadedModel, h: torch.Tensor | np.ndarray, k: int) -> LensT
 
 
 def _top_from_logits(logits: torch.Tensor, k: int) -> LensTop:
-    logp = torch.log_softmax(logits.float(), dim=-1)
+    return _tops_from_logits(logits[None], k)[0]
+
+
+def _tops_from_logits(logits: torch.Tensor, k: int) -> tuple[LensTop, ...]:
+    logits = logits.float()
+    logp = torch.log_softmax(logits, dim=-1)
     k = min(k, logits.shape[-1])
-    vals, idx = torch.topk(logits, k)
-    probs = logp[idx].exp()
-    ent = float(-(logp.exp() * logp).nansum())
-    return LensTop(
-        idx.cpu().numpy().astype(np.int64),
-        probs.cpu().numpy().astype(np.float32),
-        vals.cpu().numpy().astype(np.float32),
-        ent,
+    vals, idx = torch.topk(logits, k, dim=-1)
+    probs = torch.gather(logp, -1, idx).exp()
+    ent = -(logp.exp() * logp).nansum(dim=-1)
+    idx_np, p_np, v_np, e_np = idx.cpu().numpy(), probs.cpu().numpy(), vals.cpu().numpy(), ent.cpu().numpy()
+    return tuple(
+        LensTop(idx_np[i].astype(np.int64), p_np[i].astype(np.float32), v_np[i].astype(np.float32), float(e_np[i]))
+        for i in range(logits.shape[0])
     )
 
 
 def lens_tops(loaded: LoadedModel, path: np.ndarray, k: int) -> tuple[LensTop, ...]:
-    """The lens at every layer for one position's path (L+1, d): used when the user
-    follows another position, so no forward pass is needed."""
+    """The lens at every layer for one position's path (L+1, d), in one batched pass
+    over the unembedding. Also used when the user follows another position, so no
+    forward pass is needed."""
     logits = loaded.lens.logits(torch.from_numpy(np.ascontiguousarray(path, dtype=np.float32)))
-    return tuple(_top_from_logits(row, k) for row in logits)
+    return _tops_from_logits(logits, k)
 
 
 def _resolve_position(position: int | None, n: int) -> int:
@@ -105,11 +110,6 @@ def trace_prompt(
     ids = torch.tensor([[t.id for t in tokens]], device=device)
 
     residuals: list[np.ndarray | None] = [None] * (num_layers + 1)
-    lens: list[LensTop | None] = [None] * (num_layers + 1)
-    final_normed_norm = [float("nan")]
-    # The lens may share the model's own final-norm module, so its calls inside emit()
-    # would re-enter the pre-hook; this flag tells those apart from the model's call.
-    in_emit = [False]
 
     def check_cancel() -> None:
         if cancel is not None and cancel():
@@ -117,23 +117,10 @@ def trace_prompt(
 
     def emit(layer: int, hidden: torch.Tensor) -> None:
         check_cancel()
-        in_emit[0] = True
-        try:
-            _emit(layer, hidden)
-        finally:
-            in_emit[0] = False
-
-    def _emit(layer: int, hidden: torch.Tensor) -> None:
-        h = hidden[0].detach()
-        h32 = h.float()
-        res = h32.cpu().numpy()
-        top = lens_top(loaded, h32[pos], top_k)
+        res = hidden[0].detach().float().cpu().numpy()
         residuals[layer] = res
-        lens[layer] = top
-        if layer == num_layers:
-            final_normed_norm[0] = float(loaded.lens.normed(h32[pos : pos + 1]).norm())
         if on_layer is not None:
-            on_layer(LayerFrame(layer, res, np.linalg.norm(res, axis=1).astype(np.float32), top))
+            on_layer(LayerFrame(layer, res, np.linalg.norm(res, axis=1).astype(np.float32)))
 
     def pre_first(module, args, kwargs):
         hs = args[0] if args else kwargs.get("hidden_states")
@@ -150,8 +137,9 @@ def trace_prompt(
 
     def pre_norm(module, args, kwargs):
         hs = args[0] if args else kwargs.get("hidden_states")
-        # Gemma-style models may call the norm more than once; the first call is the residual.
-        if not in_emit[0] and residuals[num_layers] is None:
+        # Take the first call only: that one receives the residual stream (the lens
+        # reuses this module after the forward, when the hook is already removed).
+        if residuals[num_layers] is None:
             emit(num_layers, hs)
 
     handles = [loaded.blocks[0].register_forward_pre_hook(pre_first, with_kwargs=True)]
@@ -168,6 +156,11 @@ def trace_prompt(
     if any(r is None for r in residuals):
         missing = [i for i, r in enumerate(residuals) if r is None]
         raise RuntimeError(f"layers {missing} were never reached by the forward pass")
+    stacked = np.stack(residuals)  # type: ignore[arg-type]
+    path = torch.from_numpy(np.ascontiguousarray(stacked[:, pos]))
+    lens = lens_tops(loaded, stacked[:, pos], top_k)
+    final_normed_norm = float(loaded.lens.normed(path[-1:]).norm())
+    check_cancel()
     logits = out.logits[0, pos].float()
     probs = torch.softmax(logits, dim=-1)
     nid = int(torch.argmax(logits))
@@ -175,9 +168,9 @@ def trace_prompt(
         model_name=loaded.info.name,
         tokens=tokens,
         position=pos,
-        residuals=np.stack(residuals),  # type: ignore[arg-type]
-        lens=tuple(lens),  # type: ignore[arg-type]
-        final_normed_norm=final_normed_norm[0],
+        residuals=stacked,
+        lens=lens,
+        final_normed_norm=final_normed_norm,
         next_token=Token(nid, loaded.token_text(nid)),
         next_prob=float(probs[nid]),
         model_logits=logits.cpu().numpy(),

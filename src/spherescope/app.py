@@ -1,0 +1,75 @@
+"""Starting the desktop app: QApplication, theme, and the main window.
+
+Only Qt and pyqtgraph are imported here; torch and transformers are imported by the
+worker thread when the first model loads, so the window appears first.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _apply_theme(app) -> None:
+    from importlib.resources import files
+
+    from PySide6.QtGui import QColor, QIcon, QPalette
+
+    app.setStyle("Fusion")
+    pal = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#151923", QPalette.ColorRole.WindowText: "#c9d3ea",
+        QPalette.ColorRole.Base: "#0f131b", QPalette.ColorRole.AlternateBase: "#1a202c",
+        QPalette.ColorRole.Text: "#e6ecfa", QPalette.ColorRole.Button: "#243049",
+        QPalette.ColorRole.ButtonText: "#e6ecfa", QPalette.ColorRole.Highlight: "#2f6fde",
+        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#1d2330",
+        QPalette.ColorRole.ToolTipText: "#e6ecfa", QPalette.ColorRole.PlaceholderText: "#6f7a94",
+    }
+    for role, color in roles.items():
+        pal.setColor(role, QColor(color))
+    app.setPalette(pal)
+    res = files("spherescope.resources")
+    app.setStyleSheet(res.joinpath("style.qss").read_text(encoding="utf-8"))
+    icon = res.joinpath("icons", "spherescope.svg")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+
+
+def make_app(argv: list[str] | None = None):
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QSurfaceFormat
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        # pyqtgraph's GL items need a compatibility profile with multisampling for smooth points.
+        fmt = QSurfaceFormat()
+        fmt.setSamples(4)
+        fmt.setDepthBufferSize(24)
+        QSurfaceFormat.setDefaultFormat(fmt)
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+        app = QApplication(argv or sys.argv[:1])
+        app.setApplicationName("spherescope")
+        app.setOrganizationName("spherescope")
+        app.setDesktopFileName("io.github.spherescope")
+    _apply_theme(app)
+    return app
+
+
+def run_app(model: str | None = None, prompt: str | None = None, scene: str | None = None, device: str = "auto",
+            dtype: str | None = None, allow_pickle: bool = False) -> int:
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")) and sys.platform.startswith("linux"):
+        print("spherescope: error: no display found; run on a desktop, or under xvfb-run.", file=sys.stderr)
+        return 1
+    app = make_app()
+    from spherescope.widgets.main_window import MainWindow
+    from spherescope.workers import wait_for_orphans
+
+    options = {"device": device, "allow_pickle": allow_pickle}
+    if dtype:
+        options["dtype"] = dtype
+    win = MainWindow(load_options=options)
+    win.show()
+    win.start(model=model, prompt=prompt)
+    app.aboutToQuit.connect(wait_for_orphans)
+    return app.exec()

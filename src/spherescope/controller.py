@@ -1,0 +1,148 @@
+"""Connects the session to the model worker; runs on the GUI thread.
+
+Widgets only ask (session.run_requested, model_ref changes, position changes); this
+controller turns requests into worker jobs and worker results into session updates,
+dropping any result that is not from the latest job.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from spherescope.state.session import Session
+from spherescope.workers import WorkerHandle
+
+
+class Controller(QObject):
+    status = Signal(str)  # short status text
+    progress = Signal(float)  # 0..1, negative = unknown, >=1 = done
+    timing = Signal(str)
+    device = Signal(str)
+
+    def __init__(self, session: Session, load_options: dict | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.s = session
+        self.load_options = dict(load_options or {})
+        self.handle = WorkerHandle(self)
+        w = self.handle.worker
+        w.progress.connect(self._on_progress)
+        w.loaded.connect(self._on_loaded)
+        w.vocab_ready.connect(self._on_vocab)
+        w.tokens_ready.connect(self._on_tokens)
+        w.frame.connect(self._on_frame)
+        w.traced.connect(self._on_traced)
+        w.lens_ready.connect(self._on_lens)
+        w.failed.connect(self._on_failed)
+        w.cancelled.connect(self._on_cancelled)
+        session.model_ref_changed.connect(self.load)
+        session.run_requested.connect(self.run)
+        session.cancel_requested.connect(self.cancel)
+        session.position_changed.connect(self._on_position)
+        self._model_job = 0
+        self._trace_job = 0
+        self._loading = False
+        self._tracing = False
+        self.frames_received = 0
+
+    # ---- requests ----
+    def load(self, ref: str) -> None:
+        self._loading = True
+        self._tracing = False
+        self.s.model_info = None
+        self.s.vocab = None
+        self.s.busy = "loading"
+        self.status.emit(f"Loading {ref}…")
+        self.progress.emit(0.0)
+        self._model_job = self.handle.load(ref, **self.load_options)
+
+    def run(self, prompt: str) -> None:
+        if prompt is None or prompt.strip() == "":
+            self.s.message.emit("The prompt is empty: type some text to trace, then Run.", True)
+            return
+        same_prompt = prompt == self.s.prompt
+        self.s.prompt = prompt
+        if not same_prompt:
+            self.s.position = -1  # a new prompt follows its last token
+        self._tracing = True
+        self.frames_received = 0
+        self.s.busy = "running"
+        self.status.emit("Tracing…" if not self._loading else "Waiting for the model to load…")
+        self._trace_job = self.handle.trace(prompt, self.s.position, self.s.top_k)
+
+    def cancel(self) -> None:
+        if self._tracing:
+            self.handle.cancel_trace()
+            self._tracing = False
+            self.s.busy = "loading" if self._loading else ""
+            self.status.emit("Run cancelled.")
+
+    def shutdown(self) -> None:
+        self.handle.shutdown()
+
+    # ---- results ----
+    def _on_progress(self, job: int, stage: str, frac: float) -> None:
+        if self.handle.is_latest(job, "model"):
+            self.status.emit(stage + "…" if frac < 1 else stage)
+            self.progress.emit(frac)
+
+    def _on_loaded(self, job: int, info, seconds: float) -> None:
+        if not self.handle.is_latest(job, "model"):
+            return
+        self._loading = False
+        self.s.model_info = info
+        self.s.busy = "running" if self._tracing else ""
+        self.progress.emit(1.0)
+        self.device.emit(f"{info.device} · {info.dtype} weights · float32 lens")
+        self.status.emit(f"Loaded {info.name}")
+        self.timing.emit(f"load {seconds:.1f} s")
+
+    def _on_vocab(self, job: int, vocab) -> None:
+        if self.handle.is_latest(job, "model"):
+            self.s.vocab = vocab
+
+    def _on_tokens(self, job: int, tokens) -> None:
+        if self.handle.is_latest(job, "trace"):
+            self.s.begin_trace(tokens)
+
+    def _on_frame(self, job: int, layer: int, residual) -> None:
+        if self.handle.is_latest(job, "trace"):
+            self.frames_received += 1
+            self.s.add_frame(layer, residual)
+
+    def _on_traced(self, job: int, trace, seconds: float) -> None:
+        if not self.handle.is_latest(job, "trace"):
+            return
+        self._tracing = False
+        self.s.busy = ""
+        self.s.finish_trace(trace)
+        nxt = trace.next_token.text
+        self.status.emit(f"Next token {nxt!r} (p = {trace.next_prob:.2f})")
+        self.timing.emit(f"trace {1000 * seconds:.0f} ms · {len(trace.tokens)} tokens")
+
+    def _on_position(self, pos: int) -> None:
+        if pos >= 0 and self.s.trace is not None and pos not in self.s.lens_by_position:
+            self.handle.lens(pos, self.s.top_k)
+
+    def _on_lens(self, job: int, position: int, lens) -> None:
+        if self.handle.is_latest(job, "lens"):
+            self.s.set_lens(position, lens)
+
+    def _on_failed(self, job: int, kind: str, message: str) -> None:
+        if kind == "load" and self.handle.is_latest(job, "model"):
+            self._loading = False
+            self._tracing = False
+            self.s.busy = ""
+            self.progress.emit(1.0)
+            self.status.emit("Model not loaded")
+        elif kind == "trace" and self.handle.is_latest(job, "trace"):
+            self._tracing = False
+            self.s.busy = "loading" if self._loading else ""
+            self.status.emit("Run failed")
+        elif kind == "lens" and self.handle.is_latest(job, "lens"):
+            pass
+        else:
+            return
+        self.s.message.emit(message, True)
+
+    def _on_cancelled(self, job: int, kind: str) -> None:
+        pass  # a cancelled job was superseded or stopped on purpose; its requester already moved on

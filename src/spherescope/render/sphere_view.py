@@ -1,0 +1,328 @@
+"""The 3-D view: unit sphere, vocabulary cloud, trajectory, current-layer marker, labels.
+
+It takes contiguous float32 numpy arrays that are already projected (core.projection
+is the one place that projects); it never sees tensors or models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.opengl as gl
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QVector3D
+
+from OpenGL import GL
+
+ARC_STEPS = 8
+# The sphere and its graticule are drawn without writing depth: they tint what lies
+# behind them instead of hiding it, and points sitting exactly on the surface are
+# not cut in half by it. Everything else must switch depth writes back on.
+_SHELL = {GL.GL_DEPTH_TEST: True, GL.GL_BLEND: True, GL.GL_CULL_FACE: False, "glDepthMask": (GL.GL_FALSE,),
+          "glBlendFuncSeparate": (GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)}
+_SOLID = {GL.GL_DEPTH_TEST: True, GL.GL_BLEND: True, GL.GL_CULL_FACE: False, "glDepthMask": (GL.GL_TRUE,),
+          "glBlendFuncSeparate": (GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)}  # slerp subdivisions per trajectory segment so the path follows the sphere
+
+
+@dataclass(frozen=True)
+class Style:
+    background: tuple = (14, 17, 26, 255)
+    sphere: tuple = (0.35, 0.5, 0.85, 0.10)
+    graticule: tuple = (0.65, 0.75, 1.0, 0.16)
+    cloud: tuple = (0.62, 0.72, 0.95)
+    cloud_alpha: float = 0.22
+    cloud_size: float = 2.0
+    path_width: float = 3.0
+    label_color: tuple = (255, 190, 90, 255)
+    prompt_label_color: tuple = (120, 220, 255, 255)
+    axis_label_color: tuple = (170, 180, 210, 200)
+    font_size: int = 11
+    node_size: tuple = (6.0, 18.0)
+    marker_color: tuple = (1.0, 1.0, 1.0, 0.95)
+
+
+DARK = Style()
+
+
+class _Label(gl.GLTextItem):
+    """A text label that can be culled at paint time without losing its data."""
+
+    _culled = False
+
+    def paint(self):
+        if not self._culled:
+            super().paint()
+
+
+def slerp_path(points: np.ndarray, radii: np.ndarray, steps: int = ARC_STEPS) -> np.ndarray:
+    """Great-circle arcs between consecutive unit points, radius interpolated linearly."""
+    n = len(points)
+    if n < 2:
+        return (points * radii[:, None]).astype(np.float32)
+    t = np.linspace(0.0, 1.0, steps, endpoint=False)[None, :, None]
+    a, b = points[:-1, None, :], points[1:, None, :]
+    dot = np.clip(np.sum(points[:-1] * points[1:], axis=1), -1.0, 1.0)[:, None, None]
+    omega = np.arccos(dot)
+    sin_o = np.sin(omega)
+    safe = sin_o > 1e-4
+    wa = np.where(safe, np.sin((1 - t) * omega) / np.where(safe, sin_o, 1), 1 - t)
+    wb = np.where(safe, np.sin(t * omega) / np.where(safe, sin_o, 1), t)
+    arc = wa * a + wb * b
+    arc /= np.maximum(np.linalg.norm(arc, axis=2, keepdims=True), 1e-9)
+    r = (radii[:-1, None] * (1 - t[..., 0]) + radii[1:, None] * t[..., 0])[..., None]
+    out = (arc * r).reshape(-1, 3)
+    return np.ascontiguousarray(np.vstack([out, points[-1:] * radii[-1]]), dtype=np.float32)
+
+
+def _graticule(step_deg: int = 30, samples: int = 96) -> np.ndarray:
+    segs = []
+    u = np.linspace(0, 2 * np.pi, samples)
+    for lat in range(-90 + step_deg, 90, step_deg):
+        z = np.sin(np.radians(lat))
+        r = np.cos(np.radians(lat))
+        ring = np.stack([r * np.cos(u), r * np.sin(u), np.full_like(u, z)], axis=1)
+        segs.append(np.repeat(ring, 2, axis=0)[1:-1])
+    v = np.linspace(-np.pi / 2, np.pi / 2, samples // 2)
+    for lon in range(0, 180, step_deg):
+        a = np.radians(lon)
+        meridian = np.stack([np.cos(v) * np.cos(a), np.cos(v) * np.sin(a), np.sin(v)], axis=1)
+        full = np.vstack([meridian, (meridian * [-1, -1, 1])[::-1]])
+        segs.append(np.repeat(full, 2, axis=0)[1:-1])
+    return np.ascontiguousarray(np.vstack(segs), dtype=np.float32)
+
+
+class SphereView(gl.GLViewWidget):
+    """The central 3-D view. Emits `camera_changed` after the user orbits, pans or zooms."""
+
+    camera_changed = Signal()
+
+    def __init__(self, parent=None, style: Style = DARK) -> None:
+        super().__init__(parent)
+        self.style = style
+        self.setMinimumSize(320, 240)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.opts["fov"] = 40
+        self._cmap = pg.colormap.get("plasma")
+        self._path_points = np.zeros((0, 3), np.float32)  # node positions, as drawn
+        self._path_colors = np.zeros((0, 4), np.float32)
+        self._current = 0
+        self._labels: list[gl.GLTextItem] = []
+        self._label_pos: list[np.ndarray] = []
+        self._label_colors: list[tuple] = []
+        self._build()
+        self.reset_view()
+
+    # ---- construction ----
+    def _build(self) -> None:
+        s = self.style
+        self.setBackgroundColor(s.background)
+        md = gl.MeshData.sphere(rows=32, cols=64, radius=1.0)
+        self.sphere = gl.GLMeshItem(meshdata=md, smooth=True, color=s.sphere, shader="balloon", glOptions=_SHELL)
+        self.graticule = gl.GLLinePlotItem(pos=_graticule(), color=s.graticule, mode="lines", width=1.0, antialias=True, glOptions=_SHELL)
+        self.cloud = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=s.cloud_size, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
+        self.highlights = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=9, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
+        self.path = gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0), width=s.path_width, antialias=True, mode="line_strip", glOptions=_SOLID)
+        self.nodes = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=1, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
+        self.vector = gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), color=(1, 1, 1, 0), width=2.0, antialias=True, mode="lines", glOptions=_SOLID)
+        self.marker = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=24, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
+        self.marker_core = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=12, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
+        for item in (self.sphere, self.graticule, self.cloud, self.highlights, self.path, self.nodes, self.vector, self.marker, self.marker_core):
+            self.addItem(item)
+        font = QFont()
+        font.setPointSize(s.font_size)
+        self.axis_labels = []
+        for i in range(3):
+            t = gl.GLTextItem(pos=np.eye(3)[i] * 1.1, text="", color=QColor(*s.axis_label_color), font=font)
+            self.addItem(t)
+            self.axis_labels.append(t)
+        self.marker_label = gl.GLTextItem(pos=(0.0, 0.0, 0.0), text="", color=QColor(255, 255, 255), font=self._font(bold=True))
+
+    def _font(self, bold: bool = False, delta: int = 0) -> QFont:
+        f = QFont()
+        f.setPointSize(self.style.font_size + delta)
+        f.setBold(bold)
+        return f
+
+    # ---- camera ----
+    def reset_view(self) -> None:
+        self.setCameraPosition(distance=3.7, elevation=22, azimuth=12)
+        self.opts["center"] = pg.Vector(0, 0, 0)
+        self.update()
+        self.camera_changed.emit()
+
+    def camera(self) -> dict:
+        c = self.opts["center"]
+        return {"distance": float(self.opts["distance"]), "elevation": float(self.opts["elevation"]),
+                "azimuth": float(self.opts["azimuth"]), "fov": float(self.opts["fov"]),
+                "center": [float(c.x()), float(c.y()), float(c.z())]}
+
+    def set_camera(self, cam: dict) -> None:
+        self.setCameraPosition(distance=cam["distance"], elevation=cam["elevation"], azimuth=cam["azimuth"])
+        self.opts["fov"] = cam.get("fov", self.opts["fov"])
+        self.opts["center"] = pg.Vector(*cam.get("center", (0, 0, 0)))
+        self.update()
+
+    def mouseReleaseEvent(self, ev):
+        super().mouseReleaseEvent(ev)
+        self.camera_changed.emit()
+
+    def wheelEvent(self, ev):
+        super().wheelEvent(ev)
+        self.camera_changed.emit()
+
+    # ---- data ----
+    def set_axis_labels(self, labels) -> None:
+        for item, text in zip(self.axis_labels, labels):
+            item.setData(text=text)
+
+    def set_cloud(self, points: np.ndarray, colors: np.ndarray) -> None:
+        self.cloud.setData(pos=points, color=colors, size=self.style.cloud_size)
+
+    def set_cloud_visible(self, visible: bool) -> None:
+        self.cloud.setVisible(visible)
+
+    def set_highlights(self, points: np.ndarray, colors: np.ndarray, size: float = 9.0) -> None:
+        if len(points) == 0:
+            points, colors = np.zeros((1, 3), np.float32), np.zeros((1, 4), np.float32)
+        self.highlights.setData(pos=np.ascontiguousarray(points, np.float32), color=np.ascontiguousarray(colors, np.float32), size=size)
+
+    def set_trajectory(self, points: np.ndarray, norms: np.ndarray, kept: np.ndarray, total_layers: int, length_as: str = "size") -> None:
+        """points: (n, 3) unit directions of layers 0..n-1; norms: their full lengths."""
+        n = len(points)
+        if n == 0:
+            self._path_points = np.zeros((0, 3), np.float32)
+            self.path.setData(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0))
+            self.nodes.setData(pos=np.zeros((1, 3), np.float32), color=(0, 0, 0, 0))
+            self._update_marker()
+            return
+        logn = np.log(np.maximum(norms.astype(np.float64), 1e-6))
+        span = logn.max() - logn.min()
+        t_len = (logn - logn.min()) / span if span > 1e-9 else np.full(n, 0.5)
+        if length_as == "radius":
+            radii = 0.25 + 0.75 * t_len
+            sizes = np.full(n, 9.0)
+        else:
+            radii = np.ones(n)
+            lo, hi = self.style.node_size
+            sizes = lo + (hi - lo) * t_len
+        layer_t = np.arange(n) / max(total_layers, 1)
+        colors = self._cmap.map(layer_t, mode="float").astype(np.float32)
+        # Opacity shows how much of the vector the 3-D basis keeps (sqrt spreads the
+        # typically small kept fractions of a 3-of-d projection over a visible range).
+        colors[:, 3] = 0.3 + 0.7 * np.sqrt(np.clip(kept, 0, 1))
+        pos = np.ascontiguousarray(points * radii[:, None], dtype=np.float32)
+        self._path_points, self._path_colors, self._radii = pos, colors, radii
+        arc = slerp_path(points.astype(np.float64), radii)
+        seg_t = np.repeat(layer_t[:-1], ARC_STEPS) if n > 1 else layer_t
+        if n > 1:
+            seg_t = seg_t + np.tile(np.arange(ARC_STEPS) / ARC_STEPS, n - 1) / max(total_layers, 1)
+            seg_t = np.r_[seg_t, layer_t[-1]]
+        arc_colors = self._cmap.map(seg_t, mode="float").astype(np.float32)
+        arc_colors[:, 3] = 0.9
+        if n > 1:
+            self.path.setData(pos=arc, color=arc_colors, width=self.style.path_width)
+        else:
+            self.path.setData(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0))
+        self.nodes.setData(pos=pos, color=colors, size=sizes.astype(np.float32))
+        self._update_marker()
+
+    def set_current(self, layer: int) -> None:
+        self._current = int(layer)
+        self._update_marker()
+
+    def marker_position(self) -> np.ndarray | None:
+        n = len(self._path_points)
+        if n == 0:
+            return None
+        return self._path_points[min(self._current, n - 1)].copy()
+
+    def _update_marker(self) -> None:
+        p = self.marker_position()
+        if p is None:
+            for item in (self.marker, self.marker_core):
+                item.setData(pos=np.zeros((1, 3), np.float32), color=(0, 0, 0, 0))
+            self.vector.setData(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0))
+            self._set_marker_label("", None)
+            return
+        i = min(self._current, len(self._path_points) - 1)
+        c = self._path_colors[i].copy()
+        c[3] = 1.0
+        self.marker.setData(pos=p[None], color=np.array([self.style.marker_color], np.float32), size=26)
+        self.marker_core.setData(pos=p[None] * 1.001, color=c[None], size=14)
+        self.vector.setData(pos=np.stack([np.zeros(3, np.float32), p]), color=(1, 1, 1, 0.75), width=2.0)
+        self._set_marker_label(f"L{i}", p)
+
+    def _set_marker_label(self, text: str, pos) -> None:
+        if pos is None:
+            if self.marker_label in self.items:
+                self.removeItem(self.marker_label)
+            return
+        self.marker_label.setData(pos=np.asarray(pos, np.float64) * 1.08, text=text)
+        if self.marker_label not in self.items:
+            self.addItem(self.marker_label)
+
+    def set_labels(self, labels: list[tuple[np.ndarray, str, tuple]]) -> None:
+        """labels: (unit position, text, rgba 0-255). Positions are pushed just outside the sphere."""
+        while len(self._labels) < len(labels):
+            item = _Label(pos=(0.0, 0.0, 0.0), text="", font=self._font())
+            self._labels.append(item)
+            self.addItem(item)
+        self._label_pos, self._label_colors = [], []
+        for item, (pos, text, color) in zip(self._labels, labels):
+            p = np.asarray(pos, np.float64) * 1.04
+            item.setData(pos=p, text=text, color=QColor(*color))
+            item.setVisible(True)
+            self._label_pos.append(p)
+            self._label_colors.append(color)
+        for item in self._labels[len(labels):]:
+            item.setVisible(False)
+        self._dim_hidden_labels()
+
+    def label_texts(self) -> list[str]:
+        """Texts of the labels that are set (some may be culled on screen to avoid overlap)."""
+        return [item.text for item in self._labels if item.visible()]
+
+    def _dim_hidden_labels(self) -> None:
+        """Declutter labels at paint time, when the camera is known.
+
+        Labels on the far side of the sphere are drawn faint, and a label whose box
+        would overlap a more important one (earlier in the list) is left out.
+        """
+        cam = self.cameraPosition()
+        eye = np.array([cam.x(), cam.y(), cam.z()])
+        eye /= max(np.linalg.norm(eye), 1e-9)
+        placed: list[tuple[float, float, float, float]] = []
+        fm_h = self.style.font_size * 1.6
+        for item, p, color in zip(self._labels, self._label_pos, self._label_colors):
+            if not item.visible():
+                continue
+            behind = float(p @ eye) < -0.15
+            c = QColor(*color)
+            if behind:
+                c.setAlpha(70)
+            item.color = c
+            try:
+                pt = item.compute_projection().map(QVector3D(*p)).toPointF()
+            except Exception:  # before the first paint there is no viewport yet
+                item._culled = False
+                continue
+            w = 0.62 * self.style.font_size * 1.33 * len(item.text)
+            box = (pt.x(), pt.y() - fm_h, pt.x() + w, pt.y())
+            clash = any(not (box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3]) for b in placed)
+            item._culled = clash
+            if not clash:
+                placed.append(box)
+
+    def paintGL(self, *args, **kwargs):
+        self._dim_hidden_labels()
+        super().paintGL(*args, **kwargs)
+
+    # ---- pixels ----
+    def grab_image(self) -> QImage:
+        return self.grabFramebuffer()
+
+    def render_array(self, width: int, height: int) -> np.ndarray:
+        """Render off-screen at an exact size (BGRA uint8), not an upscaled screen grab."""
+        return self.renderToArray((width, height))

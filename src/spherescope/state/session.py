@@ -1,0 +1,161 @@
+"""The one state object the window is built around.
+
+Widgets read and write it; the controller fills in what the worker computed.
+Selecting a layer or a position never triggers inference: the trace holds every
+layer and every position, and the lens for another position is one batched
+matrix product done in the worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spherescope.core.projection import Basis, Projected, project, token_plane_basis, trajectory_basis
+from spherescope.core.trajectory import LensTop, Token, Trace
+from spherescope.state.events import Evented, EventedField, Signal
+
+BASIS_KINDS = ("unembedding-pca", "token-plane", "trajectory-pca")
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """Per-model vocabulary geometry, computed once in the worker."""
+
+    directions: np.ndarray  # (V, d) float32 unit rows of the centred effective unembedding
+    lengths: np.ndarray  # (V,) float32 row lengths (uncentred: the article's token norms)
+    texts: tuple[str, ...]
+    pca: Basis
+    mean: np.ndarray  # (d,) the mean row removed before taking directions
+
+
+class Session(Evented):
+    # What the user chose.
+    model_ref = EventedField("embedded")
+    prompt = EventedField("")
+    position = EventedField(-1)
+    layer = EventedField(0)
+    basis_kind = EventedField("unembedding-pca")
+    plane_tokens = EventedField(())  # token ids, at most 3
+    show_cloud = EventedField(True)
+    color_by_length = EventedField(False)
+    length_as = EventedField("size")  # "size" | "radius"
+    show_labels = EventedField(True)
+    top_k = EventedField(10)
+
+    # What was computed.
+    model_info = EventedField(None)
+    vocab = EventedField(None)
+    tokens = EventedField(())
+    busy = EventedField("")  # "" when idle, else what the worker is doing
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trace: Trace | None = None
+        self.partial: list[np.ndarray] = []  # (T, d) per layer while a run streams in
+        self.lens_by_position: dict[int, tuple[LensTop, ...]] = {}
+        self.basis: Basis | None = None
+        self.trace_started = Signal()
+        self.frame_added = Signal()  # (layer,)
+        self.trace_finished = Signal()
+        self.lens_changed = Signal()
+        self.basis_changed = Signal()
+        self.message = Signal()  # (text, is_error)
+        self.run_requested = Signal()  # (prompt,) a widget asks for a run; the controller runs it
+        self.cancel_requested = Signal()
+        self.highlight_requested = Signal()  # (token id or -1,) cross-links between views
+        for sig in (self.basis_kind_changed, self.plane_tokens_changed, self.vocab_changed):
+            sig.connect(lambda *_: self.update_basis())
+
+    # ---- trace lifecycle (called by the controller on the GUI thread) ----
+    def begin_trace(self, tokens: tuple[Token, ...]) -> None:
+        self.trace = None
+        self.partial = []
+        self.lens_by_position = {}
+        self.tokens = tokens
+        if not (0 <= self.position < len(tokens)):
+            self._position = len(tokens) - 1  # follow the last token without a re-run signal
+            self.position_changed.emit(self._position)
+        self.trace_started.emit()
+
+    def add_frame(self, layer: int, residual: np.ndarray) -> None:
+        if layer != len(self.partial):
+            return  # out of order means stale; the controller already filters by job
+        self.partial.append(residual)
+        if self.basis_kind == "trajectory-pca" or (self.basis_kind == "token-plane" and layer == 0):
+            self.update_basis(emit_always=False)
+        self.frame_added.emit(layer)
+
+    def finish_trace(self, trace: Trace) -> None:
+        self.trace = trace
+        self.partial = list(trace.residuals)
+        self.lens_by_position[trace.position] = trace.lens
+        self.update_basis(emit_always=False)
+        self.trace_finished.emit()
+        self.lens_changed.emit()
+
+    def set_lens(self, position: int, lens: tuple[LensTop, ...]) -> None:
+        self.lens_by_position[position] = lens
+        if position == self.position:
+            self.lens_changed.emit()
+
+    # ---- derived views of the state ----
+    @property
+    def num_layers(self) -> int | None:
+        return self.model_info.num_layers if self.model_info is not None else None
+
+    def available_layers(self) -> int:
+        return len(self.partial)
+
+    def path(self) -> np.ndarray | None:
+        """(n, d) residuals of the followed position, for the layers computed so far."""
+        if not self.partial:
+            return None
+        pos = self.position if 0 <= self.position < self.partial[0].shape[0] else self.partial[0].shape[0] - 1
+        return np.stack([r[pos] for r in self.partial])
+
+    def all_norms(self) -> np.ndarray | None:
+        """(n_layers_so_far, T) residual norms."""
+        if not self.partial:
+            return None
+        return np.stack([np.linalg.norm(r, axis=1) for r in self.partial])
+
+    def current_lens(self) -> LensTop | None:
+        lens = self.lens_by_position.get(self.position)
+        if lens is None or not (0 <= self.layer < len(lens)):
+            return None
+        return lens[self.layer]
+
+    def projected_path(self) -> Projected | None:
+        path = self.path()
+        if path is None or self.basis is None:
+            return None
+        return project(path, self.basis)
+
+    def update_basis(self, emit_always: bool = True) -> None:
+        new = self._compute_basis()
+        if new is None:
+            return
+        if emit_always or self.basis is None or new.kind != self.basis.kind or not np.allclose(new.axes, self.basis.axes):
+            self.basis = new
+            self.basis_changed.emit()
+
+    def _compute_basis(self) -> Basis | None:
+        vocab: Vocab | None = self.vocab
+        if self.basis_kind == "trajectory-pca":
+            path = self.path()
+            if path is not None and len(path) >= 3:
+                return trajectory_basis(path)
+            return vocab.pca if vocab is not None else None
+        if self.basis_kind == "token-plane" and vocab is not None and self.plane_tokens:
+            ids = tuple(int(i) for i in self.plane_tokens)[:3]
+            path = self.path()
+            hidden = path[-1] if path is not None else None
+            names = tuple(vocab.texts[i] for i in ids)
+            try:
+                return token_plane_basis(vocab.directions[list(ids)], hidden=hidden, names=names, token_ids=ids)
+            except ValueError as exc:
+                self.message.emit(str(exc), True)
+                return vocab.pca
+        return vocab.pca if vocab is not None else None

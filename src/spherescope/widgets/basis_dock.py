@@ -1,0 +1,170 @@
+"""Basis and view options: which 3-D basis the sphere uses, and how things are drawn."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QCompleter, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QVBoxLayout, QWidget,
+)
+
+from spherescope.core.text import visible
+from spherescope.state.session import Session
+
+BASIS_NAMES = {
+    "unembedding-pca": "Unembedding PCA",
+    "token-plane": "Plane of chosen tokens",
+    "trajectory-pca": "Trajectory PCA",
+}
+BASIS_HELP = {
+    "unembedding-pca": "The three directions along which the vocabulary's token directions vary most.",
+    "token-plane": "The chosen tokens' directions, made orthonormal; the last axis is what remains of the hidden state.",
+    "trajectory-pca": "The three directions along which this position's hidden state moves most over the layers.",
+}
+
+
+class BasisDock(QWidget):
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.kind = QComboBox()
+        self.kind.setObjectName("basisCombo")
+        for key, name in BASIS_NAMES.items():
+            self.kind.addItem(name, key)
+        self.kind.currentIndexChanged.connect(lambda i: setattr(session, "basis_kind", self.kind.itemData(i)))
+        self.help = QLabel(BASIS_HELP["unembedding-pca"])
+        self.help.setWordWrap(True)
+        self.help.setObjectName("captionLabel")
+
+        self.token_edit = QLineEdit()
+        self.token_edit.setObjectName("planeTokenEdit")
+        self.token_edit.setPlaceholderText("token, e.g. ␣Mary (␣ is a space)")
+        self._completer_model = QStringListModel(self)
+        completer = QCompleter(self._completer_model, self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchStartsWith)
+        completer.setMaxVisibleItems(12)
+        self.token_edit.setCompleter(completer)
+        self.token_edit.returnPressed.connect(self._add_token)
+        self.add_button = QPushButton("Add")
+        self.add_button.clicked.connect(self._add_token)
+        self.top2_button = QPushButton("Use top predictions")
+        self.top2_button.setToolTip("Span the plane with the lens's two most likely tokens at the last layer")
+        self.top2_button.clicked.connect(self._use_top_predictions)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.clicked.connect(lambda: setattr(session, "plane_tokens", ()))
+        self.chosen = QLabel("No tokens chosen")
+        self.chosen.setObjectName("planeTokens")
+        self.chosen.setWordWrap(True)
+
+        self.show_cloud = QCheckBox("Show vocabulary cloud")
+        self.show_cloud.setChecked(session.show_cloud)
+        self.show_cloud.toggled.connect(lambda v: setattr(session, "show_cloud", v))
+        self.color_len = QCheckBox("Colour cloud by token length")
+        self.color_len.toggled.connect(lambda v: setattr(session, "color_by_length", v))
+        self.labels = QCheckBox("Label top tokens and prompt tokens")
+        self.labels.setChecked(session.show_labels)
+        self.labels.toggled.connect(lambda v: setattr(session, "show_labels", v))
+        self.length_as = QComboBox()
+        self.length_as.addItem("Node size (on the sphere)", "size")
+        self.length_as.addItem("Node radius (inside the sphere)", "radius")
+        self.length_as.currentIndexChanged.connect(lambda i: setattr(session, "length_as", self.length_as.itemData(i)))
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        form = QFormLayout()
+        form.addRow("Basis", self.kind)
+        lay.addLayout(form)
+        lay.addWidget(self.help)
+        row = QHBoxLayout()
+        row.addWidget(self.token_edit, 1)
+        row.addWidget(self.add_button)
+        lay.addLayout(row)
+        row2 = QHBoxLayout()
+        row2.addWidget(self.top2_button)
+        row2.addWidget(self.clear_button)
+        lay.addLayout(row2)
+        lay.addWidget(self.chosen)
+        lay.addSpacing(8)
+        lay.addWidget(self.show_cloud)
+        lay.addWidget(self.color_len)
+        lay.addWidget(self.labels)
+        form2 = QFormLayout()
+        form2.addRow("Length shown as", self.length_as)
+        lay.addLayout(form2)
+        lay.addStretch(1)
+
+        session.basis_kind_changed.connect(self._on_kind)
+        session.plane_tokens_changed.connect(self._on_tokens)
+        session.vocab_changed.connect(self._on_vocab)
+        session.show_cloud_changed.connect(self.show_cloud.setChecked)
+        session.color_by_length_changed.connect(self.color_len.setChecked)
+        session.show_labels_changed.connect(self.labels.setChecked)
+        session.length_as_changed.connect(lambda v: self.length_as.setCurrentIndex(self.length_as.findData(v)))
+        self._on_kind(session.basis_kind)
+        self._vocab_index: dict[str, int] = {}
+
+    def _on_kind(self, kind: str) -> None:
+        i = self.kind.findData(kind)
+        if i != self.kind.currentIndex():
+            self.kind.blockSignals(True)
+            self.kind.setCurrentIndex(i)
+            self.kind.blockSignals(False)
+        self.help.setText(BASIS_HELP.get(kind, ""))
+        plane = kind == "token-plane"
+        for w in (self.token_edit, self.add_button, self.top2_button, self.clear_button, self.chosen):
+            w.setEnabled(plane)
+
+    def _on_vocab(self, vocab) -> None:
+        if vocab is None:
+            self._completer_model.setStringList([])
+            self._vocab_index = {}
+            return
+        shown = [visible(t, 60) for t in vocab.texts]
+        index: dict[str, int] = {}
+        for i, s in enumerate(shown):
+            index.setdefault(s, i)
+        self._vocab_index = index
+        self._completer_model.setStringList(sorted(index))
+        self._on_tokens(self.session.plane_tokens)
+
+    def token_id_for(self, text: str) -> int | None:
+        """Accepts the visible form (␣Mary), the raw form (' Mary') or a numeric id."""
+        text = text.strip("\n")
+        if not text:
+            return None
+        if text in self._vocab_index:
+            return self._vocab_index[text]
+        raw = visible(text, 60)
+        if raw in self._vocab_index:
+            return self._vocab_index[raw]
+        if text.strip().isdigit():
+            i = int(text.strip())
+            vocab = self.session.vocab
+            if vocab is not None and 0 <= i < len(vocab.texts):
+                return i
+        return None
+
+    def _add_token(self) -> None:
+        tid = self.token_id_for(self.token_edit.text())
+        if tid is None:
+            self.session.message.emit(f"No token {self.token_edit.text()!r} in this model's vocabulary.", True)
+            return
+        toks = tuple(t for t in self.session.plane_tokens if t != tid) + (tid,)
+        self.session.plane_tokens = toks[-3:]
+        self.token_edit.clear()
+
+    def _use_top_predictions(self) -> None:
+        s = self.session
+        lens = s.lens_by_position.get(s.position)
+        if not lens:
+            s.message.emit("Run a prompt first: the plane uses its top predictions.", True)
+            return
+        s.plane_tokens = tuple(int(i) for i in lens[-1].ids[:2])
+
+    def _on_tokens(self, toks) -> None:
+        vocab = self.session.vocab
+        if not toks:
+            self.chosen.setText("No tokens chosen")
+        elif vocab is not None:
+            self.chosen.setText("Axes: " + ", ".join(f"{visible(vocab.texts[t])} ({t})" for t in toks))

