@@ -9,6 +9,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
 
+def pytest_configure(config):
+    # Before pytest-qt creates the QApplication: shared GL contexts, as the app sets them.
+    try:
+        from spherescope.app import configure_qt
+    except ImportError:  # Qt absent: the Qt-free layers are still testable
+        return
+    configure_qt()
+
+
 @pytest.fixture(scope="session")
 def real_model():
     """The embedded SmolLM2-135M, loaded once per test session (from the converted cache)."""

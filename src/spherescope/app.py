@@ -35,25 +35,50 @@ def _apply_theme(app) -> None:
         app.setWindowIcon(QIcon(str(icon)))
 
 
-def make_app(argv: list[str] | None = None):
+def configure_qt() -> None:
+    """Settings that must be made before the QApplication exists.
+
+    Shared GL contexts matter beyond speed: pyqtgraph compiles each shader once per
+    process, so a second view (a new window, an off-screen export) must share the
+    first one's context or those program ids are invalid in it.
+    """
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtGui import QSurfaceFormat
+
+    fmt = QSurfaceFormat()
+    fmt.setSamples(4)  # smooth points and lines
+    fmt.setDepthBufferSize(24)
+    QSurfaceFormat.setDefaultFormat(fmt)
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+
+def make_app(argv: list[str] | None = None):
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
     if app is None:
-        # pyqtgraph's GL items need a compatibility profile with multisampling for smooth points.
-        fmt = QSurfaceFormat()
-        fmt.setSamples(4)
-        fmt.setDepthBufferSize(24)
-        QSurfaceFormat.setDefaultFormat(fmt)
-        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+        configure_qt()
         app = QApplication(argv or sys.argv[:1])
         app.setApplicationName("spherescope")
         app.setOrganizationName("spherescope")
         app.setDesktopFileName("io.github.spherescope")
     _apply_theme(app)
+    _collect_garbage_on_gui_thread()
     return app
+
+
+_GC = None
+
+
+def _collect_garbage_on_gui_thread() -> None:
+    """Python's cyclic GC runs in whichever thread happens to allocate. If it runs in
+    the model worker and frees a Qt object that belongs to the GUI thread (a timer, a
+    widget), Qt aborts. So automatic collection is off and a GUI-thread timer collects."""
+    global _GC
+    if _GC is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _GC = GarbageCollector(interval=0.5)
 
 
 def run_app(model: str | None = None, prompt: str | None = None, scene: str | None = None, device: str = "auto",

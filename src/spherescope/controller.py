@@ -18,6 +18,7 @@ class Controller(QObject):
     progress = Signal(float)  # 0..1, negative = unknown, >=1 = done
     timing = Signal(str)
     device = Signal(str)
+    job_cancelled = Signal(str)  # "load" | "trace": the worker stopped a job part-way
 
     def __init__(self, session: Session, load_options: dict | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -145,4 +146,5 @@ class Controller(QObject):
         self.s.message.emit(message, True)
 
     def _on_cancelled(self, job: int, kind: str) -> None:
-        pass  # a cancelled job was superseded or stopped on purpose; its requester already moved on
+        # The requester already moved on (a newer job or a Cancel); this only reports it.
+        self.job_cancelled.emit(kind)

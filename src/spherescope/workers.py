@@ -10,14 +10,24 @@ id is no longer the latest are dropped on arrival, so stale frames never reach a
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 import traceback
+from collections import OrderedDict
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 # Threads (and their workers) still finishing a job after their window closed: held
 # here so Python does not destroy a running QThread, which would abort the process.
 _ORPHANS: dict[QThread, QObject] = {}
+
+
+# Loaded models are shared by every window of the process (reopening the same model is
+# instant), at most two at a time to bound memory. One lock serialises all model work:
+# trace hooks are attached to the modules, so two threads must never run one model at once.
+_MODELS: OrderedDict[tuple, object] = OrderedDict()
+_MODEL_LOCK = threading.Lock()
+_MAX_MODELS = 2
 
 
 class _Latest:
@@ -55,7 +65,6 @@ class ModelWorker(QObject):
         self.current = None  # LoadedModel
         self.current_job = -1
         self.trace = None  # last finished Trace
-        self._cache: dict[tuple, object] = {}  # recently loaded models, newest last
         self._load.connect(self._do_load)
         self._trace.connect(self._do_trace)
         self._lens.connect(self._do_lens)
@@ -69,31 +78,38 @@ class ModelWorker(QObject):
             return
         t0 = time.perf_counter()
         try:
-            key = (ref, tuple(sorted(options.items())))
-            loaded = self._cache.get(key)
-            if loaded is None:
-                from spherescope.models.sources import load_model
-
-                def progress(stage: str, frac: float | None) -> None:
-                    if job != self.latest.model or self.latest.closed:
-                        raise Cancelled()
-                    self.progress.emit(job, stage, -1.0 if frac is None else float(frac))
-
-                loaded = load_model(ref, progress=progress, cancel=lambda: job != self.latest.model, **options)
-                self._cache[key] = loaded
-                while len(self._cache) > 2:  # keep memory bounded: two models at most
-                    self._cache.pop(next(iter(self._cache)))
-            else:
-                self._cache[key] = self._cache.pop(key)
-            if job != self.latest.model:
-                raise Cancelled()
+            with _MODEL_LOCK:
+                loaded, vocab = self._get_model(job, ref, options)
             self.current, self.current_job, self.trace = loaded, job, None
             self.loaded.emit(job, loaded.info, time.perf_counter() - t0)
-            self.vocab_ready.emit(job, _vocab_for(loaded))
+            self.vocab_ready.emit(job, vocab)
         except Cancelled:
             self.cancelled.emit(job, "load")
         except Exception as exc:  # a worker must never die: report and carry on
             self.failed.emit(job, "load", _message(exc))
+
+    def _get_model(self, job: int, ref: str, options: dict):
+        from spherescope.models.errors import Cancelled
+        from spherescope.models.sources import load_model, resolve
+
+        key = (resolve(ref).ref, tuple(sorted(options.items())))
+        entry = _MODELS.get(key)
+        if entry is None:
+            def progress(stage: str, frac: float | None) -> None:
+                if job != self.latest.model or self.latest.closed:
+                    raise Cancelled()
+                self.progress.emit(job, stage, -1.0 if frac is None else float(frac))
+
+            loaded = load_model(ref, progress=progress, cancel=lambda: job != self.latest.model, **options)
+            self.progress.emit(job, "Computing token directions", 0.99)
+            entry = (loaded, _vocab_for(loaded))
+            _MODELS[key] = entry
+            while len(_MODELS) > _MAX_MODELS:
+                _MODELS.popitem(last=False)
+        _MODELS.move_to_end(key)
+        if job != self.latest.model:
+            raise Cancelled()
+        return entry
 
     @Slot(int, int, str, int, int)
     def _do_trace(self, job: int, model_job: int, prompt: str, position: int, top_k: int) -> None:
@@ -110,13 +126,14 @@ class ModelWorker(QObject):
             return
         t0 = time.perf_counter()
         try:
-            tokens = tokenize(self.current, prompt)
-            self.tokens_ready.emit(job, tokens)
-            pos = position if 0 <= position < len(tokens) else None
-            trace = trace_prompt(
-                self.current, prompt, position=pos, top_k=top_k, tokens=tokens,
-                on_layer=lambda f: self.frame.emit(job, f.layer, f.residual), cancel=stale,
-            )
+            with _MODEL_LOCK:
+                tokens = tokenize(self.current, prompt)
+                self.tokens_ready.emit(job, tokens)
+                pos = position if 0 <= position < len(tokens) else None
+                trace = trace_prompt(
+                    self.current, prompt, position=pos, top_k=top_k, tokens=tokens,
+                    on_layer=lambda f: self.frame.emit(job, f.layer, f.residual), cancel=stale,
+                )
             self.trace = trace
             self.traced.emit(job, trace, time.perf_counter() - t0)
         except Cancelled:
@@ -134,7 +151,9 @@ class ModelWorker(QObject):
             tr = self.trace
             if not 0 <= position < tr.residuals.shape[1]:
                 return
-            self.lens_ready.emit(job, position, lens_tops(self.current, tr.residuals[:, position], top_k))
+            with _MODEL_LOCK:
+                lens = lens_tops(self.current, tr.residuals[:, position], top_k)
+            self.lens_ready.emit(job, position, lens)
         except Exception as exc:
             self.failed.emit(job, "lens", _message(exc))
 
@@ -218,9 +237,13 @@ class WorkerHandle(QObject):
         self.thread.quit()
         if wait_ms and self.thread.wait(wait_ms):
             return
+        # Pruned here and at exit, never from the thread's own `finished` signal: that
+        # runs in the worker thread, and dropping the last reference to a QThread from
+        # inside itself destroys it from the wrong thread.
+        for t in [t for t in _ORPHANS if not t.isRunning()]:
+            _ORPHANS.pop(t, None)
         if self.thread.isRunning():
             _ORPHANS[self.thread] = self.worker
-            self.thread.finished.connect(lambda t=self.thread: _ORPHANS.pop(t, None))
 
 
 def wait_for_orphans(ms: int = 30000) -> None:

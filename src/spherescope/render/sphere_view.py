@@ -164,6 +164,14 @@ class SphereView(gl.GLViewWidget):
         self.opts["center"] = pg.Vector(*cam.get("center", (0, 0, 0)))
         self.update()
 
+    def keyPressEvent(self, ev):
+        # Left/Right/Space belong to the layer controls (the window handles them);
+        # pyqtgraph would otherwise orbit on Left/Right.
+        if ev.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space):
+            ev.ignore()
+            return
+        super().keyPressEvent(ev)
+
     def mouseReleaseEvent(self, ev):
         super().mouseReleaseEvent(ev)
         self.camera_changed.emit()

@@ -46,6 +46,7 @@ class BasisDock(QWidget):
         completer.setMaxVisibleItems(12)
         self.token_edit.setCompleter(completer)
         self.token_edit.returnPressed.connect(self._add_token)
+        self.token_edit.textEdited.connect(self._show_spaces)
         self.add_button = QPushButton("Add")
         self.add_button.clicked.connect(self._add_token)
         self.top2_button = QPushButton("Use top predictions")
@@ -103,6 +104,15 @@ class BasisDock(QWidget):
         session.length_as_changed.connect(lambda v: self.length_as.setCurrentIndex(self.length_as.findData(v)))
         self._on_kind(session.basis_kind)
         self._vocab_index: dict[str, int] = {}
+
+    def _show_spaces(self, text: str) -> None:
+        """Typed spaces become ␣ as you type, so completion matches the vocabulary's visible form."""
+        if " " in text:
+            pos = self.token_edit.cursorPosition()
+            self.token_edit.setText(text.replace(" ", "␣"))
+            self.token_edit.setCursorPosition(pos)
+            self.token_edit.completer().setCompletionPrefix(self.token_edit.text())
+            self.token_edit.completer().complete()
 
     def _on_kind(self, kind: str) -> None:
         i = self.kind.findData(kind)

@@ -152,6 +152,17 @@ class MainWindow(QMainWindow):
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(fn)
 
+    def keyPressEvent(self, ev) -> None:
+        # Reached when the focused widget passes the key on (the 3-D view does for these).
+        keys = {Qt.Key.Key_Left: lambda: self.layer_dock.step(-1), Qt.Key.Key_Right: lambda: self.layer_dock.step(1),
+                Qt.Key.Key_Space: self.layer_dock.toggle_play}
+        fn = keys.get(ev.key())
+        if fn is not None and not ev.modifiers():
+            fn()
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
     def about_text(self) -> str:
         import platform
 
