@@ -46,7 +46,10 @@ def configure_qt() -> None:
     from PySide6.QtGui import QSurfaceFormat
 
     fmt = QSurfaceFormat()
-    fmt.setSamples(4)  # smooth points and lines
+    # No multisampling: under software OpenGL it doubles the cost of every frame
+    # (measured 60 ms vs 28 ms at 1280x800); points are round sprites and lines use
+    # GL line smoothing, so the picture stays smooth without it.
+    fmt.setSamples(0)
     fmt.setDepthBufferSize(24)
     QSurfaceFormat.setDefaultFormat(fmt)
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)

@@ -169,6 +169,7 @@ def _vocab_for(loaded):
     import numpy as np
 
     from spherescope.core.projection import pca_basis
+    from spherescope.core.text import visible
     from spherescope.state.session import Vocab
 
     w, _ = loaded.unembedding()
@@ -176,7 +177,11 @@ def _vocab_for(loaded):
     mean = w.mean(axis=0, dtype=np.float64).astype(np.float32)
     centred = w - mean
     directions = np.ascontiguousarray(centred / np.maximum(np.linalg.norm(centred, axis=1), 1e-12)[:, None], dtype=np.float32)
-    return Vocab(directions, lengths, tuple(loaded.vocab_text()), pca_basis(directions), mean)
+    texts = tuple(loaded.vocab_text())
+    lookup: dict[str, int] = {}
+    for i, t in enumerate(texts):
+        lookup.setdefault(visible(t, 60), i)
+    return Vocab(directions, lengths, texts, pca_basis(directions), mean, lookup, tuple(sorted(lookup)))
 
 
 def _message(exc: BaseException) -> str:

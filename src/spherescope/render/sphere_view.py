@@ -12,9 +12,12 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.opengl as gl
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QVector3D
+from PySide6.QtGui import QImage
+from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLFramebufferObjectFormat
 
 from OpenGL import GL
+
+from spherescope.render.labels import Label, LabelLayer
 
 ARC_STEPS = 8
 # The sphere and its graticule are drawn without writing depth: they tint what lies
@@ -44,16 +47,6 @@ class Style:
 
 
 DARK = Style()
-
-
-class _Label(gl.GLTextItem):
-    """A text label that can be culled at paint time without losing its data."""
-
-    _culled = False
-
-    def paint(self):
-        if not self._culled:
-            super().paint()
 
 
 def slerp_path(points: np.ndarray, radii: np.ndarray, steps: int = ARC_STEPS) -> np.ndarray:
@@ -108,9 +101,10 @@ class SphereView(gl.GLViewWidget):
         self._path_points = np.zeros((0, 3), np.float32)  # node positions, as drawn
         self._path_colors = np.zeros((0, 4), np.float32)
         self._current = 0
-        self._labels: list[gl.GLTextItem] = []
-        self._label_pos: list[np.ndarray] = []
-        self._label_colors: list[tuple] = []
+        self._static_version = 0  # bumped whenever a static item's data or visibility changes
+        self._cache: QOpenGLFramebufferObject | None = None
+        self._cache_key = None
+        self._last_camera = None
         self._build()
         self.reset_view()
 
@@ -121,7 +115,9 @@ class SphereView(gl.GLViewWidget):
         md = gl.MeshData.sphere(rows=32, cols=64, radius=1.0)
         self.sphere = gl.GLMeshItem(meshdata=md, smooth=True, color=s.sphere, shader="balloon", glOptions=_SHELL)
         self.graticule = gl.GLLinePlotItem(pos=_graticule(), color=s.graticule, mode="lines", width=1.0, antialias=True, glOptions=_SHELL)
-        self.cloud = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=s.cloud_size, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
+        # The cloud writes no depth either: the trajectory is the subject and is never
+        # hidden by the vocabulary, and the cached static layer then needs no depth.
+        self.cloud = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=s.cloud_size, color=(0, 0, 0, 0), pxMode=True, glOptions=_SHELL)
         self.highlights = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=9, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
         self.path = gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0), width=s.path_width, antialias=True, mode="line_strip", glOptions=_SOLID)
         self.nodes = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=1, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
@@ -130,20 +126,10 @@ class SphereView(gl.GLViewWidget):
         self.marker_core = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=12, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
         for item in (self.sphere, self.graticule, self.cloud, self.highlights, self.path, self.nodes, self.vector, self.marker, self.marker_core):
             self.addItem(item)
-        font = QFont()
-        font.setPointSize(s.font_size)
-        self.axis_labels = []
-        for i in range(3):
-            t = gl.GLTextItem(pos=np.eye(3)[i] * 1.1, text="", color=QColor(*s.axis_label_color), font=font)
-            self.addItem(t)
-            self.axis_labels.append(t)
-        self.marker_label = gl.GLTextItem(pos=(0.0, 0.0, 0.0), text="", color=QColor(255, 255, 255), font=self._font(bold=True))
-
-    def _font(self, bold: bool = False, delta: int = 0) -> QFont:
-        f = QFont()
-        f.setPointSize(self.style.font_size + delta)
-        f.setBold(bold)
-        return f
+        self._static_items = (self.sphere, self.graticule, self.cloud)
+        self.labels = LabelLayer(s.font_size)
+        self.labels.set_order(["marker", "tokens", "axes"])
+        self.addItem(self.labels)
 
     # ---- camera ----
     def reset_view(self) -> None:
@@ -181,15 +167,21 @@ class SphereView(gl.GLViewWidget):
         self.camera_changed.emit()
 
     # ---- data ----
-    def set_axis_labels(self, labels) -> None:
-        for item, text in zip(self.axis_labels, labels):
-            item.setData(text=text)
+    def set_axis_labels(self, names) -> None:
+        c = self.style.axis_label_color
+        self.labels.set_group("axes", [Label(tuple(np.eye(3)[i] * 1.1), text, c) for i, text in enumerate(names)])
 
     def set_cloud(self, points: np.ndarray, colors: np.ndarray) -> None:
         self.cloud.setData(pos=points, color=colors, size=self.style.cloud_size)
+        self._static_version += 1
 
     def set_cloud_visible(self, visible: bool) -> None:
         self.cloud.setVisible(visible)
+        self._static_version += 1
+
+    def setBackgroundColor(self, *args, **kwds):
+        super().setBackgroundColor(*args, **kwds)
+        self._static_version = getattr(self, "_static_version", 0) + 1
 
     def set_highlights(self, points: np.ndarray, colors: np.ndarray, size: float = 9.0) -> None:
         if len(points) == 0:
@@ -264,68 +256,71 @@ class SphereView(gl.GLViewWidget):
 
     def _set_marker_label(self, text: str, pos) -> None:
         if pos is None:
-            if self.marker_label in self.items:
-                self.removeItem(self.marker_label)
+            self.labels.set_group("marker", [])
             return
-        self.marker_label.setData(pos=np.asarray(pos, np.float64) * 1.08, text=text)
-        if self.marker_label not in self.items:
-            self.addItem(self.marker_label)
+        p = tuple(float(x) for x in np.asarray(pos, np.float64) * 1.08)
+        self.labels.set_group("marker", [Label(p, text, (255, 255, 255, 255), bold=True)])
 
     def set_labels(self, labels: list[tuple[np.ndarray, str, tuple]]) -> None:
-        """labels: (unit position, text, rgba 0-255). Positions are pushed just outside the sphere."""
-        while len(self._labels) < len(labels):
-            item = _Label(pos=(0.0, 0.0, 0.0), text="", font=self._font())
-            self._labels.append(item)
-            self.addItem(item)
-        self._label_pos, self._label_colors = [], []
-        for item, (pos, text, color) in zip(self._labels, labels):
-            p = np.asarray(pos, np.float64) * 1.04
-            item.setData(pos=p, text=text, color=QColor(*color))
-            item.setVisible(True)
-            self._label_pos.append(p)
-            self._label_colors.append(color)
-        for item in self._labels[len(labels):]:
-            item.setVisible(False)
-        self._dim_hidden_labels()
+        """labels: (unit position, text, rgba 0-255), most important first; placed just outside the sphere."""
+        self.labels.set_group("tokens", [Label(tuple(float(x) for x in np.asarray(p) * 1.04), t, c) for p, t, c in labels])
 
     def label_texts(self) -> list[str]:
-        """Texts of the labels that are set (some may be culled on screen to avoid overlap)."""
-        return [item.text for item in self._labels if item.visible()]
+        """Texts of the token labels that are set (some may be decluttered on screen)."""
+        return self.labels.texts("tokens")
 
-    def _dim_hidden_labels(self) -> None:
-        """Declutter labels at paint time, when the camera is known.
+    # ---- painting with a cached static layer ----
+    def _camera_key(self) -> tuple:
+        c = self.opts["center"]
+        return (self.opts["distance"], self.opts["elevation"], self.opts["azimuth"], self.opts["fov"], c.x(), c.y(), c.z())
 
-        Labels on the far side of the sphere are drawn faint, and a label whose box
-        would overlap a more important one (earlier in the list) is left out.
-        """
-        cam = self.cameraPosition()
-        eye = np.array([cam.x(), cam.y(), cam.z()])
-        eye /= max(np.linalg.norm(eye), 1e-9)
-        placed: list[tuple[float, float, float, float]] = []
-        fm_h = self.style.font_size * 1.6
-        for item, p, color in zip(self._labels, self._label_pos, self._label_colors):
-            if not item.visible():
-                continue
-            behind = float(p @ eye) < -0.15
-            c = QColor(*color)
-            if behind:
-                c.setAlpha(70)
-            item.color = c
-            try:
-                pt = item.compute_projection().map(QVector3D(*p)).toPointF()
-            except Exception:  # before the first paint there is no viewport yet
-                item._culled = False
-                continue
-            w = 0.62 * self.style.font_size * 1.33 * len(item.text)
-            box = (pt.x(), pt.y() - fm_h, pt.x() + w, pt.y())
-            clash = any(not (box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3]) for b in placed)
-            item._culled = clash
-            if not clash:
-                placed.append(box)
+    def _draw(self, items, region, clear: bool) -> None:
+        self.setProjection(region, region)
+        self.setModelview()
+        if clear:
+            GL.glClearColor(*self.opts["bgcolor"])
+            GL.glClear(GL.GL_DEPTH_BUFFER_BIT | GL.GL_COLOR_BUFFER_BIT)
+        for item in sorted(items, key=lambda a: a.depthValue()):
+            if item.visible():
+                if self.default_vao.isCreated():
+                    self.default_vao.bind()
+                item.paint()
 
     def paintGL(self, *args, **kwargs):
-        self._dim_hidden_labels()
-        super().paintGL(*args, **kwargs)
+        """Draw the sphere, graticule and 49k-point cloud once into an off-screen buffer
+        (none of them writes depth, so colour is all it holds) and reuse it while only the trajectory, marker and labels
+        change: under software OpenGL that static layer is ~90% of a frame, so a layer
+        step would otherwise cost a full redraw. While the camera moves, draw directly."""
+        region = self.getViewport()
+        w, h = self.deviceWidth(), self.deviceHeight()
+        cam = self._camera_key()
+        moving = cam != self._last_camera
+        self._last_camera = cam
+        dynamic = [i for i in self.items if i not in self._static_items and i.parentItem() is None]
+        key = (self._static_version, w, h, cam, tuple(self.opts["bgcolor"]))
+        default_fbo = self.defaultFramebufferObject()
+        if moving and self._cache_key != key:
+            self._draw(self.items, region, clear=True)
+            return
+        if self._cache is None or self._cache.width() != w or self._cache.height() != h:
+            fmt = QOpenGLFramebufferObjectFormat()
+            fmt.setAttachment(QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
+            fmt.setSamples(self.format().samples())
+            self._cache = QOpenGLFramebufferObject(w, h, fmt)
+            self._cache_key = None
+        if self._cache_key != key:
+            self._cache.bind()
+            GL.glViewport(0, 0, w, h)
+            self._draw(self._static_items, region, clear=True)
+            self._cache_key = key
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._cache.handle())
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, default_fbo)
+        GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, default_fbo)
+        GL.glViewport(0, 0, w, h)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
+        self._draw(dynamic, region, clear=False)
 
     # ---- pixels ----
     def grab_image(self) -> QImage:

@@ -28,6 +28,8 @@ class Vocab:
     texts: tuple[str, ...]
     pca: Basis
     mean: np.ndarray  # (d,) the mean row removed before taking directions
+    lookup: dict  # visible text (␣Mary) -> first token id with that text, for token entry
+    completions: tuple[str, ...]  # sorted keys of lookup, for the completer
 
 
 class Session(Evented):

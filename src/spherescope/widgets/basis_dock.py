@@ -103,7 +103,6 @@ class BasisDock(QWidget):
         session.show_labels_changed.connect(self.labels.setChecked)
         session.length_as_changed.connect(lambda v: self.length_as.setCurrentIndex(self.length_as.findData(v)))
         self._on_kind(session.basis_kind)
-        self._vocab_index: dict[str, int] = {}
 
     def _show_spaces(self, text: str) -> None:
         """Typed spaces become ␣ as you type, so completion matches the vocabulary's visible form."""
@@ -122,36 +121,41 @@ class BasisDock(QWidget):
             self.kind.blockSignals(False)
         self.help.setText(BASIS_HELP.get(kind, ""))
         plane = kind == "token-plane"
+        if plane:
+            self._fill_completer()
         for w in (self.token_edit, self.add_button, self.top2_button, self.clear_button, self.chosen):
             w.setEnabled(plane)
 
     def _on_vocab(self, vocab) -> None:
+        # Filling a 49k-entry completer costs tens of milliseconds on the GUI thread:
+        # do it only when token entry is actually used.
+        self._completer_filled = False
         if vocab is None:
             self._completer_model.setStringList([])
-            self._vocab_index = {}
-            return
-        shown = [visible(t, 60) for t in vocab.texts]
-        index: dict[str, int] = {}
-        for i, s in enumerate(shown):
-            index.setdefault(s, i)
-        self._vocab_index = index
-        self._completer_model.setStringList(sorted(index))
+        elif self.session.basis_kind == "token-plane":
+            self._fill_completer()
         self._on_tokens(self.session.plane_tokens)
+
+    def _fill_completer(self) -> None:
+        vocab = self.session.vocab
+        if vocab is not None and not getattr(self, "_completer_filled", False):
+            self._completer_model.setStringList(list(vocab.completions))
+            self._completer_filled = True
 
     def token_id_for(self, text: str) -> int | None:
         """Accepts the visible form (␣Mary), the raw form (' Mary') or a numeric id."""
         text = text.strip("\n")
-        if not text:
+        vocab = self.session.vocab
+        if not text or vocab is None:
             return None
-        if text in self._vocab_index:
-            return self._vocab_index[text]
+        if text in vocab.lookup:
+            return vocab.lookup[text]
         raw = visible(text, 60)
-        if raw in self._vocab_index:
-            return self._vocab_index[raw]
+        if raw in vocab.lookup:
+            return vocab.lookup[raw]
         if text.strip().isdigit():
             i = int(text.strip())
-            vocab = self.session.vocab
-            if vocab is not None and 0 <= i < len(vocab.texts):
+            if 0 <= i < len(vocab.texts):
                 return i
         return None
 

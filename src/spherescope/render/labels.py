@@ -1,0 +1,96 @@
+"""All text labels of the 3-D view, drawn with one QPainter per frame.
+
+pyqtgraph's GLTextItem opens a QPainter per label; under software OpenGL each
+begin/end costs about a fifth of a millisecond, which a layer step cannot afford
+for twenty labels. This item also declutters: labels are drawn in priority order
+and one that would overlap an already drawn label is skipped, and labels on the far
+side of the sphere are drawn faint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QMatrix4x4, QPainter, QVector3D
+
+
+@dataclass(frozen=True)
+class Label:
+    pos: tuple[float, float, float]
+    text: str
+    color: tuple[int, int, int, int]
+    bold: bool = False
+
+
+class LabelLayer(GLGraphicsItem):
+    def __init__(self, font_size: int = 11) -> None:
+        super().__init__()
+        self.groups: dict[str, list[Label]] = {}
+        self.order: list[str] = []  # group names, most important first
+        self.font_size = font_size
+        self.drawn: list[str] = []  # texts drawn in the last frame (after decluttering)
+
+    def set_group(self, name: str, labels: list[Label]) -> None:
+        if name not in self.order:
+            self.order.append(name)
+        self.groups[name] = list(labels)
+        self.update()
+
+    def set_order(self, names: list[str]) -> None:
+        self.order = list(names) + [n for n in self.order if n not in names]
+
+    def texts(self, group: str | None = None) -> list[str]:
+        if group is not None:
+            return [lb.text for lb in self.groups.get(group, [])]
+        return [lb.text for name in self.order for lb in self.groups.get(name, [])]
+
+    def paint(self) -> None:
+        view = self.view()
+        labels = [lb for name in self.order for lb in self.groups.get(name, [])]
+        self.drawn = []
+        if not labels:
+            return
+        self.setupGLState()
+        rect = QRectF(view.rect())
+        ndc = QMatrix4x4()
+        ndc.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
+        mvp = ndc * self.mvpMatrix()
+        cam = view.cameraPosition()
+        eye = np.array([cam.x(), cam.y(), cam.z()], np.float64)
+        eye /= max(float(np.linalg.norm(eye)), 1e-9)
+        normal, bold = QFont(), QFont()
+        normal.setPointSize(self.font_size)
+        bold.setPointSize(self.font_size)
+        bold.setBold(True)
+        metrics = {False: QFontMetricsF(normal), True: QFontMetricsF(bold)}
+        placed: list[QRectF] = []
+        painter = QPainter(view)
+        try:
+            painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+            for lb in labels:
+                if not lb.text:
+                    continue
+                pt = mvp.map(QVector3D(*lb.pos)).toPointF()
+                fm = metrics[lb.bold]
+                box = QRectF(pt.x(), pt.y() - fm.ascent(), fm.horizontalAdvance(lb.text), fm.height())
+                if not rect.intersects(box):
+                    continue
+                # Keep a label near the edge whole: slide it inside rather than clip it.
+                box.moveLeft(min(max(box.left(), rect.left() + 2), rect.right() - box.width() - 2))
+                box.moveTop(min(max(box.top(), rect.top() + 2), rect.bottom() - box.height() - 2))
+                pt = QPointF(box.left(), box.top() + fm.ascent())
+                if any(box.intersects(b) for b in placed):
+                    continue
+                placed.append(box.adjusted(-2, -1, 2, 1))
+                color = QColor(*lb.color)
+                if float(np.dot(lb.pos, eye)) < -0.15 * float(np.linalg.norm(lb.pos)):
+                    color.setAlpha(min(color.alpha(), 80))
+                painter.setFont(bold if lb.bold else normal)
+                painter.setPen(color)
+                painter.drawText(QPointF(pt.x(), pt.y()), lb.text)
+                self.drawn.append(lb.text)
+        finally:
+            painter.end()

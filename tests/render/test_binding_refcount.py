@@ -1,0 +1,32 @@
+"""Guard against a Qt-binding bug that would crash long sessions.
+
+PySide6 6.12.0 decrements None's reference count on every call of a Python override
+of a void virtual (paintGL, paintEvent, resizeEvent). On Python 3.11, where None is
+not immortal, the app then aborts after a few thousand frames.
+"""
+
+import sys
+
+from PySide6.QtCore import QCoreApplication
+
+
+def test_paint_overrides_do_not_leak_none_references(qtbot):
+    from spherescope.render.sphere_view import SphereView
+
+    view = SphereView()
+    qtbot.addWidget(view)
+    view.resize(320, 240)
+    view.show()
+    qtbot.waitExposed(view)
+    frames = []
+    view.frameSwapped.connect(lambda: frames.append(1))
+    before = sys.getrefcount(None)
+    for i in range(50):
+        view.orbit(2, 0)
+        n = len(frames)
+        qtbot.waitUntil(lambda: len(frames) > n, timeout=5000)
+    QCoreApplication.processEvents()
+    after = sys.getrefcount(None)
+    assert len(frames) >= 50
+    # Allow some noise from unrelated objects; the bug costs two references per frame.
+    assert after - before > -40, f"None lost {before - after} references over 50 frames"

@@ -1,0 +1,58 @@
+import numpy as np
+
+from spherescope.core.projection import pca_basis
+from spherescope.core.trajectory import Token
+from spherescope.state.events import Evented, EventedField
+from spherescope.state.session import Session, Vocab
+
+
+class Thing(Evented):
+    x = EventedField(0)
+    arr = EventedField(None)
+
+
+def test_evented_field_emits_only_on_real_change():
+    t = Thing()
+    seen = []
+    t.x_changed.connect(seen.append)
+    t.x = 0
+    t.x = 1
+    t.x = 1
+    t.x = 2
+    assert seen == [1, 2]
+    arrs = []
+    t.arr_changed.connect(arrs.append)
+    t.arr = np.arange(3)
+    t.arr = np.arange(3)
+    assert len(arrs) == 1
+
+
+def _vocab(rng, v=50, d=8):
+    w = rng.normal(size=(v, d)).astype(np.float32)
+    dirs = w / np.linalg.norm(w, axis=1, keepdims=True)
+    texts = tuple(f"t{i}" for i in range(v))
+    return Vocab(dirs, np.linalg.norm(w, axis=1), texts, pca_basis(dirs), w.mean(0), {t: i for i, t in enumerate(texts)}, texts)
+
+
+def test_streaming_frames_build_the_path_and_basis_follows_kind():
+    rng = np.random.default_rng(0)
+    s = Session()
+    s.vocab = _vocab(rng)
+    assert s.basis is not None and s.basis.kind == "unembedding-pca"
+    s.begin_trace((Token(1, "a"), Token(2, "b")))
+    assert s.position == 1
+    for layer in range(5):
+        s.add_frame(layer, rng.normal(size=(2, 8)).astype(np.float32))
+    s.add_frame(9, rng.normal(size=(2, 8)).astype(np.float32))  # out of order: ignored
+    assert s.path().shape == (5, 8)
+    kinds = []
+    s.basis_changed.connect(lambda: kinds.append(s.basis.kind))
+    s.basis_kind = "trajectory-pca"
+    assert kinds[-1] == "trajectory-pca"
+    s.basis_kind = "token-plane"
+    s.plane_tokens = (3, 7)
+    assert s.basis.kind == "token-plane" and s.basis.tokens == (3, 7)
+    proj = s.projected_path()
+    assert proj.points.shape == (5, 3)
+    s.position = 0
+    assert not np.allclose(s.projected_path().points, proj.points)
