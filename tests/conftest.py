@@ -8,6 +8,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
+# Window fixtures (window, make_window, settings) and helpers shared by the GUI tests.
+pytest_plugins = ["gui_support"]
+
 
 def pytest_configure(config):
     # Before pytest-qt creates the QApplication: shared GL contexts, as the app sets them.

@@ -51,17 +51,39 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--position", type=int, default=None, help="token position to follow (default: the last; negative counts from the end)")
     tr.add_argument("--top-k", type=int, default=10)
     tr.add_argument("--out", default=None, help="write the trace as JSON to this file")
+
+    rd = sub.add_parser("render", help="render the 3-D view to a PNG, or the layer sweep to an MP4 or GIF, with no window")
+    _add_model_args(rd)
+    rd.add_argument("--prompt", default=None)
+    rd.add_argument("--scene", default=None, help="a .spherescope scene; other options override it")
+    rd.add_argument("--position", type=int, default=None)
+    rd.add_argument("--layer", default=None, help="layer number for a PNG (default: the last), or 'all'")
+    rd.add_argument("--basis", choices=["unembedding-pca", "token-plane", "trajectory-pca"], default=None)
+    rd.add_argument("--tokens", default=None, help="comma-separated tokens spanning a token-plane basis, e.g. ' Mary, John'")
+    rd.add_argument("--size", default="1920x1080", help="WxH in pixels (default 1920x1080)")
+    rd.add_argument("--style", choices=["dark", "slide", "paper"], default=None)
+    rd.add_argument("--transparent", action="store_true", help="transparent background (PNG)")
+    rd.add_argument("--fps", type=float, default=6.0, help="frames per second for animations")
+    rd.add_argument("--orbit", type=float, default=0.0, help="degrees of camera orbit over an animation")
+    rd.add_argument("--out", required=True, help="FILE.png, FILE.jpg, FILE.mp4 or FILE.gif")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("--model") or argv[0] in ("--prompt",) or (argv[0] not in ("gui", "trace", "-h", "--help", "--version", "--debug") and not argv[0].startswith("-")):
-        argv = ["gui", *argv]
+    commands = ("gui", "trace", "render", "-h", "--help", "--version", "--debug")
+    if not argv or argv[0] in ("--model", "--prompt", "--device", "--dtype", "--allow-pickle") or argv[0].startswith("--model=") or (
+        argv[0] not in commands and not argv[0].startswith("-")
+    ):
+        argv = ["gui", *argv]  # `spherescope [--model M] [scene]` opens the window
     args = build_parser().parse_args(argv)
     try:
         if args.command == "trace":
             return cmd_trace(args)
+        if args.command == "render":
+            from spherescope.render.headless import render_main
+
+            return render_main(args)
         return cmd_gui(args)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
@@ -73,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(exc, (SpherescopeError, WriteError)):
             return _fail(str(exc))
+        if args.command == "render" and isinstance(exc, (ValueError, RuntimeError)):
+            return _fail(str(exc), EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED)
         return _fail(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (rerun with --debug for details)")
 
 

@@ -1,4 +1,6 @@
 import json
+
+import numpy as np
 import os
 import subprocess
 import sys
@@ -88,3 +90,34 @@ def test_article_json_with_real_model(tmp_path):
     norms = [layer["norm"] for layer in data["layers"]]
     assert norms[-1] > norms[15] > norms[0]
     assert data["tokens"][2] == {"id": 5099, "text": " Mary"}
+
+
+@pytest.mark.parametrize(
+    "args, pattern",
+    [
+        (["--prompt", "x", "--out", "a.txt"], "--out must end"),
+        (["--prompt", "x", "--size", "big", "--out", "a.png"], "--size must look like"),
+        (["--prompt", "x", "--size", "1921x1080", "--out", "a.mp4"], "even width"),
+        (["--out", "a.png"], "prompt is empty"),
+        (["--prompt", "x", "--out", "/no/such/dir/a.png"], "does not exist"),
+        (["--prompt", "x", "--scene", "/no/such.spherescope", "--out", "a.png"], "Cannot read"),
+        (["--prompt", "x", "--layer", "many", "--out", "a.png"], "--layer must be"),
+    ],
+)
+def test_render_bad_arguments_one_line(tmp_path, args, pattern):
+    args = [a if not a.startswith("a.") else str(tmp_path / a) for a in args]
+    _one_line_error(run("render", *args), pattern)
+
+
+@pytest.mark.real_model
+def test_render_png_headless(tmp_path):
+    out = tmp_path / "fig.png"
+    r = run("render", "--prompt", ARTICLE, "--tokens", " Mary, John", "--size", "640x360", "--style", "slide",
+            "--transparent", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.size == (640, 360) and im.mode == "RGBA"
+        px = np.asarray(im)
+    assert px[0, 0, 3] == 0 and px[..., 3].max() == 255

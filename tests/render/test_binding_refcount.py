@@ -5,6 +5,7 @@ of a void virtual (paintGL, paintEvent, resizeEvent). On Python 3.11, where None
 not immortal, the app then aborts after a few thousand frames.
 """
 
+import gc
 import sys
 
 from PySide6.QtCore import QCoreApplication
@@ -20,13 +21,16 @@ def test_paint_overrides_do_not_leak_none_references(qtbot):
     qtbot.waitExposed(view)
     frames = []
     view.frameSwapped.connect(lambda: frames.append(1))
+    gc.collect()
     before = sys.getrefcount(None)
-    for i in range(50):
+    for i in range(200):
         view.orbit(2, 0)
         n = len(frames)
         qtbot.waitUntil(lambda: len(frames) > n, timeout=5000)
     QCoreApplication.processEvents()
+    gc.collect()
     after = sys.getrefcount(None)
-    assert len(frames) >= 50
-    # Allow some noise from unrelated objects; the bug costs two references per frame.
-    assert after - before > -40, f"None lost {before - after} references over 50 frames"
+    assert len(frames) >= 200
+    # Other objects come and go (worker threads of earlier tests finishing), so allow
+    # some noise; the bug costs two references per frame, 400 here.
+    assert after - before > -100, f"None lost {before - after} references over 200 frames"

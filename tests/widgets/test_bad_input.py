@@ -5,7 +5,7 @@ import json
 from PySide6.QtCore import Qt
 
 from tiny_models import save_tiny
-from widgets.conftest import ARTICLE, LOAD_TIMEOUT, RUN_TIMEOUT, type_and_run
+from gui_support import ARTICLE, LOAD_TIMEOUT, RUN_TIMEOUT, type_and_run
 
 
 def _message(win):

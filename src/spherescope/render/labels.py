@@ -49,48 +49,57 @@ class LabelLayer(GLGraphicsItem):
 
     def paint(self) -> None:
         view = self.view()
-        labels = [lb for name in self.order for lb in self.groups.get(name, [])]
-        self.drawn = []
-        if not labels:
-            return
         self.setupGLState()
         rect = QRectF(view.rect())
+        painter = QPainter(view)
+        try:
+            self.drawn = self.draw(painter, rect, self.mvpMatrix(), 1.0)
+        finally:
+            painter.end()
+
+    def draw(self, painter: QPainter, rect: QRectF, mvp: QMatrix4x4, scale: float) -> list[str]:
+        """Draw the labels for a camera (mvp) into any painter: the screen or an export.
+
+        `scale` multiplies the font size, so a 4K export keeps labels readable.
+        """
+        labels = [lb for name in self.order for lb in self.groups.get(name, [])]
+        if not labels:
+            return []
         ndc = QMatrix4x4()
         ndc.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
-        mvp = ndc * self.mvpMatrix()
+        mvp = ndc * mvp
+        view = self.view()
         cam = view.cameraPosition()
         eye = np.array([cam.x(), cam.y(), cam.z()], np.float64)
         eye /= max(float(np.linalg.norm(eye)), 1e-9)
         normal, bold = QFont(), QFont()
-        normal.setPointSize(self.font_size)
-        bold.setPointSize(self.font_size)
+        normal.setPointSizeF(self.font_size * scale)
+        bold.setPointSizeF(self.font_size * scale)
         bold.setBold(True)
-        metrics = {False: QFontMetricsF(normal), True: QFontMetricsF(bold)}
+        metrics = {False: QFontMetricsF(normal, painter.device()), True: QFontMetricsF(bold, painter.device())}
         placed: list[QRectF] = []
-        painter = QPainter(view)
-        try:
-            painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
-            for lb in labels:
-                if not lb.text:
-                    continue
-                pt = mvp.map(QVector3D(*lb.pos)).toPointF()
-                fm = metrics[lb.bold]
-                box = QRectF(pt.x(), pt.y() - fm.ascent(), fm.horizontalAdvance(lb.text), fm.height())
-                if not rect.intersects(box):
-                    continue
-                # Keep a label near the edge whole: slide it inside rather than clip it.
-                box.moveLeft(min(max(box.left(), rect.left() + 2), rect.right() - box.width() - 2))
-                box.moveTop(min(max(box.top(), rect.top() + 2), rect.bottom() - box.height() - 2))
-                pt = QPointF(box.left(), box.top() + fm.ascent())
-                if any(box.intersects(b) for b in placed):
-                    continue
-                placed.append(box.adjusted(-2, -1, 2, 1))
-                color = QColor(*lb.color)
-                if float(np.dot(lb.pos, eye)) < -0.15 * float(np.linalg.norm(lb.pos)):
-                    color.setAlpha(min(color.alpha(), 80))
-                painter.setFont(bold if lb.bold else normal)
-                painter.setPen(color)
-                painter.drawText(QPointF(pt.x(), pt.y()), lb.text)
-                self.drawn.append(lb.text)
-        finally:
-            painter.end()
+        drawn: list[str] = []
+        painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        for lb in labels:
+            if not lb.text:
+                continue
+            pt = mvp.map(QVector3D(*lb.pos)).toPointF()
+            fm = metrics[lb.bold]
+            box = QRectF(pt.x(), pt.y() - fm.ascent(), fm.horizontalAdvance(lb.text), fm.height())
+            if not rect.intersects(box):
+                continue
+            # Keep a label near the edge whole: slide it inside rather than clip it.
+            box.moveLeft(min(max(box.left(), rect.left() + 2), rect.right() - box.width() - 2))
+            box.moveTop(min(max(box.top(), rect.top() + 2), rect.bottom() - box.height() - 2))
+            pt = QPointF(box.left(), box.top() + fm.ascent())
+            if any(box.intersects(b) for b in placed):
+                continue
+            placed.append(box.adjusted(-2, -1, 2, 1))
+            color = QColor(*lb.color)
+            if float(np.dot(lb.pos, eye)) < -0.15 * float(np.linalg.norm(lb.pos)):
+                color.setAlpha(min(color.alpha(), 80))
+            painter.setFont(bold if lb.bold else normal)
+            painter.setPen(color)
+            painter.drawText(pt, lb.text)
+            drawn.append(lb.text)
+        return drawn

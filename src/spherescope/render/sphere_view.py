@@ -11,11 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.opengl as gl
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage
-from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLFramebufferObjectFormat
-
 from OpenGL import GL
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QImage, QKeySequence, QPainter
+from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLFramebufferObjectFormat
 
 from spherescope.render.labels import Label, LabelLayer
 
@@ -31,6 +30,7 @@ _SOLID = {GL.GL_DEPTH_TEST: True, GL.GL_BLEND: True, GL.GL_CULL_FACE: False, "gl
 
 @dataclass(frozen=True)
 class Style:
+    name: str = "dark"
     background: tuple = (14, 17, 26, 255)
     sphere: tuple = (0.35, 0.5, 0.85, 0.10)
     graticule: tuple = (0.65, 0.75, 1.0, 0.16)
@@ -44,9 +44,32 @@ class Style:
     font_size: int = 11
     node_size: tuple = (6.0, 18.0)
     marker_color: tuple = (1.0, 1.0, 1.0, 0.95)
+    marker_label_color: tuple = (255, 255, 255, 255)
+    vector_color: tuple = (1.0, 1.0, 1.0, 0.75)
+    path_cmap_top: float = 1.0  # light styles stop short of plasma's pale yellow end
 
 
 DARK = Style()
+# For slides: light background, larger labels, thicker lines and nodes.
+SLIDE = Style(
+    name="slide", background=(255, 255, 255, 255), sphere=(0.45, 0.55, 0.8, 0.10),
+    graticule=(0.25, 0.3, 0.45, 0.22), cloud=(0.3, 0.38, 0.6), cloud_alpha=0.30, cloud_size=2.5,
+    path_width=5.0, label_color=(196, 96, 0, 255), prompt_label_color=(0, 100, 160, 255),
+    axis_label_color=(80, 86, 100, 255), font_size=16, node_size=(9.0, 26.0),
+    marker_color=(0.1, 0.1, 0.12, 0.9), marker_label_color=(20, 20, 24, 255), vector_color=(0.15, 0.15, 0.2, 0.8),
+    path_cmap_top=0.85,
+)
+# For papers: white background, restrained sizes that survive scaling down to a column.
+PAPER = Style(
+    name="paper", background=(255, 255, 255, 255), sphere=(0.6, 0.65, 0.75, 0.08),
+    graticule=(0.35, 0.35, 0.4, 0.18), cloud=(0.35, 0.4, 0.55), cloud_alpha=0.22, cloud_size=2.0,
+    path_width=3.0, label_color=(170, 80, 0, 255), prompt_label_color=(0, 90, 140, 255),
+    axis_label_color=(90, 90, 100, 255), font_size=11, node_size=(6.0, 18.0),
+    marker_color=(0.05, 0.05, 0.05, 0.9), marker_label_color=(0, 0, 0, 255), vector_color=(0.2, 0.2, 0.2, 0.8),
+    path_cmap_top=0.85,
+)
+STYLES = {s.name: s for s in (DARK, SLIDE, PAPER)}
+REFERENCE_HEIGHT = 800  # exports scale point sizes, line widths and fonts relative to this
 
 
 def slerp_path(points: np.ndarray, radii: np.ndarray, steps: int = ARC_STEPS) -> np.ndarray:
@@ -90,6 +113,7 @@ class SphereView(gl.GLViewWidget):
     """The central 3-D view. Emits `camera_changed` after the user orbits, pans or zooms."""
 
     camera_changed = Signal()
+    copy_requested = Signal()  # Ctrl+C with the view focused
 
     def __init__(self, parent=None, style: Style = DARK) -> None:
         super().__init__(parent)
@@ -156,6 +180,10 @@ class SphereView(gl.GLViewWidget):
         if ev.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space):
             ev.ignore()
             return
+        if ev.matches(QKeySequence.StandardKey.Copy):
+            self.copy_requested.emit()
+            ev.accept()
+            return
         super().keyPressEvent(ev)
 
     def mouseReleaseEvent(self, ev):
@@ -208,7 +236,8 @@ class SphereView(gl.GLViewWidget):
             lo, hi = self.style.node_size
             sizes = lo + (hi - lo) * t_len
         layer_t = np.arange(n) / max(total_layers, 1)
-        colors = self._cmap.map(layer_t, mode="float").astype(np.float32)
+        top = self.style.path_cmap_top
+        colors = self._cmap.map(layer_t * top, mode="float").astype(np.float32)
         # Opacity shows how much of the vector the 3-D basis keeps (sqrt spreads the
         # typically small kept fractions of a 3-of-d projection over a visible range).
         colors[:, 3] = 0.3 + 0.7 * np.sqrt(np.clip(kept, 0, 1))
@@ -219,7 +248,7 @@ class SphereView(gl.GLViewWidget):
         if n > 1:
             seg_t = seg_t + np.tile(np.arange(ARC_STEPS) / ARC_STEPS, n - 1) / max(total_layers, 1)
             seg_t = np.r_[seg_t, layer_t[-1]]
-        arc_colors = self._cmap.map(seg_t, mode="float").astype(np.float32)
+        arc_colors = self._cmap.map(seg_t * top, mode="float").astype(np.float32)
         arc_colors[:, 3] = 0.9
         if n > 1:
             self.path.setData(pos=arc, color=arc_colors, width=self.style.path_width)
@@ -251,7 +280,7 @@ class SphereView(gl.GLViewWidget):
         c[3] = 1.0
         self.marker.setData(pos=p[None], color=np.array([self.style.marker_color], np.float32), size=26)
         self.marker_core.setData(pos=p[None] * 1.001, color=c[None], size=14)
-        self.vector.setData(pos=np.stack([np.zeros(3, np.float32), p]), color=(1, 1, 1, 0.75), width=2.0)
+        self.vector.setData(pos=np.stack([np.zeros(3, np.float32), p]), color=self.style.vector_color, width=2.0)
         self._set_marker_label(f"L{i}", p)
 
     def _set_marker_label(self, text: str, pos) -> None:
@@ -259,7 +288,7 @@ class SphereView(gl.GLViewWidget):
             self.labels.set_group("marker", [])
             return
         p = tuple(float(x) for x in np.asarray(pos, np.float64) * 1.08)
-        self.labels.set_group("marker", [Label(p, text, (255, 255, 255, 255), bold=True)])
+        self.labels.set_group("marker", [Label(p, text, self.style.marker_label_color, bold=True)])
 
     def set_labels(self, labels: list[tuple[np.ndarray, str, tuple]]) -> None:
         """labels: (unit position, text, rgba 0-255), most important first; placed just outside the sphere."""
@@ -322,10 +351,76 @@ class SphereView(gl.GLViewWidget):
         GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
         self._draw(dynamic, region, clear=False)
 
+    # ---- style ----
+    def apply_style(self, style: Style) -> None:
+        """Colours, sizes and fonts of everything drawn; callers re-push data that depends on it."""
+        self.style = style
+        self.setBackgroundColor(style.background)
+        self.sphere.setColor(style.sphere)
+        self.graticule.setData(color=style.graticule)
+        self.labels.font_size = style.font_size
+        self._static_version += 1
+        self.update()
+
     # ---- pixels ----
     def grab_image(self) -> QImage:
         return self.grabFramebuffer()
 
-    def render_array(self, width: int, height: int) -> np.ndarray:
-        """Render off-screen at an exact size (BGRA uint8), not an upscaled screen grab."""
-        return self.renderToArray((width, height))
+    def _scaled(self, factor: float) -> list:
+        """Multiply pixel sizes and line widths for an export; returns what restores them."""
+        saved = []
+        for item in (self.cloud, self.highlights, self.nodes, self.marker, self.marker_core):
+            size = item.size
+            saved.append((item, "size", size))
+            # Through setData, so an array of sizes is re-uploaded to its vertex buffer.
+            item.setData(size=np.asarray(size, np.float32) * factor if isinstance(size, np.ndarray) else size * factor)
+        for item in (self.path, self.vector, self.graticule):
+            saved.append((item, "width", item.width))
+            item.width = item.width * factor
+        return saved
+
+    def render_image(self, width: int, height: int, transparent: bool = False) -> QImage:
+        """Render off-screen at exactly width x height, not an upscaled screen grab.
+
+        The framing and the sizes of points, lines and labels depend only on the camera
+        and the output size (relative to a square view of REFERENCE_HEIGHT pixels), never
+        on the window, so the same scene always exports to the same picture.
+        """
+        if width < 16 or height < 16 or width > 16384 or height > 16384:
+            raise ValueError(f"image size must be between 16 and 16384 pixels a side, not {width}x{height}")
+        scale = min(width, height) / REFERENCE_HEIGHT
+        self.makeCurrent()
+        fmt = QOpenGLFramebufferObjectFormat()
+        fmt.setAttachment(QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
+        fbo = QOpenGLFramebufferObject(width, height, fmt)
+        if not fbo.isValid():
+            raise RuntimeError(f"could not create a {width}x{height} off-screen buffer")
+        saved = self._scaled(scale)
+        bg, dist = self.opts["bgcolor"], self.opts["distance"]
+        # Keep the sphere whole in wide pictures: pyqtgraph's field of view is horizontal.
+        self.opts["distance"] = dist * max(1.0, width / height)
+        if transparent:
+            self.opts["bgcolor"] = (bg[0], bg[1], bg[2], 0.0)
+        try:
+            fbo.bind()
+            GL.glViewport(0, 0, width, height)
+            self._draw([i for i in self.items if i is not self.labels], (0, 0, width, height), clear=True)
+            mvp = self.currentProjection() * self.currentModelView()
+            GL.glFinish()
+            img = fbo.toImage(True).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        finally:
+            fbo.release()
+            self.opts["bgcolor"], self.opts["distance"] = bg, dist
+            for item, attr, value in saved:
+                if attr == "size":
+                    item.setData(size=value)
+                else:
+                    setattr(item, attr, value)
+            self.doneCurrent()
+        painter = QPainter(img)
+        try:
+            self.labels.draw(painter, QRectF(0, 0, width, height), mvp, scale)
+        finally:
+            painter.end()
+        self.update()
+        return img

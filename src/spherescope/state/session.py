@@ -44,6 +44,7 @@ class Session(Evented):
     color_by_length = EventedField(False)
     length_as = EventedField("size")  # "size" | "radius"
     show_labels = EventedField(True)
+    style = EventedField("dark")  # "dark" | "slide" | "paper"
     top_k = EventedField(10)
 
     # What was computed.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QVBoxLayout, QWidget,
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QProgressDialog, QVBoxLayout, QWidget,
 )
 
 from spherescope import __version__
@@ -55,6 +57,10 @@ class MainWindow(QMainWindow):
         self._build_shortcuts()
 
         self.session.message.connect(self.message_bar.show_message)
+        self.setAcceptDrops(True)
+        self.sweep = None  # the running animation export, if any
+        self._pending_layer: int | None = None
+        self.session.trace_finished.connect(self._apply_pending_layer)
         self.prompt_dock.recent_models_changed.connect(lambda refs: self.settings.setValue("recent_models", refs))
         self.resize(1400, 860)
         self._restore_settings()
@@ -110,18 +116,53 @@ class MainWindow(QMainWindow):
         self.run_action.setShortcut(QKeySequence("Ctrl+R"))
         self.run_action.triggered.connect(self.prompt_dock.request_run)
         file_menu.addAction(self.run_action)
-        a = QAction("Open model &folder…", self)
+        file_menu.addSeparator()
+        a = QAction("&Open Scene…", self)
         a.setShortcut(QKeySequence.StandardKey.Open)
+        a.triggered.connect(self.open_scene_dialog)
+        file_menu.addAction(a)
+        a = QAction("&Save Scene…", self)
+        a.setShortcut(QKeySequence.StandardKey.Save)
+        a.triggered.connect(self.save_scene_dialog)
+        file_menu.addAction(a)
+        file_menu.addSeparator()
+        a = QAction("Open model &folder…", self)
+        a.setShortcut(QKeySequence("Ctrl+Shift+O"))
         a.triggered.connect(lambda: self.prompt_dock._on_model_activated(self.prompt_dock.model_combo.findData("__browse_dir__")))
         file_menu.addAction(a)
         a = QAction("Open &GGUF file…", self)
         a.triggered.connect(lambda: self.prompt_dock._on_model_activated(self.prompt_dock.model_combo.findData("__browse_gguf__")))
         file_menu.addAction(a)
         file_menu.addSeparator()
+        self.export_action = QAction("&Export Image…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.export_action.setToolTip("Export the 3-D view as a PNG at any size (Ctrl+Shift+S)")
+        self.export_action.triggered.connect(lambda: self.show_export_dialog(animation=False))
+        file_menu.addAction(self.export_action)
+        self.export_anim_action = QAction("Export &Animation…", self)
+        self.export_anim_action.triggered.connect(lambda: self.show_export_dialog(animation=True))
+        file_menu.addAction(self.export_anim_action)
+        a = QAction("Export &Window…", self)
+        a.triggered.connect(lambda: self._export_widget_dialog(self, "window"))
+        file_menu.addAction(a)
+        docks_menu = file_menu.addMenu("Export &Dock")
+        for key, dock in self.docks.items():
+            a = QAction(dock.windowTitle() + "…", self)
+            a.triggered.connect(lambda _=False, d=dock, k=key: self._export_widget_dialog(d.widget(), k))
+            docks_menu.addAction(a)
+        file_menu.addSeparator()
         a = QAction("&Quit", self)
         a.setShortcut(QKeySequence.StandardKey.Quit)
         a.triggered.connect(self.close)
         file_menu.addAction(a)
+
+        toolbar = self.addToolBar("Export")
+        toolbar.setObjectName("exportToolbar")
+        toolbar.setMovable(False)
+        toolbar.addAction(self.export_action)
+        toolbar.addAction(self.export_anim_action)
+
+        self.view.copy_requested.connect(self.copy_view_image)
 
         view_menu = mb.addMenu("&View")
         a = QAction("&Reset view", self)
@@ -151,6 +192,194 @@ class MainWindow(QMainWindow):
             sc = QShortcut(QKeySequence(key), self)
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(fn)
+
+    # ---- exports ----
+    def show_export_dialog(self, animation: bool = False):
+        from spherescope.widgets.export_dialog import ExportDialog
+
+        default = str(Path.home() / ("spherescope.mp4" if animation else "spherescope.png"))
+        dlg = ExportDialog((self.view.width(), self.view.height()), animation, self.session.style, default, self)
+        dlg.setObjectName("exportDialog")
+        dlg.accepted.connect(lambda: self.export_animation(dlg.options()) if animation else self.export_image(dlg.options()))
+        dlg.open()
+        return dlg
+
+    def _with_style(self, style: str, fn):
+        """Render with another style without touching what the session shows afterwards."""
+        current = self.session.style
+        if style != current:
+            self.binding.on_style(style)
+        try:
+            return fn()
+        finally:
+            if style != current:
+                self.binding.on_style(current)
+
+    def export_image(self, opts) -> bool:
+        from spherescope.core.atomic import WriteError
+        from spherescope.render.export import save_image
+
+        if not opts.path:
+            self.session.message.emit("Choose a file to export to.", True)
+            return False
+        try:
+            img = self._with_style(opts.style, lambda: self.view.render_image(opts.width, opts.height, opts.transparent))
+            save_image(img, opts.path)
+        except (WriteError, ValueError, RuntimeError) as exc:
+            self.session.message.emit(f"Export failed: {exc}", True)
+            return False
+        self.session.message.emit(f"Saved {opts.width}×{opts.height} image to {opts.path}", False)
+        return True
+
+    def export_animation(self, opts):
+        from spherescope.core.atomic import WriteError
+        from spherescope.render.animation import LayerSweep
+
+        if self.sweep is not None:
+            self.session.message.emit("An animation export is already running.", True)
+            return None
+        style_before = self.session.style
+        try:
+            if opts.style != style_before:
+                self.binding.on_style(opts.style)
+            sweep = LayerSweep(self.view, self.session, opts.path, (opts.width, opts.height), opts.fps, opts.orbit_degrees)
+        except (WriteError, ValueError) as exc:
+            self.binding.on_style(style_before)
+            self.session.message.emit(f"Export failed: {exc}", True)
+            return None
+        dlg = QProgressDialog(f"Rendering {sweep.total} frames…", "Cancel", 0, sweep.total, self)
+        dlg.setObjectName("animationProgress")
+        dlg.setWindowTitle("Export animation")
+        dlg.setMinimumDuration(0)
+        dlg.setAutoClose(False)
+        dlg.setAutoReset(False)
+        dlg.canceled.connect(sweep.cancel)
+        sweep.progress.connect(lambda i, n: dlg.setValue(i))
+
+        def finished(message: str | None, error: bool) -> None:
+            self.sweep = None
+            self.progress_dialog = None
+            self.binding.on_style(style_before)
+            dlg.reset()
+            dlg.hide()
+            if message:
+                self.session.message.emit(message, error)
+
+        sweep.done.connect(lambda path: finished(f"Saved {sweep.total}-frame animation to {path}", False))
+        sweep.failed.connect(lambda msg: finished(f"Animation export failed: {msg}", True))
+        sweep.cancelled.connect(lambda: finished("Animation export cancelled; nothing was written.", False))
+        self.sweep, self.progress_dialog = sweep, dlg
+        dlg.show()
+        sweep.start()
+        return sweep
+
+    def _export_widget_dialog(self, widget: QWidget, name: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {name}", str(Path.home() / f"spherescope-{name}.png"),
+                                              "PNG image (*.png);;SVG drawing (*.svg)")
+        if path:
+            self.export_widget(widget, path)
+
+    def export_widget(self, widget: QWidget, path: str) -> bool:
+        from spherescope.core.atomic import WriteError
+        from spherescope.render.export import save_widget
+
+        try:
+            save_widget(widget, path)
+        except WriteError as exc:
+            self.session.message.emit(f"Export failed: {exc}", True)
+            return False
+        self.session.message.emit(f"Saved {path}", False)
+        return True
+
+    def copy_view_image(self) -> None:
+        QGuiApplication.clipboard().setImage(self.view.grab_image())
+        self.statusBar().showMessage("Copied the view to the clipboard", 3000)
+
+    # ---- scenes ----
+    def current_scene(self):
+        from spherescope.state.scene import Scene
+
+        s = self.session
+        return Scene(
+            model=s.model_ref, prompt=s.prompt, position=s.position, layer=s.layer, basis=s.basis_kind,
+            plane_tokens=[int(t) for t in s.plane_tokens], camera=self.view.camera(), style=s.style,
+            show_cloud=s.show_cloud, color_by_length=s.color_by_length, length_as=s.length_as,
+            show_labels=s.show_labels, docks=[k for k, d in self.docks.items() if d.isVisible()],
+        )
+
+    def save_scene(self, path: str) -> bool:
+        from spherescope.core.atomic import WriteError
+        from spherescope.state.scene import SUFFIX, save_scene
+
+        if not path.endswith(SUFFIX):
+            path += SUFFIX
+        try:
+            save_scene(path, self.current_scene())
+        except WriteError as exc:
+            self.session.message.emit(f"Scene not saved: {exc}", True)
+            return False
+        self.session.message.emit(f"Saved scene {path}", False)
+        return True
+
+    def open_scene(self, path: str) -> bool:
+        """Restore a scene; on any problem say why and leave the current session as it was."""
+        from spherescope.models.errors import ModelError
+        from spherescope.models.sources import resolve
+        from spherescope.state.scene import SceneError, load_scene
+
+        try:
+            scene = load_scene(path)
+            resolve(scene.model)  # a missing model path fails here, before anything changes
+        except (SceneError, ModelError) as exc:
+            self.session.message.emit(f"Cannot open the scene: {exc}", True)
+            return False
+        s = self.session
+        s.style = scene.style
+        s.show_cloud, s.color_by_length = scene.show_cloud, scene.color_by_length
+        s.length_as, s.show_labels = scene.length_as, scene.show_labels
+        s.plane_tokens = tuple(scene.plane_tokens)
+        s.basis_kind = scene.basis
+        self.view.set_camera(scene.camera)
+        for key, dock in self.docks.items():
+            dock.setVisible(key in scene.docks)
+        if s.model_ref != scene.model:
+            s.model_ref = scene.model
+        self.prompt_dock.editor.setPlainText(scene.prompt)
+        if scene.prompt:
+            s.prompt = scene.prompt  # the same prompt keeps the scene's position for the run
+            s.position = scene.position
+            self._pending_layer = scene.layer
+            self.controller.run(scene.prompt)
+        return True
+
+    def _apply_pending_layer(self) -> None:
+        if self._pending_layer is not None:
+            layer, self._pending_layer = self._pending_layer, None
+            self.session.layer = max(0, min(layer, self.session.available_layers() - 1))
+
+    def open_scene_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open scene", str(Path.home()), "spherescope scenes (*.spherescope);;All files (*)")
+        if path:
+            self.open_scene(path)
+
+    def save_scene_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save scene", str(Path.home() / "scene.spherescope"), "spherescope scenes (*.spherescope)")
+        if path:
+            self.save_scene(path)
+
+    # ---- drag and drop: scenes, model folders and .gguf files ----
+    def dragEnterEvent(self, ev) -> None:
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:
+        for url in ev.mimeData().urls():
+            path = url.toLocalFile()
+            if path.endswith(".spherescope"):
+                self.open_scene(path)
+            elif path:
+                self.prompt_dock.choose_model(path)
+            break
 
     def keyPressEvent(self, ev) -> None:
         # Reached when the focused widget passes the key on (the 3-D view does for these).
@@ -230,6 +459,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev) -> None:
         self.layer_dock.timer.stop()
+        if self.sweep is not None:
+            self.sweep.cancel()
         self.save_settings()
         self.controller.shutdown()
         super().closeEvent(ev)

@@ -38,7 +38,17 @@ class ViewBinding:
         s.length_as_changed.connect(lambda *_: self.on_trajectory())
         s.show_labels_changed.connect(lambda *_: self.on_labels())
         s.highlight_requested.connect(self.on_highlight)
+        s.style_changed.connect(self.on_style)
         s.vocab_changed.connect(lambda v: self.on_basis() if v is None else None)
+
+    def on_style(self, name: str) -> None:
+        from spherescope.render.sphere_view import STYLES
+
+        self.view.apply_style(STYLES.get(name, STYLES["dark"]))
+        if self.s.basis is not None:
+            self.view.set_axis_labels(self.s.basis.labels)
+        self.on_cloud_colors()
+        self.on_trajectory()
 
     # ---- cloud ----
     def on_basis(self) -> None:

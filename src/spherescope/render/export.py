@@ -1,0 +1,165 @@
+"""Turning pictures into files: PNG and SVG bytes, atomic saves, and animation writers.
+
+Every writer writes to a temporary file beside the target and renames it into place
+only when complete; a failure or a cancel removes the temporary file, so there is
+never a half-written export under the user's chosen name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect, QSize
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QWidget
+
+from spherescope.core.atomic import WriteError, atomic_write_bytes, check_writable
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+ANIMATION_SUFFIXES = (".mp4", ".gif")
+
+
+def image_bytes(img: QImage, fmt: str = "PNG") -> bytes:
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not img.save(buf, fmt):
+        raise WriteError(f"Could not encode the image as {fmt}.")
+    buf.close()
+    return bytes(data.data())
+
+
+def save_image(img: QImage, path: str | os.PathLike) -> Path:
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise WriteError(f"Cannot save an image as {suffix or 'a file without extension'}: use .png or .jpg.")
+    fmt = "PNG" if suffix == ".png" else "JPEG"
+    if fmt == "JPEG":
+        img = img.convertToFormat(QImage.Format.Format_RGB32)
+    return atomic_write_bytes(path, image_bytes(img, fmt))
+
+
+def widget_image(widget: QWidget) -> QImage:
+    """A widget as pixels, with any 3-D views inside it composited in (a plain grab
+    misses text drawn over OpenGL content)."""
+    from spherescope.render.sphere_view import SphereView
+
+    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+    views = [widget] if isinstance(widget, SphereView) else widget.findChildren(SphereView)
+    if views:
+        painter = QPainter(img)
+        ratio = img.devicePixelRatio() or 1.0
+        for view in views:
+            if not view.isVisible():
+                continue
+            top_left = view.mapTo(widget, view.rect().topLeft()) if view is not widget else view.rect().topLeft()
+            painter.drawImage(QRect(top_left, view.size()), view.grab_image())
+        painter.end()
+        img.setDevicePixelRatio(ratio)
+    return img
+
+
+def widget_svg_bytes(widget: QWidget, title: str = "spherescope") -> bytes:
+    from PySide6.QtSvg import QSvgGenerator
+
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    gen = QSvgGenerator()
+    gen.setOutputDevice(buf)
+    gen.setSize(QSize(widget.width(), widget.height()))
+    gen.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+    gen.setTitle(title)
+    gen.setDescription("Exported from spherescope")
+    painter = QPainter(gen)
+    widget.render(painter, QPoint(0, 0))
+    painter.end()
+    buf.close()
+    return bytes(data.data())
+
+
+def save_widget(widget: QWidget, path: str | os.PathLike) -> Path:
+    suffix = Path(path).suffix.lower()
+    if suffix == ".svg":
+        return atomic_write_bytes(path, widget_svg_bytes(widget))
+    return save_image(widget_image(widget), path)
+
+
+def qimage_to_rgb(img: QImage) -> np.ndarray:
+    img = img.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = img.width(), img.height()
+    arr = np.frombuffer(img.constBits(), np.uint8, count=img.sizeInBytes()).reshape(h, img.bytesPerLine())
+    return arr[:, : 3 * w].reshape(h, w, 3).copy()
+
+
+class AnimationWriter:
+    """Frames in, one MP4 or GIF out, or nothing at all if it is aborted."""
+
+    def __init__(self, path: str | os.PathLike, size: tuple[int, int], fps: float) -> None:
+        self.path = check_writable(path)
+        self.suffix = self.path.suffix.lower()
+        if self.suffix not in ANIMATION_SUFFIXES:
+            raise WriteError(f"Cannot save an animation as {self.suffix or 'a file without extension'}: use .mp4 or .gif.")
+        w, h = size
+        if self.suffix == ".mp4" and (w % 2 or h % 2):
+            raise WriteError("MP4 video needs an even width and height.")
+        if not 0 < fps <= 120:
+            raise WriteError("The frame rate must be between 1 and 120.")
+        self.size, self.fps, self.frames = (w, h), float(fps), 0
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".part{self.suffix}", dir=self.path.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self._gif_frames: list = []
+        self._ffmpeg = None
+        if self.suffix == ".mp4":
+            import imageio_ffmpeg
+
+            # macro_block_size=1: never let the encoder resize 1080 to 1088.
+            self._ffmpeg = imageio_ffmpeg.write_frames(
+                str(self.tmp), (w, h), fps=self.fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
+                macro_block_size=1, quality=8, output_params=["-movflags", "+faststart"],
+            )
+            self._ffmpeg.send(None)
+
+    def add(self, rgb: np.ndarray) -> None:
+        if rgb.shape[:2] != (self.size[1], self.size[0]):
+            raise ValueError(f"frame is {rgb.shape[1]}x{rgb.shape[0]}, expected {self.size[0]}x{self.size[1]}")
+        if self._ffmpeg is not None:
+            self._ffmpeg.send(np.ascontiguousarray(rgb, np.uint8).tobytes())
+        else:
+            from PIL import Image
+
+            self._gif_frames.append(Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=255))
+        self.frames += 1
+
+    def finish(self) -> Path:
+        try:
+            if self._ffmpeg is not None:
+                self._ffmpeg.close()
+            else:
+                first, rest = self._gif_frames[0], self._gif_frames[1:]
+                first.save(self.tmp, format="GIF", save_all=True, append_images=rest, duration=int(round(1000 / self.fps)),
+                           loop=0, optimize=False, disposal=1)
+            os.replace(self.tmp, self.path)
+        except Exception as exc:
+            self.abort()
+            if isinstance(exc, OSError):
+                raise WriteError(f"Cannot write {self.path}: {exc.strerror or exc}.") from None
+            raise
+        return self.path
+
+    def abort(self) -> None:
+        if self._ffmpeg is not None:
+            try:
+                self._ffmpeg.close()
+            except Exception:
+                pass
+            self._ffmpeg = None
+        self._gif_frames = []
+        try:
+            self.tmp.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,124 @@
+"""`spherescope render`: figures and animations from the command line, with no visible window.
+
+It builds the same session, view binding and 3-D view as the app, on a widget that is
+never shown on screen, so a scripted figure is exactly what the window would export.
+Needs an X display (Xvfb here) or a desktop session for OpenGL.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from spherescope.core.atomic import WriteError, check_writable
+from spherescope.models.errors import PromptError
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise ValueError(f"--size must look like 1920x1080, not {text!r}") from None
+    if not (16 <= w <= 16384 and 16 <= h <= 16384):
+        raise ValueError("--size must be between 16 and 16384 pixels a side")
+    return w, h
+
+
+def render_main(args) -> int:
+    from spherescope.state.scene import Scene, SceneError, load_scene
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".png", ".jpg", ".jpeg", ".mp4", ".gif"):
+        raise ValueError("--out must end in .png, .jpg, .mp4 or .gif")
+    animation = suffix in (".mp4", ".gif")
+    size = parse_size(args.size)
+    if suffix == ".mp4" and (size[0] % 2 or size[1] % 2):
+        raise ValueError("MP4 video needs an even width and height in --size")
+    if args.layer not in (None, "all") and not str(args.layer).lstrip("-").isdigit():
+        raise ValueError("--layer must be a layer number or 'all'")
+    if animation and args.layer not in (None, "all"):
+        raise ValueError("an animation sweeps all layers: drop --layer or use a .png")
+    check_writable(out)
+    scene = Scene()
+    if args.scene:
+        try:
+            scene = load_scene(args.scene)
+        except SceneError as exc:
+            raise WriteError(str(exc)) from None
+    for key in ("model", "prompt", "position", "basis", "style"):
+        value = getattr(args, key, None)
+        if value is not None:
+            setattr(scene, key, value)
+    if args.tokens:
+        scene.plane_tokens = []
+    if not scene.prompt:
+        raise PromptError("The prompt is empty: pass --prompt or a --scene that has one.")
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
+        raise RuntimeError("no display for OpenGL: run under xvfb-run or in a desktop session")
+
+    from PySide6.QtCore import Qt
+
+    from spherescope.app import make_app
+
+    app = make_app()
+    from spherescope.models.sources import load_model
+    from spherescope.models.trace import trace_prompt
+    from spherescope.render.animation import LayerSweep
+    from spherescope.render.export import save_image
+    from spherescope.render.sphere_view import SphereView
+    from spherescope.state.session import Session
+    from spherescope.widgets.view_binding import ViewBinding
+    from spherescope.workers import _vocab_for
+
+    loaded = load_model(scene.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
+    trace = trace_prompt(loaded, scene.prompt, position=scene.position if scene.position >= 0 else None)
+    session = Session()
+    view = SphereView()
+    view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # a GL context, never a window on screen
+    view.resize(800, 800)
+    view.show()
+    app.processEvents()
+    binding = ViewBinding(session, view)
+    session.model_ref = scene.model
+    session.model_info = loaded.info
+    session.style = scene.style
+    session.show_cloud, session.color_by_length = scene.show_cloud, scene.color_by_length
+    session.length_as, session.show_labels = scene.length_as, scene.show_labels
+    vocab = _vocab_for(loaded)
+    if args.tokens:
+        ids = []
+        for t in args.tokens.split(","):
+            key = t if t in vocab.lookup else t.replace(" ", "␣")
+            if key not in vocab.lookup:
+                raise PromptError(f"No token {t!r} in this model's vocabulary (use a leading space for word tokens).")
+            ids.append(vocab.lookup[key])
+        scene.plane_tokens = ids[:3]
+        if args.basis is None:
+            scene.basis = "token-plane"
+    session.plane_tokens = tuple(scene.plane_tokens)
+    session.basis_kind = scene.basis
+    session.vocab = vocab
+    session.prompt = scene.prompt
+    session.position = trace.position
+    session.begin_trace(trace.tokens)
+    for layer in range(trace.num_layers + 1):
+        session.add_frame(layer, trace.residuals[layer])
+    session.finish_trace(trace)
+    view.set_camera(scene.camera)
+    if animation:
+        sweep = LayerSweep(view, session, out, size, args.fps, args.orbit)
+        path = sweep.run_blocking()
+        print(f"wrote {path}: {sweep.total} frames at {size[0]}x{size[1]}")
+    else:
+        layer = trace.num_layers if args.layer in (None, "all") else int(args.layer)
+        if not 0 <= layer <= trace.num_layers:
+            raise PromptError(f"--layer {layer} is out of range: the model has layers 0..{trace.num_layers}.")
+        session.layer = layer
+        img = view.render_image(size[0], size[1], transparent=args.transparent)
+        save_image(img, out)
+        print(f"wrote {out}: {size[0]}x{size[1]}, layer {layer}, next token {trace.next_token.text!r}")
+    view.close()
+    del binding
+    return 0

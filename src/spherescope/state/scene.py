@@ -1,0 +1,137 @@
+"""Scene files (.spherescope): JSON with a version number, never pickle.
+
+A scene holds what is needed to make the same picture again: the model reference,
+prompt, followed position, layer, basis (with its chosen tokens), camera, style, view
+options and visible docks. Reading is strict about what it cannot use (corrupt JSON,
+a newer version, wrong types) and lenient about what it can (missing optional keys
+take their defaults), so files from older versions keep opening.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+
+from spherescope.core.atomic import atomic_write_text
+
+SCENE_VERSION = 1
+SUFFIX = ".spherescope"
+BASIS_KINDS = ("unembedding-pca", "token-plane", "trajectory-pca")
+STYLES = ("dark", "slide", "paper")
+
+
+class SceneError(Exception):
+    """The file is not a scene this version can open; str() is a user-facing sentence."""
+
+
+@dataclass
+class Scene:
+    model: str = "embedded"
+    prompt: str = ""
+    position: int = -1
+    layer: int = 0
+    basis: str = "unembedding-pca"
+    plane_tokens: list[int] = field(default_factory=list)
+    camera: dict = field(default_factory=lambda: {"distance": 3.7, "elevation": 22.0, "azimuth": 12.0, "fov": 40.0, "center": [0.0, 0.0, 0.0]})
+    style: str = "dark"
+    show_cloud: bool = True
+    color_by_length: bool = False
+    length_as: str = "size"
+    show_labels: bool = True
+    docks: list[str] = field(default_factory=lambda: ["prompt", "layer", "basis"])
+
+    def to_json(self) -> str:
+        data = {"format": "spherescope-scene", "version": SCENE_VERSION, **asdict(self)}
+        return json.dumps(data, ensure_ascii=False, indent=1)
+
+
+def _num(v, name: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise SceneError(f"The scene's {name} is not a number.")
+    return float(v)
+
+
+def scene_from_dict(data) -> Scene:
+    if not isinstance(data, dict) or data.get("format") != "spherescope-scene":
+        raise SceneError("This file is not a spherescope scene.")
+    version = data.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise SceneError("The scene has no valid version number.")
+    if version > SCENE_VERSION:
+        raise SceneError(
+            f"This scene was saved by a newer spherescope (scene version {version}; this one reads up to "
+            f"{SCENE_VERSION}); update spherescope to open it."
+        )
+    sc = Scene()
+    for key in ("model", "prompt"):
+        if key in data:
+            if not isinstance(data[key], str):
+                raise SceneError(f"The scene's {key} is not text.")
+            setattr(sc, key, data[key])
+    for key in ("position", "layer"):
+        if key in data:
+            if isinstance(data[key], bool) or not isinstance(data[key], int):
+                raise SceneError(f"The scene's {key} is not a whole number.")
+            setattr(sc, key, data[key])
+    if "basis" in data:
+        if data["basis"] not in BASIS_KINDS:
+            raise SceneError(f"Unknown basis {data['basis']!r} in the scene.")
+        sc.basis = data["basis"]
+    if "plane_tokens" in data:
+        toks = data["plane_tokens"]
+        if not isinstance(toks, list) or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in toks):
+            raise SceneError("The scene's plane tokens are not token ids.")
+        sc.plane_tokens = toks[:3]
+    if "camera" in data:
+        cam = data["camera"]
+        if not isinstance(cam, dict):
+            raise SceneError("The scene's camera is not valid.")
+        merged = dict(sc.camera)
+        for key in ("distance", "elevation", "azimuth", "fov"):
+            if key in cam:
+                merged[key] = _num(cam[key], f"camera {key}")
+        if "center" in cam:
+            c = cam["center"]
+            if not isinstance(c, list) or len(c) != 3:
+                raise SceneError("The scene's camera centre is not valid.")
+            merged["center"] = [_num(x, "camera centre") for x in c]
+        if merged["distance"] <= 0:
+            raise SceneError("The scene's camera distance must be positive.")
+        sc.camera = merged
+    if "style" in data:
+        if data["style"] not in STYLES:
+            raise SceneError(f"Unknown style {data['style']!r} in the scene.")
+        sc.style = data["style"]
+    for key in ("show_cloud", "color_by_length", "show_labels"):
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise SceneError(f"The scene's {key} is not true or false.")
+            setattr(sc, key, data[key])
+    if "length_as" in data:
+        if data["length_as"] not in ("size", "radius"):
+            raise SceneError("The scene's length_as must be size or radius.")
+        sc.length_as = data["length_as"]
+    if "docks" in data:
+        if not isinstance(data["docks"], list) or not all(isinstance(d, str) for d in data["docks"]):
+            raise SceneError("The scene's docks are not a list of names.")
+        sc.docks = data["docks"]
+    return sc
+
+
+def load_scene(path: str | os.PathLike) -> Scene:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(50_000_000)
+    except OSError as exc:
+        raise SceneError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise SceneError(f"{os.path.basename(path)} is corrupt or truncated: it is not valid scene JSON.") from None
+    return scene_from_dict(data)
+
+
+def save_scene(path: str | os.PathLike, scene: Scene) -> None:
+    atomic_write_text(path, scene.to_json())

@@ -1,0 +1,53 @@
+import json
+
+import pytest
+
+from spherescope.state.scene import SCENE_VERSION, Scene, SceneError, load_scene, save_scene, scene_from_dict
+
+
+def test_round_trip(tmp_path):
+    sc = Scene(model="embedded", prompt="John and Mary", position=2, layer=17, basis="token-plane",
+               plane_tokens=[5099, 2322], style="slide", show_cloud=False, length_as="radius")
+    sc.camera["azimuth"] = 77.5
+    p = tmp_path / "a.spherescope"
+    save_scene(p, sc)
+    data = json.loads(p.read_text())
+    assert data["format"] == "spherescope-scene" and data["version"] == SCENE_VERSION
+    assert load_scene(p) == sc
+
+
+def test_missing_optional_keys_take_defaults():
+    sc = scene_from_dict({"format": "spherescope-scene", "version": 1, "prompt": "hi"})
+    assert sc.prompt == "hi" and sc.basis == "unembedding-pca" and sc.camera["distance"] > 0
+
+
+@pytest.mark.parametrize(
+    "content, pattern",
+    [
+        ('{"format": "spherescope-scene", "version": 1, "prompt": "x', "corrupt or truncated"),
+        ("\x00\x01binary", "corrupt or truncated"),
+        ('{"format": "spherescope-scene", "version": 99}', "newer spherescope"),
+        ('{"format": "other"}', "not a spherescope scene"),
+        ('[1, 2]', "not a spherescope scene"),
+        ('{"format": "spherescope-scene", "version": 1, "layer": "ten"}', "whole number"),
+        ('{"format": "spherescope-scene", "version": 1, "basis": "magic"}', "Unknown basis"),
+        ('{"format": "spherescope-scene", "version": 1, "camera": {"distance": -1}}', "positive"),
+        ('{"format": "spherescope-scene", "version": 1, "camera": {"azimuth": NaN}}', "not a number"),
+    ],
+)
+def test_bad_scenes_are_refused_with_a_reason(tmp_path, content, pattern):
+    p = tmp_path / "bad.spherescope"
+    p.write_text(content)
+    with pytest.raises(SceneError, match=pattern):
+        load_scene(p)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SceneError, match="Cannot read"):
+        load_scene(tmp_path / "nope.spherescope")
+
+
+def test_scene_files_are_json_not_pickle(tmp_path):
+    p = tmp_path / "s.spherescope"
+    save_scene(p, Scene(prompt="x"))
+    assert p.read_bytes().startswith(b"{")
