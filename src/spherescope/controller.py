@@ -34,6 +34,12 @@ class Controller(QObject):
         w.traced.connect(self._on_traced)
         w.lens_ready.connect(self._on_lens)
         w.failed.connect(self._on_failed)
+        w.stats_ready.connect(self._on_stats)
+        w.lessons_ready.connect(self._on_lessons)
+        w.roundtrip_ready.connect(self._on_roundtrip)
+        w.fraction_ready.connect(self._on_fraction)
+        session.roundtrip_token_changed.connect(lambda _t: self.request_roundtrip())
+        session.roundtrip_mode_changed.connect(lambda _m: self.request_roundtrip())
         w.cancelled.connect(self._on_cancelled)
         session.model_ref_changed.connect(self.load)
         session.run_requested.connect(self.run)
@@ -51,6 +57,11 @@ class Controller(QObject):
         self._tracing = False
         self.s.model_info = None
         self.s.vocab = None
+        self.s.model_stats = None
+        self.s.fractions = {}
+        self.s.roundtrip_scores = None
+        self.s.fractions_changed.emit()
+        self.s.roundtrip_changed.emit()
         self.s.busy = "loading"
         self.status.emit(f"Loading {ref}…")
         self.progress.emit(0.0)
@@ -100,6 +111,8 @@ class Controller(QObject):
     def _on_vocab(self, job: int, vocab) -> None:
         if self.handle.is_latest(job, "model"):
             self.s.vocab = vocab
+            # The article's example token for the round trip, when the vocabulary has it.
+            self.s.roundtrip_token = vocab.lookup.get("␣NEXT", vocab.lookup.get("␣next", -1))
 
     def _on_tokens(self, job: int, tokens) -> None:
         if self.handle.is_latest(job, "trace"):
@@ -116,6 +129,7 @@ class Controller(QObject):
         self._tracing = False
         self.s.busy = ""
         self.s.finish_trace(trace)
+        self.handle.lessons(trace.position)
         nxt = trace.next_token.text
         self.status.emit(f"Next token {nxt!r} (p = {trace.next_prob:.2f})")
         self.timing.emit(f"trace {1000 * seconds:.0f} ms · {len(trace.tokens)} tokens")
@@ -123,6 +137,31 @@ class Controller(QObject):
     def _on_position(self, pos: int) -> None:
         if pos >= 0 and self.s.trace is not None and pos not in self.s.lens_by_position:
             self.handle.lens(pos, self.s.top_k)
+        if pos >= 0 and self.s.trace is not None and pos not in self.s.lessons_by_position:
+            self.handle.lessons(pos)
+
+    def request_roundtrip(self) -> None:
+        if self.s.roundtrip_token >= 0 and self.s.model_info is not None:
+            self.handle.roundtrip(self.s.roundtrip_token, self.s.roundtrip_mode)
+
+    def _on_stats(self, job: int, stats) -> None:
+        if self.handle.is_latest(job, "model"):
+            self.s.model_stats = stats
+            self.request_roundtrip()
+
+    def _on_lessons(self, job: int, position: int, lessons) -> None:
+        if self.handle.is_latest(job, "lessons"):
+            self.s.set_lessons(position, lessons)
+
+    def _on_roundtrip(self, job: int, token: int, mode: str, scores) -> None:
+        if self.handle.is_latest(job, "roundtrip") and token == self.s.roundtrip_token and mode == self.s.roundtrip_mode:
+            self.s.roundtrip_scores = scores
+            self.s.roundtrip_changed.emit()
+
+    def _on_fraction(self, job: int, mode: str, fraction: float) -> None:
+        if self.handle.is_latest(job, "model"):
+            self.s.fractions[mode] = fraction
+            self.s.fractions_changed.emit()
 
     def _on_lens(self, job: int, position: int, lens) -> None:
         if self.handle.is_latest(job, "lens"):
@@ -139,7 +178,7 @@ class Controller(QObject):
             self._tracing = False
             self.s.busy = "loading" if self._loading else ""
             self.status.emit("Run failed")
-        elif kind == "lens" and self.handle.is_latest(job, "lens"):
+        elif kind in ("lens", "lessons", "roundtrip"):
             pass
         else:
             return

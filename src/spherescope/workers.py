@@ -15,7 +15,7 @@ import time
 import traceback
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 # Threads (and their workers) still finishing a job after their window closed: held
 # here so Python does not destroy a running QThread, which would abort the process.
@@ -41,6 +41,8 @@ class _Latest:
         self.model = 0
         self.trace = 0
         self.lens = 0
+        self.lessons = 0
+        self.roundtrip = 0
         self.closed = False
 
 
@@ -52,12 +54,19 @@ class ModelWorker(QObject):
     frame = Signal(int, int, object)  # job, layer, (T, d) residual
     traced = Signal(int, object, float)  # job, Trace, seconds
     lens_ready = Signal(int, int, object)  # job, position, tuple[LensTop]
+    lessons_ready = Signal(int, int, object)  # job, position, tuple[LayerLesson]
+    stats_ready = Signal(int, object)  # job, ModelStats
+    roundtrip_ready = Signal(int, int, str, object)  # job, token, mode, scores (V,)
+    fraction_ready = Signal(int, str, float)  # job, mode, fraction of tokens whose round trip returns itself
     failed = Signal(int, str, str)  # job, "load" | "trace" | "lens", message
     cancelled = Signal(int, str)
 
     _load = Signal(int, str, dict)
     _trace = Signal(int, int, str, int, int)  # job, model job, prompt, position, top_k
     _lens = Signal(int, int, int, int)  # job, model job, position, top_k
+    _lessons = Signal(int, int, int)  # job, model job, position
+    _roundtrip = Signal(int, int, int, str)  # job, model job, token, mode
+    _fraction = Signal(int, str, int, int)  # model job, mode, start row, hits so far
 
     def __init__(self, latest: _Latest) -> None:
         super().__init__()
@@ -68,6 +77,12 @@ class ModelWorker(QObject):
         self._load.connect(self._do_load)
         self._trace.connect(self._do_trace)
         self._lens.connect(self._do_lens)
+        self._lessons.connect(self._do_lessons)
+        self._roundtrip.connect(self._do_roundtrip)
+        # Queued even within the worker thread: each chunk of the (long) round-trip
+        # count is its own event, so a Run or a load queued meanwhile goes first.
+        self._fraction.connect(self._do_fraction, Qt.ConnectionType.QueuedConnection)
+        self._unembed_cache: dict = {}
 
     # ---- jobs (run in the worker thread) ----
     @Slot(int, str, dict)
@@ -81,8 +96,21 @@ class ModelWorker(QObject):
             with _MODEL_LOCK:
                 loaded, vocab = self._get_model(job, ref, options)
             self.current, self.current_job, self.trace = loaded, job, None
+            self._unembed_cache = {}
             self.loaded.emit(job, loaded.info, time.perf_counter() - t0)
             self.vocab_ready.emit(job, vocab)
+            from spherescope.models.lessons import model_stats
+
+            with _MODEL_LOCK:
+                stats = model_stats(loaded)
+            self.stats_ready.emit(job, stats)
+            done = getattr(loaded, "_fractions", {})
+            for mode, value in done.items():
+                self.fraction_ready.emit(job, mode, value)
+            if "transpose" not in done:
+                self._fraction.emit(job, "transpose", 0, 0)
+            elif "pinv" not in done:
+                self._fraction.emit(job, "pinv", 0, 0)
         except Cancelled:
             self.cancelled.emit(job, "load")
         except Exception as exc:  # a worker must never die: report and carry on
@@ -158,6 +186,75 @@ class ModelWorker(QObject):
             self.failed.emit(job, "lens", _message(exc))
 
 
+    # ---- lesson views ----
+    @Slot(int, int, int)
+    def _do_lessons(self, job: int, model_job: int, position: int) -> None:
+        from spherescope.models.lessons import position_lessons
+
+        def stale() -> bool:
+            return job != self.latest.lessons or model_job != self.latest.model or self.latest.closed
+
+        if stale() or self.trace is None or not 0 <= position < self.trace.residuals.shape[1]:
+            return
+        try:
+            with _MODEL_LOCK:
+                result = position_lessons(self.current, self.trace.residuals[:, position], cancel=stale)
+            if result is not None and not stale():
+                self.lessons_ready.emit(job, position, result)
+        except Exception as exc:
+            self.failed.emit(job, "lessons", _message(exc))
+
+    def _unembed_for(self, mode: str):
+        """The matrix that unembeds a round trip: W_E itself (transpose) or its left inverse."""
+        from spherescope.core.lessons import left_inverse
+
+        if mode not in self._unembed_cache:
+            W_E = self.current.embedding()
+            self._unembed_cache[mode] = W_E if mode == "transpose" else left_inverse(W_E)
+        return self._unembed_cache[mode]
+
+    @Slot(int, int, int, str)
+    def _do_roundtrip(self, job: int, model_job: int, token: int, mode: str) -> None:
+        from spherescope.core.lessons import round_trip_scores
+
+        if job != self.latest.roundtrip or model_job != self.latest.model or self.current is None:
+            return
+        try:
+            with _MODEL_LOCK:
+                scores = round_trip_scores(self.current.embedding(), token, self._unembed_for(mode))
+            self.roundtrip_ready.emit(job, token, mode, scores)
+        except Exception as exc:
+            self.failed.emit(job, "roundtrip", _message(exc))
+
+    @Slot(int, str, int, int)
+    def _do_fraction(self, model_job: int, mode: str, start: int, hits: int) -> None:
+        import numpy as np
+
+        if model_job != self.latest.model or self.latest.closed or self.current is None:
+            return
+        chunk = 512  # about a fifth of a second: a Run queued meanwhile waits no longer
+        try:
+            with _MODEL_LOCK:
+                W_E = self.current.embedding()
+                unembed = self._unembed_for(mode)
+                block = W_E[start:start + chunk]
+                best = np.argmax(unembed @ block.T, axis=0)
+            hits += int((best == np.arange(start, start + len(block))).sum())
+        except Exception as exc:
+            self.failed.emit(model_job, "roundtrip", _message(exc))
+            return
+        if start + chunk < W_E.shape[0]:
+            self._fraction.emit(model_job, mode, start + chunk, hits)
+            return
+        fraction = hits / W_E.shape[0]
+        if not hasattr(self.current, "_fractions"):
+            self.current._fractions = {}
+        self.current._fractions[mode] = fraction  # once per model and process, like the model itself
+        self.fraction_ready.emit(model_job, mode, fraction)
+        if mode == "transpose" and "pinv" not in self.current._fractions:
+            self._fraction.emit(model_job, "pinv", 0, 0)
+
+
 def _vocab_for(loaded):
     """Token directions, lengths and the unembedding PCA: computed once per model.
 
@@ -177,11 +274,13 @@ def _vocab_for(loaded):
     mean = w.mean(axis=0, dtype=np.float64).astype(np.float32)
     centred = w - mean
     directions = np.ascontiguousarray(centred / np.maximum(np.linalg.norm(centred, axis=1), 1e-12)[:, None], dtype=np.float32)
+    raw = np.ascontiguousarray(w / np.maximum(lengths, 1e-12)[:, None], dtype=np.float32)
     texts = tuple(loaded.vocab_text())
     lookup: dict[str, int] = {}
     for i, t in enumerate(texts):
         lookup.setdefault(visible(t, 60), i)
-    return Vocab(directions, lengths, texts, pca_basis(directions), mean, lookup, tuple(sorted(lookup)))
+    return Vocab(directions=directions, lengths=lengths, texts=texts, pca=pca_basis(directions), mean=mean,
+                 raw_directions=raw, raw_pca=pca_basis(raw), lookup=lookup, completions=tuple(sorted(lookup)))
 
 
 def _message(exc: BaseException) -> str:
@@ -229,6 +328,18 @@ class WorkerHandle(QObject):
         self.worker._lens.emit(job, self.latest.model, position, top_k)
         return job
 
+    def lessons(self, position: int) -> int:
+        job = next(self._ids)
+        self.latest.lessons = job
+        self.worker._lessons.emit(job, self.latest.model, position)
+        return job
+
+    def roundtrip(self, token: int, mode: str) -> int:
+        job = next(self._ids)
+        self.latest.roundtrip = job
+        self.worker._roundtrip.emit(job, self.latest.model, token, mode)
+        return job
+
     def cancel_trace(self) -> None:
         self.latest.trace = next(self._ids)
 
@@ -238,7 +349,7 @@ class WorkerHandle(QObject):
     def shutdown(self, wait_ms: int = 0) -> None:
         """Cancel everything; let the thread finish its current job without blocking the GUI."""
         self.latest.closed = True
-        self.latest.model = self.latest.trace = self.latest.lens = -1
+        self.latest.model = self.latest.trace = self.latest.lens = self.latest.lessons = self.latest.roundtrip = -1
         self.thread.quit()
         if wait_ms and self.thread.wait(wait_ms):
             return

@@ -31,7 +31,8 @@ def _vocab(rng, v=50, d=8):
     w = rng.normal(size=(v, d)).astype(np.float32)
     dirs = w / np.linalg.norm(w, axis=1, keepdims=True)
     texts = tuple(f"t{i}" for i in range(v))
-    return Vocab(dirs, np.linalg.norm(w, axis=1), texts, pca_basis(dirs), w.mean(0), {t: i for i, t in enumerate(texts)}, texts)
+    return Vocab(directions=dirs, lengths=np.linalg.norm(w, axis=1), texts=texts, pca=pca_basis(dirs), mean=w.mean(0),
+                 raw_directions=dirs, raw_pca=pca_basis(dirs), lookup={t: i for i, t in enumerate(texts)}, completions=texts)
 
 
 def test_streaming_frames_build_the_path_and_basis_follows_kind():

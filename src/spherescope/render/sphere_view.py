@@ -125,6 +125,7 @@ class SphereView(gl.GLViewWidget):
         self._path_points = np.zeros((0, 3), np.float32)  # node positions, as drawn
         self._path_colors = np.zeros((0, 4), np.float32)
         self._current = 0
+        self._marker_scale = 1.0
         self._static_version = 0  # bumped whenever a static item's data or visibility changes
         self._cache: QOpenGLFramebufferObject | None = None
         self._cache_key = None
@@ -261,6 +262,14 @@ class SphereView(gl.GLViewWidget):
         self._current = int(layer)
         self._update_marker()
 
+    def set_marker_scale(self, scale: float) -> None:
+        """The marker grows with the scale α applied in the confidence view (length is confidence)."""
+        self._marker_scale = float(np.clip(scale, 0.15, 4.0))
+        self._update_marker()
+
+    def marker_size(self) -> float:
+        return float(self.marker.size)
+
     def marker_position(self) -> np.ndarray | None:
         n = len(self._path_points)
         if n == 0:
@@ -278,8 +287,9 @@ class SphereView(gl.GLViewWidget):
         i = min(self._current, len(self._path_points) - 1)
         c = self._path_colors[i].copy()
         c[3] = 1.0
-        self.marker.setData(pos=p[None], color=np.array([self.style.marker_color], np.float32), size=26)
-        self.marker_core.setData(pos=p[None] * 1.001, color=c[None], size=14)
+        k = self._marker_scale
+        self.marker.setData(pos=p[None], color=np.array([self.style.marker_color], np.float32), size=26 * k)
+        self.marker_core.setData(pos=p[None] * 1.001, color=c[None], size=14 * k)
         self.vector.setData(pos=np.stack([np.zeros(3, np.float32), p]), color=self.style.vector_color, width=2.0)
         self._set_marker_label(f"L{i}", p)
 
@@ -297,6 +307,26 @@ class SphereView(gl.GLViewWidget):
     def label_texts(self) -> list[str]:
         """Texts of the token labels that are set (some may be decluttered on screen)."""
         return self.labels.texts("tokens")
+
+    def projectionMatrix(self, region, viewport):
+        """pyqtgraph's frustum, with the field of view applied to the *smaller* side, so
+        the sphere stays whole in wide views and wide exports alike."""
+        from math import radians, tan
+
+        from PySide6.QtGui import QMatrix4x4
+
+        x0, y0, w, h = viewport
+        dist = self.opts["distance"]
+        near, far = dist * 0.001, dist * 1000.0
+        r = near * tan(0.5 * radians(self.opts["fov"])) * max(1.0, w / max(h, 1))
+        t = r * h / max(w, 1)
+        left = r * ((region[0] - x0) * (2.0 / w) - 1)
+        right = r * ((region[0] + region[2] - x0) * (2.0 / w) - 1)
+        bottom = t * ((region[1] - y0) * (2.0 / h) - 1)
+        top = t * ((region[1] + region[3] - y0) * (2.0 / h) - 1)
+        m = QMatrix4x4()
+        m.frustum(left, right, bottom, top, near, far)
+        return m
 
     # ---- painting with a cached static layer ----
     def _camera_key(self) -> tuple:
@@ -382,9 +412,9 @@ class SphereView(gl.GLViewWidget):
     def render_image(self, width: int, height: int, transparent: bool = False) -> QImage:
         """Render off-screen at exactly width x height, not an upscaled screen grab.
 
-        The framing and the sizes of points, lines and labels depend only on the camera
-        and the output size (relative to a square view of REFERENCE_HEIGHT pixels), never
-        on the window, so the same scene always exports to the same picture.
+        The framing (field of view on the smaller side) and the sizes of points, lines and
+        labels depend only on the camera and the output size (relative to REFERENCE_HEIGHT
+        pixels), never on the window, so the same scene always exports to the same picture.
         """
         if width < 16 or height < 16 or width > 16384 or height > 16384:
             raise ValueError(f"image size must be between 16 and 16384 pixels a side, not {width}x{height}")
@@ -396,9 +426,7 @@ class SphereView(gl.GLViewWidget):
         if not fbo.isValid():
             raise RuntimeError(f"could not create a {width}x{height} off-screen buffer")
         saved = self._scaled(scale)
-        bg, dist = self.opts["bgcolor"], self.opts["distance"]
-        # Keep the sphere whole in wide pictures: pyqtgraph's field of view is horizontal.
-        self.opts["distance"] = dist * max(1.0, width / height)
+        bg = self.opts["bgcolor"]
         if transparent:
             self.opts["bgcolor"] = (bg[0], bg[1], bg[2], 0.0)
         try:
@@ -410,7 +438,7 @@ class SphereView(gl.GLViewWidget):
             img = fbo.toImage(True).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
         finally:
             fbo.release()
-            self.opts["bgcolor"], self.opts["distance"] = bg, dist
+            self.opts["bgcolor"] = bg
             for item, attr, value in saved:
                 if attr == "size":
                     item.setData(size=value)

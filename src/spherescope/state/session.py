@@ -28,6 +28,8 @@ class Vocab:
     texts: tuple[str, ...]
     pca: Basis
     mean: np.ndarray  # (d,) the mean row removed before taking directions
+    raw_directions: np.ndarray  # (V, d) uncentred unit rows, for the "centre the cloud" option off
+    raw_pca: Basis
     lookup: dict  # visible text (␣Mary) -> first token id with that text, for token entry
     completions: tuple[str, ...]  # sorted keys of lookup, for the completer
 
@@ -52,6 +54,13 @@ class Session(Evented):
     vocab = EventedField(None)
     tokens = EventedField(())
     busy = EventedField("")  # "" when idle, else what the worker is doing
+    model_stats = EventedField(None)  # token norm histograms, tied or not (models.lessons.ModelStats)
+
+    # The lesson views.
+    alpha = EventedField(1.0)  # scale of the vector the unembedding sees
+    roundtrip_token = EventedField(-1)
+    roundtrip_mode = EventedField("transpose")  # "transpose" | "pinv"
+    center_cloud = EventedField(True)
 
     def __init__(self) -> None:
         super().__init__()
@@ -68,7 +77,13 @@ class Session(Evented):
         self.run_requested = Signal()  # (prompt,) a widget asks for a run; the controller runs it
         self.cancel_requested = Signal()
         self.highlight_requested = Signal()  # (token id or -1,) cross-links between views
-        for sig in (self.basis_kind_changed, self.plane_tokens_changed, self.vocab_changed):
+        self.lessons_by_position: dict[int, tuple] = {}
+        self.lessons_changed = Signal()
+        self.roundtrip_scores = None  # (V,) scores of the current round trip, or None
+        self.roundtrip_changed = Signal()
+        self.fractions: dict[str, float] = {}
+        self.fractions_changed = Signal()
+        for sig in (self.basis_kind_changed, self.plane_tokens_changed, self.vocab_changed, self.center_cloud_changed):
             sig.connect(lambda *_: self.update_basis())
 
     # ---- trace lifecycle (called by the controller on the GUI thread) ----
@@ -76,6 +91,7 @@ class Session(Evented):
         self.trace = None
         self.partial = []
         self.lens_by_position = {}
+        self.lessons_by_position = {}
         self.tokens = tokens
         if not (0 <= self.position < len(tokens)):
             self._position = len(tokens) - 1  # follow the last token without a re-run signal
@@ -124,6 +140,17 @@ class Session(Evented):
             return None
         return np.stack([np.linalg.norm(r, axis=1) for r in self.partial])
 
+    def set_lessons(self, position: int, lessons: tuple) -> None:
+        self.lessons_by_position[position] = lessons
+        if position == self.position:
+            self.lessons_changed.emit()
+
+    def current_lesson(self):
+        les = self.lessons_by_position.get(self.position)
+        if les is None or not (0 <= self.layer < len(les)):
+            return None
+        return les[self.layer]
+
     def current_lens(self) -> LensTop | None:
         lens = self.lens_by_position.get(self.position)
         if lens is None or not (0 <= self.layer < len(lens)):
@@ -140,25 +167,32 @@ class Session(Evented):
         new = self._compute_basis()
         if new is None:
             return
-        if emit_always or self.basis is None or new.kind != self.basis.kind or not np.allclose(new.axes, self.basis.axes):
+        if emit_always or self.basis is None or new.kind != self.basis.kind or new.axes.shape != self.basis.axes.shape or not np.allclose(new.axes, self.basis.axes):
             self.basis = new
             self.basis_changed.emit()
 
+    def cloud_directions(self) -> np.ndarray | None:
+        v = self.vocab
+        if v is None:
+            return None
+        return v.directions if self.center_cloud else v.raw_directions
+
     def _compute_basis(self) -> Basis | None:
         vocab: Vocab | None = self.vocab
+        pca = None if vocab is None else (vocab.pca if self.center_cloud else vocab.raw_pca)
         if self.basis_kind == "trajectory-pca":
             path = self.path()
             if path is not None and len(path) >= 3:
                 return trajectory_basis(path)
-            return vocab.pca if vocab is not None else None
+            return pca
         if self.basis_kind == "token-plane" and vocab is not None and self.plane_tokens:
             ids = tuple(int(i) for i in self.plane_tokens)[:3]
             path = self.path()
             hidden = path[-1] if path is not None else None
             names = tuple(vocab.texts[i] for i in ids)
             try:
-                return token_plane_basis(vocab.directions[list(ids)], hidden=hidden, names=names, token_ids=ids)
+                return token_plane_basis(self.cloud_directions()[list(ids)], hidden=hidden, names=names, token_ids=ids)
             except ValueError as exc:
                 self.message.emit(str(exc), True)
-                return vocab.pca
-        return vocab.pca if vocab is not None else None
+                return pca
+        return pca

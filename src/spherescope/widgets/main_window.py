@@ -20,7 +20,7 @@ from spherescope.widgets.message_bar import MessageBar
 from spherescope.widgets.prompt_dock import PromptDock
 from spherescope.widgets.view_binding import ViewBinding
 
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2  # bump when docks change, so an old saved layout is not forced on new docks
 
 
 class MainWindow(QMainWindow):
@@ -52,6 +52,27 @@ class MainWindow(QMainWindow):
             "layer": self._dock("Layer", self.layer_dock, Qt.DockWidgetArea.RightDockWidgetArea),
             "basis": self._dock("Basis and view", self.basis_dock, Qt.DockWidgetArea.RightDockWidgetArea),
         }
+        from spherescope.widgets import lesson_docks as ld
+
+        self.lessons = {
+            "closest": (ld.ClosestDock(self.session), "Closest by which measure?"),
+            "confidence": (ld.ConfidenceDock(self.session), "Length is confidence"),
+            "norms": (ld.NormsDock(self.session), "Residual norms"),
+            "token_norms": (ld.TokenNormsDock(self.session), "Token norms"),
+            "roundtrip": (ld.RoundTripDock(self.session), "Embed → unembed"),
+            "tied": (ld.TiedDock(self.session), "Tied or untied"),
+        }
+        first = None
+        for key, (widget, title) in self.lessons.items():
+            dock = self._dock(title, widget, Qt.DockWidgetArea.BottomDockWidgetArea)
+            dock.setObjectName(f"dock_{key}")
+            self.docks[key] = dock
+            if first is None:
+                first = dock
+            else:
+                self.tabifyDockWidget(first, dock)
+        first.raise_()
+        self.resizeDocks([first], [300], Qt.Orientation.Vertical)
         self._build_status_bar()
         self._build_menus()
         self._build_shortcuts()
@@ -62,7 +83,7 @@ class MainWindow(QMainWindow):
         self._pending_layer: int | None = None
         self.session.trace_finished.connect(self._apply_pending_layer)
         self.prompt_dock.recent_models_changed.connect(lambda refs: self.settings.setValue("recent_models", refs))
-        self.resize(1400, 860)
+        self.resize(1500, 980)
         self._restore_settings()
 
     # ---- construction ----

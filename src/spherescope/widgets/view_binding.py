@@ -23,6 +23,7 @@ class ViewBinding:
         self.view = view
         self._cloud: Projected | None = None
         self._cloud_basis = None
+        self._cloud_centred = True
         self._len_cmap = pg.colormap.get("viridis")
         self._highlight = -1
         s = session
@@ -39,6 +40,8 @@ class ViewBinding:
         s.show_labels_changed.connect(lambda *_: self.on_labels())
         s.highlight_requested.connect(self.on_highlight)
         s.style_changed.connect(self.on_style)
+        s.alpha_changed.connect(view.set_marker_scale)
+        s.center_cloud_changed.connect(lambda *_: self.on_basis())
         s.vocab_changed.connect(lambda v: self.on_basis() if v is None else None)
 
     def on_style(self, name: str) -> None:
@@ -56,8 +59,9 @@ class ViewBinding:
         if basis is None or vocab is None:
             self._cloud = None
             self.view.set_cloud(np.zeros((1, 3), np.float32), np.zeros((1, 4), np.float32))
-        elif basis is not self._cloud_basis:
-            self._cloud = project(vocab.directions, basis)
+        elif basis is not self._cloud_basis or self._cloud_centred != self.s.center_cloud:
+            self._cloud_centred = self.s.center_cloud
+            self._cloud = project(self.s.cloud_directions(), basis)
             self._cloud_basis = basis
             self.view.set_axis_labels(basis.labels)
             self.on_cloud_colors()

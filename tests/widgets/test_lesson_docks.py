@@ -1,0 +1,95 @@
+"""The lesson docks, driven through the real window with the real model."""
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from gui_support import RUN_TIMEOUT, type_and_run
+
+
+def _ready(qtbot, win):
+    type_and_run(qtbot, win)
+    qtbot.waitUntil(lambda: win.session.current_lesson() is not None, timeout=RUN_TIMEOUT)
+    return win.lessons
+
+
+def test_closest_lists_follow_layer_and_position(qtbot, window):
+    docks = _ready(qtbot, window)
+    closest = docks["closest"][0]
+    s = window.session
+    dot = closest.column_ids(0)
+    # The dot-product list is the logit lens's top-k.
+    assert dot == [int(i) for i in s.current_lens().ids[:10]]
+    assert s.vocab.texts[dot[0]] == " Mary"
+    euclid = closest.column_ids(3)
+    assert euclid != dot, "the Euclidean 'closest' list is not the model's ranking"
+    s.layer = 5
+    assert closest.column_ids(0) != dot
+    chips = window.prompt_dock.chips
+    qtbot.mouseClick(chips.viewport(), Qt.MouseButton.LeftButton, pos=chips.visualItemRect(chips.item(2)).center())
+    qtbot.waitUntil(lambda: 2 in s.lessons_by_position, timeout=RUN_TIMEOUT)
+    assert closest.column_ids(0) == [int(i) for i in s.current_lesson().closest.by_dot]
+    # Clicking a token in the table highlights it on the sphere.
+    seen = []
+    s.highlight_requested.connect(seen.append)
+    rect = closest.table.visualItemRect(closest.table.item(0, 2))
+    qtbot.mouseClick(closest.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert seen and seen[-1] == closest.column_ids(2)[0]
+
+
+def test_alpha_slider_raises_confidence_and_marker(qtbot, window):
+    docks = _ready(qtbot, window)
+    conf = docks["confidence"][0]
+    window.docks["confidence"].raise_()
+    p1 = conf.bars.rows[0][2]
+    size1 = window.view.marker_size()
+    conf.slider.setValue(300)
+    assert window.session.alpha == 3.0
+    p3 = conf.bars.rows[0][2]
+    assert conf.bars.rows[0][0] == window.session.current_lens().ids[0], "the ranking does not change with α"
+    assert p3 > p1
+    assert window.view.marker_size() > size1
+    conf.slider.setValue(0)
+    assert conf.bars.rows[0][2] < 0.01, "α = 0: uniform over the vocabulary"
+    x, y = conf.t_curve.getData()
+    assert y[0] == 1.0 and y[-1] < y[1]
+
+
+def test_norms_dock_one_line_per_position(qtbot, window):
+    docks = _ready(qtbot, window)
+    norms = docks["norms"][0]
+    assert norms.curve_count() == 13
+    window.session.layer = 7
+    assert norms.cursor.value() == 7
+    assert "before the final norm" in norms.final.text()
+
+
+def test_token_norms_and_tied(qtbot, window):
+    docks = _ready(qtbot, window)
+    qtbot.waitUntil(lambda: window.session.model_stats is not None, timeout=RUN_TIMEOUT)
+    tn = docks["token_norms"][0]
+    assert tn.longest.count() == 10 and tn.shortest.count() == 10
+    seen = []
+    window.session.highlight_requested.connect(seen.append)
+    item = tn.longest.item(0)
+    qtbot.mouseClick(tn.longest.viewport(), Qt.MouseButton.LeftButton, pos=tn.longest.visualItemRect(item).center())
+    assert seen == [item.data(Qt.ItemDataRole.UserRole)]
+    before = window.binding._cloud.points.copy()
+    tn.center.setChecked(False)
+    assert not np.allclose(window.binding._cloud.points, before), "the uncentred cloud is drawn"
+    assert "ties its embeddings" in docks["tied"][0].statement.text()
+
+
+def test_round_trip_peaks_are_forms_of_the_word(qtbot, window):
+    docks = _ready(qtbot, window)
+    rt = docks["roundtrip"][0]
+    qtbot.waitUntil(lambda: window.session.roundtrip_scores is not None, timeout=RUN_TIMEOUT)
+    words = [window.session.vocab.texts[i].strip().lower() for i in rt.peaks]
+    assert window.session.roundtrip_token == rt.peaks[0]
+    assert words.count("next") >= 3
+    transpose_scores = window.session.roundtrip_scores
+    rt.mode.setCurrentIndex(rt.mode.findData("pinv"))
+    qtbot.waitUntil(lambda: window.session.roundtrip_scores is not transpose_scores, timeout=RUN_TIMEOUT * 2)
+    # With far more tokens than dimensions the pseudo-inverse cannot return a one-hot,
+    # but the token itself still scores highest, and the other forms drop back.
+    assert rt.peaks[0] == window.session.roundtrip_token
+    assert not np.allclose(window.session.roundtrip_scores, transpose_scores)
