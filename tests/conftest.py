@@ -2,6 +2,8 @@ import os
 import sys
 from pathlib import Path
 
+import spherescope  # noqa: F401  (first: it configures BLAS threads before numpy loads)
+
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -42,3 +42,11 @@ def test_gui_module_imports_do_not_pull_torch():
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+def test_blas_is_single_threaded_per_caller():
+    # Two threads calling numpy's threaded OpenBLAS at once deadlocked the app (exec_blas).
+    code = "import spherescope, numpy, os; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert r.stdout.strip() == "1", r.stderr

@@ -1,3 +1,11 @@
 """spherescope: watch a transformer's hidden state move as a direction with a length."""
 
+import os as _os
+
 __version__ = "0.1.0"
+
+# numpy's bundled OpenBLAS spins up its own thread pool per call; when the GUI thread
+# and the model worker both call BLAS at once, it can deadlock inside exec_blas (seen
+# here: the app froze mid-run). One BLAS thread per caller avoids that; torch keeps its
+# own threads for the heavy work. Set before numpy is first imported.
+_os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

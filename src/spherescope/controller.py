@@ -40,6 +40,7 @@ class Controller(QObject):
         w.fraction_ready.connect(self._on_fraction)
         session.roundtrip_token_changed.connect(lambda _t: self.request_roundtrip())
         session.roundtrip_mode_changed.connect(lambda _m: self.request_roundtrip())
+        session.roundtrip_wanted_changed.connect(lambda _w: self.request_roundtrip())
         w.cancelled.connect(self._on_cancelled)
         session.model_ref_changed.connect(self.load)
         session.run_requested.connect(self.run)
@@ -141,7 +142,11 @@ class Controller(QObject):
             self.handle.lessons(pos)
 
     def request_roundtrip(self) -> None:
-        if self.s.roundtrip_token >= 0 and self.s.model_info is not None:
+        if not self.s.roundtrip_wanted or self.s.model_stats is None:
+            return
+        if not self.s.fractions:
+            self.handle.fractions()
+        if self.s.roundtrip_token >= 0:
             self.handle.roundtrip(self.s.roundtrip_token, self.s.roundtrip_mode)
 
     def _on_stats(self, job: int, stats) -> None:

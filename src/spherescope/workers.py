@@ -64,9 +64,10 @@ class ModelWorker(QObject):
     _load = Signal(int, str, dict)
     _trace = Signal(int, int, str, int, int)  # job, model job, prompt, position, top_k
     _lens = Signal(int, int, int, int)  # job, model job, position, top_k
-    _lessons = Signal(int, int, int)  # job, model job, position
+    _lessons = Signal(int, int, int, int)  # job, model job, trace job, position
     _roundtrip = Signal(int, int, int, str)  # job, model job, token, mode
     _fraction = Signal(int, str, int, int)  # model job, mode, start row, hits so far
+    _fractions = Signal(int)  # model job: start counting round trips
 
     def __init__(self, latest: _Latest) -> None:
         super().__init__()
@@ -83,6 +84,7 @@ class ModelWorker(QObject):
         # count is its own event, so a Run or a load queued meanwhile goes first.
         self._fraction.connect(self._do_fraction, Qt.ConnectionType.QueuedConnection)
         self._unembed_cache: dict = {}
+        self._fractions.connect(self._start_fractions)
 
     # ---- jobs (run in the worker thread) ----
     @Slot(int, str, dict)
@@ -104,13 +106,7 @@ class ModelWorker(QObject):
             with _MODEL_LOCK:
                 stats = model_stats(loaded)
             self.stats_ready.emit(job, stats)
-            done = getattr(loaded, "_fractions", {})
-            for mode, value in done.items():
-                self.fraction_ready.emit(job, mode, value)
-            if "transpose" not in done:
-                self._fraction.emit(job, "transpose", 0, 0)
-            elif "pinv" not in done:
-                self._fraction.emit(job, "pinv", 0, 0)
+
         except Cancelled:
             self.cancelled.emit(job, "load")
         except Exception as exc:  # a worker must never die: report and carry on
@@ -187,12 +183,14 @@ class ModelWorker(QObject):
 
 
     # ---- lesson views ----
-    @Slot(int, int, int)
-    def _do_lessons(self, job: int, model_job: int, position: int) -> None:
+    @Slot(int, int, int, int)
+    def _do_lessons(self, job: int, model_job: int, trace_job: int, position: int) -> None:
         from spherescope.models.lessons import position_lessons
 
         def stale() -> bool:
-            return job != self.latest.lessons or model_job != self.latest.model or self.latest.closed
+            # A new Run supersedes the lessons of the old trace at once (checked per layer).
+            return (job != self.latest.lessons or model_job != self.latest.model or trace_job != self.latest.trace
+                    or self.latest.closed)
 
         if stale() or self.trace is None or not 0 <= position < self.trace.residuals.shape[1]:
             return
@@ -225,6 +223,18 @@ class ModelWorker(QObject):
             self.roundtrip_ready.emit(job, token, mode, scores)
         except Exception as exc:
             self.failed.emit(job, "roundtrip", _message(exc))
+
+    @Slot(int)
+    def _start_fractions(self, model_job: int) -> None:
+        if model_job != self.latest.model or self.current is None or self.current_job != model_job:
+            return
+        done = getattr(self.current, "_fractions", {})
+        for mode, value in done.items():
+            self.fraction_ready.emit(model_job, mode, value)
+        if "transpose" not in done:
+            self._fraction.emit(model_job, "transpose", 0, 0)
+        elif "pinv" not in done:
+            self._fraction.emit(model_job, "pinv", 0, 0)
 
     @Slot(int, str, int, int)
     def _do_fraction(self, model_job: int, mode: str, start: int, hits: int) -> None:
@@ -331,7 +341,7 @@ class WorkerHandle(QObject):
     def lessons(self, position: int) -> int:
         job = next(self._ids)
         self.latest.lessons = job
-        self.worker._lessons.emit(job, self.latest.model, position)
+        self.worker._lessons.emit(job, self.latest.model, self.latest.trace, position)
         return job
 
     def roundtrip(self, token: int, mode: str) -> int:
@@ -339,6 +349,9 @@ class WorkerHandle(QObject):
         self.latest.roundtrip = job
         self.worker._roundtrip.emit(job, self.latest.model, token, mode)
         return job
+
+    def fractions(self) -> None:
+        self.worker._fractions.emit(self.latest.model)
 
     def cancel_trace(self) -> None:
         self.latest.trace = next(self._ids)

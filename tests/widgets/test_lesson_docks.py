@@ -40,6 +40,7 @@ def test_alpha_slider_raises_confidence_and_marker(qtbot, window):
     docks = _ready(qtbot, window)
     conf = docks["confidence"][0]
     window.docks["confidence"].raise_()
+    qtbot.waitUntil(lambda: bool(conf.bars.rows), timeout=RUN_TIMEOUT)
     p1 = conf.bars.rows[0][2]
     size1 = window.view.marker_size()
     conf.slider.setValue(300)
@@ -57,7 +58,8 @@ def test_alpha_slider_raises_confidence_and_marker(qtbot, window):
 def test_norms_dock_one_line_per_position(qtbot, window):
     docks = _ready(qtbot, window)
     norms = docks["norms"][0]
-    assert norms.curve_count() == 13
+    window.docks["norms"].raise_()
+    qtbot.waitUntil(lambda: norms.curve_count() == 13, timeout=RUN_TIMEOUT)
     window.session.layer = 7
     assert norms.cursor.value() == 7
     assert "before the final norm" in norms.final.text()
@@ -82,6 +84,8 @@ def test_token_norms_and_tied(qtbot, window):
 def test_round_trip_peaks_are_forms_of_the_word(qtbot, window):
     docks = _ready(qtbot, window)
     rt = docks["roundtrip"][0]
+    assert window.session.roundtrip_scores is None, "nothing is computed for a view nobody opened"
+    window.docks["roundtrip"].raise_()
     qtbot.waitUntil(lambda: window.session.roundtrip_scores is not None, timeout=RUN_TIMEOUT)
     words = [window.session.vocab.texts[i].strip().lower() for i in rt.peaks]
     assert window.session.roundtrip_token == rt.peaks[0]

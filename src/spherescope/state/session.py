@@ -61,6 +61,7 @@ class Session(Evented):
     roundtrip_token = EventedField(-1)
     roundtrip_mode = EventedField("transpose")  # "transpose" | "pinv"
     center_cloud = EventedField(True)
+    roundtrip_wanted = EventedField(False)  # the round-trip view has been shown: start its background work
 
     def __init__(self) -> None:
         super().__init__()

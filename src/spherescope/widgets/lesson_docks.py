@@ -42,11 +42,36 @@ def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     return w
 
 
+class _LazyRefresh:
+    """Docks hidden behind a tab skip their redraws and catch up when shown, so a layer
+    step costs only what is on screen."""
+
+    _dirty = True
+
+    def request_refresh(self, *_):
+        # visibleRegion, not isVisible: a dock behind another tab can still count as visible.
+        if self.isVisible() and not self.visibleRegion().isEmpty():
+            self._dirty = False
+            self.refresh()
+        else:
+            self._dirty = True
+
+    def catch_up(self, visible: bool = True) -> None:
+        """Called when the dock comes to the front (QDockWidget.visibilityChanged)."""
+        if visible and self._dirty:
+            self._dirty = False
+            self.refresh()
+
+    def showEvent(self, ev):
+        super().showEvent(ev)
+        self.catch_up()
+
+
 def _tok(vocab, i: int) -> str:
     return visible(vocab.texts[int(i)], 20) if vocab is not None else str(i)
 
 
-class ClosestDock(QWidget):
+class ClosestDock(_LazyRefresh, QWidget):
     """Closest by which measure? dot product (the logit) vs cosine vs Euclidean distance."""
 
     HEADERS = ("by dot product = logit", "|x|·|u|·cos θ", "by cosine", "by Euclidean distance")
@@ -77,16 +102,15 @@ class ClosestDock(QWidget):
         lay.addWidget(self.table, 1)
         lay.addWidget(self.summary)
         self._ids: dict[tuple[int, int], int] = {}
-        for sig in (session.layer_changed, session.position_changed):
-            sig.connect(lambda *_: self.refresh())
-        session.lessons_changed.connect(self.refresh)
+        for sig in (session.layer_changed, session.position_changed, session.lessons_changed):
+            sig.connect(self.request_refresh)
 
     def refresh(self) -> None:
         les = self.s.current_lesson()
         vocab = self.s.vocab
-        self.table.clearContents()
         self._ids = {}
         if les is None or vocab is None:
+            self.table.clearContents()
             self.summary.setText("Run a prompt to compare the measures.")
             return
         c = les.closest
@@ -97,9 +121,7 @@ class ClosestDock(QWidget):
             i = int(c.by_dot[r])
             self._set(r, 0, i, f"{_tok(vocab, i)}   {c.logits[r]:.2f}", True)
             b = f" + {c.bias[r]:.2f}" if abs(float(c.bias[r])) > 1e-9 else ""
-            item = QTableWidgetItem(f"{c.x_norm:.1f} · {c.u_norm[r]:.2f} · {c.cos_dot[r]:.3f}{b}")
-            self.table.setItem(r, 1, item)
-            self._ids[(r, 1)] = i
+            self._set(r, 1, i, f"{c.x_norm:.1f} · {c.u_norm[r]:.2f} · {c.cos_dot[r]:.3f}{b}", False)
             j = int(c.by_cos[r])
             self._set(r, 2, j, f"{'● ' if j in dot_set else ''}{_tok(vocab, j)}   {c.cos[r]:.3f}", j in dot_set)
             k = int(c.by_euclid[r])
@@ -111,10 +133,13 @@ class ClosestDock(QWidget):
             f"{shared_cos} are also top by cosine and {shared_euc} by Euclidean distance.")
 
     def _set(self, r: int, col: int, token: int, text: str, mark: bool) -> None:
-        item = QTableWidgetItem(text)
-        if mark and col:
-            item.setForeground(QColor("#ffb347"))
-        self.table.setItem(r, col, item)
+        # Reuse the cell's item: a layer step then only changes text and colour.
+        item = self.table.item(r, col)
+        if item is None:
+            item = QTableWidgetItem()
+            self.table.setItem(r, col, item)
+        item.setText(text)
+        item.setForeground(QColor("#ffb347") if mark and col else self.table.palette().color(self.table.foregroundRole()))
         self._ids[(r, col)] = token
 
     def column_ids(self, col: int) -> list[int]:
@@ -125,7 +150,7 @@ class ClosestDock(QWidget):
             self.s.highlight_requested.emit(self._ids[(r, c)])
 
 
-class ConfidenceDock(QWidget):
+class ConfidenceDock(_LazyRefresh, QWidget):
     """Length is confidence: scale the vector the unembedding sees by α; and temperature."""
 
     def __init__(self, session: Session, parent=None) -> None:
@@ -165,9 +190,8 @@ class ConfidenceDock(QWidget):
             "logit, so the top token's probability rises with α while the ranking stays. Temperature T divides them."))
         lay.addLayout(row)
         lay.addLayout(plots, 1)
-        for sig in (session.layer_changed, session.position_changed, session.alpha_changed):
-            sig.connect(lambda *_: self.refresh())
-        session.lessons_changed.connect(self.refresh)
+        for sig in (session.layer_changed, session.position_changed, session.alpha_changed, session.lessons_changed):
+            sig.connect(self.request_refresh)
 
     def refresh(self) -> None:
         a = self.s.alpha
@@ -192,7 +216,7 @@ class ConfidenceDock(QWidget):
         self.t_curve.setData(TEMPERATURES, les.temp_top_prob)
 
 
-class NormsDock(QWidget):
+class NormsDock(_LazyRefresh, QWidget):
     """Residual norm across layers, one line per position."""
 
     def __init__(self, session: Session, parent=None) -> None:
@@ -219,29 +243,32 @@ class NormsDock(QWidget):
         row.addWidget(self.log)
         row.addWidget(self.final, 1)
         lay.addLayout(row)
-        for sig in (session.frame_added, session.position_changed):
-            sig.connect(lambda *_: self.refresh())
-        session.trace_started.connect(self.refresh)
-        session.trace_finished.connect(self.refresh)
+        for sig in (session.frame_added, session.position_changed, session.trace_started, session.trace_finished):
+            sig.connect(self.request_refresh)
         session.layer_changed.connect(lambda layer: self.cursor.setValue(layer))
 
     def refresh(self) -> None:
         norms = self.s.all_norms()
-        for c in self.curves:
-            self.plot.removeItem(c)
-        self.curves = []
         if norms is None:
+            for c in self.curves:
+                self.plot.removeItem(c)
+            self.curves = []
             self.final.setText("")
             return
         x = np.arange(norms.shape[0])
         n_pos = norms.shape[1]
-        for p in range(n_pos):
+        # Curves are kept and updated in place: rebuilding them on every streamed
+        # layer cost ~30 ms of GUI time per frame.
+        while len(self.curves) > n_pos:
+            self.plot.removeItem(self.curves.pop())
+        while len(self.curves) < n_pos:
+            self.curves.append(self.plot.plot())
+        for p, c in enumerate(self.curves):
             followed = p == self.s.position
             color = QColor("#ffb347") if followed else QColor(130, 160, 220, 90)
-            c = self.plot.plot(x, np.maximum(norms[:, p], 1e-6), pen=pg.mkPen(color, width=3 if followed else 1))
-            if followed:
-                c.setZValue(10)
-            self.curves.append(c)
+            c.setPen(pg.mkPen(color, width=3 if followed else 1))
+            c.setZValue(10 if followed else 0)
+            c.setData(x, np.maximum(norms[:, p], 1e-6))
         self.cursor.setValue(self.s.layer)
         tr = self.s.trace
         if tr is not None and tr.position == self.s.position:
@@ -312,7 +339,11 @@ class TokenNormsDock(QWidget):
 
 
 class RoundTripDock(QWidget):
-    """Embed -> unembed round trip of one token, by transpose or pseudo-inverse."""
+    """Embed -> unembed round trip of one token, by transpose or pseudo-inverse.
+
+    The whole-vocabulary counts (a V x V product per mode) start the first time this
+    dock is shown (the main window sets session.roundtrip_wanted), not at every model
+    load: they would otherwise compete with runs."""
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)

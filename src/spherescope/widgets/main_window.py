@@ -66,6 +66,8 @@ class MainWindow(QMainWindow):
         for key, (widget, title) in self.lessons.items():
             dock = self._dock(title, widget, Qt.DockWidgetArea.BottomDockWidgetArea)
             dock.setObjectName(f"dock_{key}")
+            if hasattr(widget, "catch_up"):
+                dock.visibilityChanged.connect(widget.catch_up)
             self.docks[key] = dock
             if first is None:
                 first = dock
@@ -73,6 +75,8 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(first, dock)
         first.raise_()
         self.resizeDocks([first], [300], Qt.Orientation.Vertical)
+        self.docks["roundtrip"].visibilityChanged.connect(
+            lambda visible: visible and setattr(self.session, "roundtrip_wanted", True))
         self._build_status_bar()
         self._build_menus()
         self._build_shortcuts()
