@@ -289,8 +289,16 @@ def _vocab_for(loaded):
     lookup: dict[str, int] = {}
     for i, t in enumerate(texts):
         lookup.setdefault(visible(t, 60), i)
+    embed = None
+    e = loaded.embedding()
+    if not loaded.info.tied_embeddings and e.shape == w.shape:
+        e_len = np.maximum(np.linalg.norm(e, axis=1), 1e-12)[:, None]
+        ec = e - e.mean(axis=0, dtype=np.float64).astype(np.float32)
+        e_dirs = np.ascontiguousarray(ec / np.maximum(np.linalg.norm(ec, axis=1), 1e-12)[:, None], dtype=np.float32)
+        e_raw = np.ascontiguousarray(e / e_len, dtype=np.float32)
+        embed = (e_dirs, pca_basis(e_dirs), e_raw, pca_basis(e_raw))
     return Vocab(directions=directions, lengths=lengths, texts=texts, pca=pca_basis(directions), mean=mean,
-                 raw_directions=raw, raw_pca=pca_basis(raw), lookup=lookup, completions=tuple(sorted(lookup)))
+                 raw_directions=raw, raw_pca=pca_basis(raw), lookup=lookup, completions=tuple(sorted(lookup)), embed=embed)
 
 
 def _message(exc: BaseException) -> str:

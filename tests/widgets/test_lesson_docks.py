@@ -97,3 +97,22 @@ def test_round_trip_peaks_are_forms_of_the_word(qtbot, window):
     # but the token itself still scores highest, and the other forms drop back.
     assert rt.peaks[0] == window.session.roundtrip_token
     assert not np.allclose(window.session.roundtrip_scores, transpose_scores)
+
+
+def test_untied_model_shows_cosines_and_lets_the_space_be_chosen(qtbot, make_window, tmp_path):
+    from gui_support import LOAD_TIMEOUT
+    from tiny_models import save_tiny
+
+    win = make_window(start=False)
+    win.start(model=str(save_tiny("gpt-neox", tmp_path / "neox")))  # untied embeddings
+    qtbot.waitUntil(lambda: win.session.model_stats is not None and win.session.vocab is not None, timeout=LOAD_TIMEOUT)
+    tied = win.lessons["tied"][0]
+    win.docks["tied"].raise_()
+    assert "separate input and output" in tied.statement.text()
+    assert tied.space.isEnabled()
+    type_and_run(qtbot, win, "John and Mary")
+    before = win.binding._cloud.points.copy()
+    tied.space.setCurrentIndex(tied.space.findData("embedding"))
+    assert win.session.cloud_space == "embedding"
+    assert not np.allclose(win.binding._cloud.points, before)
+    assert win.lessons["token_norms"][0].plot.listDataItems().__len__() == 2, "embedding and unembedding histograms"

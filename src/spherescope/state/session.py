@@ -32,6 +32,9 @@ class Vocab:
     raw_pca: Basis
     lookup: dict  # visible text (␣Mary) -> first token id with that text, for token entry
     completions: tuple[str, ...]  # sorted keys of lookup, for the completer
+    # Untied models only (and only when W_E has the residual's width): the input
+    # embedding's rows, centred and not, so the cloud can show either space.
+    embed: tuple | None = None  # (directions, pca, raw_directions, raw_pca)
 
 
 class Session(Evented):
@@ -61,7 +64,8 @@ class Session(Evented):
     roundtrip_token = EventedField(-1)
     roundtrip_mode = EventedField("transpose")  # "transpose" | "pinv"
     center_cloud = EventedField(True)
-    roundtrip_wanted = EventedField(False)  # the round-trip view has been shown: start its background work
+    roundtrip_wanted = EventedField(False)
+    cloud_space = EventedField("unembedding")  # "unembedding" | "embedding" (untied models)  # the round-trip view has been shown: start its background work
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,7 +88,8 @@ class Session(Evented):
         self.roundtrip_changed = Signal()
         self.fractions: dict[str, float] = {}
         self.fractions_changed = Signal()
-        for sig in (self.basis_kind_changed, self.plane_tokens_changed, self.vocab_changed, self.center_cloud_changed):
+        for sig in (self.basis_kind_changed, self.plane_tokens_changed, self.vocab_changed, self.center_cloud_changed,
+                    self.cloud_space_changed):
             sig.connect(lambda *_: self.update_basis())
 
     # ---- trace lifecycle (called by the controller on the GUI thread) ----
@@ -172,15 +177,24 @@ class Session(Evented):
             self.basis = new
             self.basis_changed.emit()
 
-    def cloud_directions(self) -> np.ndarray | None:
+    def _space(self) -> tuple[np.ndarray, Basis] | None:
+        """Token directions and their PCA for the chosen space and centring."""
         v = self.vocab
         if v is None:
             return None
-        return v.directions if self.center_cloud else v.raw_directions
+        if self.cloud_space == "embedding" and v.embed is not None:
+            d, pca, raw, raw_pca = v.embed
+            return (d, pca) if self.center_cloud else (raw, raw_pca)
+        return (v.directions, v.pca) if self.center_cloud else (v.raw_directions, v.raw_pca)
+
+    def cloud_directions(self) -> np.ndarray | None:
+        space = self._space()
+        return None if space is None else space[0]
 
     def _compute_basis(self) -> Basis | None:
         vocab: Vocab | None = self.vocab
-        pca = None if vocab is None else (vocab.pca if self.center_cloud else vocab.raw_pca)
+        space = self._space()
+        pca = None if space is None else space[1]
         if self.basis_kind == "trajectory-pca":
             path = self.path()
             if path is not None and len(path) >= 3:

@@ -432,19 +432,34 @@ class TiedDock(QWidget):
         self.statement.setWordWrap(True)
         self.statement.setObjectName("tiedStatement")
         self.plot = _plot("cos(W_E[t], W_U[t]) over the vocabulary", "tokens", "cosine")
+        self.space = QComboBox()
+        self.space.setObjectName("cloudSpace")
+        self.space.addItem("Output space: unembedding rows (where logits are dot products)", "unembedding")
+        self.space.addItem("Input space: embedding rows", "embedding")
+        self.space.currentIndexChanged.connect(lambda i: setattr(session, "cloud_space", self.space.itemData(i)))
+        session.cloud_space_changed.connect(lambda v: self.space.setCurrentIndex(self.space.findData(v)))
+        space_row = QHBoxLayout()
+        space_row.addWidget(QLabel("Tokens on the sphere"))
+        space_row.addWidget(self.space, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addWidget(_caption(
             "GPT-2-era models use one matrix to embed and unembed; most newer ones learn two, because the next "
             "token is rarely the current one. When they are separate, input and output directions part ways."))
         lay.addWidget(self.statement)
+        lay.addLayout(space_row)
         lay.addWidget(self.plot, 1)
         lay.addStretch(0)
         session.model_stats_changed.connect(lambda *_: self.refresh())
+        session.vocab_changed.connect(lambda *_: self.refresh())
 
     def refresh(self) -> None:
         st, info = self.s.model_stats, self.s.model_info
         self.plot.clear()
+        vocab = self.s.vocab
+        self.space.setEnabled(vocab is not None and vocab.embed is not None)
+        if not self.space.isEnabled() and self.s.cloud_space != "unembedding":
+            self.s.cloud_space = "unembedding"
         if st is None or info is None:
             self.statement.setText("")
             return
@@ -460,5 +475,5 @@ class TiedDock(QWidget):
         counts, edges = np.histogram(st.tied_cos, bins=60, range=(-1, 1))
         self.plot.plot(edges, counts, stepMode="center", fillLevel=0, brush=(192, 132, 252, 120), pen=pg.mkPen("#c084fc"))
         self.statement.setText(f"{info.name} learns separate input and output embeddings: median cos(W_E[t], W_U[t]) = "
-                               f"{float(np.median(st.tied_cos)):.2f}. The sphere shows the output (unembedding) space, "
-                               "where logits are dot products.")
+                               f"{float(np.median(st.tied_cos)):.2f}. Choose which space the sphere's tokens come from; "
+                               "the lens and the trajectory are the same either way.")

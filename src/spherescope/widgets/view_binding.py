@@ -23,7 +23,7 @@ class ViewBinding:
         self.view = view
         self._cloud: Projected | None = None
         self._cloud_basis = None
-        self._cloud_centred = True
+        self._cloud_key = (True, "unembedding")
         self._len_cmap = pg.colormap.get("viridis")
         self._highlight = -1
         s = session
@@ -42,6 +42,7 @@ class ViewBinding:
         s.style_changed.connect(self.on_style)
         s.alpha_changed.connect(view.set_marker_scale)
         s.center_cloud_changed.connect(lambda *_: self.on_basis())
+        s.cloud_space_changed.connect(lambda *_: self.on_basis())
         s.vocab_changed.connect(lambda v: self.on_basis() if v is None else None)
 
     def on_style(self, name: str) -> None:
@@ -59,8 +60,8 @@ class ViewBinding:
         if basis is None or vocab is None:
             self._cloud = None
             self.view.set_cloud(np.zeros((1, 3), np.float32), np.zeros((1, 4), np.float32))
-        elif basis is not self._cloud_basis or self._cloud_centred != self.s.center_cloud:
-            self._cloud_centred = self.s.center_cloud
+        elif basis is not self._cloud_basis or self._cloud_key != (self.s.center_cloud, self.s.cloud_space):
+            self._cloud_key = (self.s.center_cloud, self.s.cloud_space)
             self._cloud = project(self.s.cloud_directions(), basis)
             self._cloud_basis = basis
             self.view.set_axis_labels(basis.labels)
