@@ -62,9 +62,10 @@ def test_styles_differ(traced, tmp_path):
 
 
 def test_window_and_dock_exports(traced, tmp_path):
+    expected = traced.grab().size()
     assert traced.export_widget(traced, str(tmp_path / "win.png"))
     img = _read_png(tmp_path / "win.png")
-    assert img.width() >= traced.width() and img.height() >= traced.height()
+    assert (img.width(), img.height()) == (expected.width(), expected.height())
     assert traced.export_widget(traced.layer_dock, str(tmp_path / "layer.svg"))
     root = ET.parse(tmp_path / "layer.svg").getroot()
     assert root.tag.endswith("svg")

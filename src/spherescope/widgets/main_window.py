@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         self._pending_layer: int | None = None
         self.session.trace_finished.connect(self._apply_pending_layer)
         self.prompt_dock.recent_models_changed.connect(lambda refs: self.settings.setValue("recent_models", refs))
-        self.resize(1500, 980)
+        self.resize(1480, 920)  # fits a 1080p screen with a panel
         self._restore_settings()
 
     # ---- construction ----
