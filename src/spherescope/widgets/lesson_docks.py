@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QSlider, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget,
@@ -115,8 +115,19 @@ class ClosestDock(_LazyRefresh, QWidget):
             return
         c = les.closest
         dot_set = set(int(i) for i in c.by_dot)
-        bold = QFont()
-        bold.setBold(True)
+        # One repaint for the 40 cells, not one per cell.
+        self.table.setUpdatesEnabled(False)
+        try:
+            self._fill(c, vocab, dot_set)
+        finally:
+            self.table.setUpdatesEnabled(True)
+        shared_cos = len(dot_set & set(int(i) for i in c.by_cos))
+        shared_euc = len(dot_set & set(int(i) for i in c.by_euclid))
+        self.summary.setText(
+            f"Layer {self.s.layer}: |x| = {c.x_norm:.1f} after the final norm. Of the top {len(c.by_dot)} by logit, "
+            f"{shared_cos} are also top by cosine and {shared_euc} by Euclidean distance.")
+
+    def _fill(self, c, vocab, dot_set) -> None:
         for r in range(len(c.by_dot)):
             i = int(c.by_dot[r])
             self._set(r, 0, i, f"{_tok(vocab, i)}   {c.logits[r]:.2f}", True)
@@ -126,11 +137,6 @@ class ClosestDock(_LazyRefresh, QWidget):
             self._set(r, 2, j, f"{'● ' if j in dot_set else ''}{_tok(vocab, j)}   {c.cos[r]:.3f}", j in dot_set)
             k = int(c.by_euclid[r])
             self._set(r, 3, k, f"{'● ' if k in dot_set else ''}{_tok(vocab, k)}   {c.dist[r]:.2f}", k in dot_set)
-        shared_cos = len(dot_set & set(int(i) for i in c.by_cos))
-        shared_euc = len(dot_set & set(int(i) for i in c.by_euclid))
-        self.summary.setText(
-            f"Layer {self.s.layer}: |x| = {c.x_norm:.1f} after the final norm. Of the top {len(c.by_dot)} by logit, "
-            f"{shared_cos} are also top by cosine and {shared_euc} by Euclidean distance.")
 
     def _set(self, r: int, col: int, token: int, text: str, mark: bool) -> None:
         # Reuse the cell's item: a layer step then only changes text and colour.
