@@ -39,18 +39,6 @@ def tokenize(loaded: LoadedModel, prompt: str) -> tuple[Token, ...]:
     return tuple(Token(int(i), loaded.token_text(int(i))) for i in ids)
 
 
-def lens_top(loaded: LoadedModel, h: torch.Tensor | np.ndarray, k: int) -> LensTop:
-    """Top-k of the logit lens for one residual vector."""
-    if isinstance(h, np.ndarray):
-        h = torch.from_numpy(np.ascontiguousarray(h, dtype=np.float32))
-    logits = loaded.lens.logits(h.reshape(1, -1))[0]
-    return _top_from_logits(logits, k)
-
-
-def _top_from_logits(logits: torch.Tensor, k: int) -> LensTop:
-    return _tops_from_logits(logits[None], k)[0]
-
-
 def _tops_from_logits(logits: torch.Tensor, k: int) -> tuple[LensTop, ...]:
     logits = logits.float()
     logp = torch.log_softmax(logits, dim=-1)

@@ -68,10 +68,7 @@ class Evented:
     """Base for state objects: creates a Signal for every EventedField."""
 
     def __init__(self) -> None:
-        for name, field in type(self).__dict__.items():
-            if isinstance(field, EventedField):
-                setattr(self, f"{name}_changed", Signal())
-        for klass in type(self).__mro__[1:]:
-            for name, field in klass.__dict__.items():
+        for klass in type(self).__mro__:
+            for name, field in vars(klass).items():
                 if isinstance(field, EventedField) and not hasattr(self, f"{name}_changed"):
                     setattr(self, f"{name}_changed", Signal())

@@ -15,10 +15,10 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from spherescope.core.atomic import atomic_write_text
+from spherescope.state.session import BASIS_KINDS
 
 SCENE_VERSION = 1
 SUFFIX = ".spherescope"
-BASIS_KINDS = ("unembedding-pca", "token-plane", "trajectory-pca")
 STYLES = ("dark", "slide", "paper")
 
 
