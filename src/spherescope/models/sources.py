@@ -10,6 +10,7 @@ import importlib.util
 import os
 import socket
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -186,7 +187,7 @@ def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str,
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **{k: v for k, v in kw.items() if k in ("gguf_file", "trust_remote_code")})
         model = AutoModelForCausalLM.from_pretrained(folder, config=config, **kw)
-    except ModelError:
+    except (ModelError, Cancelled):
         raise
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -204,11 +205,48 @@ def _gguf_cache_key(path: Path) -> str:
     return f"{path.stem}-{st.st_size}-{int(st.st_mtime)}-tf{transformers.__version__}"
 
 
-def _convert_gguf(path: Path, target: Path, progress: Progress | None) -> None:
+@contextmanager
+def _gguf_progress(progress: Progress | None, cancel: Callable[[], bool] | None):
+    """Report real progress (and allow cancelling) while transformers dequantises a GGUF.
+
+    transformers walks the GGUF's tensors through a module-level `tqdm`; for the length
+    of one conversion that name is pointed at a generator that reports each step to the
+    caller instead of drawing a terminal bar. Conversions run one at a time (the worker
+    holds the model lock), so the swap cannot race.
+    """
+    try:
+        import transformers.modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:  # pragma: no cover - a transformers without GGUF support
+        yield
+        return
+    original = getattr(gguf_utils, "tqdm", None)
+    if original is None:
+        yield
+        return
+
+    def tracked(iterable, *args, **kwargs):
+        items = list(iterable)
+        n = max(len(items), 1)
+        for i, item in enumerate(items):
+            if cancel is not None and cancel():
+                raise Cancelled()
+            if progress is not None and i % 4 == 0:
+                progress("Converting GGUF (first time only)", 0.1 + 0.75 * i / n)
+            yield item
+
+    gguf_utils.tqdm = tracked
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
+
+
+def _convert_gguf(path: Path, target: Path, progress: Progress | None, cancel: Callable[[], bool] | None = None) -> None:
     """Dequantise a GGUF once and save it as safetensors plus tokenizer."""
     if progress:
-        progress("Converting GGUF (first time only)", None)
-    model, tokenizer = _load_pretrained(path.parent, gguf_file=path.name, dtype=None, device="cpu", allow_pickle=False)
+        progress("Converting GGUF (first time only)", 0.1)
+    with _gguf_progress(progress, cancel):
+        model, tokenizer = _load_pretrained(path.parent, gguf_file=path.name, dtype=None, device="cpu", allow_pickle=False)
     # The config remembers it came from a GGUF; the saved copy is plain safetensors.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
@@ -219,10 +257,10 @@ def _convert_gguf(path: Path, target: Path, progress: Progress | None) -> None:
     tokenizer.save_pretrained(target)
 
 
-def load_gguf_cached(path: Path, progress: Progress | None = None):
+def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Callable[[], bool] | None = None):
     from spherescope.models import cache
 
-    built = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress))
+    built = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
     folder, _ = built
     if progress:
         progress("Loading cached weights", 0.95)
@@ -233,7 +271,7 @@ def load_gguf_cached(path: Path, progress: Progress | None = None):
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
-        folder, _ = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress))
+        folder, _ = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
         return _load_pretrained(folder, gguf_file=None, dtype=None, device="cpu", allow_pickle=False)
 
 
@@ -273,10 +311,10 @@ def load_model(
     if progress:
         progress(f"Loading {source.label}", 0.1)
     if source.kind == "embedded":
-        model, tok = load_gguf_cached(embedded_gguf(), progress)
+        model, tok = load_gguf_cached(embedded_gguf(), progress, cancel)
     elif source.kind == "gguf":
         assert source.path is not None and source.gguf_file is not None
-        model, tok = load_gguf_cached(source.path / source.gguf_file, progress)
+        model, tok = load_gguf_cached(source.path / source.gguf_file, progress, cancel)
     elif source.kind == "dir":
         assert source.path is not None
         model, tok = _load_pretrained(source.path, gguf_file=None, dtype=torch_dtype, device=dev, allow_pickle=allow_pickle)

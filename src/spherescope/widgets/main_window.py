@@ -122,6 +122,8 @@ class MainWindow(QMainWindow):
         c.progress.connect(self._on_progress)
         self.session.model_info_changed.connect(
             lambda info: self.status_model.setText(info.name if info is not None else f"Loading {self.session.model_ref}…"))
+        self.session.busy_changed.connect(
+            lambda busy: busy == "loading" and self.status_model.setText(f"Loading {self.session.model_ref}…"))
 
     def _on_progress(self, frac: float) -> None:
         if frac >= 1.0:
