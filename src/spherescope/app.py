@@ -98,6 +98,8 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
         options["dtype"] = dtype
     win = MainWindow(load_options=options)
     win.show()
-    win.start(model=model, prompt=prompt)
+    win.start(model=model, prompt=None if scene else prompt)
+    if scene:  # `spherescope talk.spherescope`, as a file manager's double-click runs it
+        win.open_scene(scene)
     app.aboutToQuit.connect(wait_for_orphans)
     return app.exec()
