@@ -71,3 +71,11 @@ def test_tied_cosines():
     W = rng.normal(size=(10, 4))
     np.testing.assert_allclose(L.tied_cosines(W, W), 1.0, rtol=1e-5)
     np.testing.assert_allclose(L.tied_cosines(W, -W), -1.0, rtol=1e-5)
+
+
+def test_left_inverse_matches_pinv_when_tokens_outnumber_dimensions():
+    W_E = rng.normal(size=(200, 12)).astype(np.float32)
+    np.testing.assert_allclose(L.left_inverse(W_E), np.linalg.pinv(W_E.astype(np.float64).T), rtol=1e-4, atol=1e-6)
+    # A rank-deficient embedding falls back to the SVD and still agrees with pinv.
+    W_E[:, 3] = W_E[:, 2]
+    np.testing.assert_allclose(L.left_inverse(W_E), np.linalg.pinv(W_E.astype(np.float64).T), rtol=1e-3, atol=1e-5)
