@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
 from spherescope.widgets.export_dialog import ExportOptions
-from gui_support import ARTICLE, LOAD_TIMEOUT, RUN_TIMEOUT, type_and_run
+from gui_support import ARTICLE, RUN_TIMEOUT, type_and_run
 
 
 def _read_png(path):

@@ -3,7 +3,7 @@
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
-from gui_support import ARTICLE, RUN_TIMEOUT, assert_not_blank, changed_fraction, type_and_run, view_pixels
+from gui_support import RUN_TIMEOUT, assert_not_blank, changed_fraction, type_and_run, view_pixels
 
 
 def test_window_shows_model_and_sphere(window):

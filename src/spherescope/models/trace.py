@@ -15,7 +15,6 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from spherescope.core.geometry import entropy as _entropy
 from spherescope.core.trajectory import LayerFrame, LensTop, Token, Trace
 from spherescope.models.errors import Cancelled, PromptError
 from spherescope.models.loaded import LoadedModel
