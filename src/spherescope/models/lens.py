@@ -80,6 +80,15 @@ def _as_float32(module: nn.Module | None) -> nn.Module | None:
     return copy.deepcopy(module).float()
 
 
+def _on(module: nn.Module | None, device: torch.device) -> nn.Module | None:
+    if module is None:
+        return None
+    p = next(module.parameters(), None)
+    if p is None or p.device == device:
+        return module
+    return copy.deepcopy(module).to(device)  # a copy: the model's own module stays put
+
+
 @dataclass
 class Lens:
     final_norm: nn.Module | None
@@ -101,7 +110,9 @@ class Lens:
         if softcap is None and hasattr(model.config, "get_text_config"):
             softcap = getattr(model.config.get_text_config(), "final_logit_softcapping", None)
         device = next(head.parameters()).device
-        return cls(_as_float32(norm), _as_float32(project_out), _as_float32(head), softcap, device)
+        # A sharded model may keep the final norm on another GPU than the head; the
+        # lens keeps its float32 pieces together where the head is.
+        return cls(_on(_as_float32(norm), device), _on(_as_float32(project_out), device), _as_float32(head), softcap, device)
 
     @torch.no_grad()
     def normed(self, h: torch.Tensor) -> torch.Tensor:

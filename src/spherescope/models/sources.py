@@ -184,6 +184,10 @@ def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str,
         kw["use_safetensors"] = use_st
     if dtype is not None:
         kw["dtype"] = dtype
+    if device == "shard":
+        # accelerate spreads the blocks over every visible GPU (and CPU if they are full);
+        # the trace moves each layer's residual to the CPU, so placement does not matter to it.
+        kw["device_map"] = "auto"
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **{k: v for k, v in kw.items() if k in ("gguf_file", "trust_remote_code")})
         model = AutoModelForCausalLM.from_pretrained(folder, config=config, **kw)
@@ -193,7 +197,7 @@ def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str,
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelError(f"Cannot load the model from {folder}: {first[:300]}") from None
     model.eval()
-    if device != "cpu":
+    if device not in ("cpu", "shard"):
         model.to(device)
     return model, tokenizer
 
@@ -257,7 +261,10 @@ def _convert_gguf(path: Path, target: Path, progress: Progress | None, cancel: C
     tokenizer.save_pretrained(target)
 
 
-def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Callable[[], bool] | None = None):
+def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
+                     dtype=None, device: str = "cpu"):
+    """Convert once, then load the cached safetensors copy like any model directory, so
+    precision, device and sharding work the same for GGUF files."""
     from spherescope.models import cache
 
     built = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
@@ -265,26 +272,68 @@ def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Calla
     if progress:
         progress("Loading cached weights", 0.95)
     try:
-        return _load_pretrained(folder, gguf_file=None, dtype=None, device="cpu", allow_pickle=False)
+        return _load_pretrained(folder, gguf_file=None, dtype=dtype, device=device, allow_pickle=False)
     except ModelError:
         # A cache that validated but does not load is rebuilt once, never used half-way.
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
         folder, _ = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
-        return _load_pretrained(folder, gguf_file=None, dtype=None, device="cpu", allow_pickle=False)
+        return _load_pretrained(folder, gguf_file=None, dtype=dtype, device=device, allow_pickle=False)
 
 
-def pick_device(requested: str = "auto") -> str:
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps", "shard")
+
+
+def plan_device(requested: str, n_cuda: int, mps: bool, weight_bytes: int | None = None,
+                free_first_gpu: int | None = None) -> str:
+    """Where the weights go. "auto" takes CUDA, then MPS, then the CPU; with several GPUs
+    and weights that do not fit the first one it shards ("shard": accelerate's
+    device_map="auto"). An explicit choice the machine lacks is a ModelError."""
+    requested = (requested or "auto").strip().lower()
+    if requested == "auto":
+        if n_cuda > 1 and weight_bytes and free_first_gpu is not None and weight_bytes > 0.9 * free_first_gpu:
+            return "shard"
+        return "cuda" if n_cuda else ("mps" if mps else "cpu")
+    if requested == "cpu":
+        return "cpu"
+    if requested == "shard" or requested.startswith("cuda"):
+        if not n_cuda:
+            raise ModelError(f"Device {requested!r} needs a CUDA GPU and torch sees none; choose cpu or auto.")
+        if requested.startswith("cuda:"):
+            try:
+                idx = int(requested.split(":", 1)[1])
+            except ValueError:
+                raise ModelError(f"{requested!r} is not a device; write cuda:0, cuda:1, ...") from None
+            if not 0 <= idx < n_cuda:
+                raise ModelError(f"There is no {requested}: torch sees {n_cuda} GPU(s), cuda:0..cuda:{n_cuda - 1}.")
+        return requested
+    if requested == "mps":
+        if not mps:
+            raise ModelError("Device 'mps' needs Apple silicon with PyTorch's MPS backend; choose cpu or auto.")
+        return "mps"
+    raise ModelError(f"Unknown device {requested!r}; choose one of auto, cpu, cuda, cuda:N, mps, shard.")
+
+
+def pick_device(requested: str = "auto", weight_bytes: int | None = None) -> str:
     import torch
 
-    if requested and requested != "auto":
-        return requested
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
+    n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    free0 = int(torch.cuda.mem_get_info(0)[0]) if n_cuda > 1 and weight_bytes else None
+    return plan_device(requested, n_cuda, mps, weight_bytes, free0)
+
+
+def check_dtype(dtype: str | None, device: str) -> None:
+    """float16/bfloat16 where the device can compute in them; a sentence otherwise."""
+    if dtype in (None, "float32"):
+        return
+    import torch
+
+    if dtype == "bfloat16" and device.startswith(("cuda", "shard")) and not torch.cuda.is_bf16_supported():
+        raise ModelError("This GPU cannot compute in bfloat16; choose float16 or float32.")
+    if dtype == "bfloat16" and device == "mps" and not torch.backends.mps.is_macos_or_newer(14, 0):
+        raise ModelError("bfloat16 on MPS needs macOS 14 or newer; choose float16 or float32.")
 
 
 def load_model(
@@ -305,27 +354,31 @@ def load_model(
     import torch
 
     torch_dtype = {None: None, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
-    dev = pick_device(device)
+    weight_bytes = None
+    if device in ("auto", None) and torch.cuda.device_count() > 1:
+        from spherescope.models.summary import summarize
+
+        try:
+            weight_bytes = summarize(source).weight_bytes(dtype)
+        except ModelError:
+            pass
+    dev = pick_device(device, weight_bytes)
+    check_dtype(dtype, dev)
     if cancel and cancel():
         raise Cancelled()
     if progress:
         progress(f"Loading {source.label}", 0.1)
     if source.kind == "embedded":
-        model, tok = load_gguf_cached(embedded_gguf(), progress, cancel)
+        model, tok = load_gguf_cached(embedded_gguf(), progress, cancel, torch_dtype, dev)
     elif source.kind == "gguf":
         assert source.path is not None and source.gguf_file is not None
-        model, tok = load_gguf_cached(source.path / source.gguf_file, progress, cancel)
+        model, tok = load_gguf_cached(source.path / source.gguf_file, progress, cancel, torch_dtype, dev)
     elif source.kind == "dir":
         assert source.path is not None
         model, tok = _load_pretrained(source.path, gguf_file=None, dtype=torch_dtype, device=dev, allow_pickle=allow_pickle)
     else:
         folder = _hub_snapshot(source.ref)
         model, tok = _load_pretrained(folder, gguf_file=None, dtype=torch_dtype, device=dev, allow_pickle=allow_pickle)
-    if source.kind in ("embedded", "gguf"):
-        if torch_dtype is not None:
-            model = model.to(torch_dtype)
-        if dev != "cpu":
-            model = model.to(dev)
     if cancel and cancel():
         raise Cancelled()
     if progress:

@@ -1,0 +1,118 @@
+"""Just enough of the GGUF format to describe a model without loading it.
+
+gguf.GGUFReader turns every array (49,152 token strings for SmolLM2) into numpy
+objects and takes about 2 s; the model dialog needs the header in milliseconds, on
+the GUI thread, so this walks the key/value pairs and tensor infos itself and skips
+the arrays it does not need. Format: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_STRING, _ARRAY = 8, 9
+_MAX_STRING = 1 << 24  # a sane header never has a 16 MB key or value; a corrupt one might
+
+
+class GGUFFormatError(ValueError):
+    """Not a GGUF file this reader understands; str() is a user-facing sentence."""
+
+
+@dataclass
+class GGUFMeta:
+    version: int
+    fields: dict = field(default_factory=dict)  # scalars and strings; arrays as their length
+    tensors: dict = field(default_factory=dict)  # name -> (shape, ggml type id)
+
+    def get(self, key: str, default=None):
+        return self.fields.get(key, default)
+
+    @property
+    def architecture(self) -> str:
+        return str(self.fields.get("general.architecture", "unknown"))
+
+    def arch_field(self, name: str, default=None):
+        return self.fields.get(f"{self.architecture}.{name}", default)
+
+    @property
+    def parameter_count(self) -> int:
+        total = 0
+        for shape, _t in self.tensors.values():
+            n = 1
+            for s in shape:
+                n *= int(s)
+            total += n
+        return total
+
+
+class _Buf:
+    def __init__(self, fh) -> None:
+        self.fh = fh
+
+    def read(self, n: int) -> bytes:
+        b = self.fh.read(n)
+        if len(b) != n:
+            raise GGUFFormatError("The GGUF file ends in the middle of its header; it is truncated or not a GGUF model.")
+        return b
+
+    def unpack(self, fmt: str):
+        return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
+
+    def string(self) -> str:
+        n = self.unpack("<Q")
+        if n > _MAX_STRING:
+            raise GGUFFormatError("The GGUF header holds an impossible string length; the file is corrupt.")
+        return self.read(n).decode("utf-8", errors="replace")
+
+    def value(self, vtype: int):
+        if vtype in _SCALARS:
+            return self.unpack(_SCALARS[vtype])
+        if vtype == _STRING:
+            return self.string()
+        if vtype == _ARRAY:
+            itype, n = self.unpack("<I"), self.unpack("<Q")
+            if itype in _SCALARS:
+                size = struct.calcsize(_SCALARS[itype])
+                if n <= 16:
+                    return [self.unpack(_SCALARS[itype]) for _ in range(n)]
+                self.fh.seek(size * n, 1)
+            elif itype == _STRING:
+                for _ in range(n):
+                    self.fh.seek(self.unpack("<Q"), 1)
+            else:
+                raise GGUFFormatError(f"The GGUF header has an array of unknown type {itype}; the file is corrupt.")
+            return n  # only the length of long arrays is kept
+        raise GGUFFormatError(f"The GGUF header has a value of unknown type {vtype}; the file is corrupt.")
+
+
+def read_gguf_meta(path: str | Path) -> GGUFMeta:
+    try:
+        with open(path, "rb") as fh:
+            buf = _Buf(fh)
+            if buf.read(4) != b"GGUF":
+                raise GGUFFormatError(f"{Path(path).name} is not a GGUF file (its first bytes are not 'GGUF').")
+            version = buf.unpack("<I")
+            if version < 2:
+                raise GGUFFormatError(f"{Path(path).name} is GGUF version {version}; only versions 2 and 3 are read.")
+            n_tensors, n_kv = buf.unpack("<Q"), buf.unpack("<Q")
+            if n_tensors > 1_000_000 or n_kv > 1_000_000:
+                raise GGUFFormatError("The GGUF header claims an impossible number of entries; the file is corrupt.")
+            meta = GGUFMeta(version)
+            for _ in range(n_kv):
+                key = buf.string()
+                meta.fields[key] = buf.value(buf.unpack("<I"))
+            for _ in range(n_tensors):
+                name = buf.string()
+                dims = buf.unpack("<I")
+                if dims > 8:
+                    raise GGUFFormatError("The GGUF header has a tensor with more than 8 dimensions; the file is corrupt.")
+                shape = tuple(buf.unpack("<Q") for _ in range(dims))
+                ttype = buf.unpack("<I")
+                buf.unpack("<Q")  # data offset
+                meta.tensors[name] = (shape, ttype)
+            return meta
+    except OSError as exc:
+        raise GGUFFormatError(f"Cannot read {path}: {exc.strerror or exc}") from None

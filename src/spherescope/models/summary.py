@@ -1,0 +1,273 @@
+"""What a model is and roughly how much memory it will take, read before loading it.
+
+Only headers are read (config.json, the safetensors JSON headers, the GGUF header),
+never weights and never torch, so the model dialog can show this as the user types.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from spherescope.models.errors import ModelError
+from spherescope.models.sources import Source, embedded_gguf, resolve
+
+_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
+_ST_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64", "I8": "int8", "U8": "uint8"}
+# What a loaded model costs beyond its weights, measured on SmolLM2 (benchmarks/):
+# the torch/transformers/Qt runtime and the float32 vocabulary geometry.
+RUNTIME_BYTES = 350 * 2**20
+_UNTIED_HEADS = ("lm_head.weight", "embed_out.weight", "output.weight")
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    label: str
+    architecture: str
+    layers: int | None
+    width: int | None
+    vocab: int | None
+    tied: bool | None
+    parameters: int | None
+    stored_dtype: str  # what the files hold ("Q4_1 (GGUF)" for quantised GGUF)
+    loads_as: str  # the dtype the weights get when no precision is chosen
+    context: int | None = None
+    license: str | None = None
+    note: str = ""  # e.g. "first load converts the GGUF once (about 20 s for 135M)"
+
+    def weight_bytes(self, dtype: str | None = None) -> int | None:
+        if self.parameters is None:
+            return None
+        return self.parameters * _BYTES.get(dtype or self.loads_as, 4)
+
+    def memory_bytes(self, dtype: str | None = None) -> int | None:
+        """Weights at the chosen precision, plus the float32 lens and vocabulary geometry
+        (token directions centred and raw, and the embedding's for untied models),
+        plus the runtime. Within ~10% of the measured peak for SmolLM2."""
+        w = self.weight_bytes(dtype)
+        if w is None:
+            return None
+        vd = (self.vocab or 0) * (self.width or 0) * 4
+        geometry = vd * (2 if self.tied is not False else 4)
+        lens_copy = vd if (dtype or self.loads_as) != "float32" else 0
+        return w + geometry + lens_copy + RUNTIME_BYTES
+
+    def lines(self) -> list[tuple[str, str]]:
+        def num(v):
+            return "?" if v is None else f"{v:,}"
+
+        rows = [
+            ("Architecture", self.architecture),
+            ("Layers", num(self.layers)),
+            ("Width (d)", num(self.width)),
+            ("Vocabulary", num(self.vocab)),
+            ("Embeddings", "?" if self.tied is None else ("tied (W_U = W_E)" if self.tied else "untied (W_U ≠ W_E)")),
+            ("Parameters", "?" if self.parameters is None else human_count(self.parameters)),
+            ("Stored as", self.stored_dtype),
+        ]
+        if self.context:
+            rows.append(("Context", f"{self.context:,} tokens"))
+        if self.license:
+            rows.append(("Licence", self.license))
+        return rows
+
+
+def human_count(n: int) -> str:
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit, size in (("TB", 2**40), ("GB", 2**30), ("MB", 2**20)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n / 2**10:.0f} kB"
+
+
+# ---- reading sources -------------------------------------------------------------
+
+def summarize(ref: str | Source | None) -> ModelSummary:
+    """Describe a model from its headers. Raises ModelError with a sentence to show."""
+    source = ref if isinstance(ref, Source) else resolve(ref)
+    if source.kind == "embedded":
+        s = _from_gguf(embedded_gguf(), label=source.label)
+        return s
+    if source.kind == "gguf":
+        assert source.path is not None and source.gguf_file is not None
+        return _from_gguf(source.path / source.gguf_file, label=source.label)
+    if source.kind == "dir":
+        assert source.path is not None
+        return _from_dir(source.path, label=source.label)
+    folder = _cached_hub_folder(source.ref)
+    if folder is None:
+        raise ModelError(f"{source.ref} is not in the local Hugging Face cache; it will be downloaded when loaded (needs a connection).")
+    return _from_dir(folder, label=source.ref)
+
+
+def _from_gguf(path: Path, label: str) -> ModelSummary:
+    from spherescope.models.gguf_meta import GGUFFormatError, read_gguf_meta
+
+    try:
+        meta = read_gguf_meta(path)
+    except GGUFFormatError as exc:
+        raise ModelError(str(exc)) from None
+    vocab = meta.arch_field("vocab_size") or meta.get("tokenizer.ggml.tokens")
+    types = {t for _s, t in meta.tensors.values()}
+    stored = _ggml_type_name(max(types, key=lambda t: sum(1 for _s, tt in meta.tensors.values() if tt == t))) if types else "?"
+    return ModelSummary(
+        label=label,
+        architecture=meta.architecture,
+        layers=meta.arch_field("block_count"),
+        width=meta.arch_field("embedding_length"),
+        vocab=int(vocab) if isinstance(vocab, int) else None,
+        tied="output.weight" not in meta.tensors,
+        parameters=meta.parameter_count or None,
+        stored_dtype=f"{stored} (GGUF)",
+        loads_as="float32",  # transformers dequantises GGUF weights to float32
+        context=meta.arch_field("context_length"),
+        license=meta.get("general.license"),
+        note="The first load converts the GGUF to a cached safetensors copy (about 20 s for 135M parameters).",
+    )
+
+
+def _ggml_type_name(t: int) -> str:
+    names = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 10: "Q2_K", 11: "Q3_K",
+             12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K", 30: "BF16"}
+    return names.get(t, f"type {t}")
+
+
+def _text_config(cfg: dict) -> dict:
+    inner = cfg.get("text_config")
+    return {**cfg, **inner} if isinstance(inner, dict) else cfg
+
+
+def _first(cfg: dict, *keys):
+    for k in keys:
+        v = cfg.get(k)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return v
+    return None
+
+
+def safetensors_headers(folder: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """name -> (shape, dtype) for every tensor in the folder's safetensors files."""
+    out: dict = {}
+    for f in sorted(folder.glob("*.safetensors")):
+        with open(f, "rb") as fh:
+            raw = fh.read(8)
+            if len(raw) != 8:
+                raise ModelError(f"{f.name} is truncated (no safetensors header).")
+            n = struct.unpack("<Q", raw)[0]
+            if n > 100 * 2**20:
+                raise ModelError(f"{f.name} has an impossible header size; the file is corrupt.")
+            try:
+                header = json.loads(fh.read(n))
+            except ValueError:
+                raise ModelError(f"{f.name} has an unreadable header; the file is corrupt.") from None
+        for name, entry in header.items():
+            if name != "__metadata__" and isinstance(entry, dict):
+                out[name] = (tuple(entry.get("shape", ())), entry.get("dtype", "?"))
+    return out
+
+
+def _from_dir(folder: Path, label: str) -> ModelSummary:
+    try:
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"Cannot read {folder / 'config.json'}: {exc}") from None
+    t = _text_config(cfg)
+    tensors = safetensors_headers(folder)
+    params = None
+    stored = "?"
+    if tensors:
+        params = 0
+        counts: dict[str, int] = {}
+        for shape, dt in tensors.values():
+            n = 1
+            for s in shape:
+                n *= int(s)
+            params += n
+            counts[dt] = counts.get(dt, 0) + n
+        stored = _ST_DTYPES.get(max(counts, key=counts.get), max(counts, key=counts.get))
+        tied = not any(name.endswith(_UNTIED_HEADS) for name in tensors)
+    else:
+        tied = t.get("tie_word_embeddings", cfg.get("tie_word_embeddings", True))
+        stored = "pickled (.bin)" if any(folder.glob("*.bin")) else "?"
+    declared = str(cfg.get("dtype") or cfg.get("torch_dtype") or "")
+    loads_as = stored if stored in _BYTES else (declared if declared in _BYTES else "float32")
+    layers = _first(t, "num_hidden_layers", "n_layer", "num_layers")
+    width = _first(t, "hidden_size", "n_embd", "d_model")
+    vocab = _first(t, "vocab_size")
+    if params is None and layers and width and vocab:
+        params = 12 * layers * width * width + vocab * width * (1 if tied else 2)  # the usual estimate
+    archs = cfg.get("architectures") or []
+    return ModelSummary(
+        label=label,
+        architecture=str(cfg.get("model_type") or (archs[0] if archs else "unknown")),
+        layers=layers,
+        width=width,
+        vocab=vocab,
+        tied=bool(tied),
+        parameters=params,
+        stored_dtype=stored,
+        loads_as=loads_as,
+        context=_first(t, "max_position_embeddings", "n_positions", "max_sequence_length"),
+    )
+
+
+def _cached_hub_folder(repo: str) -> Path | None:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        hit = try_to_load_from_cache(repo, "config.json")
+    except Exception:  # an invalid id is answered when loading, with its own message
+        return None
+    return Path(hit).parent if isinstance(hit, str) else None
+
+
+# ---- what the machine has --------------------------------------------------------
+
+def available_memory(device: str = "cpu") -> int | None:
+    """Free bytes where the weights will live: RAM for the CPU (and MPS, which shares
+    it), the sum of free GPU memory for CUDA. None when it cannot be told."""
+    if device.startswith("cuda") or device == "shard":
+        import sys
+
+        torch = sys.modules.get("torch")  # never import torch on the GUI thread for this
+        if torch is None or not torch.cuda.is_available():
+            return None
+        if device.startswith("cuda:"):
+            return int(torch.cuda.mem_get_info(int(device.split(":")[1]))[0])
+        ids = range(torch.cuda.device_count()) if device == "shard" else [0]
+        return int(sum(torch.cuda.mem_get_info(i)[0] for i in ids))
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def memory_warning(summary: ModelSummary, dtype: str | None, device: str, available: int | None) -> str | None:
+    need = summary.memory_bytes(dtype)
+    if need is None or available is None or need <= available:
+        return None
+    where = "GPU memory" if device.startswith("cuda") or device == "shard" else "memory"
+    return (
+        f"Needs about {human_bytes(need)} but only {human_bytes(available)} of {where} is free: "
+        "loading may fail or swap. Choose float16/bfloat16, another device, or a smaller model."
+    )
