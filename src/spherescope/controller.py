@@ -57,6 +57,7 @@ class Controller(QObject):
         self._loading = True
         self._tracing = False
         self.s.model_info = None
+        self.s.clear_trace()
         self.s.vocab = None
         self.s.model_stats = None
         self.s.fractions = {}

@@ -93,6 +93,16 @@ class Session(Evented):
             sig.connect(lambda *_: self.update_basis())
 
     # ---- trace lifecycle (called by the controller on the GUI thread) ----
+    def clear_trace(self) -> None:
+        """Forget the trace: a new model's vectors live in another space (another
+        width, another tokenizer), so the old path must not meet the new basis."""
+        self.trace = None
+        self.partial = []
+        self.lens_by_position = {}
+        self.lessons_by_position = {}
+        self.tokens = ()
+        self.trace_started.emit()
+
     def begin_trace(self, tokens: tuple[Token, ...]) -> None:
         self.trace = None
         self.partial = []

@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self._pending_layer: int | None = None
         self.session.trace_finished.connect(self._apply_pending_layer)
         self.prompt_dock.recent_models_changed.connect(lambda refs: self.settings.setValue("recent_models", refs))
+        self.prompt_dock.model_dialog_requested.connect(self.open_model_dialog)
         self.resize(1480, 920)  # fits a 1080p screen with a panel
         self._restore_settings()
 
@@ -153,12 +154,9 @@ class MainWindow(QMainWindow):
         a.triggered.connect(self.save_scene_dialog)
         file_menu.addAction(a)
         file_menu.addSeparator()
-        a = QAction("Open model &folder…", self)
+        a = QAction("Open &Model…", self)
         a.setShortcut(QKeySequence("Ctrl+Shift+O"))
-        a.triggered.connect(lambda: self.prompt_dock._on_model_activated(self.prompt_dock.model_combo.findData("__browse_dir__")))
-        file_menu.addAction(a)
-        a = QAction("Open &GGUF file…", self)
-        a.triggered.connect(lambda: self.prompt_dock._on_model_activated(self.prompt_dock.model_combo.findData("__browse_gguf__")))
+        a.triggered.connect(self.open_model_dialog)
         file_menu.addAction(a)
         file_menu.addSeparator()
         self.export_action = QAction("&Export Image…", self)
@@ -383,6 +381,27 @@ class MainWindow(QMainWindow):
         if self._pending_layer is not None:
             layer, self._pending_layer = self._pending_layer, None
             self.session.layer = max(0, min(layer, self.session.available_layers() - 1))
+
+    def open_model_dialog(self):
+        """The model dialog, window-modal but not blocking (so tests and the worker
+        keep running); Load applies the choice."""
+        from spherescope.widgets.model_dialog import ModelDialog
+
+        dlg = ModelDialog(self.session.model_ref, self.prompt_dock.recent_models, self.controller.load_options, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.accepted.connect(lambda: self.apply_model_choice(dlg.choice()))
+        dlg.open()
+        self.model_dialog = dlg
+        return dlg
+
+    def apply_model_choice(self, choice) -> None:
+        options = dict(choice.options)
+        changed = options != self.controller.load_options
+        self.controller.load_options = options
+        if choice.ref == self.session.model_ref and changed:
+            self.controller.load(choice.ref)  # same model, other device or precision
+        elif choice.ref != self.session.model_ref:
+            self.prompt_dock.choose_model(choice.ref)
 
     def open_scene_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open scene", str(Path.home()), "spherescope scenes (*.spherescope);;All files (*)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QPlainTextEdit, QPushButton,
+    QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
     QToolButton, QMenu, QVBoxLayout, QWidget,
 )
 
@@ -19,11 +19,12 @@ EXAMPLES = (
     "The capital of France is",
     "One, two, three, four,",
 )
-_BROWSE_DIR, _BROWSE_GGUF, _HUB = "__browse_dir__", "__browse_gguf__", "__hub__"
+_DIALOG = "__model_dialog__"
 
 
 class PromptDock(QWidget):
     recent_models_changed = Signal(list)
+    model_dialog_requested = Signal()
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
@@ -103,9 +104,7 @@ class PromptDock(QWidget):
         for ref in self.recent_models:
             combo.addItem(ref, ref)
         combo.insertSeparator(combo.count())
-        combo.addItem("Open model folder…", _BROWSE_DIR)
-        combo.addItem("Open .gguf file…", _BROWSE_GGUF)
-        combo.addItem("Hugging Face hub id…", _HUB)
+        combo.addItem("Open model… (folder, .gguf, hub id; device, precision)", _DIALOG)
         current = self.session.model_ref
         idx = combo.findData(current)
         if idx < 0:
@@ -116,20 +115,11 @@ class PromptDock(QWidget):
 
     def _on_model_activated(self, index: int) -> None:
         data = self.model_combo.itemData(index)
-        ref = None
-        if data == _BROWSE_DIR:
-            ref = QFileDialog.getExistingDirectory(self, "Open a model folder (with config.json)")
-        elif data == _BROWSE_GGUF:
-            ref, _ = QFileDialog.getOpenFileName(self, "Open a GGUF model", "", "GGUF models (*.gguf);;All files (*)")
-        elif data == _HUB:
-            ref, ok = QInputDialog.getText(self, "Hub model", "Hugging Face model id (for example gpt2 or HuggingFaceTB/SmolLM2-135M):")
-            ref = ref.strip() if ok else None
-        else:
-            ref = data
-        if ref:
-            self.choose_model(ref)
-        else:
-            self._rebuild_combo()
+        if data == _DIALOG:
+            self._rebuild_combo()  # show the current model until the dialog chooses another
+            self.model_dialog_requested.emit()
+        elif data:
+            self.choose_model(data)
 
     def choose_model(self, ref: str) -> None:
         if ref != EMBEDDED:

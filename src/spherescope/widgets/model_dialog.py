@@ -1,0 +1,242 @@
+"""Open model: choose a source, see what it is and what it will cost, then load it.
+
+The summary is read from headers only (models.summary), so it updates as the user
+types; the memory estimate is compared with what is free where the weights will go,
+and a model that will not fit is said so before anything is loaded.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+    QPushButton, QVBoxLayout,
+)
+
+from spherescope.models.errors import ModelError
+from spherescope.models.sources import EMBEDDED, EMBEDDED_LABEL
+from spherescope.models.summary import available_memory, human_bytes, memory_warning, summarize
+
+LENS_NOTE = "The lens and all geometry are computed in float32, whatever the weights' precision."
+_PRECISIONS = (("As stored", None), ("float32", "float32"), ("float16", "float16"), ("bfloat16", "bfloat16"))
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    ref: str
+    options: dict  # device, dtype, allow_pickle: load_model's keyword arguments
+
+
+def device_choices() -> list[tuple[str, str]]:
+    """(label, value) for the devices this machine has. torch is imported only if the
+    worker already did (it has by the time a model is loaded), so opening the dialog
+    never stalls the window on a cold import."""
+    torch = sys.modules.get("torch")
+    items = [("Automatic", "auto"), ("CPU", "cpu")]
+    if torch is None:
+        return items
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    for i in range(n):
+        items.append((f"CUDA {i}: {torch.cuda.get_device_name(i)}", f"cuda:{i}"))
+    if n > 1:
+        items.append((f"Shard over {n} GPUs (device_map=auto)", "shard"))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        items.append(("Apple GPU (MPS)", "mps"))
+    return items
+
+
+def _auto_device() -> str:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(getattr(torch, "backends", None), "mps", None)
+    return "mps" if mps is not None and mps.is_available() else "cpu"
+
+
+class ModelDialog(QDialog):
+    def __init__(self, current: str = EMBEDDED, recent: list[str] | None = None, options: dict | None = None,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Open model")
+        self.setObjectName("modelDialog")
+        self.summary = None
+        options = dict(options or {})
+
+        self.source = QComboBox()
+        self.source.setObjectName("modelSource")
+        self.source.setEditable(True)
+        self.source.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.source.addItem(EMBEDDED_LABEL, EMBEDDED)
+        for ref in recent or []:
+            if ref and ref != EMBEDDED:
+                self.source.addItem(ref, ref)
+        self.source.lineEdit().setPlaceholderText("a folder, a .gguf file, or a hub id such as gpt2")
+        self.source.setToolTip("The embedded SmolLM2, a recent model, a local folder or .gguf file, or a Hugging Face hub id")
+        self.set_source(current)
+        folder = QPushButton("Folder…")
+        folder.clicked.connect(self._browse_dir)
+        gguf = QPushButton(".gguf…")
+        gguf.clicked.connect(self._browse_gguf)
+
+        self.device = QComboBox()
+        self.device.setObjectName("modelDevice")
+        for label, value in device_choices():
+            if value == "auto":
+                label = f"Automatic ({_auto_device()})"
+            self.device.addItem(label, value)
+        self._select(self.device, options.get("device", "auto"))
+        self.precision = QComboBox()
+        self.precision.setObjectName("modelPrecision")
+        for label, value in _PRECISIONS:
+            self.precision.addItem(label, value)
+        self._select(self.precision, options.get("dtype"))
+        self.allow_pickle = QCheckBox("Allow pickled .bin checkpoints (they can run code: only for sources you trust)")
+        self.allow_pickle.setChecked(bool(options.get("allow_pickle", False)))
+
+        self.facts = QFormLayout()
+        self.facts.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        box = QGroupBox("Summary")
+        box.setLayout(self.facts)
+        self.memory = QLabel("")
+        self.memory.setObjectName("modelMemory")
+        self.memory.setWordWrap(True)
+        self.warning = QLabel("")
+        self.warning.setObjectName("modelWarning")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #d9534f; font-weight: 600;")
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        lens = QLabel(LENS_NOTE)
+        lens.setWordWrap(True)
+        lens.setObjectName("lensNote")
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.load_button = self.buttons.addButton("Load", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.load_button.setObjectName("modelLoad")
+        self.load_button.setDefault(True)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        src_row = QHBoxLayout()
+        src_row.addWidget(self.source, 1)
+        src_row.addWidget(folder)
+        src_row.addWidget(gguf)
+        form = QFormLayout()
+        form.addRow("Model", src_row)
+        form.addRow("Device", self.device)
+        form.addRow("Precision", self.precision)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.allow_pickle)
+        lay.addWidget(box)
+        lay.addWidget(self.memory)
+        lay.addWidget(self.warning)
+        lay.addWidget(self.note)
+        lay.addWidget(lens)
+        lay.addWidget(self.buttons)
+        self.setMinimumWidth(560)
+
+        # Typing a path reads its headers after a short pause, not on every key.
+        self._debounce = QTimer(self, singleShot=True, interval=200)
+        self._debounce.timeout.connect(self.refresh)
+        self.source.editTextChanged.connect(lambda _t: self._debounce.start())
+        self.source.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.device.currentIndexChanged.connect(lambda _i: self._refresh_memory())
+        self.precision.currentIndexChanged.connect(lambda _i: self._refresh_memory())
+        self.refresh()
+
+    # ---- what the user chose ----
+    def ref(self) -> str:
+        text = self.source.currentText().strip()
+        idx = self.source.findText(text)
+        if idx >= 0 and self.source.itemData(idx):
+            return self.source.itemData(idx)
+        return text
+
+    def choice(self) -> ModelChoice:
+        opts = {"device": self.device.currentData()}
+        if self.precision.currentData():
+            opts["dtype"] = self.precision.currentData()
+        if self.allow_pickle.isChecked():
+            opts["allow_pickle"] = True
+        return ModelChoice(self.ref(), opts)
+
+    def set_source(self, ref: str) -> None:
+        idx = self.source.findData(ref)
+        if idx >= 0:
+            self.source.setCurrentIndex(idx)
+        else:
+            self.source.setEditText(ref)
+
+    @staticmethod
+    def _select(combo: QComboBox, value) -> None:
+        idx = combo.findData(value)
+        combo.setCurrentIndex(max(idx, 0))
+
+    def _browse_dir(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a model folder (with config.json)")
+        if path:
+            self.set_source(path)
+            self.refresh()
+
+    def _browse_gguf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a GGUF model", "", "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.set_source(path)
+            self.refresh()
+
+    # ---- the summary ----
+    def refresh(self) -> None:
+        self._debounce.stop()
+        while self.facts.rowCount():
+            self.facts.removeRow(0)
+        self.summary = None
+        self.note.setText("")
+        ref = self.ref()
+        if not ref:
+            self.facts.addRow(QLabel("Type a folder, a .gguf file or a hub id, or browse."))
+            self._refresh_memory()
+            return
+        try:
+            self.summary = summarize(ref)
+        except ModelError as exc:
+            msg = QLabel(str(exc))
+            msg.setWordWrap(True)
+            msg.setObjectName("modelSummaryError")
+            self.facts.addRow(msg)
+        else:
+            for name, value in self.summary.lines():
+                label = QLabel(value)
+                label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                self.facts.addRow(name, label)
+            self.note.setText(self.summary.note)
+        self._refresh_memory()
+
+    def _device_for_memory(self) -> str:
+        dev = self.device.currentData() or "auto"
+        return _auto_device() if dev == "auto" else dev
+
+    def _refresh_memory(self) -> None:
+        s = self.summary
+        dtype = self.precision.currentData()
+        self.warning.setText("")
+        self.load_button.setText("Load")
+        if s is None:
+            self.memory.setText("")
+            return
+        device = self._device_for_memory()
+        free = available_memory(device)
+        w = s.weight_bytes(dtype)
+        self.memory.setText(
+            f"Estimated memory: {human_bytes(s.memory_bytes(dtype))} "
+            f"(weights {human_bytes(w)} as {dtype or s.loads_as}, plus the float32 lens and token directions) · "
+            f"free on {device}: {human_bytes(free) if free is not None else 'unknown'}"
+        )
+        warn = memory_warning(s, dtype, device, free)
+        if warn:
+            self.warning.setText(warn)
+            self.load_button.setText("Load anyway")

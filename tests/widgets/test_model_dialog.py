@@ -1,0 +1,97 @@
+"""The model dialog: summary before loading, a memory warning, device and precision."""
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
+from gui_support import LOAD_TIMEOUT, RUN_TIMEOUT, type_and_run
+from spherescope.models import summary as summary_mod
+from spherescope.widgets.model_dialog import LENS_NOTE, ModelDialog
+from tiny_models import save_tiny
+
+
+def _facts(dlg) -> dict:
+    out = {}
+    for row in range(dlg.facts.rowCount()):
+        label = dlg.facts.itemAt(row, dlg.facts.ItemRole.LabelRole)
+        field = dlg.facts.itemAt(row, dlg.facts.ItemRole.FieldRole) or dlg.facts.itemAt(row, dlg.facts.ItemRole.SpanningRole)
+        key = label.widget().text() if label else ""
+        out[key] = field.widget().text() if field and isinstance(field.widget(), QLabel) else ""
+    return out
+
+
+def test_dialog_summarises_the_embedded_model(qtbot):
+    dlg = ModelDialog()
+    qtbot.addWidget(dlg)
+    facts = _facts(dlg)
+    assert facts["Architecture"] == "llama" and facts["Layers"] == "30" and facts["Width (d)"] == "576"
+    assert facts["Vocabulary"] == "49,152" and facts["Embeddings"].startswith("tied")
+    assert facts["Parameters"] == "134.5M" and facts["Licence"] == "apache-2.0"
+    assert "Estimated memory" in dlg.memory.text() and dlg.warning.text() == ""
+    assert any(LENS_NOTE == w.text() for w in dlg.findChildren(QLabel))
+    assert dlg.choice().ref == "embedded"
+
+
+def test_typing_a_folder_updates_the_summary(qtbot, tmp_path):
+    folder = save_tiny("gpt-neox", tmp_path / "neox")
+    dlg = ModelDialog()
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.source.lineEdit().clear()
+    qtbot.keyClicks(dlg.source.lineEdit(), str(folder))
+    qtbot.waitUntil(lambda: _facts(dlg).get("Architecture") == "gpt_neox", timeout=5000)
+    assert _facts(dlg)["Embeddings"].startswith("untied") and _facts(dlg)["Layers"] == "3"
+    dlg.source.lineEdit().setText(str(tmp_path / "nothing"))
+    qtbot.waitUntil(lambda: "not found" in " ".join(_facts(dlg).values()), timeout=5000)
+    assert dlg.memory.text() == ""
+
+
+def test_memory_warning_before_loading(qtbot, monkeypatch):
+    import spherescope.widgets.model_dialog as md
+
+    monkeypatch.setattr(md, "available_memory", lambda device: 300 * 2**20)  # a 300 MB machine
+    dlg = ModelDialog()
+    qtbot.addWidget(dlg)
+    assert "only 300.0 MB" in dlg.warning.text() and dlg.load_button.text() == "Load anyway"
+    monkeypatch.setattr(md, "available_memory", lambda device: 64 * 2**30)
+    dlg.precision.setCurrentIndex(dlg.precision.findData("bfloat16"))
+    assert dlg.warning.text() == "" and dlg.load_button.text() == "Load"
+    assert "as bfloat16" in dlg.memory.text()
+
+
+def test_dialog_loads_with_the_chosen_precision(qtbot, window, tmp_path):
+    folder = save_tiny("llama", tmp_path / "llama")
+    # The combo's last entry opens the dialog, as a user would.
+    combo = window.prompt_dock.model_combo
+    window.prompt_dock._on_model_activated(combo.count() - 1)
+    dlg = window.model_dialog
+    qtbot.waitExposed(dlg)
+    dlg.source.lineEdit().setText(str(folder))
+    dlg.refresh()
+    dlg.precision.setCurrentIndex(dlg.precision.findData("bfloat16"))
+    assert dlg.device.itemData(0) == "auto" and dlg.device.findData("cpu") >= 0
+    qtbot.mouseClick(dlg.load_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.session.model_info is not None and window.session.model_info.dtype == "bfloat16",
+                    timeout=LOAD_TIMEOUT)
+    assert window.session.model_ref == str(folder)
+    assert "float32 lens" in window.status_device.text() and "bfloat16" in window.status_device.text()
+    type_and_run(qtbot, window, "John and Mary")
+    assert window.session.trace.residuals.dtype.name == "float32"
+    # Back to the embedded model in float32 through the dialog again.
+    dlg = window.open_model_dialog()
+    dlg.set_source("embedded")
+    dlg.precision.setCurrentIndex(dlg.precision.findData("float32"))
+    qtbot.mouseClick(dlg.load_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.session.model_info is not None and window.session.model_info.dtype == "float32"
+                    and window.session.model_info.num_layers == 30, timeout=LOAD_TIMEOUT)
+    qtbot.waitUntil(lambda: window.session.busy == "", timeout=RUN_TIMEOUT)
+
+
+def test_summary_module_reads_no_weights(monkeypatch):
+    # Header reads only: loading weights from the dialog would stall the window.
+    import builtins
+
+    opened = []
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: (opened.append(str(f)), real_open(f, *a, **k))[1])
+    summary_mod.summarize("embedded")
+    assert all(f.endswith((".gguf", "meminfo")) for f in opened)
