@@ -85,7 +85,7 @@ def _collect_garbage_on_gui_thread() -> None:
 
 
 def run_app(model: str | None = None, prompt: str | None = None, scene: str | None = None, device: str = "auto",
-            dtype: str | None = None, allow_pickle: bool = False) -> int:
+            dtype: str | None = None, allow_pickle: bool = False, snapshot: str | None = None) -> int:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")) and sys.platform.startswith("linux"):
         print("spherescope: error: no display found; run on a desktop, or under xvfb-run.", file=sys.stderr)
         return 1
@@ -97,9 +97,59 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
     if dtype:
         options["dtype"] = dtype
     win = MainWindow(load_options=options)
+    if snapshot:  # before anything runs, so an early error is seen too
+        if not (prompt or scene):
+            print("spherescope: error: --snapshot needs a scene file or --prompt to trace", file=sys.stderr)
+            return 2
+        _snapshot_when_traced(app, win, snapshot)
     win.show()
+    if os.environ.get("SPHERESCOPE_REPORT_SHOWN"):  # launch-time measurements (packaging/smoke.sh)
+        import time
+
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, lambda: print(f"spherescope: window shown at {time.time():.3f}", flush=True))
     win.start(model=model, prompt=None if scene else prompt)
     if scene:  # `spherescope talk.spherescope`, as a file manager's double-click runs it
         win.open_scene(scene)
     app.aboutToQuit.connect(wait_for_orphans)
     return app.exec()
+
+
+def _snapshot_when_traced(app, win, path: str, size: tuple[int, int] = (1280, 720)) -> None:
+    """`--snapshot FILE.png`: once the window's first trace is on screen, save the view
+    and quit (exit 0); an error message quits with 1. The frozen build's smoke check
+    uses it, and it makes a quick figure from a scene without touching a menu."""
+    from spherescope.core.atomic import check_writable
+
+    from PySide6.QtCore import QTimer
+
+    check_writable(path)  # before a load that can take seconds
+    s = win.session
+    done = {"flag": False}
+
+    def finish(code: int, text: str) -> None:
+        if done["flag"]:
+            return
+        done["flag"] = True
+        print(text, file=sys.stderr if code else sys.stdout, flush=True)
+        # Queued: an error can arrive before the event loop runs, and exit() is only
+        # heard by a running loop.
+        QTimer.singleShot(0, lambda: (win.close(), app.exit(code)))
+
+    def save() -> None:
+        from spherescope.render.export import save_image
+
+        if s.vocab is None:  # the cloud is not there yet; try again when it is
+            s.vocab_changed.connect(lambda _v: save())
+            return
+        try:
+            save_image(win.view.render_image(*size), path)
+        except Exception as exc:  # noqa: BLE001 - any failure is the snapshot's answer
+            finish(1, f"spherescope: error: snapshot failed: {exc}")
+            return
+        finish(0, f"wrote {path}: {size[0]}x{size[1]}, layer {s.layer}")
+
+    # Queued, so the pending layer of a scene and the view are updated first.
+    s.trace_finished.connect(lambda *_: QTimer.singleShot(0, save))
+    s.message.connect(lambda text, is_error: is_error and finish(1, f"spherescope: error: {text}"))

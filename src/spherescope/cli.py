@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="embedded (default), a hub id, a model directory or a .gguf file")
-    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU; shards over several GPUs when one is too small), cpu, cuda, cuda:1, mps, shard")
     p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default=None, help="weights precision; the lens is always float32")
     p.add_argument("--allow-pickle", action="store_true", help="allow pickled .bin checkpoints (they can run code; only for sources you trust)")
 
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the window (the default)")
     _add_model_args(gui)
     gui.add_argument("--prompt", default=None, help="prompt to run once the window is up")
+    gui.add_argument("--snapshot", default=None, metavar="FILE.png", help="save the view once the prompt or scene is traced, then quit")
     gui.add_argument("scene", nargs="?", default=None, help=argparse.SUPPRESS)
 
     tr = sub.add_parser("trace", help="print the logit lens of a prompt layer by layer, or write it as JSON")
@@ -51,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--position", type=int, default=None, help="token position to follow (default: the last; negative counts from the end)")
     tr.add_argument("--top-k", type=int, default=10)
     tr.add_argument("--out", default=None, help="write the trace as JSON to this file")
+    tr.add_argument("--backend", choices=["direct", "nnsight"], default="direct",
+                    help="direct (default): hooks on a local model; nnsight: the same trace through nnsight (pip install 'spherescope[remote]')")
+    tr.add_argument("--remote", action="store_true",
+                    help="with --backend nnsight: run on NDIF (needs a hub id NDIF hosts and NDIF_API_KEY in the environment)")
 
     rd = sub.add_parser("render", help="render the 3-D view to a PNG, or the layer sweep to an MP4 or GIF, with no window")
     _add_model_args(rd)
@@ -72,11 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = ("gui", "trace", "render", "-h", "--help", "--version", "--debug")
-    if not argv or argv[0] in ("--model", "--prompt", "--device", "--dtype", "--allow-pickle") or argv[0].startswith("--model=") or (
+    if not argv or argv[0] in ("--model", "--prompt", "--device", "--dtype", "--allow-pickle", "--snapshot") or argv[0].startswith(("--model=", "--snapshot=")) or (
         argv[0] not in commands and not argv[0].startswith("-")
     ):
         argv = ["gui", *argv]  # `spherescope [--model M] [scene]` opens the window
     args = build_parser().parse_args(argv)
+    if args.command is None:  # only global flags, e.g. `spherescope --debug`: open the window
+        args = build_parser().parse_args([*argv, "gui"])
     try:
         if args.command == "trace":
             return cmd_trace(args)
@@ -111,6 +118,10 @@ def cmd_trace(args) -> int:
         return _fail("The prompt is empty; type some text to trace.", EXIT_USAGE)
     if args.out:
         check_writable(args.out)  # fail before a slow load, not after it
+    if args.remote and args.backend != "nnsight":
+        return _fail("--remote needs --backend nnsight", EXIT_USAGE)
+    if args.backend == "nnsight":
+        return cmd_trace_nnsight(args)
     from spherescope.models.sources import load_model
     from spherescope.models.trace import trace_prompt
 
@@ -144,7 +155,53 @@ def cmd_trace(args) -> int:
     return 0
 
 
+def cmd_trace_nnsight(args) -> int:
+    """The trace through nnsight: locally on any model spherescope loads, or on NDIF.
+    Prints (or writes) what came back: norms and the lens at every layer."""
+    from spherescope.core.atomic import atomic_write_text
+    from spherescope.core.text import quoted
+    from spherescope.models import nnsight_backend as nb
+
+    if args.remote:
+        from spherescope.models.sources import resolve
+
+        src = resolve(args.model)
+        if src.kind != "hub":
+            return _fail("--remote runs a model NDIF hosts: give its hub id with --model (e.g. meta-llama/Llama-3.1-70B)", EXIT_USAGE)
+        if not nb.configure_api_key(None):
+            return _fail("--remote needs an NDIF API key: set NDIF_API_KEY (get one at https://login.ndif.us)", EXIT_USAGE)
+        lm = nb.wrap(src.ref)
+        name, text = src.ref, None
+    else:
+        from spherescope.models.sources import load_model
+
+        loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
+        lm = nb.wrap(loaded.model, loaded.tokenizer)
+        name, text = loaded.info.name, loaded.token_text
+    rt = nb.trace_nnsight(lm, args.prompt, position=args.position, top_k=args.top_k, remote=args.remote, token_text=text)
+    text = text or (lambda i: lm.tokenizer.decode([i]))
+    layers = [
+        {"layer": layer, "norm": float(rt.norms[layer, rt.position]),
+         "top": [{"id": int(i), "text": text(int(i)), "prob": float(p)} for i, p in zip(top.ids, top.probs)]}
+        for layer, top in enumerate(rt.lens)
+    ]
+    if args.out:
+        data = {"model": name, "backend": "nnsight", "remote": rt.remote, "position": rt.position,
+                "tokens": [{"id": t.id, "text": t.text} for t in rt.tokens], "layers": layers}
+        atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1))
+        print(f"wrote {args.out}: {len(layers)} layers via nnsight{' on NDIF' if rt.remote else ''}")
+        return 0
+    print(f"model: {name} via nnsight ({'remote, NDIF' if rt.remote else 'local'})")
+    print(f"following position {rt.position}: {quoted(rt.tokens[rt.position].text)}")
+    print(f"{'layer':>5}  {'|h|':>9}  top tokens by logit lens (probability)")
+    for row in layers:
+        tops = "  ".join(f"{quoted(t['text'])} {t['prob']:.3f}" for t in row["top"][:5])
+        print(f"{row['layer']:>5}  {row['norm']:>9.2f}  {tops}")
+    return 0
+
+
 def cmd_gui(args) -> int:
     from spherescope.app import run_app
 
-    return run_app(model=args.model, prompt=args.prompt, scene=args.scene, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
+    return run_app(model=args.model, prompt=args.prompt, scene=args.scene, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
+                   snapshot=args.snapshot)

@@ -121,3 +121,69 @@ def test_render_png_headless(tmp_path):
         assert im.size == (640, 360) and im.mode == "RGBA"
         px = np.asarray(im)
     assert px[0, 0, 3] == 0 and px[..., 3].max() == 255
+
+
+def test_trace_through_nnsight_matches_direct(tiny_dir, tmp_path):
+    pytest.importorskip("nnsight")
+    direct, via = tmp_path / "d.json", tmp_path / "n.json"
+    assert run("trace", "--model", str(tiny_dir), "--prompt", "John and Mary", "--out", str(direct)).returncode == 0
+    r = run("trace", "--backend", "nnsight", "--model", str(tiny_dir), "--prompt", "John and Mary", "--out", str(via))
+    assert r.returncode == 0, r.stderr
+    a, b = json.loads(direct.read_text()), json.loads(via.read_text())
+    assert b["backend"] == "nnsight" and b["remote"] is False
+    for la, lb in zip(a["layers"], b["layers"]):
+        assert abs(la["norm"] - lb["norm"]) < 1e-3
+        assert [t["id"] for t in la["top"]] == [t["id"] for t in lb["top"]]
+
+
+@pytest.mark.parametrize(
+    "args, env, pattern",
+    [
+        (["--remote"], {}, "needs --backend nnsight"),
+        (["--backend", "nnsight", "--remote"], {}, "hub id"),
+        (["--backend", "nnsight", "--remote", "--model", "meta-llama/Llama-3.1-70B"], {"NDIF_API_KEY": ""}, "NDIF_API_KEY"),
+        (["--backend", "nnsight", "--remote", "--model", "meta-llama/Llama-3.1-70B"], {"NDIF_API_KEY": "sekrit-key-42"}, "from the hub"),
+    ],
+)
+def test_remote_errors_are_one_line(args, env, pattern, monkeypatch):
+    pytest.importorskip("nnsight")
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    r = run("trace", "--prompt", "x", *args)
+    _one_line_error(r, pattern)
+    assert "sekrit" not in r.stderr + r.stdout  # the key is never echoed
+
+
+def _scene(path, **fields):
+    from spherescope.state.scene import Scene, save_scene
+
+    save_scene(path, Scene(**fields))
+    return str(path)
+
+
+@pytest.mark.real_model
+def test_snapshot_opens_the_window_renders_and_exits(tmp_path):
+    """The frozen build's smoke check, on the installed app: a real window opens a
+    scene, runs it, saves one frame and exits 0."""
+    from PIL import Image
+
+    scene = _scene(tmp_path / "s.spherescope", prompt="John and Mary went to the bar. John bought a drink for", layer=12)
+    out = tmp_path / "frame.png"
+    env_home = {"XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    r = subprocess.run([sys.executable, "-m", "spherescope", "--snapshot", str(out), scene], capture_output=True, text=True,
+                       timeout=300, env=dict(os.environ, HF_HUB_OFFLINE="1", **env_home))
+    assert r.returncode == 0, r.stderr
+    assert "layer 12" in r.stdout
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert img.shape == (720, 1280, 3)
+    assert len(np.unique(img.reshape(-1, 3)[::37], axis=0)) > 50  # a picture, not a blank frame
+
+
+def test_snapshot_of_a_scene_with_a_missing_model_fails_in_one_line(tmp_path):
+    scene = _scene(tmp_path / "s.spherescope", model="/no/such/model", prompt="x")
+    r = subprocess.run([sys.executable, "-m", "spherescope", "--snapshot", str(tmp_path / "f.png"), scene],
+                       capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, HF_HUB_OFFLINE="1", XDG_CONFIG_HOME=str(tmp_path / "cfg")))
+    assert r.returncode == 1
+    assert "not found" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "f.png").exists()
