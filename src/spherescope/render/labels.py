@@ -57,7 +57,7 @@ class LabelLayer(GLGraphicsItem):
         finally:
             painter.end()
 
-    def draw(self, painter: QPainter, rect: QRectF, mvp: QMatrix4x4, scale: float) -> list[str]:
+    def draw(self, painter: QPainter, rect: QRectF, mvp: QMatrix4x4, scale: float, plates: bool = True) -> list[str]:
         """Draw the labels for a camera (mvp) into any painter: the screen or an export.
 
         `scale` multiplies the font size, so a 4K export keeps labels readable.
@@ -79,6 +79,11 @@ class LabelLayer(GLGraphicsItem):
         metrics = {False: QFontMetricsF(normal, painter.device()), True: QFontMetricsF(bold, painter.device())}
         placed: list[QRectF] = []
         drawn: list[str] = []
+        # A translucent plate in the background colour behind each label keeps text
+        # readable where it crosses the trajectory or the cloud (one fillRect each:
+        # much cheaper than an outlined text path under software rendering).
+        bg = view.opts.get("bgcolor", (0, 0, 0, 1))
+        bg = bg if isinstance(bg, QColor) else QColor.fromRgbF(*[float(c) for c in bg[:3]])
         painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         for lb in labels:
             if not lb.text:
@@ -96,8 +101,13 @@ class LabelLayer(GLGraphicsItem):
                 continue
             placed.append(box.adjusted(-2, -1, 2, 1))
             color = QColor(*lb.color)
+            plate = QColor(bg)
+            plate.setAlphaF(0.62)
             if float(np.dot(lb.pos, eye)) < -0.15 * float(np.linalg.norm(lb.pos)):
                 color.setAlpha(min(color.alpha(), 80))
+                plate.setAlphaF(0.25)
+            if plates:  # not on a transparent export, where no background is known
+                painter.fillRect(box.adjusted(-2, 0, 2, 0), plate)
             painter.setFont(bold if lb.bold else normal)
             painter.setPen(color)
             painter.drawText(pt, lb.text)

@@ -447,7 +447,7 @@ class SphereView(gl.GLViewWidget):
             self.doneCurrent()
         painter = QPainter(img)
         try:
-            self.labels.draw(painter, QRectF(0, 0, width, height), mvp, scale)
+            self.labels.draw(painter, QRectF(0, 0, width, height), mvp, scale, plates=not transparent)
         finally:
             painter.end()
         self.update()

@@ -144,6 +144,11 @@ class ViewBinding:
 
 
 def _show(text: str) -> str:
-    """Label text: keep the article's quoting so a leading space is visible."""
+    """Label text: keep the article's quoting so a leading space is visible; a token
+    that is only whitespace shows its characters (' ' alone reads as nothing)."""
+    if text.strip() == "":
+        from spherescope.core.text import visible
+
+        return f"'{visible(text)}'"
     body = text.replace("\n", "\\n")
     return f"'{body}'"
