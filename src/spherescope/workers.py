@@ -10,6 +10,8 @@ id is no longer the latest are dropped on arrival, so stale frames never reach a
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 import threading
 import time
 import traceback
@@ -68,6 +70,7 @@ class ModelWorker(QObject):
     _roundtrip = Signal(int, int, int, str)  # job, model job, token, mode
     _fraction = Signal(int, str, int, int)  # model job, mode, start row, hits so far
     _fractions = Signal(int)  # model job: start counting round trips
+    _warm = Signal()
 
     def __init__(self, latest: _Latest) -> None:
         super().__init__()
@@ -85,6 +88,26 @@ class ModelWorker(QObject):
         self._fraction.connect(self._do_fraction, Qt.ConnectionType.QueuedConnection)
         self._unembed_cache: dict = {}
         self._fractions.connect(self._start_fractions)
+        self._warm.connect(self._do_warm)
+
+    @Slot()
+    def _do_warm(self) -> None:
+        """Import torch and transformers as soon as the window is being built.
+
+        `import torch` holds the GIL for about 0.2 s in one C call (its extension's
+        initialisation), which freezes whichever window is on screen. Started here, it
+        overlaps the window's own construction instead of freezing the shown window
+        during the first load. Failures are left for the real load to report.
+        """
+        try:
+            import torch  # noqa: F401
+            from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
+            # transformers imports each architecture (and its loading machinery, 1-2 s)
+            # lazily on first use; the default model's is worth having ready.
+            from transformers import LlamaConfig, LlamaForCausalLM  # noqa: F401
+        except Exception:  # noqa: BLE001
+            return
+        _freeze_heap()
 
     # ---- jobs (run in the worker thread) ----
     @Slot(int, str, dict)
@@ -127,6 +150,7 @@ class ModelWorker(QObject):
             loaded = load_model(ref, progress=progress, cancel=lambda: job != self.latest.model, **options)
             self.progress.emit(job, "Computing token directions", 0.99)
             entry = (loaded, _vocab_for(loaded))
+            _freeze_heap()  # the model and its vocabulary geometry live until it is replaced
             _MODELS[key] = entry
             while len(_MODELS) > _MAX_MODELS:
                 _MODELS.popitem(last=False)
@@ -301,6 +325,16 @@ def _vocab_for(loaded):
                  raw_directions=raw, raw_pca=pca_basis(raw), lookup=lookup, completions=tuple(sorted(lookup)), embed=embed)
 
 
+def _freeze_heap() -> None:
+    """Move everything alive now (modules, the model's objects) out of the collector's
+    reach: they live as long as the process, and scanning them made each full
+    collection on the GUI thread a visible stall. Safe from this thread: freezing frees
+    nothing. Garbage cycles already there stay until exit; that is a few kB."""
+    import gc
+
+    gc.freeze()
+
+
 def _message(exc: BaseException) -> str:
     from spherescope.core.atomic import WriteError
     from spherescope.models.errors import SpherescopeError
@@ -326,6 +360,8 @@ class WorkerHandle(QObject):
         self.worker = ModelWorker(self.latest)
         self.worker.moveToThread(self.thread)
         self.thread.start()
+        if not os.environ.get("SPHERESCOPE_NO_WARM"):  # (no-op imports when already done)
+            self.worker._warm.emit()
 
     def load(self, ref: str, **options) -> int:
         job = next(self._ids)
