@@ -90,7 +90,8 @@ class LabelLayer(GLGraphicsItem):
                 continue
             pt = mvp.map(QVector3D(*lb.pos)).toPointF()
             fm = metrics[lb.bold]
-            box = QRectF(pt.x(), pt.y() - fm.ascent(), fm.horizontalAdvance(lb.text), fm.height())
+            # Start a little right of the anchor, so the token's own dot does not cover the text.
+            box = QRectF(pt.x() + 9 * scale, pt.y() - fm.ascent() * 0.7, fm.horizontalAdvance(lb.text), fm.height())
             if not rect.intersects(box):
                 continue
             # Keep a label near the edge whole: slide it inside rather than clip it.
