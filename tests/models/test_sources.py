@@ -91,3 +91,45 @@ def test_trust_remote_code_is_never_used(tmp_path):
     # Loads the built-in llama class; the custom code is ignored, never executed.
     loaded = load_model(str(folder))
     assert type(loaded.model).__module__.startswith("transformers.")
+
+
+def test_gguf_architecture_the_loader_lacks_is_one_sentence(tmp_path, monkeypatch):
+    import gguf
+    import numpy as np
+
+    monkeypatch.setenv("SPHERESCOPE_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "odd.gguf"
+    w = gguf.GGUFWriter(str(path), arch="rwkv6")
+    w.add_block_count(1)
+    w.add_embedding_length(8)
+    w.add_tensor("token_embd.weight", np.zeros((16, 8), np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    with pytest.raises(ModelError, match=r"cannot read this GGUF architecture \(.*rwkv6.*\); use a safetensors copy"):
+        load_model(str(path))
+
+
+@pytest.mark.parametrize(
+    "make, pattern",
+    [
+        # XGLM keeps its final norm at model.layer_norm: a lens without it would be wrong.
+        (lambda t: t.XGLMForCausalLM(t.XGLMConfig(vocab_size=64, d_model=16, num_layers=1, attention_heads=2, ffn_dim=32)),
+         "does not know the final norm"),
+        # MPT keeps its blocks at transformer.blocks.
+        (lambda t: t.MptForCausalLM(t.MptConfig(vocab_size=64, d_model=16, n_layers=1, n_heads=2)),
+         "does not know where the decoder blocks"),
+    ],
+)
+def test_unknown_layout_is_one_sentence_that_says_what_to_do(make, pattern, tmp_path):
+    import transformers
+
+    from tiny_models import tiny_tokenizer
+
+    folder = tmp_path / "m"
+    make(transformers).save_pretrained(folder)
+    tiny_tokenizer().save_pretrained(folder)
+    with pytest.raises(ModelError, match=pattern) as info:
+        load_model(str(folder))
+    assert "use a supported architecture" in str(info.value) and "\n" not in str(info.value)
