@@ -109,6 +109,13 @@ def _graticule(step_deg: int = 30, samples: int = 96) -> np.ndarray:
     return np.ascontiguousarray(np.vstack(segs), dtype=np.float32)
 
 
+def _clear(n: int) -> np.ndarray:
+    """Invisible per-vertex colours for an item with nothing to show. Always an array
+    for items that also get per-vertex arrays: pyqtgraph keeps a pending colour upload
+    across a switch to a single-colour tuple and then uploads the tuple (and raises)."""
+    return np.zeros((n, 4), np.float32)
+
+
 class SphereView(gl.GLViewWidget):
     """The central 3-D view. Emits `camera_changed` after the user orbits, pans or zooms."""
 
@@ -222,8 +229,8 @@ class SphereView(gl.GLViewWidget):
         n = len(points)
         if n == 0:
             self._path_points = np.zeros((0, 3), np.float32)
-            self.path.setData(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0))
-            self.nodes.setData(pos=np.zeros((1, 3), np.float32), color=(0, 0, 0, 0))
+            self.path.setData(pos=np.zeros((2, 3), np.float32), color=_clear(2))
+            self.nodes.setData(pos=np.zeros((1, 3), np.float32), color=_clear(1))
             self._update_marker()
             return
         logn = np.log(np.maximum(norms.astype(np.float64), 1e-6))
@@ -254,7 +261,7 @@ class SphereView(gl.GLViewWidget):
         if n > 1:
             self.path.setData(pos=arc, color=arc_colors, width=self.style.path_width)
         else:
-            self.path.setData(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0))
+            self.path.setData(pos=np.zeros((2, 3), np.float32), color=_clear(2))
         self.nodes.setData(pos=pos, color=colors, size=sizes.astype(np.float32))
         self._update_marker()
 
@@ -280,8 +287,8 @@ class SphereView(gl.GLViewWidget):
         p = self.marker_position()
         if p is None:
             for item in (self.marker, self.marker_core):
-                item.setData(pos=np.zeros((1, 3), np.float32), color=(0, 0, 0, 0))
-            self.vector.setData(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0))
+                item.setData(pos=np.zeros((1, 3), np.float32), color=_clear(1))
+            self.vector.setData(pos=np.zeros((2, 3), np.float32), color=(0.0, 0.0, 0.0, 0.0))
             self._set_marker_label("", None)
             return
         i = min(self._current, len(self._path_points) - 1)

@@ -1,0 +1,35 @@
+"""The 3-D view's items through state changes that arrive faster than frames."""
+
+import numpy as np
+
+
+def _frame(qtbot, view):
+    frames = []
+    view.frameSwapped.connect(lambda: frames.append(1))
+    view.update()
+    qtbot.waitUntil(lambda: len(frames) > 0, timeout=5000)
+
+
+def test_trajectory_cleared_before_it_was_ever_drawn(qtbot):
+    """A model switch clears a trajectory that may not have been painted yet: the
+    cleared items must still paint (pyqtgraph keeps a pending per-vertex colour
+    upload across a switch to a single colour, which used to raise in paintGL)."""
+    from spherescope.render.sphere_view import SphereView
+
+    view = SphereView()
+    qtbot.addWidget(view)
+    view.resize(320, 240)
+    view.show()
+    qtbot.waitExposed(view)
+    _frame(qtbot, view)
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(5, 3))
+    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+    view.set_trajectory(pts, np.linspace(1, 50, 5), np.full(5, 0.5), 4)
+    view.set_trajectory(np.zeros((0, 3)), np.zeros(0), np.zeros(0), 4)  # before any paint
+    _frame(qtbot, view)  # an exception in paintGL fails the test (pytest-qt)
+    assert view.marker_position() is None
+    view.set_trajectory(pts, np.linspace(1, 50, 5), np.full(5, 0.5), 4)
+    view.set_trajectory(pts[:1], np.ones(1), np.ones(1), 4)  # one node: no arc
+    _frame(qtbot, view)
+    assert np.allclose(view.marker_position(), pts[0], atol=1e-6)
