@@ -42,7 +42,12 @@ def test_typing_a_folder_updates_the_summary(qtbot, tmp_path):
     assert _facts(dlg)["Embeddings"].startswith("untied") and _facts(dlg)["Layers"] == "3"
     dlg.source.lineEdit().setText(str(tmp_path / "nothing"))
     qtbot.waitUntil(lambda: "not found" in " ".join(_facts(dlg).values()), timeout=5000)
-    assert dlg.memory.text() == ""
+    assert dlg.memory.text() == "" and not dlg.memory.isVisible()
+    assert not dlg.load_button.isEnabled()  # nothing there to load
+    dlg.source.lineEdit().setText("someone/uncached-model")
+    dlg.refresh()
+    assert "local Hugging Face cache" in " ".join(_facts(dlg).values())
+    assert dlg.load_button.isEnabled()  # a hub id may still download
 
 
 def test_memory_warning_before_loading(qtbot, monkeypatch):

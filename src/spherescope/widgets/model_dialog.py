@@ -78,9 +78,13 @@ class ModelDialog(QDialog):
         self.source.setToolTip("The embedded SmolLM2, a recent model, a local folder or .gguf file, or a Hugging Face hub id")
         self.set_source(current)
         folder = QPushButton("Folder…")
+        folder.setToolTip("Open a model folder (with config.json)")
         folder.clicked.connect(self._browse_dir)
-        gguf = QPushButton(".gguf…")
+        gguf = QPushButton("GGUF file…")
+        gguf.setToolTip("Open a .gguf model file")
         gguf.clicked.connect(self._browse_gguf)
+        for b in (folder, gguf):
+            b.setMinimumWidth(b.sizeHint().width() + 12)
 
         self.device = QComboBox()
         self.device.setObjectName("modelDevice")
@@ -137,8 +141,9 @@ class ModelDialog(QDialog):
         lay.addWidget(self.warning)
         lay.addWidget(self.note)
         lay.addWidget(lens)
+        lay.addStretch(1)
         lay.addWidget(self.buttons)
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(660)
 
         # Typing a path reads its headers after a short pause, not on every key.
         self._debounce = QTimer(self, singleShot=True, interval=200)
@@ -191,17 +196,24 @@ class ModelDialog(QDialog):
 
     # ---- the summary ----
     def refresh(self) -> None:
+        from spherescope.models.sources import resolve
+
         self._debounce.stop()
         while self.facts.rowCount():
             self.facts.removeRow(0)
         self.summary = None
-        self.note.setText("")
+        self._set_note(self.note, "")
         ref = self.ref()
+        loadable = False
         if not ref:
             self.facts.addRow(QLabel("Type a folder, a .gguf file or a hub id, or browse."))
+            self.load_button.setEnabled(False)
             self._refresh_memory()
             return
         try:
+            kind = resolve(ref).kind
+            # An uncached hub id has no summary yet but can still be loaded (downloaded).
+            loadable = kind == "hub"
             self.summary = summarize(ref)
         except ModelError as exc:
             msg = QLabel(str(exc))
@@ -213,8 +225,15 @@ class ModelDialog(QDialog):
                 label = QLabel(value)
                 label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
                 self.facts.addRow(name, label)
-            self.note.setText(self.summary.note)
+            self._set_note(self.note, self.summary.note)
+            loadable = True
+        self.load_button.setEnabled(loadable)
         self._refresh_memory()
+
+    @staticmethod
+    def _set_note(label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.setVisible(bool(text))  # an empty word-wrapped label still takes a line
 
     def _device_for_memory(self) -> str:
         dev = self.device.currentData() or "auto"
@@ -223,20 +242,20 @@ class ModelDialog(QDialog):
     def _refresh_memory(self) -> None:
         s = self.summary
         dtype = self.precision.currentData()
-        self.warning.setText("")
+        self._set_note(self.warning, "")
         self.load_button.setText("Load")
         if s is None:
-            self.memory.setText("")
+            self._set_note(self.memory, "")
             return
         device = self._device_for_memory()
         free = available_memory(device)
         w = s.weight_bytes(dtype)
-        self.memory.setText(
+        self._set_note(self.memory,
             f"Estimated memory: {human_bytes(s.memory_bytes(dtype))} "
             f"(weights {human_bytes(w)} as {dtype or s.loads_as}, plus the float32 lens and token directions) · "
             f"free on {device}: {human_bytes(free) if free is not None else 'unknown'}"
         )
         warn = memory_warning(s, dtype, device, free)
         if warn:
-            self.warning.setText(warn)
+            self._set_note(self.warning, warn)
             self.load_button.setText("Load anyway")
