@@ -42,6 +42,7 @@ class Controller(QObject):
         session.roundtrip_mode_changed.connect(lambda _m: self.request_roundtrip())
         session.roundtrip_wanted_changed.connect(lambda _w: self.request_roundtrip())
         w.cancelled.connect(self._on_cancelled)
+        w.warned.connect(self._on_warned)
         session.model_ref_changed.connect(self.load)
         session.run_requested.connect(self.run)
         session.cancel_requested.connect(self.cancel)
@@ -98,6 +99,10 @@ class Controller(QObject):
         if self.handle.is_latest(job, "model"):
             self.status.emit(stage + "…" if frac < 1 else stage)
             self.progress.emit(frac)
+
+    def _on_warned(self, job: int, text: str) -> None:
+        if self.handle.is_latest(job, "model"):
+            self.s.message.emit(text, False)
 
     def _on_loaded(self, job: int, info, seconds: float) -> None:
         if not self.handle.is_latest(job, "model"):

@@ -62,6 +62,7 @@ class ModelWorker(QObject):
     fraction_ready = Signal(int, str, float)  # job, mode, fraction of tokens whose round trip returns itself
     failed = Signal(int, str, str)  # job, "load" | "trace" | "lens", message
     cancelled = Signal(int, str)
+    warned = Signal(int, str)  # job, a warning to show without stopping (e.g. memory)
 
     _load = Signal(int, str, dict)
     _trace = Signal(int, int, str, int, int)  # job, model job, prompt, position, top_k
@@ -117,6 +118,9 @@ class ModelWorker(QObject):
         if job != self.latest.model or self.latest.closed:
             return
         t0 = time.perf_counter()
+        warning = _memory_warning(ref, options)
+        if warning:
+            self.warned.emit(job, warning)
         try:
             with _MODEL_LOCK:
                 loaded, vocab = self._get_model(job, ref, options)
@@ -323,6 +327,23 @@ def _vocab_for(loaded):
         embed = (e_dirs, pca_basis(e_dirs), e_raw, pca_basis(e_raw))
     return Vocab(directions=directions, lengths=lengths, texts=texts, pca=pca_basis(directions), mean=mean,
                  raw_directions=raw, raw_pca=pca_basis(raw), lookup=lookup, completions=tuple(sorted(lookup)), embed=embed)
+
+
+def _memory_warning(ref: str, options: dict) -> str | None:
+    """The model dialog warns before loading; a model opened any other way (recent
+    list, drag and drop, command line) gets the same check here, from file headers."""
+    from spherescope.models.errors import ModelError
+    from spherescope.models.summary import available_memory, memory_warning, summarize
+
+    device = options.get("device") or "auto"
+    if device == "auto":
+        torch = sys.modules.get("torch")
+        device = "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
+    try:
+        summary = summarize(ref)
+    except ModelError:
+        return None  # the load itself reports what is wrong
+    return memory_warning(summary, options.get("dtype"), device, available_memory(device))
 
 
 def _freeze_heap() -> None:

@@ -100,3 +100,14 @@ def test_summary_module_reads_no_weights(monkeypatch):
     monkeypatch.setattr(builtins, "open", lambda f, *a, **k: (opened.append(str(f)), real_open(f, *a, **k))[1])
     summary_mod.summarize("embedded")
     assert all(f.endswith((".gguf", "meminfo")) for f in opened)
+
+
+def test_model_opened_without_the_dialog_still_warns_about_memory(qtbot, window, tmp_path, monkeypatch):
+    folder = save_tiny("gpt2", tmp_path / "gpt2")
+    monkeypatch.setattr(summary_mod, "available_memory", lambda device: 100 * 2**20)
+    window.prompt_dock.choose_model(str(folder))  # as the recent list or a drop does
+    qtbot.waitUntil(lambda: "Needs about" in window.message_bar.text(), timeout=LOAD_TIMEOUT)
+    assert "only 100.0 MB" in window.message_bar.text()
+    # A warning, not a refusal: the model still loads.
+    qtbot.waitUntil(lambda: window.session.model_info is not None and window.session.model_info.architecture == "gpt2",
+                    timeout=LOAD_TIMEOUT)
