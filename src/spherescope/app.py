@@ -131,7 +131,10 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
     from spherescope.widgets.main_window import MainWindow
     from spherescope.workers import wait_for_orphans
 
-    options = {"device": device, "allow_pickle": allow_pickle}
+    # Only what the command line asked for: the rest comes from the last session's choice.
+    options: dict = {"allow_pickle": True} if allow_pickle else {}
+    if device and device != "auto":
+        options["device"] = device
     if dtype:
         options["dtype"] = dtype
     win = MainWindow(load_options=options)

@@ -111,3 +111,19 @@ def test_model_opened_without_the_dialog_still_warns_about_memory(qtbot, window,
     # A warning, not a refusal: the model still loads.
     qtbot.waitUntil(lambda: window.session.model_info is not None and window.session.model_info.architecture == "gpt2",
                     timeout=LOAD_TIMEOUT)
+
+
+def test_precision_is_remembered_but_not_the_pickle_opt_in(qtbot, make_window, tmp_path):
+    from spherescope.widgets.model_dialog import ModelChoice
+
+    folder = str(save_tiny("llama", tmp_path / "llama"))
+    win = make_window(model=folder)
+    win.apply_model_choice(ModelChoice(folder, {"dtype": "bfloat16", "allow_pickle": True}))
+    qtbot.waitUntil(lambda: win.session.model_info is not None and win.session.model_info.dtype == "bfloat16",
+                    timeout=LOAD_TIMEOUT)
+    win.close()  # saves settings
+    again = make_window(start=False)
+    assert again.controller.load_options == {"dtype": "bfloat16"}
+    again.start()
+    qtbot.waitUntil(lambda: again.session.model_info is not None, timeout=LOAD_TIMEOUT)
+    assert again.session.model_ref == folder and again.session.model_info.dtype == "bfloat16"

@@ -478,6 +478,16 @@ class MainWindow(QMainWindow):
         self.prompt_dock.set_recent_models(list(recent) if isinstance(recent, list) else [recent] if recent else [])
         prompts = st.value("recent_prompts", [])
         self.prompt_dock.recent_prompts = list(prompts) if isinstance(prompts, list) else [prompts] if prompts else []
+        # Device and precision chosen in the model dialog last time; what the command
+        # line asked for wins. The pickle opt-in is never remembered.
+        saved = {}
+        device = str(st.value("load_device", "") or "")
+        dtype = str(st.value("load_dtype", "") or "")
+        if device and device != "auto":
+            saved["device"] = device
+        if dtype in ("float32", "float16", "bfloat16"):
+            saved["dtype"] = dtype
+        self.controller.load_options = {**saved, **self.controller.load_options}
 
     def last_model(self) -> str:
         return str(self.settings.value("last_model", "embedded") or "embedded")
@@ -490,6 +500,9 @@ class MainWindow(QMainWindow):
         st.setValue("last_model", self.session.model_ref)
         st.setValue("recent_models", self.prompt_dock.recent_models)
         st.setValue("recent_prompts", self.prompt_dock.recent_prompts[:20])
+        opts = self.controller.load_options
+        st.setValue("load_device", str(opts.get("device", "auto")))
+        st.setValue("load_dtype", str(opts.get("dtype") or ""))
         st.sync()
 
     def start(self, model: str | None = None, prompt: str | None = None) -> None:

@@ -163,7 +163,9 @@ class ModelDialog(QDialog):
         return text
 
     def choice(self) -> ModelChoice:
-        opts = {"device": self.device.currentData()}
+        opts = {}
+        if self.device.currentData() not in (None, "auto"):  # "auto" is the default: no key
+            opts["device"] = self.device.currentData()
         if self.precision.currentData():
             opts["dtype"] = self.precision.currentData()
         if self.allow_pickle.isChecked():
