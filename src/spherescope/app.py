@@ -127,6 +127,13 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")) and sys.platform.startswith("linux"):
         print("spherescope: error: no display found; run on a desktop, or under xvfb-run.", file=sys.stderr)
         return 1
+    if snapshot:
+        if not (prompt or scene):
+            print("spherescope: error: --snapshot needs a scene file or --prompt to trace", file=sys.stderr)
+            return 2
+        from spherescope.core.atomic import check_writable
+
+        check_writable(snapshot)  # before a window and a worker exist, and before a slow load
     app = make_app()
     from spherescope.widgets.main_window import MainWindow
     from spherescope.workers import wait_for_orphans
@@ -139,9 +146,6 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
         options["dtype"] = dtype
     win = MainWindow(load_options=options)
     if snapshot:  # before anything runs, so an early error is seen too
-        if not (prompt or scene):
-            print("spherescope: error: --snapshot needs a scene file or --prompt to trace", file=sys.stderr)
-            return 2
         _snapshot_when_traced(app, win, snapshot)
     win.show()
     if os.environ.get("SPHERESCOPE_REPORT_SHOWN"):  # launch-time measurements (packaging/smoke.sh)
@@ -168,11 +172,8 @@ def _snapshot_when_traced(app, win, path: str, size: tuple[int, int] = (1280, 72
     """`--snapshot FILE.png`: once the window's first trace is on screen, save the view
     and quit (exit 0); an error message quits with 1. The frozen build's smoke check
     uses it, and it makes a quick figure from a scene without touching a menu."""
-    from spherescope.core.atomic import check_writable
-
     from PySide6.QtCore import QTimer
 
-    check_writable(path)  # before a load that can take seconds
     s = win.session
     done = {"flag": False}
 

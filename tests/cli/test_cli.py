@@ -187,3 +187,17 @@ def test_snapshot_of_a_scene_with_a_missing_model_fails_in_one_line(tmp_path):
     assert r.returncode == 1
     assert "not found" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "f.png").exists()
+
+
+@pytest.mark.parametrize(
+    "args, code, pattern",
+    [
+        (["--snapshot", "f.png"], 2, "needs a scene file or --prompt"),
+        (["--snapshot", "/proc/x.png", "--prompt", "hi"], 1, "Cannot write"),
+    ],
+)
+def test_snapshot_bad_arguments_fail_before_any_window(args, code, pattern, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "spherescope", *args], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path, env=dict(os.environ, HF_HUB_OFFLINE="1", XDG_CONFIG_HOME=str(tmp_path / "cfg")))
+    assert r.returncode == code, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and pattern in r.stderr  # no Qt abort after it
