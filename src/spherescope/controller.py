@@ -49,12 +49,16 @@ class Controller(QObject):
         session.position_changed.connect(self._on_position)
         self._model_job = 0
         self._trace_job = 0
+        self._rerun: str | None = None
         self._loading = False
         self._tracing = False
         self.frames_received = 0
 
     # ---- requests ----
     def load(self, ref: str) -> None:
+        # The prompt on screen is traced again on the new model once it has loaded
+        # (comparing models is the point of switching), unless a run is asked for first.
+        self._rerun = self.s.prompt if self.s.trace is not None and self.s.prompt else None
         self._loading = True
         self._tracing = False
         self.s.model_info = None
@@ -74,6 +78,7 @@ class Controller(QObject):
         if prompt is None or prompt.strip() == "":
             self.s.message.emit("The prompt is empty: type some text to trace, then Run.", True)
             return
+        self._rerun = None
         same_prompt = prompt == self.s.prompt
         self.s.prompt = prompt
         if not same_prompt:
@@ -120,6 +125,8 @@ class Controller(QObject):
             self.s.vocab = vocab
             # The article's example token for the round trip, when the vocabulary has it.
             self.s.roundtrip_token = vocab.lookup.get("␣NEXT", vocab.lookup.get("␣next", -1))
+            if self._rerun and not self._tracing:
+                self.run(self._rerun)
 
     def _on_tokens(self, job: int, tokens) -> None:
         if self.handle.is_latest(job, "trace"):

@@ -127,3 +127,17 @@ def test_precision_is_remembered_but_not_the_pickle_opt_in(qtbot, make_window, t
     again.start()
     qtbot.waitUntil(lambda: again.session.model_info is not None, timeout=LOAD_TIMEOUT)
     assert again.session.model_ref == folder and again.session.model_info.dtype == "bfloat16"
+
+
+def test_switching_models_traces_the_same_prompt_again(qtbot, window, tmp_path):
+    type_and_run(qtbot, window, "John and Mary")
+    assert window.session.trace.model_name.startswith("SmolLM2")
+    folder = save_tiny("gpt2", tmp_path / "gpt2")
+    window.prompt_dock.choose_model(str(folder))
+    # The old trace is gone at once (it lives in the old model's space) and the prompt
+    # is traced again on the new model without another Run.
+    assert window.session.trace is None
+    qtbot.waitUntil(lambda: window.session.trace is not None and window.session.model_info is not None
+                    and window.session.trace.model_name == str(folder), timeout=LOAD_TIMEOUT)
+    assert window.session.prompt == "John and Mary" and not window.session.busy
+    assert window.session.trace.residuals.shape[-1] == window.session.model_info.hidden_size == 32
