@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 import threading
 import time
 import traceback
@@ -333,12 +332,9 @@ def _memory_warning(ref: str, options: dict) -> str | None:
     """The model dialog warns before loading; a model opened any other way (recent
     list, drag and drop, command line) gets the same check here, from file headers."""
     from spherescope.models.errors import ModelError
-    from spherescope.models.summary import available_memory, memory_warning, summarize
+    from spherescope.models.summary import available_memory, likely_device, memory_warning, summarize
 
-    device = options.get("device") or "auto"
-    if device == "auto":
-        torch = sys.modules.get("torch")
-        device = "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
+    device = likely_device(options.get("device"))
     try:
         summary = summarize(ref)
     except ModelError:

@@ -1,6 +1,5 @@
 """The model summary shown before loading: read from headers only, fast, and right."""
 
-import json
 import struct
 import time
 

@@ -236,6 +236,20 @@ def _cached_hub_folder(repo: str) -> Path | None:
 
 # ---- what the machine has --------------------------------------------------------
 
+def likely_device(requested: str | None = "auto") -> str:
+    """Where "auto" will put the weights (CUDA, then MPS, then CPU), asked of torch only
+    if it is already imported: this runs on the GUI thread, where a cold import stalls."""
+    if requested and requested != "auto":
+        return requested
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(getattr(torch, "backends", None), "mps", None)
+    return "mps" if mps is not None and mps.is_available() else "cpu"
+
+
 def available_memory(device: str = "cpu") -> int | None:
     """Free bytes where the weights will live: RAM for the CPU (and MPS, which shares
     it), the sum of free GPU memory for CUDA. None when it cannot be told."""

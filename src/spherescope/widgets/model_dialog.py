@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from spherescope.models.errors import ModelError
 from spherescope.models.sources import EMBEDDED, EMBEDDED_LABEL
-from spherescope.models.summary import available_memory, human_bytes, memory_warning, summarize
+from spherescope.models.summary import available_memory, human_bytes, likely_device, memory_warning, summarize
 
 LENS_NOTE = "The lens and all geometry are computed in float32, whatever the weights' precision."
 _PRECISIONS = (("As stored", None), ("float32", "float32"), ("float16", "float16"), ("bfloat16", "bfloat16"))
@@ -47,14 +47,6 @@ def device_choices() -> list[tuple[str, str]]:
     if mps is not None and mps.is_available():
         items.append(("Apple GPU (MPS)", "mps"))
     return items
-
-
-def _auto_device() -> str:
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(getattr(torch, "backends", None), "mps", None)
-    return "mps" if mps is not None and mps.is_available() else "cpu"
 
 
 class ModelDialog(QDialog):
@@ -90,7 +82,7 @@ class ModelDialog(QDialog):
         self.device.setObjectName("modelDevice")
         for label, value in device_choices():
             if value == "auto":
-                label = f"Automatic ({_auto_device()})"
+                label = f"Automatic ({likely_device()})"
             self.device.addItem(label, value)
         self._select(self.device, options.get("device", "auto"))
         self.precision = QComboBox()
@@ -238,8 +230,7 @@ class ModelDialog(QDialog):
         label.setVisible(bool(text))  # an empty word-wrapped label still takes a line
 
     def _device_for_memory(self) -> str:
-        dev = self.device.currentData() or "auto"
-        return _auto_device() if dev == "auto" else dev
+        return likely_device(self.device.currentData())
 
     def _refresh_memory(self) -> None:
         s = self.summary
