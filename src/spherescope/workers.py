@@ -10,7 +10,6 @@ id is no longer the latest are dropped on arrival, so stale frames never reach a
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 import traceback
@@ -117,9 +116,6 @@ class ModelWorker(QObject):
         if job != self.latest.model or self.latest.closed:
             return
         t0 = time.perf_counter()
-        warning = _memory_warning(ref, options)
-        if warning:
-            self.warned.emit(job, warning)
         try:
             with _MODEL_LOCK:
                 loaded, vocab = self._get_model(job, ref, options)
@@ -150,6 +146,10 @@ class ModelWorker(QObject):
                     raise Cancelled()
                 self.progress.emit(job, stage, -1.0 if frac is None else float(frac))
 
+            # Only for a model not already in memory: a cached one has spent its memory.
+            warning = _memory_warning(ref, options)
+            if warning:
+                self.warned.emit(job, warning)
             loaded = load_model(ref, progress=progress, cancel=lambda: job != self.latest.model, **options)
             self.progress.emit(job, "Computing token directions", 0.99)
             entry = (loaded, _vocab_for(loaded))
@@ -377,8 +377,7 @@ class WorkerHandle(QObject):
         self.worker = ModelWorker(self.latest)
         self.worker.moveToThread(self.thread)
         self.thread.start()
-        if not os.environ.get("SPHERESCOPE_NO_WARM"):  # (no-op imports when already done)
-            self.worker._warm.emit()
+        self.worker._warm.emit()  # (no-op imports when already done)
 
     def load(self, ref: str, **options) -> int:
         job = next(self._ids)

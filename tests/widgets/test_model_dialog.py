@@ -141,3 +141,14 @@ def test_switching_models_traces_the_same_prompt_again(qtbot, window, tmp_path):
                     and window.session.trace.model_name == str(folder), timeout=LOAD_TIMEOUT)
     assert window.session.prompt == "John and Mary" and not window.session.busy
     assert window.session.trace.residuals.shape[-1] == window.session.model_info.hidden_size == 32
+
+
+def test_no_memory_warning_for_a_model_already_in_memory(qtbot, window, monkeypatch):
+    # The window fixture has loaded the embedded model; loading it again (here with
+    # "no memory free") takes the copy in memory, which has spent its memory already.
+    messages = []
+    window.session.message.connect(lambda text, is_error: messages.append(text))
+    monkeypatch.setattr(summary_mod, "available_memory", lambda device: 100 * 2**20)
+    window.controller.load("embedded")
+    qtbot.waitUntil(lambda: window.session.vocab is not None, timeout=LOAD_TIMEOUT)
+    assert not any("Needs about" in m for m in messages)
