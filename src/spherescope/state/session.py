@@ -93,22 +93,21 @@ class Session(Evented):
             sig.connect(lambda *_: self.update_basis())
 
     # ---- trace lifecycle (called by the controller on the GUI thread) ----
-    def clear_trace(self) -> None:
-        """Forget the trace: a new model's vectors live in another space (another
-        width, another tokenizer), so the old path must not meet the new basis."""
-        self.trace = None
-        self.partial = []
-        self.lens_by_position = {}
-        self.lessons_by_position = {}
-        self.tokens = ()
-        self.trace_started.emit()
-
-    def begin_trace(self, tokens: tuple[Token, ...]) -> None:
+    def _reset_trace(self, tokens: tuple[Token, ...]) -> None:
         self.trace = None
         self.partial = []
         self.lens_by_position = {}
         self.lessons_by_position = {}
         self.tokens = tokens
+
+    def clear_trace(self) -> None:
+        """Forget the trace: a new model's vectors live in another space (another
+        width, another tokenizer), so the old path must not meet the new basis."""
+        self._reset_trace(())
+        self.trace_started.emit()
+
+    def begin_trace(self, tokens: tuple[Token, ...]) -> None:
+        self._reset_trace(tokens)
         if not (0 <= self.position < len(tokens)):
             self._position = len(tokens) - 1  # follow the last token without a re-run signal
             self.position_changed.emit(self._position)
