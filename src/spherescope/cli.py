@@ -145,11 +145,7 @@ def cmd_trace(args) -> int:
     print(f"model: {info.name} ({info.architecture}, {info.num_layers} layers, d={info.hidden_size}, vocab {info.vocab_size:,}, {'tied' if info.tied_embeddings else 'untied'})")
     print(f"tokens ({len(trace.tokens)}): {toks}")
     print(f"following position {trace.position}: {quoted(trace.tokens[trace.position].text)}")
-    shown = min(args.top_k, 5)
-    print(f"{'layer':>5}  {'|h|':>9}  top tokens by logit lens (probability)")
-    for row in data["layers"]:
-        tops = "  ".join(f"{quoted(t['text'])} {t['prob']:.3f}" for t in row["top"][:shown])
-        print(f"{row['layer']:>5}  {row['norm']:>9.2f}  {tops}")
+    _print_layers(data["layers"], min(args.top_k, 5))
     nt = data["next_token"]
     print(f"next token: {quoted(nt['text'])} (p={nt['prob']:.3f}); |final_norm(h)| = {trace.final_normed_norm:.2f}")
     return 0
@@ -193,11 +189,19 @@ def cmd_trace_nnsight(args) -> int:
         return 0
     print(f"model: {name} via nnsight ({'remote, NDIF' if rt.remote else 'local'})")
     print(f"following position {rt.position}: {quoted(rt.tokens[rt.position].text)}")
+    _print_layers(layers, 5)
+    return 0
+
+
+def _print_layers(layers: list[dict], shown: int) -> None:
+    """One row per layer: its norm and the lens's first `shown` tokens, as both trace
+    backends print them."""
+    from spherescope.core.text import quoted
+
     print(f"{'layer':>5}  {'|h|':>9}  top tokens by logit lens (probability)")
     for row in layers:
-        tops = "  ".join(f"{quoted(t['text'])} {t['prob']:.3f}" for t in row["top"][:5])
+        tops = "  ".join(f"{quoted(t['text'])} {t['prob']:.3f}" for t in row["top"][:shown])
         print(f"{row['layer']:>5}  {row['norm']:>9.2f}  {tops}")
-    return 0
 
 
 def cmd_gui(args) -> int:
