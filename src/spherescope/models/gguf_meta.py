@@ -8,6 +8,7 @@ the arrays it does not need. Format: https://github.com/ggml-org/ggml/blob/maste
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,13 +40,7 @@ class GGUFMeta:
 
     @property
     def parameter_count(self) -> int:
-        total = 0
-        for shape, _t in self.tensors.values():
-            n = 1
-            for s in shape:
-                n *= int(s)
-            total += n
-        return total
+        return sum(math.prod(shape) for shape, _t in self.tensors.values())
 
 
 class _Buf:

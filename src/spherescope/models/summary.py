@@ -7,8 +7,10 @@ never weights and never torch, so the model dialog can show this as the user typ
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,8 +121,7 @@ def _from_gguf(path: Path, label: str) -> ModelSummary:
     except GGUFFormatError as exc:
         raise ModelError(str(exc)) from None
     vocab = meta.arch_field("vocab_size") or meta.get("tokenizer.ggml.tokens")
-    types = {t for _s, t in meta.tensors.values()}
-    stored = _ggml_type_name(max(types, key=lambda t: sum(1 for _s, tt in meta.tensors.values() if tt == t))) if types else "?"
+    stored = _ggml_type_name(_dominant(meta.tensors.values())) if meta.tensors else "?"
     return ModelSummary(
         label=label,
         architecture=meta.architecture,
@@ -135,6 +136,15 @@ def _from_gguf(path: Path, label: str) -> ModelSummary:
         license=meta.get("general.license"),
         note="The first load converts the GGUF to a cached safetensors copy (about 20 s for 135M parameters).",
     )
+
+
+def _dominant(tensors) -> object:
+    """The storage type holding the most elements among (shape, type) pairs: what the
+    weights are "stored as" (norm vectors in float32 beside quantised matrices do not count much)."""
+    counts: Counter = Counter()
+    for shape, kind in tensors:
+        counts[kind] += math.prod(shape)
+    return counts.most_common(1)[0][0]
 
 
 def _ggml_type_name(t: int) -> str:
@@ -187,15 +197,9 @@ def _from_dir(folder: Path, label: str) -> ModelSummary:
     params = None
     stored = "?"
     if tensors:
-        params = 0
-        counts: dict[str, int] = {}
-        for shape, dt in tensors.values():
-            n = 1
-            for s in shape:
-                n *= int(s)
-            params += n
-            counts[dt] = counts.get(dt, 0) + n
-        stored = _ST_DTYPES.get(max(counts, key=counts.get), max(counts, key=counts.get))
+        params = sum(math.prod(shape) for shape, _dt in tensors.values())
+        dominant = _dominant(tensors.values())
+        stored = _ST_DTYPES.get(dominant, dominant)
         tied = not any(name.endswith(_UNTIED_HEADS) for name in tensors)
     else:
         tied = t.get("tie_word_embeddings", cfg.get("tie_word_embeddings", True))
