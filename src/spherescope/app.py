@@ -6,8 +6,10 @@ worker thread when the first model loads, so the window appears first.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+import time
 
 
 def _apply_theme(app) -> None:
@@ -88,12 +90,8 @@ class _GuiThreadCollector:
     """
 
     def __init__(self, interval_ms: int = 50, full_every_s: float = 20.0) -> None:
-        import gc
-        import time
-
         from PySide6.QtCore import QTimer
 
-        self._gc, self._time = gc, time
         self.threshold = gc.get_threshold()
         self.full_every_s = full_every_s
         self._last_full = time.monotonic()
@@ -103,14 +101,13 @@ class _GuiThreadCollector:
         self.timer.start(interval_ms)
 
     def check(self) -> None:
-        gc = self._gc
         c0, c1, c2 = gc.get_count()
         if c0 <= self.threshold[0]:
             return
         gc.collect(0)
         if c1 > self.threshold[1]:
             gc.collect(1)
-            now = self._time.monotonic()
+            now = time.monotonic()
             if c2 > self.threshold[2] and now - self._last_full > self.full_every_s:
                 self._last_full = now
                 gc.collect(2)
@@ -149,8 +146,6 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
         _snapshot_when_traced(app, win, snapshot)
     win.show()
     if os.environ.get("SPHERESCOPE_REPORT_SHOWN"):  # launch-time measurements (packaging/smoke.sh)
-        import time
-
         from PySide6.QtCore import QTimer
 
         def report() -> None:
