@@ -93,12 +93,16 @@ class ModelWorker(QObject):
     def _do_warm(self) -> None:
         """Import torch and transformers as soon as the window is being built.
 
-        `import torch` holds the GIL for about 0.2 s in one C call (its extension's
-        initialisation), which freezes whichever window is on screen. Started here, it
-        overlaps the window's own construction instead of freezing the shown window
-        during the first load. Failures are left for the real load to report.
+        `import torch` loads its extension while holding the GIL: 0.3-0.4 s of linking
+        and static initialisers in one C call, which freezes whichever window is on
+        screen. The C++ libraries under it are loaded first, without the GIL
+        (`_preload_torch_libraries`); what is left, the extension's own Python bindings,
+        holds it for ~0.1 s, early enough to overlap the window's own construction.
+        Failures are left for the real load to report.
         """
+        _yield_during_imports()
         try:
+            _preload_torch_libraries()
             import torch  # noqa: F401
             from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
             # transformers imports each architecture (and its loading machinery, 1-2 s)
@@ -275,7 +279,7 @@ class ModelWorker(QObject):
                 W_E = self.current.embedding()
                 unembed = self._unembed_for(mode)
                 block = W_E[start:start + chunk]
-                best = np.argmax(unembed @ block.T, axis=0)
+                best = _one_thread_argmax(unembed, block)
             hits += int((best == np.arange(start, start + len(block))).sum())
         except Exception as exc:
             self.failed.emit(model_job, "roundtrip", _message(exc))
@@ -290,6 +294,23 @@ class ModelWorker(QObject):
         self.fraction_ready.emit(model_job, mode, fraction)
         if mode == "transpose" and "pinv" not in self.current._fractions:
             self._fraction.emit(model_job, "pinv", 0, 0)
+
+
+def _one_thread_argmax(unembed, block):
+    """argmax over the vocabulary of unembed @ block.T, on one core: the count runs in
+    the background for tens of seconds, and with both cores it starved the window's
+    drawing (a layer step went from ~13 to ~19 ms). Traces keep all cores."""
+    import numpy as np
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        dtype = np.result_type(unembed, block)
+        scores = torch.from_numpy(np.ascontiguousarray(unembed, dtype)) @ torch.from_numpy(np.ascontiguousarray(block, dtype)).T
+        return scores.argmax(dim=0).numpy()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _vocab_for(loaded):
@@ -340,6 +361,68 @@ def _memory_warning(ref: str, options: dict) -> str | None:
     except ModelError:
         return None  # the load itself reports what is wrong
     return memory_warning(summary, options.get("dtype"), device, available_memory(device))
+
+
+class _ImportYield:
+    """A meta-path hook that finds nothing, but lets the GUI thread have the GIL for a
+    moment every 15 ms while the worker imports.
+
+    Importing torch and transformers is a long run of short system calls (stat, open,
+    read: thousands of modules, and source lookups by decorators). Each releases the
+    GIL and retakes it at once, and CPython 3.11 then never asks the worker to give it
+    up, so a waiting GUI thread could starve for 100-300 ms. A 1 ms sleep hands it over
+    (measured cost: ~2% of the import time)."""
+
+    def __init__(self, thread_id: int) -> None:
+        self.thread_id = thread_id
+        self.last = time.perf_counter()
+
+    def find_spec(self, name, path=None, target=None):
+        import threading
+
+        if threading.get_ident() == self.thread_id:
+            now = time.perf_counter()
+            if now - self.last > 0.015:
+                time.sleep(0.001)
+                self.last = time.perf_counter()
+        return None
+
+
+def _yield_during_imports() -> None:
+    import sys
+    import threading
+
+    if not any(isinstance(f, _ImportYield) for f in sys.meta_path):
+        sys.meta_path.insert(0, _ImportYield(threading.get_ident()))
+
+
+def _preload_torch_libraries() -> None:
+    """dlopen torch's C++ libraries through a ctypes call, which releases the GIL
+    (CPython's own extension loading keeps it), so the GUI thread runs meanwhile.
+    libtorch_python and the extension itself are left to `import torch`: their
+    initialisers touch Python objects. Linux only, best effort: any failure just
+    leaves the work to the import."""
+    import sys
+
+    if not sys.platform.startswith("linux") or "torch" in sys.modules:
+        return
+    try:
+        import ctypes
+        import importlib.util
+        import os
+
+        spec = importlib.util.find_spec("torch")
+        if spec is None or spec.origin is None:
+            return
+        lib = os.path.join(os.path.dirname(spec.origin), "lib")
+        dlopen = ctypes.CDLL(None).dlopen
+        dlopen.argtypes, dlopen.restype = [ctypes.c_char_p, ctypes.c_int], ctypes.c_void_p
+        for name in ("libgomp.so.1", "libc10.so", "libtorch_cpu.so", "libtorch.so"):
+            path = os.path.join(lib, name)
+            if os.path.exists(path) and not dlopen(path.encode(), os.RTLD_NOW | os.RTLD_LOCAL):
+                return
+    except Exception:  # noqa: BLE001
+        return
 
 
 def _freeze_heap() -> None:
