@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QSlider, QTableWidget,
+    QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QSlider, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -38,6 +38,12 @@ def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     w.setLabel("left", left, color="#9fb0d6")
     w.setLabel("bottom", bottom, color="#9fb0d6")
     w.showGrid(x=True, y=True, alpha=0.15)
+    # pyqtgraph draws the grid with the axes, so any change inside the plot (the layer
+    # cursor moving) replayed both axes' whole pictures: ~12 ms each under software
+    # rendering, and most of a layer step. Cached as pixmaps, they are redrawn only
+    # when the axes themselves change.
+    for axis in ("left", "bottom"):
+        w.getPlotItem().getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     w.setMinimumHeight(140)
     return w
 
@@ -111,7 +117,9 @@ class ClosestDock(_LazyRefresh, QWidget):
         self._ids = {}
         if les is None or vocab is None:
             self.table.clearContents()
-            self.summary.setText("Run a prompt to compare the measures.")
+            # The lists for every layer come from the worker a moment after the trace.
+            waiting = self.s.trace is not None
+            self.summary.setText("Ranking the whole vocabulary for every layer…" if waiting else "Run a prompt to compare the measures.")
             return
         c = les.closest
         dot_set = set(int(i) for i in c.by_dot)
@@ -181,6 +189,12 @@ class ConfidenceDock(_LazyRefresh, QWidget):
         legend.addItem(self.h_curve, "entropy ÷ ln V")
         self.t_plot = _plot("Top token vs temperature", "p(top)", "T (0 = argmax)")
         self.t_curve = self.t_plot.plot(pen=pg.mkPen("#c084fc", width=2))
+        # Both plots show fractions over fixed axes: fixed ranges keep a layer step from
+        # rescaling (and so redrawing) the axes, and keep curves comparable across layers.
+        for plot, xmax in ((self.alpha_plot, float(ALPHAS[-1])), (self.t_plot, float(TEMPERATURES[-1]))):
+            plot.setXRange(0.0, xmax, padding=0.02)
+            plot.setYRange(0.0, 1.0, padding=0.04)
+            plot.getPlotItem().getViewBox().disableAutoRange()
         row = QHBoxLayout()
         row.addWidget(QLabel("Scale"))
         row.addWidget(self.slider, 1)
