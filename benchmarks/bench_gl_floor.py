@@ -6,8 +6,11 @@
    whose 20 labels change every frame: as a QOpenGLWidget (what the app uses), and as a
    QOpenGLWindow in a window container. Under software OpenGL the widget's frame is
    mostly Qt composing the GL texture into the window.
-2. Whether the main window's shortcuts still fire while the embedded QOpenGLWindow has
-   the keyboard focus (they do not, which rules the container out for the app).
+
+The app uses the container (render/sphere_window.py). Keys and drops that the embedded
+window does not use are passed on to the widgets; tests/widgets/test_sphere_window.py
+checks that, and real X key events reach the window's shortcuts with the GL window
+focused (session 3 checked this with XTEST under Xvfb).
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ import time
 
 from OpenGL import GL
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence, QShortcut, QSurfaceFormat
+from PySide6.QtGui import QSurfaceFormat
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
-from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 
@@ -106,21 +108,6 @@ def main() -> None:
     print(f"empty frame at 1280x800 in a 1980x880 window: QOpenGLWidget {widget_ms:.1f} ms, "
           f"QOpenGLWindow in a container {window_ms:.1f} ms (ratio {widget_ms / window_ms:.2f})")
 
-    hits: list[str] = []
-    sc = QShortcut(QKeySequence(Qt.Key.Key_Right), mw2)
-    sc.setContext(Qt.ShortcutContext.WindowShortcut)
-    sc.activated.connect(lambda: hits.append("Right"))
-    act = QAction("save", mw2)
-    act.setShortcut(QKeySequence("Ctrl+S"))
-    act.triggered.connect(lambda: hits.append("Ctrl+S"))
-    mw2.addAction(act)
-    container.setFocus()
-    QTest.keyClick(win, Qt.Key.Key_Right)
-    QTest.keyClick(win, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    for _ in range(20):
-        app.processEvents()
-    print(f"keys with the embedded window focused: shortcuts fired {hits or 'none'}; "
-          f"the GL window received {len(win.keys)} key presses instead")
     mw2.close()
 
 

@@ -81,3 +81,17 @@ def assert_not_blank(pixels: np.ndarray) -> None:
 
 def changed_fraction(a: np.ndarray, b: np.ndarray) -> float:
     return float((np.abs(a.astype(int) - b.astype(int)).sum(axis=2) > 30).mean())
+
+
+def screen_pixels(qtbot, win) -> np.ndarray:
+    """What the X server shows for the 3-D view after its next frame: the on-screen
+    drawing path (cached static layer, GL labels), not a fresh off-screen render."""
+    from PySide6.QtGui import QGuiApplication
+
+    with qtbot.waitSignal(win.view.frameSwapped, timeout=RUN_TIMEOUT):
+        win.view.update()
+    img = QGuiApplication.primaryScreen().grabWindow(win.view.winId()).toImage()
+    img = img.convertToFormat(img.Format.Format_RGBA8888)
+    w, h = img.width(), img.height()
+    arr = np.frombuffer(img.constBits(), np.uint8, count=img.sizeInBytes()).reshape(h, img.bytesPerLine() // 4, 4)
+    return arr[:, :w, :3].copy()

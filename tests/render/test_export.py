@@ -146,7 +146,7 @@ def test_cancel_animation_leaves_no_file(qtbot, traced, tmp_path):
 
 
 def test_copy_view_to_clipboard(qtbot, traced):
-    traced.view.setFocus()
+    traced.view_container.setFocus()
     qtbot.keyClick(traced.view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     img = QGuiApplication.clipboard().image()
     assert not img.isNull() and img.width() == traced.view.grab_image().width()

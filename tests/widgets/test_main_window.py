@@ -50,7 +50,7 @@ def test_drag_slider_moves_marker_and_changes_top_k(qtbot, window):
     assert window.layer_dock.bars.texts() != bars_end
     assert changed_fraction(view_pixels(window), pix_end) > 0.001
     # Keyboard: Right steps one layer, Left steps back.
-    window.view.setFocus()
+    window.view_container.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Right)
     assert window.session.layer == layer + 1
     qtbot.keyClick(window.view, Qt.Key.Key_Left)

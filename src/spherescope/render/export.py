@@ -46,17 +46,20 @@ def widget_image(widget: QWidget) -> QImage:
     """A widget as pixels, with any 3-D views inside it composited in (a plain grab
     misses text drawn over OpenGL content)."""
     from spherescope.render.sphere_view import SphereView
+    from spherescope.render.sphere_window import windows_in
 
     img = widget.grab().toImage().convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
     views = [widget] if isinstance(widget, SphereView) else widget.findChildren(SphereView)
-    if views:
+    # (widget showing the pixels, the view that draws them)
+    shown = [(v, v) for v in views] + [(w.container, w) for w in windows_in(widget)]
+    if shown:
         painter = QPainter(img)
         ratio = img.devicePixelRatio() or 1.0
-        for view in views:
-            if not view.isVisible():
+        for holder, view in shown:
+            if not holder.isVisible():
                 continue
-            top_left = view.mapTo(widget, view.rect().topLeft()) if view is not widget else view.rect().topLeft()
-            painter.drawImage(QRect(top_left, view.size()), view.grab_image())
+            top_left = holder.mapTo(widget, holder.rect().topLeft()) if holder is not widget else holder.rect().topLeft()
+            painter.drawImage(QRect(top_left, holder.size()), view.grab_image())
         painter.end()
         img.setDevicePixelRatio(ratio)
     return img

@@ -50,7 +50,7 @@ class LabelLayer(GLGraphicsItem):
     def paint(self) -> None:
         view = self.view()
         self.setupGLState()
-        rect = QRectF(view.rect())
+        rect = view.view_rect()
         painter = QPainter(view)
         try:
             self.drawn = self.draw(painter, rect, self.mvpMatrix(), 1.0)

@@ -116,17 +116,16 @@ def _clear(n: int) -> np.ndarray:
     return np.zeros((n, 4), np.float32)
 
 
-class SphereView(gl.GLViewWidget):
-    """The central 3-D view. Emits `camera_changed` after the user orbits, pans or zooms."""
+class SphereScene:
+    """The scene and its drawing, whatever hosts the OpenGL surface: `SphereView` (a
+    widget, for off-screen rendering and embedding anywhere) or `SphereWindow` (the
+    app's own view, a window in a container; see sphere_window.py for why). Hosts
+    declare the signals `camera_changed` (after the user orbits, pans or zooms) and
+    `copy_requested` (Ctrl+C with the view focused)."""
 
-    camera_changed = Signal()
-    copy_requested = Signal()  # Ctrl+C with the view focused
-
-    def __init__(self, parent=None, style: Style = DARK) -> None:
-        super().__init__(parent)
+    def __init__(self, style: Style = DARK, **host) -> None:
+        super().__init__(**host)
         self.style = style
-        self.setMinimumSize(320, 240)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.opts["fov"] = 40
         self._cmap = pg.colormap.get("plasma")
         self._path_points = np.zeros((0, 3), np.float32)  # node positions, as drawn
@@ -182,17 +181,25 @@ class SphereView(gl.GLViewWidget):
         self.opts["center"] = pg.Vector(*cam.get("center", (0, 0, 0)))
         self.update()
 
+    # Left/Right/Space belong to the layer controls (the window handles them);
+    # pyqtgraph would otherwise orbit on Left/Right.
+    PASSED_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space)
+
     def keyPressEvent(self, ev):
-        # Left/Right/Space belong to the layer controls (the window handles them);
-        # pyqtgraph would otherwise orbit on Left/Right.
-        if ev.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space):
-            ev.ignore()
+        if ev.key() in self.PASSED_KEYS:
+            self.pass_key(ev)
             return
         if ev.matches(QKeySequence.StandardKey.Copy):
             self.copy_requested.emit()
             ev.accept()
             return
         super().keyPressEvent(ev)
+
+    def pass_key(self, ev) -> None:
+        ev.ignore()  # a widget's parent gets an ignored key
+
+    def view_rect(self) -> QRectF:
+        return QRectF(0, 0, self.width(), self.height())
 
     def mouseReleaseEvent(self, ev):
         super().mouseReleaseEvent(ev)
@@ -416,16 +423,19 @@ class SphereView(gl.GLViewWidget):
             item.width = item.width * factor
         return saved
 
-    def render_image(self, width: int, height: int, transparent: bool = False) -> QImage:
+    def render_image(self, width: int, height: int, transparent: bool = False, pixel_scale: float | None = None) -> QImage:
         """Render off-screen at exactly width x height, not an upscaled screen grab.
 
         The framing (field of view on the smaller side) and the sizes of points, lines and
         labels depend only on the camera and the output size (relative to REFERENCE_HEIGHT
         pixels), never on the window, so the same scene always exports to the same picture.
+        `pixel_scale` overrides that scaling (1.0: the sizes the screen uses).
         """
         if width < 16 or height < 16 or width > 16384 or height > 16384:
             raise ValueError(f"image size must be between 16 and 16384 pixels a side, not {width}x{height}")
-        scale = min(width, height) / REFERENCE_HEIGHT
+        if self.context() is None:
+            raise RuntimeError("the 3-D view has not been shown yet, so it has no OpenGL context to render with")
+        scale = min(width, height) / REFERENCE_HEIGHT if pixel_scale is None else pixel_scale
         self.makeCurrent()
         fmt = QOpenGLFramebufferObjectFormat()
         fmt.setAttachment(QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
@@ -459,3 +469,16 @@ class SphereView(gl.GLViewWidget):
             painter.end()
         self.update()
         return img
+
+
+class SphereView(SphereScene, gl.GLViewWidget):
+    """The 3-D view as a widget: used off-screen (command-line exports) and in tests of
+    the scene itself. The app's window shows a `SphereWindow`."""
+
+    camera_changed = Signal()
+    copy_requested = Signal()
+
+    def __init__(self, parent=None, style: Style = DARK) -> None:
+        super().__init__(style, parent=parent)
+        self.setMinimumSize(320, 240)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 
 from spherescope import __version__
 from spherescope.controller import Controller
-from spherescope.render.sphere_view import SphereView
+from spherescope.render.sphere_window import SphereWindow, embed
 from spherescope.state.session import Session
 from spherescope.widgets.basis_dock import BasisDock
 from spherescope.widgets.layer_dock import LayerDock
@@ -32,8 +32,10 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("spherescope", "spherescope")
         self.controller = Controller(self.session, load_options, self)
 
-        self.view = SphereView()
+        self.view = SphereWindow()
         self.view.setObjectName("sphereView")
+        self.view_container = embed(self.view)
+        self.view.drop_target = self
         self.binding = ViewBinding(self.session, self.view)
         self.message_bar = MessageBar()
         central = QWidget()
@@ -41,7 +43,7 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.message_bar)
-        lay.addWidget(self.view, 1)
+        lay.addWidget(self.view_container, 1)
         self.setCentralWidget(central)
 
         self.prompt_dock = PromptDock(self.session)
