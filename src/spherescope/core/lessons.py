@@ -100,6 +100,17 @@ def probs_at_alpha(logits: np.ndarray, b: np.ndarray, alpha: float, k: int = 10)
     return top, p[top], float(entropy(p))
 
 
+def top_probs_at_alpha(logits: np.ndarray, b: np.ndarray, alpha: float, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """The top-k of probs_at_alpha without the full probability vector and entropy:
+    one pass for the normaliser in float32, float64 only for the k kept (the
+    confidence dock calls this on every layer step)."""
+    z = np.asarray(alpha * (logits - b) + b, np.float32)
+    top = _top_indices(z, k)
+    m = float(z[top[0]]) if len(top) else 0.0
+    total = float(np.exp(z - m, dtype=np.float32).sum(dtype=np.float64))
+    return top, np.exp(z[top].astype(np.float64) - m) / total
+
+
 # ---- token norms ----
 @dataclass(frozen=True)
 class NormHistogram:
