@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spherescope.core.geometry import _top_indices, entropy, softmax
+from spherescope.core.geometry import _top_indices
 
 ALPHAS = np.linspace(0.0, 4.0, 41)
 TEMPERATURES = np.linspace(0.0, 5.0, 51)
@@ -94,16 +94,11 @@ def layer_lesson(x: np.ndarray, U: np.ndarray, u_norm: np.ndarray, u_sq: np.ndar
     return LayerLesson(c, logits, b, p_top.astype(np.float32), ent.astype(np.float32), temperature_curve(logits).astype(np.float32))
 
 
-def probs_at_alpha(logits: np.ndarray, b: np.ndarray, alpha: float, k: int = 10) -> tuple[np.ndarray, np.ndarray, float]:
-    p = softmax(alpha * (logits - b) + b)
-    top = _top_indices(p, k)
-    return top, p[top], float(entropy(p))
-
-
-def top_probs_at_alpha(logits: np.ndarray, b: np.ndarray, alpha: float, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """The top-k of probs_at_alpha without the full probability vector and entropy:
-    one pass for the normaliser in float32, float64 only for the k kept (the
-    confidence dock calls this on every layer step)."""
+def probs_at_alpha(logits: np.ndarray, b: np.ndarray, alpha: float, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k token ids and probabilities when the vector the unembedding sees is scaled
+    by alpha (the bias is not scaled). No full probability vector: one float32 pass for
+    the normaliser, float64 only for the k kept (the confidence dock calls this on
+    every layer step)."""
     z = np.asarray(alpha * (logits - b) + b, np.float32)
     top = _top_indices(z, k)
     m = float(z[top[0]]) if len(top) else 0.0

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from spherescope.core.lessons import ALPHAS, TEMPERATURES, top_probs_at_alpha
+from spherescope.core.lessons import ALPHAS, TEMPERATURES, probs_at_alpha
 from spherescope.core.text import visible
 from spherescope.state.session import Session
 from spherescope.widgets.topk_bars import TopKBars
@@ -229,7 +229,7 @@ class ConfidenceDock(_LazyRefresh, QWidget):
             self.h_curve.setData([], [])
             self.t_curve.setData([], [])
             return
-        ids, probs = top_probs_at_alpha(les.logits, les.bias, a, 10)
+        ids, probs = probs_at_alpha(les.logits, les.bias, a, 10)
         self.bars.set_rows([(int(i), vocab.texts[int(i)], float(p)) for i, p in zip(ids, probs)])
         self.p_curve.setData(ALPHAS, les.alpha_top_prob)
         self.h_curve.setData(ALPHAS, les.alpha_entropy / max(float(np.log(len(les.logits))), 1e-9))
