@@ -18,8 +18,10 @@ What a container costs, and how it is paid back here:
 
 from __future__ import annotations
 
+import atexit
+
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QApplication, QWidget
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
@@ -36,7 +38,6 @@ class SphereWindow(SphereScene, GLViewMixin, QOpenGLWindow):
 
     def __init__(self, style: Style = DARK) -> None:
         super().__init__(style)
-        _release_at_exit()
         self.setMinimumSize(QSize(320, 240))
         self.container: QWidget | None = None  # set by embed()
         self.drop_target: QWidget | None = None
@@ -77,9 +78,6 @@ class SphereWindow(SphereScene, GLViewMixin, QOpenGLWindow):
         return super().event(ev)
 
 
-_REGISTERED = False
-
-
 def _release_at_exit() -> None:
     """Delete the windows that hold views before PySide's own clean-up at exit.
 
@@ -87,33 +85,24 @@ def _release_at_exit() -> None:
     Python-made object in no particular order; when it took the view before the main
     window, the container then touched the freed view and the process crashed on the
     way out (deleting the container alone crashed PySide's own pass). Deleting the
-    top-level widget lets Qt take the container and then the view, in its order.
-    atexit runs handlers last-registered first, so this one (registered after
-    PySide's) runs before it."""
-    global _REGISTERED
-    if _REGISTERED:
-        return
-    _REGISTERED = True
-    import atexit
-
-    atexit.register(_delete_hosts)
-
-
-def _delete_hosts() -> None:
-    from PySide6.QtGui import QGuiApplication
+    top-level widget lets Qt take the container and then the view, in its order."""
     from shiboken6 import Shiboken
 
     if QGuiApplication.instance() is None:
         return
     tops = []
-    for w in QGuiApplication.allWindows():
-        if isinstance(w, SphereWindow) and w.container is not None and Shiboken.isValid(w.container):
-            top = w.container.window()
-            if top not in tops:
-                tops.append(top)
+    for w in _embedded_views():
+        top = w.container.window()
+        if top not in tops:
+            tops.append(top)
     for top in tops:  # the top-level widget deletes the container, which deletes the window
         if Shiboken.isValid(top):
             Shiboken.delete(top)
+
+
+# atexit runs handlers last-registered first; PySide registered its clean-up when
+# QtCore was imported (above), so this one runs before it.
+atexit.register(_release_at_exit)
 
 
 def embed(view: SphereWindow, parent: QWidget | None = None) -> QWidget:
@@ -126,14 +115,15 @@ def embed(view: SphereWindow, parent: QWidget | None = None) -> QWidget:
     return container
 
 
+def _embedded_views():
+    """Every live SphereWindow that sits in a container."""
+    from shiboken6 import Shiboken
+
+    for w in QGuiApplication.allWindows():
+        if isinstance(w, SphereWindow) and w.container is not None and Shiboken.isValid(w.container):
+            yield w
+
+
 def windows_in(widget: QWidget) -> list[SphereWindow]:
     """The 3-D views shown inside a widget (for screenshots of it)."""
-    from PySide6.QtGui import QGuiApplication
-
-    found = []
-    for w in QGuiApplication.allWindows():
-        if isinstance(w, SphereWindow) and w.container is not None:
-            c = w.container
-            if c is widget or widget.isAncestorOf(c):
-                found.append(w)
-    return found
+    return [w for w in _embedded_views() if w.container is widget or widget.isAncestorOf(w.container)]
