@@ -64,8 +64,8 @@ class Session(Evented):
     roundtrip_token = EventedField(-1)
     roundtrip_mode = EventedField("transpose")  # "transpose" | "pinv"
     center_cloud = EventedField(True)
-    roundtrip_wanted = EventedField(False)
-    cloud_space = EventedField("unembedding")  # "unembedding" | "embedding" (untied models)  # the round-trip view has been shown: start its background work
+    roundtrip_wanted = EventedField(False)  # the round-trip view has been shown: start its background work
+    cloud_space = EventedField("unembedding")  # "unembedding" | "embedding" (untied models)
 
     def __init__(self) -> None:
         super().__init__()
