@@ -133,3 +133,19 @@ def test_unknown_layout_is_one_sentence_that_says_what_to_do(make, pattern, tmp_
     with pytest.raises(ModelError, match=pattern) as info:
         load_model(str(folder))
     assert "use a supported architecture" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_read_ahead_reads_weights_that_fit_in_memory(tmp_path, monkeypatch):
+    from spherescope.models import sources, summary
+
+    files = []
+    for i, size in enumerate((3 << 20, 9 << 20 | 123)):  # one spans several 8 MB chunks
+        f = tmp_path / f"model-{i}.safetensors"
+        f.write_bytes(bytes([i + 1]) * size)
+        files.append(f)
+    assert sources.read_ahead(files) == sum(f.stat().st_size for f in files)
+    monkeypatch.setattr(summary, "available_memory", lambda device="cpu": 10 << 20)
+    assert sources.read_ahead(files) == 0, "files larger than half the free memory are left to the loader"
+    monkeypatch.setattr(summary, "available_memory", lambda device="cpu": None)
+    assert sources.read_ahead(files) == 0
+    assert sources.read_ahead([]) == 0

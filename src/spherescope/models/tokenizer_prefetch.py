@@ -1,0 +1,101 @@
+"""Parse the tokenizer of the model about to load while the window is still being built.
+
+`tokenizers` parses a tokenizer.json in one Rust call that holds the GIL throughout:
+80-100 ms for SmolLM2's 49,152-token BPE on the 2-core reference machine, long
+enough to freeze a window already on screen (the GUI thread needs the GIL for every
+paint and every event handler). The model worker therefore parses it first thing,
+while the main thread is still constructing the window, and the load that follows
+takes that object instead of parsing the file again.
+
+Worker thread only: `prefetch` and `take` both run there, so the one slot needs no lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# transformers' tokenizer classes that build their backend straight from a passed
+# tokenizers.Tokenizer; others rebuild it from vocab and merges, which a prefetch cannot help.
+_BACKEND_CLASSES = {"TokenizersBackend", "PreTrainedTokenizerFast"}
+
+_slot: tuple[tuple, object] | None = None  # (file signature, tokenizers.Tokenizer)
+
+
+def _signature(path: Path) -> tuple:
+    st = path.stat()
+    return (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def tokenizer_file(ref: str | None) -> Path | None:
+    """The tokenizer.json that loading `ref` will read, when it is already on disk and
+    its class takes a parsed backend; None otherwise (hub ids, first conversions)."""
+    import json
+
+    from spherescope.models.errors import ModelError
+    from spherescope.models.sources import embedded_gguf, gguf_cache_dir, resolve
+
+    try:
+        source = resolve(ref)
+        if source.kind == "embedded":
+            folder = gguf_cache_dir(embedded_gguf())
+        elif source.kind == "gguf" and source.path is not None and source.gguf_file:
+            folder = gguf_cache_dir(source.path / source.gguf_file)
+        elif source.kind == "dir" and source.path is not None:
+            folder = source.path
+        else:
+            return None
+        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (ModelError, OSError, ValueError):
+        return None
+    path = folder / "tokenizer.json"
+    if not isinstance(config, dict) or config.get("tokenizer_class") not in _BACKEND_CLASSES or not path.is_file():
+        return None
+    return path
+
+
+def prefetch(ref: str | None) -> bool:
+    """Parse `ref`'s tokenizer now and keep it for the next load. False when there is
+    nothing to prefetch or parsing failed (the load then reports its own error)."""
+    global _slot
+    path = tokenizer_file(ref)
+    if path is None:
+        return False
+    try:
+        import tokenizers
+
+        # Signed before reading: a file replaced meanwhile fails the check in `take`.
+        signature = _signature(path)
+        # Read here, not by from_file: Python's read releases the GIL while the disk
+        # works, the Rust reader does not (0.2 s frozen on a cold start).
+        data = path.read_bytes()
+        _slot = (signature, tokenizers.Tokenizer.from_buffer(data))
+    except Exception:  # noqa: BLE001 - a corrupt file is the load's to report
+        _slot = None
+        return False
+    return True
+
+
+def take(path: Path):
+    """The prefetched tokenizer of this file, once, if the file is unchanged since it
+    was parsed; None otherwise. The slot empties either way, so a tokenizer for a model
+    the user switched away from is not kept."""
+    global _slot
+    held, _slot = _slot, None
+    if held is None:
+        return None
+    try:
+        return held[1] if _signature(path) == held[0] else None
+    except OSError:
+        return None
+
+
+class Handover:
+    """Passes a parsed tokenizer to transformers without a copy. transformers deep-copies
+    a `tokenizer_object` it is given, and copying a tokenizers.Tokenizer serialises
+    and parses it again: the very cost the prefetch moved. Nothing else holds this one."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    def __deepcopy__(self, memo):
+        return self.tokenizer

@@ -1,0 +1,108 @@
+"""The tokenizer parsed ahead of a load is the one the load uses, and only while its
+file is unchanged; anything odd falls back to the ordinary load."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from spherescope.models import tokenizer_prefetch as tp
+from spherescope.models.sources import _gguf_cache_key, embedded_gguf, gguf_cache_dir, installed_version, load_model
+from tiny_models import save_tiny
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return save_tiny("llama", tmp_path / "m")
+
+
+@pytest.fixture(autouse=True)
+def _empty_slot():
+    tp._slot = None
+    yield
+    tp._slot = None
+
+
+def _encode(loaded, text="John and Mary went to the bar. John bought a drink for 🙂"):
+    return loaded.tokenizer(text)["input_ids"]
+
+
+def test_load_uses_the_prefetched_tokenizer(tiny):
+    assert tp.tokenizer_file(str(tiny)) == tiny / "tokenizer.json"
+    assert tp.prefetch(str(tiny))
+    parsed = tp._slot[1]
+    loaded = load_model(str(tiny))
+    assert loaded.tokenizer.backend_tokenizer is parsed, "the file was parsed a second time"
+    assert tp._slot is None, "a taken tokenizer is not kept"
+    tp._slot = None
+    plain = load_model(str(tiny))
+    assert plain.tokenizer.backend_tokenizer is not parsed
+    assert _encode(loaded) == _encode(plain)
+    assert loaded.tokenizer.eos_token == plain.tokenizer.eos_token == "<eos>"
+
+
+def test_a_file_changed_after_the_parse_is_read_again(tiny):
+    assert tp.prefetch(str(tiny))
+    stale = tp._slot[1]
+    path = tiny / "tokenizer.json"
+    replaced = tiny / "tokenizer.json.new"
+    shutil.copyfile(path, replaced)
+    os.replace(replaced, path)  # as a rebuilt cache entry would be: same bytes, a new file
+    loaded = load_model(str(tiny))
+    assert loaded.tokenizer.backend_tokenizer is not stale
+    assert _encode(loaded)
+
+
+def test_take_is_once_and_checks_the_path(tiny, tmp_path):
+    assert tp.prefetch(str(tiny))
+    other = save_tiny("llama", tmp_path / "other")
+    assert tp.take(other / "tokenizer.json") is None, "another model's file must not get this tokenizer"
+    assert tp.take(tiny / "tokenizer.json") is None, "the slot emptied on the first take"
+
+
+@pytest.mark.parametrize("ref", ["someone/on-the-hub", "/no/such/dir", "", "embedded-but-not-cached"])
+def test_nothing_to_prefetch_is_false_not_an_error(ref, monkeypatch, tmp_path):
+    monkeypatch.setenv("SPHERESCOPE_CACHE", str(tmp_path / "empty-cache"))
+    assert tp.prefetch(None if ref == "embedded-but-not-cached" else ref) is False
+    assert tp._slot is None
+
+
+def test_classes_that_rebuild_their_backend_are_not_prefetched(tiny):
+    cfg = tiny / "tokenizer_config.json"
+    data = json.loads(cfg.read_text())
+    data["tokenizer_class"] = "GPT2Tokenizer"
+    cfg.write_text(json.dumps(data))
+    assert tp.tokenizer_file(str(tiny)) is None
+
+
+def test_a_corrupt_tokenizer_is_left_for_the_load_to_report(tiny):
+    (tiny / "tokenizer.json").write_text('{"version": "1.0", "model": ')
+    assert tp.prefetch(str(tiny)) is False
+    assert tp._slot is None
+
+
+def test_gguf_cache_key_follows_content_not_the_file_date(tmp_path):
+    a = tmp_path / "m.gguf"
+    a.write_bytes(b"GGUF" + bytes(range(256)) * 40)
+    key = _gguf_cache_key(a)
+    os.utime(a, (1_000_000, 1_000_000))  # a reinstalled wheel: same bytes, a new date
+    assert _gguf_cache_key(a) == key
+    a.write_bytes(b"GGUF" + bytes(range(255, -1, -1)) * 40)
+    assert _gguf_cache_key(a) != key
+    assert key.endswith(f"-tf{installed_version('transformers')}")
+
+
+def test_installed_version_matches_the_imported_package():
+    import transformers
+
+    assert installed_version("transformers") == transformers.__version__
+    assert installed_version("no_such_package_here") is None
+
+
+@pytest.mark.real_model
+def test_embedded_model_tokenizer_is_found_in_the_cache(real_model):
+    path = tp.tokenizer_file("embedded")
+    assert path == gguf_cache_dir(embedded_gguf()) / "tokenizer.json"
+    assert tp.prefetch("embedded")
+    assert tp._slot[1].get_vocab_size() == real_model.tokenizer.backend_tokenizer.get_vocab_size() == 49152
