@@ -141,7 +141,7 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
         options["device"] = device
     if dtype:
         options["dtype"] = dtype
-    win = MainWindow(load_options=options)
+    win = MainWindow(load_options=options, model=model)
     if snapshot:  # before anything runs, so an early error is seen too
         _snapshot_when_traced(app, win, snapshot)
     win.show()

@@ -20,11 +20,12 @@ class Controller(QObject):
     device = Signal(str)
     job_cancelled = Signal(str)  # "load" | "trace": the worker stopped a job part-way
 
-    def __init__(self, session: Session, load_options: dict | None = None, parent=None) -> None:
+    def __init__(self, session: Session, load_options: dict | None = None, parent=None,
+                 expect: str | None = None) -> None:
         super().__init__(parent)
         self.s = session
         self.load_options = dict(load_options or {})
-        self.handle = WorkerHandle(self)
+        self.handle = WorkerHandle(self, expect=expect)
         w = self.handle.worker
         w.progress.connect(self._on_progress)
         w.loaded.connect(self._on_loaded)

@@ -10,12 +10,20 @@ id is no longer the latest are dropped on arrival, so stale frames never reach a
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 import traceback
 from collections import OrderedDict
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+# transformers copies a checkpoint's tensors out of safetensors on a pool of threads,
+# and each copy holds the GIL. With the pool, the window (one more thread waiting for
+# the GIL) lost the hand-over again and again: 80-100 ms stalls while the default
+# model loaded. One tensor at a time costs ~15% of a 0.4 s load and leaves the window
+# the GIL between tensors.
+os.environ.setdefault("HF_DEACTIVATE_ASYNC_LOAD", "1")
 
 # Threads (and their workers) still finishing a job after their window closed: held
 # here so Python does not destroy a running QThread, which would abort the process.
@@ -69,7 +77,7 @@ class ModelWorker(QObject):
     _roundtrip = Signal(int, int, int, str)  # job, model job, token, mode
     _fraction = Signal(int, str, int, int)  # model job, mode, start row, hits so far
     _fractions = Signal(int)  # model job: start counting round trips
-    _warm = Signal()
+    _warm = Signal(str)  # the model about to load, "" when unknown
 
     def __init__(self, latest: _Latest) -> None:
         super().__init__()
@@ -89,20 +97,28 @@ class ModelWorker(QObject):
         self._fractions.connect(self._start_fractions)
         self._warm.connect(self._do_warm)
 
-    @Slot()
-    def _do_warm(self) -> None:
-        """Import torch and transformers as soon as the window is being built.
+    @Slot(str)
+    def _do_warm(self, ref: str) -> None:
+        """Get the GIL-heavy parts of a first load done while the window is being
+        built, when a held GIL only delays the window's construction a little instead
+        of freezing a window already on screen.
 
-        `import torch` loads its extension while holding the GIL: 0.3-0.4 s of linking
-        and static initialisers in one C call, which freezes whichever window is on
-        screen. The C++ libraries under it are loaded first, without the GIL
-        (`_preload_torch_libraries`); what is left, the extension's own Python bindings,
-        holds it for ~0.1 s, early enough to overlap the window's own construction.
-        Failures are left for the real load to report.
+        In order: torch's C++ libraries, dlopened without the GIL
+        (`_preload_torch_libraries`: 0.3 s that overlaps the window's construction for
+        free); the coming model's tokenizer, parsed in one ~0.1 s GIL-holding call
+        (models.tokenizer_prefetch); then `import torch`, whose extension still holds
+        the GIL for ~0.1 s registering its Python bindings, and transformers. Measured
+        launch cost of the tokenizer here: none beyond the run-to-run noise (1.34 s
+        with and without, against 1.43 s before this order). Failures are left for the
+        real load to report.
         """
         _yield_during_imports()
+        _preload_torch_libraries()
+        if ref:
+            from spherescope.models.tokenizer_prefetch import prefetch
+
+            prefetch(ref)
         try:
-            _preload_torch_libraries()
             import torch  # noqa: F401
             from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
             # transformers imports each architecture (and its loading machinery, 1-2 s)
@@ -371,7 +387,13 @@ class _ImportYield:
     read: thousands of modules, and source lookups by decorators). Each releases the
     GIL and retakes it at once, and CPython 3.11 then never asks the worker to give it
     up, so a waiting GUI thread could starve for 100-300 ms. A 1 ms sleep hands it over
-    (measured cost: ~2% of the import time)."""
+    (measured cost: ~2% of the import time).
+
+    The same moment freezes the heap (see `_freeze_heap`). Imports create objects by
+    the hundred thousand, and the young generations they fill were scanned by the GUI
+    thread's collector: 70-90 ms per collection while torch imported. Frozen every
+    15 ms, a collection sees at most the last 15 ms of allocations; what imports create
+    (modules, classes, functions) lives until exit anyway."""
 
     def __init__(self, thread_id: int) -> None:
         self.thread_id = thread_id
@@ -383,6 +405,7 @@ class _ImportYield:
         if threading.get_ident() == self.thread_id:
             now = time.perf_counter()
             if now - self.last > 0.015:
+                _freeze_heap()
                 time.sleep(0.001)
                 self.last = time.perf_counter()
         return None
@@ -451,7 +474,9 @@ def _message(exc: BaseException) -> str:
 class WorkerHandle(QObject):
     """GUI-side handle: owns the thread, numbers the jobs, and filters stale results."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, expect: str | None = None) -> None:
+        """`expect`: the model the first load will ask for, so its tokenizer is parsed
+        before the window shows."""
         super().__init__(parent)
         self.latest = _Latest()
         self._ids = itertools.count(1)
@@ -460,7 +485,7 @@ class WorkerHandle(QObject):
         self.worker = ModelWorker(self.latest)
         self.worker.moveToThread(self.thread)
         self.thread.start()
-        self.worker._warm.emit()  # (no-op imports when already done)
+        self.worker._warm.emit(expect or "")  # (no-op imports when already done)
 
     def load(self, ref: str, **options) -> int:
         job = next(self._ids)

@@ -24,13 +24,16 @@ SETTINGS_VERSION = 2  # bump when docks change, so an old saved layout is not fo
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, session: Session | None = None, settings: QSettings | None = None, load_options: dict | None = None) -> None:
+    def __init__(self, session: Session | None = None, settings: QSettings | None = None,
+                 load_options: dict | None = None, model: str | None = None) -> None:
+        """`model`: the one `start` will load (default: the last one used)."""
         super().__init__()
         self.setObjectName("spherescopeMainWindow")
         self.setWindowTitle("spherescope")
         self.session = session or Session()
         self.settings = settings or QSettings("spherescope", "spherescope")
-        self.controller = Controller(self.session, load_options, self)
+        self._start_model = model
+        self.controller = Controller(self.session, load_options, self, expect=model or self.last_model())
 
         self.view = SphereWindow()
         self.view.setObjectName("sphereView")
@@ -509,7 +512,7 @@ class MainWindow(QMainWindow):
 
     def start(self, model: str | None = None, prompt: str | None = None) -> None:
         """Begin loading a model (the last one used by default) and optionally run a prompt."""
-        ref = model or self.last_model()
+        ref = model or self._start_model or self.last_model()
         if self.session.model_ref == ref:
             self.controller.load(ref)
         else:
