@@ -339,7 +339,7 @@ def _vocab_for(loaded):
     """
     import numpy as np
 
-    from spherescope.core.projection import pca_basis
+    from spherescope.core.projection import pca_basis, project
     from spherescope.core.text import visible
     from spherescope.state.session import Vocab
 
@@ -361,8 +361,10 @@ def _vocab_for(loaded):
         e_dirs = np.ascontiguousarray(ec / np.maximum(np.linalg.norm(ec, axis=1), 1e-12)[:, None], dtype=np.float32)
         e_raw = np.ascontiguousarray(e / e_len, dtype=np.float32)
         embed = (e_dirs, pca_basis(e_dirs), e_raw, pca_basis(e_raw))
-    return Vocab(directions=directions, lengths=lengths, texts=texts, pca=pca_basis(directions), mean=mean,
-                 raw_directions=raw, raw_pca=pca_basis(raw), lookup=lookup, completions=tuple(sorted(lookup)), embed=embed)
+    pca, raw_pca = pca_basis(directions), pca_basis(raw)
+    return Vocab(directions=directions, lengths=lengths, texts=texts, pca=pca, mean=mean,
+                 raw_directions=raw, raw_pca=raw_pca, lookup=lookup, completions=tuple(sorted(lookup)), embed=embed,
+                 projected=((pca, project(directions, pca)), (raw_pca, project(raw, raw_pca))))
 
 
 def _memory_warning(ref: str, options: dict) -> str | None:

@@ -22,6 +22,20 @@ def test_pca_basis_finds_the_dominant_plane():
     np.testing.assert_array_equal(b.axes, pr.pca_basis(rows).axes)
 
 
+@pytest.mark.parametrize("center", [True, False])
+def test_pca_summed_over_row_blocks_matches_an_svd(center):
+    rows = (rng.normal(size=(103, 9)) * np.linspace(4, 0.2, 9) + 1.5).astype(np.float32)
+    axes, var = pr._pca_axes(rows, 3, center=center, chunk=10)  # 11 blocks, the last partial
+    x = rows.astype(np.float64) - (rows.mean(axis=0) if center else 0)
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    # float32 rows are multiplied in float32: agreement to float32 precision.
+    np.testing.assert_allclose(np.abs(np.sum(axes * vt[:3], axis=1)), 1, atol=1e-5)
+    np.testing.assert_allclose(var, s[:3] ** 2 / np.sum(s ** 2), rtol=1e-5)
+    np.testing.assert_allclose(axes, pr._pca_axes(rows, 3, center=center, chunk=1000)[0], atol=1e-5)
+    exact, _ = pr._pca_axes(rows.astype(np.float64), 3, center=center, chunk=10)
+    np.testing.assert_allclose(np.abs(np.sum(exact * vt[:3], axis=1)), 1, atol=1e-12)
+
+
 def test_projection_keeps_fraction_and_unit_points():
     b = pr.Basis(np.eye(3, 6, dtype=np.float32), "test")
     v = np.array([[3, 4, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0], [1, 0, 0, 1, 0, 0]], dtype=np.float32)

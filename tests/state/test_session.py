@@ -57,3 +57,25 @@ def test_streaming_frames_build_the_path_and_basis_follows_kind():
     assert proj.points.shape == (5, 3)
     s.position = 0
     assert not np.allclose(s.projected_path().points, proj.points)
+
+
+def test_cloud_projection_uses_the_workers_copy_only_for_its_own_basis():
+    import dataclasses
+
+    from spherescope.core.projection import project
+
+    rng = np.random.default_rng(3)
+    plain = _vocab(rng)
+    pre = project(plain.directions, plain.pca)
+    s = Session()
+    s.vocab = dataclasses.replace(plain, projected=((plain.pca, pre),))
+    assert s.basis is s.vocab.pca
+    assert s.cloud_projection() is pre, "the precomputed projection was not used"
+    s.center_cloud = False  # the raw space: its own basis, nothing precomputed for it
+    got = s.cloud_projection()
+    assert got is not pre
+    np.testing.assert_allclose(got.points, project(plain.raw_directions, s.basis).points, atol=1e-6)
+    s.center_cloud = True
+    s.basis = pca_basis(plain.directions)  # equal axes, another object: computed afresh
+    assert s.cloud_projection() is not pre
+    np.testing.assert_allclose(s.cloud_projection().points, pre.points, atol=1e-6)

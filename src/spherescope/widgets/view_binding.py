@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from spherescope.core.projection import Projected, project
+from spherescope.core.projection import Projected
 from spherescope.render.sphere_view import SphereView
 from spherescope.state.session import Session
 
@@ -62,7 +62,7 @@ class ViewBinding:
             self.view.set_cloud(np.zeros((1, 3), np.float32), np.zeros((1, 4), np.float32))
         elif basis is not self._cloud_basis or self._cloud_key != (self.s.center_cloud, self.s.cloud_space):
             self._cloud_key = (self.s.center_cloud, self.s.cloud_space)
-            self._cloud = project(self.s.cloud_directions(), basis)
+            self._cloud = self.s.cloud_projection()
             self._cloud_basis = basis
             self.view.set_axis_labels(basis.labels)
             self.on_cloud_colors()
