@@ -28,6 +28,9 @@ def test_run_streams_every_layer_then_predicts_mary(qtbot, window):
     assert "Mary" in window.status_text.text()
     assert window.layer_dock.slider.maximum() == 30
     assert_not_blank(view_pixels(window))
+    # A full trace (ten lens rows, thirteen chips) must not push the window's minimum
+    # past its default size: it once grew beyond a 1000-pixel screen and squeezed docks.
+    assert window.minimumSizeHint().height() <= 920
 
 
 def test_drag_slider_moves_marker_and_changes_top_k(qtbot, window):

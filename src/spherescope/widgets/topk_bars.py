@@ -34,7 +34,13 @@ class TopKBars(QWidget):
         return QSize(260, max(1, len(self.rows)) * self.ROW + 4)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(180, max(5, len(self.rows)) * self.ROW + 4)
+        # Five rows, whatever the list holds: a minimum of all ten made the window
+        # taller than a 1000-pixel screen once a trace filled the list.
+        return QSize(180, 5 * self.ROW + 4)
+
+    def visible_rows(self) -> int:
+        """How many rows fit whole; a squeezed list shows fewer rows, never half a row."""
+        return min(len(self.rows), max(0, (self.height() - 4) // self.ROW))
 
     def paintEvent(self, ev) -> None:
         p = QPainter(self)
@@ -50,7 +56,7 @@ class TopKBars(QWidget):
             p.setPen(pal.color(pal.ColorRole.PlaceholderText))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Run a prompt to see the logit lens")
             return
-        for i, (tid, text, prob) in enumerate(self.rows):
+        for i, (tid, text, prob) in enumerate(self.rows[:self.visible_rows()]):
             y = 2 + i * self.ROW
             if i == self._hover:
                 p.fillRect(0, y, w, self.ROW, pal.color(pal.ColorRole.Highlight).darker(220))
