@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
         self.docks = {
             "prompt": self._dock("Prompt", self.prompt_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
             "layer": self._dock("Layer", self.layer_dock, Qt.DockWidgetArea.RightDockWidgetArea),
-            "basis": self._dock("Basis and view", self.basis_dock, Qt.DockWidgetArea.RightDockWidgetArea),
+            "basis": self._dock("Basis and view", self.basis_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
         }
         from spherescope.widgets import lesson_docks as ld
 
@@ -79,6 +79,12 @@ class MainWindow(QMainWindow):
             else:
                 self.tabifyDockWidget(first, dock)
         first.raise_()
+        # The left column runs the full height and holds the prompt and the basis; the
+        # Layer dock has the right column to itself. With Layer and Basis stacked beside
+        # the view they shared ~500 pixels, so a trace's ten lens rows were cut to four
+        # and the basis text clipped. The lessons keep the rest of the width, enough for
+        # their six tab titles unelided.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.resizeDocks([first], [300], Qt.Orientation.Vertical)
         self.docks["roundtrip"].visibilityChanged.connect(
             lambda visible: visible and setattr(self.session, "roundtrip_wanted", True))
