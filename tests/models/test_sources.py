@@ -149,3 +149,27 @@ def test_read_ahead_reads_weights_that_fit_in_memory(tmp_path, monkeypatch):
     monkeypatch.setattr(summary, "available_memory", lambda device="cpu": None)
     assert sources.read_ahead(files) == 0
     assert sources.read_ahead([]) == 0
+
+
+def test_only_this_ggufs_date_keyed_copies_are_pruned(tmp_path):
+    from spherescope.models.sources import _gguf_cache_key, prune_date_keyed_entries
+
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF" + bytes(5000))
+    size = gguf.stat().st_size
+    root = tmp_path / "cache"
+    names = {
+        f"m-{size}-1795887710-tf5.24.0": True,  # the old date-keyed format: pruned
+        f"m-{size}-1795887710-tf4.57.0": True,
+        _gguf_cache_key(gguf): False,  # the current entry
+        f"m-{size}-123456789012-tf5.24.0": False,  # a content key that happens to be all digits
+        f"other-{size}-1795887710-tf5.24.0": False,  # another file
+        f"m-{size + 1}-1795887710-tf5.24.0": False,  # same name, another size
+        f".m-{size}-1795887710-tf5.24.0.tmp": False,  # a build in progress
+    }
+    for name in names:
+        (root / name).mkdir(parents=True)
+        (root / name / "model.safetensors").write_bytes(b"x")
+    removed = prune_date_keyed_entries(gguf, root)
+    assert sorted(removed) == sorted(n for n, gone in names.items() if gone)
+    assert sorted(p.name for p in root.iterdir()) == sorted(n for n, gone in names.items() if not gone)

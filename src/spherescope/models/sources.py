@@ -270,6 +270,23 @@ def _gguf_cache_key(path: Path) -> str:
     return f"{path.stem}-{path.stat().st_size}-{sampled_digest(path)[:12]}-tf{version}"
 
 
+def prune_date_keyed_entries(path: Path, root: Path) -> list[str]:
+    """Delete this GGUF's converted copies from before entries were keyed by content
+    (`stem-size-<file date>-tf...`): this version never reads them, and each is the size
+    of the model (540 MB for the default one). Entries of other files, and entries of
+    this file made by another transformers version, are left alone."""
+    import re
+    import shutil
+
+    old = re.compile(re.escape(f"{path.stem}-{path.stat().st_size}-") + r"\d{1,11}-tf")
+    removed = []
+    for entry in root.iterdir():
+        if entry.is_dir() and old.match(entry.name):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+    return removed
+
+
 def gguf_cache_dir(path: Path) -> Path:
     from spherescope.models.cache import cache_root
 
@@ -334,8 +351,9 @@ def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Calla
     precision, device and sharding work the same for GGUF files."""
     from spherescope.models import cache
 
-    built = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
-    folder, _ = built
+    folder, built_now = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
+    if built_now:
+        prune_date_keyed_entries(path, folder.parent)
     if progress:
         progress("Loading cached weights", 0.95)
     try:
