@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from spherescope.models.errors import ModelError
+from spherescope.models.errors import Cancelled, ModelError
 from spherescope.models.sources import embedded_gguf, load_model, resolve
 from tiny_models import save_tiny
 
@@ -143,7 +143,13 @@ def test_read_ahead_reads_weights_that_fit_in_memory(tmp_path, monkeypatch):
         f = tmp_path / f"model-{i}.safetensors"
         f.write_bytes(bytes([i + 1]) * size)
         files.append(f)
-    assert sources.read_ahead(files) == sum(f.stat().st_size for f in files)
+    total = sum(f.stat().st_size for f in files)
+    assert sources.read_ahead(files) == total
+    seen = []
+    sources.read_ahead(files, chunk=1 << 16, progress=lambda stage, frac: seen.append(frac), span=(0.2, 0.6))
+    assert len(seen) >= 5 and seen == sorted(seen) and 0.2 <= seen[0] and seen[-1] <= 0.6
+    with pytest.raises(Cancelled):
+        sources.read_ahead(files, chunk=1 << 16, cancel=lambda: True)
     monkeypatch.setattr(summary, "available_memory", lambda device="cpu": 10 << 20)
     assert sources.read_ahead(files) == 0, "files larger than half the free memory are left to the loader"
     monkeypatch.setattr(summary, "available_memory", lambda device="cpu": None)

@@ -159,7 +159,9 @@ def check_causal(config) -> None:
         ) from None
 
 
-def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str, allow_pickle: bool):
+def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str, allow_pickle: bool,
+                     progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
+                     read_span: tuple[float, float] = (0.1, 0.9)):
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as tf_logging
 
@@ -198,7 +200,7 @@ def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str,
         # tokenizer already knows, whenever tokenizer_config.json does not list them.
         tok_kw["added_tokens_decoder"] = parsed.get_added_tokens_decoder()
     if not gguf_file:
-        read_ahead(sorted(folder.glob("*.safetensors")))
+        read_ahead(sorted(folder.glob("*.safetensors")), progress=progress, cancel=cancel, span=read_span)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kw)
         if parsed is not None and not isinstance(getattr(tokenizer, "_tokenizer", None), type(parsed)):
@@ -217,7 +219,8 @@ def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str,
     return model, tokenizer
 
 
-def read_ahead(paths: list[Path], chunk: int = 8 << 20) -> int:
+def read_ahead(paths: list[Path], chunk: int = 8 << 20, progress: Progress | None = None,
+               cancel: Callable[[], bool] | None = None, span: tuple[float, float] = (0.1, 0.9)) -> int:
     """Read weight files once, so they are in the page cache before they are loaded.
 
     safetensors maps the file and copies tensors out of it while holding the GIL, so on
@@ -226,7 +229,9 @@ def read_ahead(paths: list[Path], chunk: int = 8 << 20) -> int:
     540 MB default model. Python's reads release the GIL while the disk works. When the
     file is already cached this costs a memory copy (~0.1 s for 540 MB). Skipped when
     the files would not fit in free memory: reading them would only evict each other.
-    Returns the bytes read."""
+    Reports progress by bytes (across `span` of the whole load) and checks `cancel`
+    between reads, since a large model takes a while to read from disk. Returns the
+    bytes read."""
     from spherescope.models.summary import available_memory
 
     total = sum(p.stat().st_size for p in paths)
@@ -241,6 +246,10 @@ def read_ahead(paths: list[Path], chunk: int = 8 << 20) -> int:
                 os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             while n := fh.readinto(buf):
                 done += n
+                if cancel is not None and cancel():
+                    raise Cancelled()
+                if progress is not None and done % (16 * chunk) < n:
+                    progress("Reading weights", span[0] + (span[1] - span[0]) * done / total)
     return done
 
 
@@ -354,17 +363,20 @@ def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Calla
     folder, built_now = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
     if built_now:
         prune_date_keyed_entries(path, folder.parent)
+    span = (0.92, 0.95) if built_now else (0.1, 0.9)  # after a conversion the bar is near its end
     if progress:
-        progress("Loading cached weights", 0.95)
+        progress("Loading cached weights", span[0])
     try:
-        return _load_pretrained(folder, gguf_file=None, dtype=dtype, device=device, allow_pickle=False)
+        return _load_pretrained(folder, gguf_file=None, dtype=dtype, device=device, allow_pickle=False,
+                                progress=progress, cancel=cancel, read_span=span)
     except ModelError:
         # A cache that validated but does not load is rebuilt once, never used half-way.
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
         folder, _ = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
-        return _load_pretrained(folder, gguf_file=None, dtype=dtype, device=device, allow_pickle=False)
+        return _load_pretrained(folder, gguf_file=None, dtype=dtype, device=device, allow_pickle=False,
+                                progress=progress, cancel=cancel, read_span=(0.92, 0.95))
 
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps", "shard")
@@ -460,10 +472,12 @@ def load_model(
         model, tok = load_gguf_cached(source.path / source.gguf_file, progress, cancel, torch_dtype, dev)
     elif source.kind == "dir":
         assert source.path is not None
-        model, tok = _load_pretrained(source.path, gguf_file=None, dtype=torch_dtype, device=dev, allow_pickle=allow_pickle)
+        model, tok = _load_pretrained(source.path, gguf_file=None, dtype=torch_dtype, device=dev,
+                                      allow_pickle=allow_pickle, progress=progress, cancel=cancel)
     else:
         folder = _hub_snapshot(source.ref)
-        model, tok = _load_pretrained(folder, gguf_file=None, dtype=torch_dtype, device=dev, allow_pickle=allow_pickle)
+        model, tok = _load_pretrained(folder, gguf_file=None, dtype=torch_dtype, device=dev,
+                                      allow_pickle=allow_pickle, progress=progress, cancel=cancel)
     if cancel and cancel():
         raise Cancelled()
     if progress:
