@@ -106,3 +106,16 @@ def test_embedded_model_tokenizer_is_found_in_the_cache(real_model):
     assert path == gguf_cache_dir(embedded_gguf()) / "tokenizer.json"
     assert tp.prefetch("embedded")
     assert tp._slot[1].get_vocab_size() == real_model.tokenizer.backend_tokenizer.get_vocab_size() == 49152
+
+
+def test_no_prefetch_of_a_gguf_when_the_cache_key_would_import_transformers(monkeypatch, tmp_path):
+    """A frozen build may lack dist-info folders; the key then needs `import transformers`,
+    which must not happen while the window is being built."""
+    from spherescope.models import sources
+
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF" + bytes(100))
+    monkeypatch.setattr(sources, "installed_version", lambda package: None)
+    monkeypatch.setattr(sources, "gguf_cache_dir", lambda path: pytest.fail("the cache key was computed"))
+    assert tp.tokenizer_file(str(gguf)) is None
+    assert tp.tokenizer_file(None) is None

@@ -32,10 +32,14 @@ def tokenizer_file(ref: str | None) -> Path | None:
     import json
 
     from spherescope.models.errors import ModelError
-    from spherescope.models.sources import embedded_gguf, gguf_cache_dir, resolve
+    from spherescope.models.sources import embedded_gguf, gguf_cache_dir, installed_version, resolve
 
     try:
         source = resolve(ref)
+        if source.kind in ("embedded", "gguf") and installed_version("transformers") is None:
+            # The cache key would need `import transformers` (seconds, and torch with it)
+            # right when the window is being built; leave this one to the load.
+            return None
         if source.kind == "embedded":
             folder = gguf_cache_dir(embedded_gguf())
         elif source.kind == "gguf" and source.path is not None and source.gguf_file:
