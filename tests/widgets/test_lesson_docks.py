@@ -90,6 +90,13 @@ def test_round_trip_peaks_are_forms_of_the_word(qtbot, window):
     words = [window.session.vocab.texts[i].strip().lower() for i in rt.peaks]
     assert window.session.roundtrip_token == rt.peaks[0]
     assert words.count("next") >= 3
+    # The peaks' words never print over each other, and the chosen token's is shown.
+    shown = [t for t in rt.peak_items if t.isVisible()]
+    assert rt.peak_items[0].isVisible() and len(shown) >= 4
+    boxes = [t.sceneBoundingRect() for t in shown]
+    assert not any(a.intersects(b) for k, a in enumerate(boxes) for b in boxes[k + 1:]), "peak labels overlap"
+    area = rt.plot.getPlotItem().getViewBox().sceneBoundingRect()
+    assert all(area.contains(b) for b in boxes), "a peak label runs out of the plot"
     transpose_scores = window.session.roundtrip_scores
     rt.mode.setCurrentIndex(rt.mode.findData("pinv"))
     qtbot.waitUntil(lambda: window.session.roundtrip_scores is not transpose_scores, timeout=RUN_TIMEOUT * 2)

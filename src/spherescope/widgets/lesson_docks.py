@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QSlider, QTableWidget,
@@ -397,6 +397,9 @@ class RoundTripDock(QWidget):
         session.roundtrip_changed.connect(self.refresh)
         session.fractions_changed.connect(self._on_fractions)
         session.roundtrip_token_changed.connect(self._show_token)
+        vb = self.plot.getPlotItem().getViewBox()
+        vb.sigResized.connect(self._place_labels)
+        vb.sigRangeChanged.connect(self._place_labels)
 
     def _show_token(self, token: int) -> None:
         vocab = self.s.vocab
@@ -426,13 +429,38 @@ class RoundTripDock(QWidget):
         self.curve.setData(np.arange(len(scores)), scores)
         top = np.argsort(-scores)[:6]
         self.peaks = [int(i) for i in top]
-        for rank, i in enumerate(top):
+        for i in top:
             color = "#ffb347" if int(i) == self.s.roundtrip_token else "#e6ecfa"
-            t = pg.TextItem(_tok(vocab, i), color=color, anchor=(0, 1 if rank % 2 else 0))
+            t = pg.TextItem(_tok(vocab, i), color=color)
             t.setPos(float(i), float(scores[i]))
             self.plot.addItem(t)
             self.peak_items.append(t)
+        self.plot.getPlotItem().getViewBox().autoRange()
+        self._place_labels()
         self.s.highlight_requested.emit(self.s.roundtrip_token)
+
+    # Where a label may sit around its peak, as TextItem anchors: above or below, right or left.
+    _ANCHORS = ((0.0, 1.0), (0.0, 0.0), (1.0, 1.0), (1.0, 0.0))
+
+    def _place_labels(self, *_) -> None:
+        """Put each peak's label (highest first) on the first side where it stays inside
+        the plot and overlaps no label already placed; one with no such side is hidden.
+        Neighbouring peaks of similar height otherwise printed their words over each
+        other, and the highest one's ran off the top."""
+        vb = self.plot.getPlotItem().getViewBox()
+        area = vb.sceneBoundingRect()
+        placed: list[QRectF] = []
+        for t in self.peak_items:
+            anchor_pt = vb.mapViewToScene(t.pos())
+            size = t.textItem.boundingRect().size()
+            t.setVisible(False)
+            for ax, ay in self._ANCHORS:
+                box = QRectF(anchor_pt.x() - ax * size.width(), anchor_pt.y() - ay * size.height(), size.width(), size.height())
+                if area.contains(box) and not any(box.intersects(b) for b in placed):
+                    t.setAnchor((ax, ay))
+                    t.setVisible(True)
+                    placed.append(box)
+                    break
 
     def _on_fractions(self) -> None:
         f = self.s.fractions
