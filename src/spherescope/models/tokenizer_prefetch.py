@@ -7,7 +7,8 @@ paint and every event handler). The model worker therefore parses it first thing
 while the main thread is still constructing the window, and the load that follows
 takes that object instead of parsing the file again.
 
-Worker thread only: `prefetch` and `take` both run there, so the one slot needs no lock.
+`prefetch` runs only in the model worker, and so do the loads that `take` from the slot;
+the one slot therefore needs no lock. Elsewhere (the command line) the slot is empty.
 """
 
 from __future__ import annotations
