@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spherescope.models.errors import ModelError
-from spherescope.models.sources import Source, embedded_gguf, resolve
+from spherescope.models.sources import Source, embedded_gguf, plan_device, resolve
 
 _BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
 _ST_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64", "I8": "int8", "U8": "uint8"}
@@ -241,17 +241,17 @@ def _cached_hub_folder(repo: str) -> Path | None:
 # ---- what the machine has --------------------------------------------------------
 
 def likely_device(requested: str | None = "auto") -> str:
-    """Where "auto" will put the weights (CUDA, then MPS, then CPU), asked of torch only
-    if it is already imported: this runs on the GUI thread, where a cold import stalls."""
+    """Where "auto" will put the weights, by the loader's own rule (sources.plan_device),
+    asking torch what it sees only if it is already imported: this runs on the GUI
+    thread, where a cold import stalls."""
     if requested and requested != "auto":
         return requested
     import sys
 
     torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        return "cuda"
+    n_cuda = torch.cuda.device_count() if torch is not None and torch.cuda.is_available() else 0
     mps = getattr(getattr(torch, "backends", None), "mps", None)
-    return "mps" if mps is not None and mps.is_available() else "cpu"
+    return plan_device("auto", n_cuda, mps is not None and mps.is_available())
 
 
 def available_memory(device: str = "cpu") -> int | None:
