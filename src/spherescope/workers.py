@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
 import time
 import traceback
@@ -402,8 +403,6 @@ class _ImportYield:
         self.last = time.perf_counter()
 
     def find_spec(self, name, path=None, target=None):
-        import threading
-
         if threading.get_ident() == self.thread_id:
             now = time.perf_counter()
             if now - self.last > 0.015:
@@ -414,9 +413,6 @@ class _ImportYield:
 
 
 def _yield_during_imports() -> None:
-    import sys
-    import threading
-
     if not any(isinstance(f, _ImportYield) for f in sys.meta_path):
         sys.meta_path.insert(0, _ImportYield(threading.get_ident()))
 
@@ -427,14 +423,11 @@ def _preload_torch_libraries() -> None:
     libtorch_python and the extension itself are left to `import torch`: their
     initialisers touch Python objects. Linux only, best effort: any failure just
     leaves the work to the import."""
-    import sys
-
     if not sys.platform.startswith("linux") or "torch" in sys.modules:
         return
     try:
         import ctypes
         import importlib.util
-        import os
 
         spec = importlib.util.find_spec("torch")
         if spec is None or spec.origin is None:
