@@ -6,6 +6,7 @@ it instantly; `load_model` does the heavy work and is meant to run off the GUI t
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import socket
@@ -269,6 +270,14 @@ def _gguf_cache_key(path: Path) -> str:
     """Names a converted copy by the GGUF's content and the transformers that converted
     it. Content, not the file's date: reinstalling the same wheel (every fresh set-up
     does) must not cost another 14 s conversion and another 540 MB entry."""
+    st = path.stat()
+    return _content_key(str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _content_key(path: str, _ino: int, size: int, _mtime_ns: int) -> str:
+    # Remembered per file signature: the tokenizer prefetch and the load that follows
+    # (and every reload of the same file) would otherwise each read and hash its samples.
     from spherescope.models.cache import sampled_digest
 
     version = installed_version("transformers")
@@ -276,7 +285,7 @@ def _gguf_cache_key(path: Path) -> str:
         import transformers
 
         version = transformers.__version__
-    return f"{path.stem}-{path.stat().st_size}-{sampled_digest(path)[:12]}-tf{version}"
+    return f"{Path(path).stem}-{size}-{sampled_digest(Path(path))[:12]}-tf{version}"
 
 
 def prune_date_keyed_entries(path: Path, root: Path) -> list[str]:
