@@ -135,12 +135,10 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
     from spherescope.widgets.main_window import MainWindow
     from spherescope.workers import wait_for_orphans
 
+    from spherescope.models.sources import load_options
+
     # Only what the command line asked for: the rest comes from the last session's choice.
-    options: dict = {"allow_pickle": True} if allow_pickle else {}
-    if device and device != "auto":
-        options["device"] = device
-    if dtype:
-        options["dtype"] = dtype
+    options = load_options(device, dtype, allow_pickle)
     win = MainWindow(load_options=options, model=model)
     if snapshot:  # before anything runs, so an early error is seen too
         _snapshot_when_traced(app, win, snapshot)

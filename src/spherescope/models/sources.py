@@ -391,6 +391,20 @@ def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Calla
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps", "shard")
 
 
+def load_options(device: str | None = None, dtype: str | None = None, allow_pickle: bool = False) -> dict:
+    """The keyword arguments for `load_model` that differ from its defaults. The
+    automatic device, the stored precision and no pickles add no key, so options that
+    are passed on or remembered hold only what someone chose."""
+    opts: dict = {}
+    if device and device != "auto":
+        opts["device"] = device
+    if dtype:
+        opts["dtype"] = dtype
+    if allow_pickle:
+        opts["allow_pickle"] = True
+    return opts
+
+
 def plan_device(requested: str, n_cuda: int, mps: bool, weight_bytes: int | None = None,
                 free_first_gpu: int | None = None) -> str:
     """Where the weights go. "auto" takes CUDA, then MPS, then the CPU; with several GPUs

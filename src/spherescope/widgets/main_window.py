@@ -491,13 +491,11 @@ class MainWindow(QMainWindow):
         self.prompt_dock.recent_prompts = list(prompts) if isinstance(prompts, list) else [prompts] if prompts else []
         # Device and precision chosen in the model dialog last time; what the command
         # line asked for wins. The pickle opt-in is never remembered.
-        saved = {}
-        device = str(st.value("load_device", "") or "")
+        from spherescope.models.sources import load_options
+
         dtype = str(st.value("load_dtype", "") or "")
-        if device and device != "auto":
-            saved["device"] = device
-        if dtype in ("float32", "float16", "bfloat16"):
-            saved["dtype"] = dtype
+        saved = load_options(str(st.value("load_device", "") or ""),
+                             dtype if dtype in ("float32", "float16", "bfloat16") else None)
         self.controller.load_options = {**saved, **self.controller.load_options}
 
     def last_model(self) -> str:

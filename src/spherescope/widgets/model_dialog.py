@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from spherescope.models.errors import ModelError
-from spherescope.models.sources import EMBEDDED, EMBEDDED_LABEL
+from spherescope.models.sources import EMBEDDED, EMBEDDED_LABEL, load_options
 from spherescope.models.summary import available_memory, human_bytes, likely_device, memory_warning, summarize
 
 LENS_NOTE = "The lens and all geometry are computed in float32, whatever the weights' precision."
@@ -155,13 +155,7 @@ class ModelDialog(QDialog):
         return text
 
     def choice(self) -> ModelChoice:
-        opts = {}
-        if self.device.currentData() not in (None, "auto"):  # "auto" is the default: no key
-            opts["device"] = self.device.currentData()
-        if self.precision.currentData():
-            opts["dtype"] = self.precision.currentData()
-        if self.allow_pickle.isChecked():
-            opts["allow_pickle"] = True
+        opts = load_options(self.device.currentData(), self.precision.currentData(), self.allow_pickle.isChecked())
         return ModelChoice(self.ref(), opts)
 
     def set_source(self, ref: str) -> None:
