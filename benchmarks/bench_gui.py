@@ -80,6 +80,7 @@ def main() -> None:
     import pyqtgraph.opengl as gl
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 
+    from harness import wait_until
     from spherescope.app import make_app
     from spherescope.widgets.main_window import MainWindow
 
@@ -101,12 +102,7 @@ def main() -> None:
     stall_timer.start(5)
 
     def wait(cond, timeout=300):
-        end = time.perf_counter() + timeout
-        while not cond():
-            app.processEvents()
-            if time.perf_counter() > end:
-                raise TimeoutError
-            time.sleep(0.001)  # benchmark harness only; the app itself never sleeps
+        wait_until(app, cond, timeout)
 
     win = MainWindow(settings=QSettings(ini, QSettings.Format.IniFormat))
     win.show()

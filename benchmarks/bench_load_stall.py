@@ -24,6 +24,8 @@ import json, os, sys, time
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 
 kind, ini, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+sys.path.insert(0, sys.argv[4])
+from harness import wait_until
 if kind == "idle":
     from PySide6.QtWidgets import QApplication, QMainWindow
     app = QApplication([])
@@ -40,12 +42,7 @@ def tick():
     now = clock.elapsed(); gaps.append(now - last[0]); last[0] = now
 timer = QTimer(); timer.timeout.connect(tick); timer.start(5)
 def wait(cond, timeout=300):
-    end = time.perf_counter() + timeout
-    while not cond():
-        app.processEvents()
-        if time.perf_counter() > end:
-            raise TimeoutError
-        time.sleep(0.001)  # harness only
+    wait_until(app, cond, timeout)
 wait(lambda: win.windowHandle() is not None and win.windowHandle().isExposed())
 gaps.clear(); last[0] = clock.elapsed()
 t0 = time.perf_counter()
@@ -63,7 +60,8 @@ os._exit(0)
 
 def child(kind: str, ini: str, seconds: float = 0.0) -> dict:
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    out = subprocess.run([sys.executable, "-c", _CHILD, kind, ini, str(seconds)], env=env,
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = subprocess.run([sys.executable, "-c", _CHILD, kind, ini, str(seconds), here], env=env,
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
