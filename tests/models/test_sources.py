@@ -150,6 +150,9 @@ def test_read_ahead_reads_weights_that_fit_in_memory(tmp_path, monkeypatch):
     assert len(seen) >= 5 and seen == sorted(seen) and 0.2 <= seen[0] and seen[-1] <= 0.6
     with pytest.raises(Cancelled):
         sources.read_ahead(files, chunk=1 << 16, cancel=lambda: True)
+    unreadable = tmp_path / "broken.safetensors"
+    unreadable.mkdir()  # opening it fails: the read-ahead skips it, the loader reports it
+    assert sources.read_ahead([unreadable, *files]) == total
     monkeypatch.setattr(summary, "available_memory", lambda device="cpu": 10 << 20)
     assert sources.read_ahead(files) == 0, "files larger than half the free memory are left to the loader"
     monkeypatch.setattr(summary, "available_memory", lambda device="cpu": None)

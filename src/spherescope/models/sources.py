@@ -242,15 +242,20 @@ def read_ahead(paths: list[Path], chunk: int = 8 << 20, progress: Progress | Non
     buf = bytearray(chunk)
     done = 0
     for p in paths:
-        with open(p, "rb", buffering=0) as fh:
-            if hasattr(os, "posix_fadvise"):
-                os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            while n := fh.readinto(buf):
-                done += n
-                if cancel is not None and cancel():
-                    raise Cancelled()
-                if progress is not None and done % (16 * chunk) < n:
-                    progress("Reading weights", span[0] + (span[1] - span[0]) * done / total)
+        try:
+            with open(p, "rb", buffering=0) as fh:
+                if hasattr(os, "posix_fadvise"):
+                    os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+                while n := fh.readinto(buf):
+                    done += n
+                    if cancel is not None and cancel():
+                        raise Cancelled()
+                    if progress is not None and done % (16 * chunk) < n:
+                        progress("Reading weights", span[0] + (span[1] - span[0]) * done / total)
+        except OSError:
+            # Only a head start: a file that cannot be read is the loader's to report,
+            # in its own words, a moment later.
+            continue
     return done
 
 
