@@ -22,10 +22,10 @@ def main() -> None:
     app = make_app()
     from spherescope.render.animation import LayerSweep
     from spherescope.widgets.export_dialog import ExportOptions
-    from spherescope.widgets.main_window import MainWindow
+    from spherescope.app import build_main_window
 
     tmp = Path(tempfile.mkdtemp())
-    win = MainWindow(settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat))
+    win = build_main_window(settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat))
     win.show()
     win.start()
 

@@ -23,9 +23,9 @@ if sys.argv[1] == "bare":
 else:
     from PySide6.QtCore import QSettings
     from spherescope.app import make_app
-    from spherescope.widgets.main_window import MainWindow
+    from spherescope.app import build_main_window
     app = make_app()
-    win = MainWindow(settings=QSettings(sys.argv[2], QSettings.Format.IniFormat)); win.show(); win.start()
+    win = build_main_window(settings=QSettings(sys.argv[2], QSettings.Format.IniFormat)); win.show(); win.start()
 def shown():
     if win.windowHandle() is not None and win.windowHandle().isExposed():
         print("shown", flush=True)
@@ -82,7 +82,7 @@ def main() -> None:
 
     from harness import wait_until
     from spherescope.app import make_app
-    from spherescope.widgets.main_window import MainWindow
+    from spherescope.app import build_main_window
 
     app = make_app()
 
@@ -104,7 +104,7 @@ def main() -> None:
     def wait(cond, timeout=300):
         wait_until(app, cond, timeout)
 
-    win = MainWindow(settings=QSettings(ini, QSettings.Format.IniFormat))
+    win = build_main_window(settings=QSettings(ini, QSettings.Format.IniFormat))
     win.show()
     wait(lambda: win.windowHandle().isExposed())
     gaps["max"] = 0.0

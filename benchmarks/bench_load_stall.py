@@ -32,9 +32,9 @@ if kind == "idle":
     win = QMainWindow(); win.resize(1400, 860)
 else:
     from spherescope.app import make_app
-    from spherescope.widgets.main_window import MainWindow
+    from spherescope.app import build_main_window
     app = make_app()
-    win = MainWindow(settings=QSettings(ini, QSettings.Format.IniFormat))
+    win = build_main_window(settings=QSettings(ini, QSettings.Format.IniFormat))
 win.show()
 gaps = []
 clock = QElapsedTimer(); clock.start(); last = [clock.elapsed()]

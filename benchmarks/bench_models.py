@@ -25,7 +25,7 @@ _PRECISION = r"""
 import json, resource, statistics, sys, time
 import torch
 t0 = time.perf_counter()
-from spherescope.models.sources import load_model
+from spherescope.models.loader import load_model
 from spherescope.models.trace import trace_prompt
 dtype = None if sys.argv[1] == "float32" else sys.argv[1]
 m = load_model(dtype=dtype)
@@ -51,7 +51,7 @@ _SIZE = r"""
 import json, resource, statistics, sys, time
 t0 = time.perf_counter()
 import torch
-from spherescope.models.sources import load_model
+from spherescope.models.loader import load_model
 from spherescope.models.summary import summarize
 from spherescope.models.trace import trace_prompt
 imports = time.perf_counter() - t0

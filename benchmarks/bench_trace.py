@@ -20,7 +20,7 @@ ARTICLE = "John and Mary went to the bar. John bought a drink for"
 _LOAD_SNIPPET = """
 import time, resource, sys
 t0 = time.perf_counter()
-from spherescope.models.sources import load_model
+from spherescope.models.loader import load_model
 from spherescope.models.trace import trace_prompt
 m = load_model()
 t1 = time.perf_counter()
@@ -56,7 +56,7 @@ def main() -> None:
 
     import torch
 
-    from spherescope.models.sources import load_model
+    from spherescope.models.loader import load_model
     from spherescope.models.trace import trace_prompt
 
     m = load_model()

@@ -26,7 +26,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def real_model():
     """The embedded SmolLM2-135M, loaded once per test session (from the converted cache)."""
-    from spherescope.models.sources import load_model
+    from spherescope.models.loader import load_model
 
     return load_model()
 
@@ -41,6 +41,6 @@ def tiny_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_loaded(tiny_dir):
-    from spherescope.models.sources import load_model
+    from spherescope.models.loader import load_model
 
     return load_model(str(tiny_dir))

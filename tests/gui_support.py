@@ -25,12 +25,12 @@ def settings(tmp_path):
 
 @pytest.fixture
 def make_window(qtbot, settings):
-    from spherescope.widgets.main_window import MainWindow
+    from spherescope.app import build_main_window
 
     made = []
 
     def make(start=True, model=None):
-        win = MainWindow(settings=settings)
+        win = build_main_window(settings=settings)
         qtbot.addWidget(win)
         win.show()
         qtbot.waitExposed(win)

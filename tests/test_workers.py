@@ -8,9 +8,9 @@ from gui_support import LOAD_TIMEOUT
 
 
 def test_import_hook_freezes_the_heap_and_yields_only_in_its_thread():
-    from spherescope.workers import _ImportYield
+    from spherescope.runtime import ImportYield
 
-    hook = _ImportYield(threading.get_ident())
+    hook = ImportYield(threading.get_ident())
     try:
         before = gc.get_freeze_count()
         garbage = [[] for _ in range(1000)]
@@ -20,7 +20,7 @@ def test_import_hook_freezes_the_heap_and_yields_only_in_its_thread():
         assert hook.last > 0.0
         del garbage
 
-        other = _ImportYield(threading.get_ident() + 1)  # some other thread's hook
+        other = ImportYield(threading.get_ident() + 1)  # some other thread's hook
         other.last = 0.0
         other.find_spec("anything")
         assert other.last == 0.0, "an import in another thread must not be slowed"
@@ -30,7 +30,7 @@ def test_import_hook_freezes_the_heap_and_yields_only_in_its_thread():
 
 def test_window_parses_its_first_models_tokenizer_before_loading_it(qtbot, settings, tiny_dir, monkeypatch):
     from spherescope.models import tokenizer_prefetch
-    from spherescope.widgets.main_window import MainWindow
+    from spherescope.app import build_main_window
 
     asked, handed = [], []
     real_prefetch, real_take = tokenizer_prefetch.prefetch, tokenizer_prefetch.take
@@ -45,13 +45,115 @@ def test_window_parses_its_first_models_tokenizer_before_loading_it(qtbot, setti
 
     monkeypatch.setattr(tokenizer_prefetch, "prefetch", prefetch)
     monkeypatch.setattr(tokenizer_prefetch, "take", take)
-    win = MainWindow(settings=settings, model=str(tiny_dir))
+    win = build_main_window(settings=settings, model=str(tiny_dir))
     qtbot.addWidget(win)
     win.show()
     win.start()
     qtbot.waitUntil(lambda: win.session.vocab is not None, timeout=LOAD_TIMEOUT)
     assert asked == [str(tiny_dir)]
     assert handed and handed[0] is not None, "the load parsed the tokenizer again"
-    assert win.controller.handle.worker.current.tokenizer.backend_tokenizer is handed[0]
+    assert win.controller.runner.context.model.tokenizer.backend_tokenizer is handed[0]
     assert win.session.model_ref == str(tiny_dir)
     win.close()
+
+
+# ---- the generic job runner, with plain functions (no window, no model) ----
+
+import threading as _threading
+
+import pytest
+
+from spherescope.jobs.base import Again, JobKind
+
+
+@pytest.fixture
+def runner(qtbot):
+    from spherescope.workers import JobRunner
+
+    r = JobRunner()
+    yield r
+    r.shutdown(wait_ms=10_000)
+
+
+def _wait_until_cancelled(started: _threading.Event):
+    def job(ctx, report):
+        started.set()
+        # Holds the worker until the runner says this job is no longer wanted.
+        while not report.cancelled():
+            _threading.Event().wait(0.002)
+        report.check()
+    return job
+
+
+def test_latest_request_of_a_kind_wins(qtbot, runner):
+    started = _threading.Event()
+    done, cancelled = [], []
+    runner.done.connect(lambda kind, job, result: done.append((kind, job, result)))
+    runner.cancelled.connect(lambda kind, job: cancelled.append((kind, job)))
+    first = runner.submit(JobKind.TRACE, _wait_until_cancelled(started))
+    assert started.wait(10)
+    with qtbot.waitSignal(runner.done, timeout=10_000):
+        second = runner.submit(JobKind.TRACE, lambda ctx, report: "second")
+    assert done == [(JobKind.TRACE, second, "second")]
+    assert cancelled == [(JobKind.TRACE, first)], "the superseded job stopped part-way and said so"
+
+
+def test_a_job_is_stale_once_a_job_it_depends_on_is_superseded(qtbot, runner):
+    started = _threading.Event()
+    got = []
+    runner.submit(JobKind.LOAD, lambda ctx, report: "model 1")
+    runner.submit(JobKind.TRACE, _wait_until_cancelled(started), depends=(JobKind.LOAD,),
+                  on_done=got.append, on_cancelled=lambda: got.append("trace cancelled"))
+    assert started.wait(10)
+    with qtbot.waitSignal(runner.done, timeout=10_000, check_params_cb=lambda k, j, r: r == "model 2"):
+        runner.submit(JobKind.LOAD, lambda ctx, report: "model 2")
+    qtbot.waitUntil(lambda: "trace cancelled" in got, timeout=10_000)
+    assert got == ["trace cancelled"]
+
+
+def test_cancel_failure_and_partial_results(qtbot, runner):
+    started = _threading.Event()
+    with qtbot.waitSignal(runner.cancelled, timeout=10_000):
+        runner.submit(JobKind.TRACE, _wait_until_cancelled(started))
+        assert started.wait(10)
+        runner.cancel(JobKind.TRACE)
+    assert not runner.busy(JobKind.TRACE)
+
+    def broken(ctx, report):
+        raise ValueError("bad value")
+
+    failures = []
+    with qtbot.waitSignal(runner.failed, timeout=10_000) as blocker:
+        runner.submit(JobKind.LENS, broken, on_failed=failures.append)
+    assert blocker.args[2] == failures[0] == "Unexpected ValueError: bad value"
+
+    def streaming(ctx, report):
+        for i in range(3):
+            report.partial(i)
+        return "end"
+
+    order = []
+    runner.partial.connect(lambda kind, job, p: order.append(p))
+    with qtbot.waitSignal(runner.done, timeout=10_000):
+        runner.submit(JobKind.LESSONS, streaming, on_done=order.append)
+    assert order == [0, 1, 2, "end"], "partial results arrive in order, before the result"
+
+
+def test_a_job_that_runs_again_lets_queued_work_go_first(qtbot, runner):
+    order = []
+
+    def counting(ctx, report, step=0):
+        order.append(f"count {step}")
+        if step == 0:
+            # While this step runs, something else is asked for; it goes before step 1.
+            runner_ask.set()
+            other_queued.wait(10)
+        return Again(step + 1) if step < 2 else "counted"
+
+    runner_ask, other_queued = _threading.Event(), _threading.Event()
+    with qtbot.waitSignal(runner.done, timeout=10_000, check_params_cb=lambda k, j, r: r == "counted"):
+        runner.submit(JobKind.FRACTIONS, counting)
+        assert runner_ask.wait(10)
+        runner.submit(JobKind.ROUNDTRIP, lambda ctx, report: order.append("roundtrip"))
+        other_queued.set()
+    assert order == ["count 0", "roundtrip", "count 1", "count 2"]

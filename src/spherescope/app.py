@@ -119,6 +119,26 @@ def _collect_garbage_on_gui_thread() -> None:
         _GC = _GuiThreadCollector()
 
 
+def build_main_window(settings=None, load_options: dict | None = None, model: str | None = None):
+    """The composition root: a session, the controller with its job runner, the 3-D
+    view and the binding between session and view, and the window that shows them.
+    `model`: the one the window will load first (default: the last one used)."""
+    from PySide6.QtCore import QSettings
+
+    from spherescope.controller import Controller
+    from spherescope.render.binding import ViewBinding
+    from spherescope.render.sphere_window import SphereWindow
+    from spherescope.state.session import Session
+    from spherescope.widgets.main_window import MainWindow, remembered_model
+
+    settings = settings if settings is not None else QSettings("spherescope", "spherescope")
+    session = Session()
+    controller = Controller(session, load_options, expect=model or remembered_model(settings))
+    view = SphereWindow()
+    binding = ViewBinding(session, view)
+    return MainWindow(session, controller, view, binding, settings, model=model)
+
+
 def run_app(model: str | None = None, prompt: str | None = None, scene: str | None = None, device: str = "auto",
             dtype: str | None = None, allow_pickle: bool = False, snapshot: str | None = None) -> int:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")) and sys.platform.startswith("linux"):
@@ -132,14 +152,12 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
 
         check_writable(snapshot)  # before a window and a worker exist, and before a slow load
     app = make_app()
-    from spherescope.widgets.main_window import MainWindow
+    from spherescope.controller import ModelCatalog
     from spherescope.workers import wait_for_orphans
 
-    from spherescope.models.sources import load_options
-
     # Only what the command line asked for: the rest comes from the last session's choice.
-    options = load_options(device, dtype, allow_pickle)
-    win = MainWindow(load_options=options, model=model)
+    options = ModelCatalog.load_options(device, dtype, allow_pickle)
+    win = build_main_window(load_options=options, model=model)
     if snapshot:  # before anything runs, so an early error is seen too
         _snapshot_when_traced(app, win, snapshot)
     win.show()
@@ -194,4 +212,4 @@ def _snapshot_when_traced(app, win, path: str, size: tuple[int, int] = (1280, 72
 
     # Queued, so the pending layer of a scene and the view are updated first.
     s.trace_finished.connect(lambda *_: QTimer.singleShot(0, save))
-    s.message.connect(lambda text, is_error: is_error and finish(1, f"spherescope: error: {text}"))
+    win.controller.message.connect(lambda text, is_error: is_error and finish(1, f"spherescope: error: {text}"))

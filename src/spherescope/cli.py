@@ -11,15 +11,7 @@ import json
 import sys
 
 from spherescope import __version__
-
-EXIT_USAGE = 2
-EXIT_FAILED = 1
-
-
-def _fail(message: str, code: int = EXIT_FAILED) -> int:
-    print(f"spherescope: error: {message}", file=sys.stderr)
-    return code
-
+from spherescope.commands.common import EXIT_FAILED, EXIT_USAGE, fail
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage dump
@@ -86,14 +78,16 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args([*argv, "gui"])
     try:
         if args.command == "trace":
+            from spherescope.commands.trace import cmd_trace
+
             return cmd_trace(args)
         if args.command == "render":
-            from spherescope.render.headless import render_main
+            from spherescope.commands.render import cmd_render
 
-            return render_main(args)
+            return cmd_render(args)
         return cmd_gui(args)
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        return fail("interrupted", 130)
     except Exception as exc:
         if args.debug:
             raise
@@ -101,107 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         from spherescope.core.atomic import WriteError
 
         if isinstance(exc, (SpherescopeError, WriteError)):
-            return _fail(str(exc))
+            return fail(str(exc))
         if args.command == "render" and isinstance(exc, (ValueError, RuntimeError)):
-            return _fail(str(exc), EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED)
-        return _fail(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (rerun with --debug for details)")
-
-
-def cmd_trace(args) -> int:
-    from spherescope.core.atomic import atomic_write_text, check_writable
-    from spherescope.core.text import quoted
-    from spherescope.core.trace_json import trace_to_dict
-
-    if args.top_k < 1:
-        return _fail("--top-k must be at least 1", EXIT_USAGE)
-    if args.prompt == "":
-        return _fail("The prompt is empty; type some text to trace.", EXIT_USAGE)
-    if args.out:
-        check_writable(args.out)  # fail before a slow load, not after it
-    if args.remote and args.backend != "nnsight":
-        return _fail("--remote needs --backend nnsight", EXIT_USAGE)
-    if args.backend == "nnsight":
-        return cmd_trace_nnsight(args)
-    from spherescope.models.sources import load_model
-    from spherescope.models.trace import trace_prompt
-
-    loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
-    trace = trace_prompt(loaded, args.prompt, position=args.position, top_k=args.top_k)
-    info = loaded.info
-    data = trace_to_dict(
-        trace,
-        model=info.name,
-        hidden_size=info.hidden_size,
-        vocab_size=info.vocab_size,
-        tied=info.tied_embeddings,
-        token_text=loaded.token_text,
-        top_k=args.top_k,
-    )
-    if args.out:
-        atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1))
-        print(f"wrote {args.out}: {len(data['layers'])} layers, next token {quoted(data['next_token']['text'])}")
-        return 0
-    toks = " ".join(quoted(t.text) for t in trace.tokens)
-    print(f"model: {info.name} ({info.architecture}, {info.num_layers} layers, d={info.hidden_size}, vocab {info.vocab_size:,}, {'tied' if info.tied_embeddings else 'untied'})")
-    print(f"tokens ({len(trace.tokens)}): {toks}")
-    print(f"following position {trace.position}: {quoted(trace.tokens[trace.position].text)}")
-    _print_layers(data["layers"], min(args.top_k, 5))
-    nt = data["next_token"]
-    print(f"next token: {quoted(nt['text'])} (p={nt['prob']:.3f}); |final_norm(h)| = {trace.final_normed_norm:.2f}")
-    return 0
-
-
-def cmd_trace_nnsight(args) -> int:
-    """The trace through nnsight: locally on any model spherescope loads, or on NDIF.
-    Prints (or writes) what came back: norms and the lens at every layer."""
-    from spherescope.core.atomic import atomic_write_text
-    from spherescope.core.text import quoted
-    from spherescope.models import nnsight_backend as nb
-
-    if args.remote:
-        from spherescope.models.sources import resolve
-
-        src = resolve(args.model)
-        if src.kind != "hub":
-            return _fail("--remote runs a model NDIF hosts: give its hub id with --model (e.g. meta-llama/Llama-3.1-70B)", EXIT_USAGE)
-        if not nb.configure_api_key(None):
-            return _fail("--remote needs an NDIF API key: set NDIF_API_KEY (get one at https://login.ndif.us)", EXIT_USAGE)
-        lm = nb.wrap(src.ref)
-        name, text = src.ref, None
-    else:
-        from spherescope.models.sources import load_model
-
-        loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
-        lm = nb.wrap(loaded.model, loaded.tokenizer)
-        name, text = loaded.info.name, loaded.token_text
-    rt = nb.trace_nnsight(lm, args.prompt, position=args.position, top_k=args.top_k, remote=args.remote, token_text=text)
-    text = text or (lambda i: lm.tokenizer.decode([i]))
-    layers = [
-        {"layer": layer, "norm": float(rt.norms[layer, rt.position]),
-         "top": [{"id": int(i), "text": text(int(i)), "prob": float(p)} for i, p in zip(top.ids, top.probs)]}
-        for layer, top in enumerate(rt.lens)
-    ]
-    if args.out:
-        data = {"model": name, "backend": "nnsight", "remote": rt.remote, "position": rt.position,
-                "tokens": [{"id": t.id, "text": t.text} for t in rt.tokens], "layers": layers}
-        atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1))
-        print(f"wrote {args.out}: {len(layers)} layers via nnsight{' on NDIF' if rt.remote else ''}")
-        return 0
-    print(f"model: {name} via nnsight ({'remote, NDIF' if rt.remote else 'local'})")
-    print(f"following position {rt.position}: {quoted(rt.tokens[rt.position].text)}")
-    _print_layers(layers, 5)
-    return 0
-
-
-def _print_layers(layers: list[dict], shown: int) -> None:
-    """One row per layer: its norm and the lens's first `shown` tokens, as both trace
-    backends print them."""
-    from spherescope.core.text import quoted
-
-    print(f"{'layer':>5}  {'|h|':>9}  top tokens by logit lens (probability)")
-    for row in layers:
-        tops = "  ".join(f"{quoted(t['text'])} {t['prob']:.3f}" for t in row["top"][:shown])
-        print(f"{row['layer']:>5}  {row['norm']:>9.2f}  {tops}")
+            return fail(str(exc), EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED)
+        return fail(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (rerun with --debug for details)")
 
 
 def cmd_gui(args) -> int:

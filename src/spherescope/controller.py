@@ -1,16 +1,34 @@
-"""Connects the session to the model worker; runs on the GUI thread.
+"""The use cases of the window, on the GUI thread: the only writer of computed state.
 
-Widgets only ask (session.run_requested, model_ref changes, position changes); this
-controller turns requests into worker jobs and worker results into session updates,
-dropping any result that is not from the latest job.
+Widgets call the controller's methods for commands (load a model, run a prompt,
+cancel, open a scene) and write only the session fields that are choices (layer,
+position, basis, style...). The controller turns commands and choices into jobs for
+the runner (workers.JobRunner) and the results of the latest jobs into session
+fields. Adding a kind of model work is one job function (jobs/), one JobKind member
+and one method here.
+
+`ModelCatalog` is what widgets may know about models without loading one: a model's
+summary from its headers, memory estimates, the devices there are. Widgets reach the
+model layer only through this module (an import-linter contract checks it).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import QObject, Signal
 
+from spherescope.jobs import lessons as lesson_jobs
+from spherescope.jobs import load as load_jobs
+from spherescope.jobs import trace as trace_jobs
+from spherescope.jobs.base import JobKind
+from spherescope.models import devices
+from spherescope.models.errors import ModelError
+from spherescope.models.source import EMBEDDED, EMBEDDED_LABEL, resolve
+from spherescope.models.summary import ModelSummary, human_bytes, memory_warning, summarize
+from spherescope.state.scene import Scene, SceneError, apply_view_options, load_scene
 from spherescope.state.session import Session
-from spherescope.workers import WorkerHandle
+from spherescope.workers import JobRunner
 
 
 class Controller(QObject):
@@ -18,191 +36,269 @@ class Controller(QObject):
     progress = Signal(float)  # 0..1, negative = unknown, >=1 = done
     timing = Signal(str)
     device = Signal(str)
-    job_cancelled = Signal(str)  # "load" | "trace": the worker stopped a job part-way
+    message = Signal(str, bool)  # (sentence, is_error) for the message bar
+    job_cancelled = Signal(str)  # a JobKind value: the worker stopped that job part-way
 
     def __init__(self, session: Session, load_options: dict | None = None, parent=None,
                  expect: str | None = None) -> None:
+        """`expect`: the model the first load will ask for, so its tokenizer is parsed
+        while the window is still being built."""
         super().__init__(parent)
         self.s = session
         self.load_options = dict(load_options or {})
-        self.handle = WorkerHandle(self, expect=expect)
-        w = self.handle.worker
-        w.progress.connect(self._on_progress)
-        w.loaded.connect(self._on_loaded)
-        w.vocab_ready.connect(self._on_vocab)
-        w.tokens_ready.connect(self._on_tokens)
-        w.frame.connect(self._on_frame)
-        w.traced.connect(self._on_traced)
-        w.lens_ready.connect(self._on_lens)
-        w.failed.connect(self._on_failed)
-        w.stats_ready.connect(self._on_stats)
-        w.lessons_ready.connect(self._on_lessons)
-        w.roundtrip_ready.connect(self._on_roundtrip)
-        w.fraction_ready.connect(self._on_fraction)
-        session.roundtrip_token_changed.connect(lambda _t: self.request_roundtrip())
-        session.roundtrip_mode_changed.connect(lambda _m: self.request_roundtrip())
-        session.roundtrip_wanted_changed.connect(lambda _w: self.request_roundtrip())
-        w.cancelled.connect(self._on_cancelled)
-        w.warned.connect(self._on_warned)
-        session.model_ref_changed.connect(self.load)
-        session.run_requested.connect(self.run)
-        session.cancel_requested.connect(self.cancel)
+        self.catalog = ModelCatalog()
+        self.runner = JobRunner(self)
+        self.runner.cancelled.connect(lambda kind, _job: self.job_cancelled.emit(kind.value))
+        self.runner.submit(JobKind.WARM, load_jobs.warm, expect or "")
         session.position_changed.connect(self._on_position)
-        self._model_job = 0
-        self._trace_job = 0
+        for sig in (session.roundtrip_token_changed, session.roundtrip_mode_changed, session.roundtrip_wanted_changed):
+            sig.connect(lambda *_: self.request_roundtrip())
+        session.basis_error_changed.connect(lambda text: text and self.message.emit(text, True))
         self._rerun: str | None = None
         self._loading = False
         self._tracing = False
+        self._pending_layer: int | None = None
         self.frames_received = 0
 
-    # ---- requests ----
+    # ---- commands ----
+    def notify(self, text: str, is_error: bool = True) -> None:
+        """A sentence for the message bar, from any view."""
+        self.message.emit(text, is_error)
+
     def load(self, ref: str) -> None:
+        s = self.s
         # The prompt on screen is traced again on the new model once it has loaded
         # (comparing models is the point of switching), unless a run is asked for first.
-        self._rerun = self.s.prompt if self.s.trace is not None and self.s.prompt else None
+        self._rerun = s.prompt if s.trace is not None and s.prompt else None
         self._loading = True
         self._tracing = False
-        self.s.model_info = None
-        self.s.clear_trace()
-        self.s.vocab = None
-        self.s.model_stats = None
-        self.s.fractions = {}
-        self.s.roundtrip_scores = None
-        self.s.fractions_changed.emit()
-        self.s.roundtrip_changed.emit()
-        self.s.busy = "loading"
+        s.model_ref = ref
+        s.model_info = None
+        s.clear_trace()
+        s.vocab = None
+        s.model_stats = None
+        s.fractions = {}
+        s.roundtrip_scores = None
+        s.busy = "loading"
         self.status.emit(f"Loading {ref}…")
         self.progress.emit(0.0)
-        self._model_job = self.handle.load(ref, **self.load_options)
+        self.runner.submit(JobKind.LOAD, load_jobs.load, ref, dict(self.load_options),
+                           on_partial=self._on_load_partial, on_done=self._on_loaded,
+                           on_failed=self._on_load_failed)
 
-    def run(self, prompt: str) -> None:
+    def run(self, prompt: str | None) -> None:
+        s = self.s
         if prompt is None or prompt.strip() == "":
-            self.s.message.emit("The prompt is empty: type some text to trace, then Run.", True)
+            self.message.emit("The prompt is empty: type some text to trace, then Run.", True)
             return
         self._rerun = None
-        same_prompt = prompt == self.s.prompt
-        self.s.prompt = prompt
+        same_prompt = prompt == s.prompt
+        s.prompt = prompt
         if not same_prompt:
-            self.s.position = -1  # a new prompt follows its last token
+            s.position = -1  # a new prompt follows its last token
         self._tracing = True
         self.frames_received = 0
-        self.s.busy = "running"
+        s.busy = "running"
         self.status.emit("Tracing…" if not self._loading else "Waiting for the model to load…")
-        self._trace_job = self.handle.trace(prompt, self.s.position, self.s.top_k)
+        self.runner.submit(JobKind.TRACE, trace_jobs.trace, prompt, s.position, s.top_k, depends=(JobKind.LOAD,),
+                           on_partial=self._on_trace_partial, on_done=self._on_traced, on_failed=self._on_trace_failed)
 
     def cancel(self) -> None:
         if self._tracing:
-            self.handle.cancel_trace()
+            self.runner.cancel(JobKind.TRACE)
             self._tracing = False
             self.s.busy = "loading" if self._loading else ""
             self.status.emit("Run cancelled.")
 
-    def shutdown(self) -> None:
-        self.handle.shutdown()
+    def request_roundtrip(self) -> None:
+        s = self.s
+        if not s.roundtrip_wanted or s.model_stats is None:
+            return
+        if not s.fractions and not self.runner.busy(JobKind.FRACTIONS):
+            self.runner.submit(JobKind.FRACTIONS, lesson_jobs.fractions, depends=(JobKind.LOAD,),
+                               on_partial=self._on_fraction, on_failed=self._on_side_failed)
+        if s.roundtrip_token >= 0:
+            self.runner.submit(JobKind.ROUNDTRIP, lesson_jobs.roundtrip, s.roundtrip_token, s.roundtrip_mode,
+                               depends=(JobKind.LOAD,), on_done=self._on_roundtrip, on_failed=self._on_side_failed)
 
-    # ---- results ----
-    def _on_progress(self, job: int, stage: str, frac: float) -> None:
-        if self.handle.is_latest(job, "model"):
+    def open_scene(self, path: str) -> Scene | None:
+        """Restore a scene's session: model, prompt, position, layer and view options.
+        On any problem say why and change nothing; the caller applies the camera and
+        docks of the scene it gets back."""
+        try:
+            scene = load_scene(path)
+            resolve(scene.model)  # a missing model path fails here, before anything changes
+        except (SceneError, ModelError) as exc:
+            self.message.emit(f"Cannot open the scene: {exc}", True)
+            return None
+        s = self.s
+        apply_view_options(scene, s)
+        if s.model_ref != scene.model:
+            self.load(scene.model)
+        if scene.prompt:
+            s.prompt = scene.prompt  # the same prompt keeps the scene's position for the run
+            s.position = scene.position
+            self._pending_layer = scene.layer
+            self.run(scene.prompt)
+        return scene
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+
+    # ---- results: the only writes of computed fields ----
+    def _on_load_partial(self, payload) -> None:
+        tag = payload[0]
+        if tag == "progress":
+            _, stage, frac = payload
             self.status.emit(stage + "…" if frac < 1 else stage)
             self.progress.emit(frac)
-
-    def _on_warned(self, job: int, text: str) -> None:
-        if self.handle.is_latest(job, "model"):
-            self.s.message.emit(text, False)
-
-    def _on_loaded(self, job: int, info, seconds: float) -> None:
-        if not self.handle.is_latest(job, "model"):
-            return
-        self._loading = False
-        self.s.model_info = info
-        self.s.busy = "running" if self._tracing else ""
-        self.progress.emit(1.0)
-        self.device.emit(f"{info.device} · {info.dtype} weights · float32 lens")
-        self.status.emit(f"Loaded {info.name}")
-        self.timing.emit(f"load {seconds:.1f} s")
-
-    def _on_vocab(self, job: int, vocab) -> None:
-        if self.handle.is_latest(job, "model"):
-            self.s.vocab = vocab
+        elif tag == "warning":
+            self.message.emit(payload[1], False)
+        elif tag == "model":
+            _, info, vocab, seconds = payload
+            s = self.s
+            self._loading = False
+            s.model_info = info
+            s.busy = "running" if self._tracing else ""
+            self.progress.emit(1.0)
+            self.device.emit(f"{info.device} · {info.dtype} weights · float32 lens")
+            self.status.emit(f"Loaded {info.name}")
+            self.timing.emit(f"load {seconds:.1f} s")
+            if vocab.embed is None:
+                s.cloud_space = "unembedding"  # no input space to show for a tied model
+            s.vocab = vocab
             # The article's example token for the round trip, when the vocabulary has it.
-            self.s.roundtrip_token = vocab.lookup.get("␣NEXT", vocab.lookup.get("␣next", -1))
+            s.roundtrip_token = vocab.lookup.get("␣NEXT", vocab.lookup.get("␣next", -1))
             if self._rerun and not self._tracing:
                 self.run(self._rerun)
 
-    def _on_tokens(self, job: int, tokens) -> None:
-        if self.handle.is_latest(job, "trace"):
-            self.s.begin_trace(tokens)
+    def _on_loaded(self, result) -> None:
+        self.s.model_stats = result.stats
+        self.request_roundtrip()
 
-    def _on_frame(self, job: int, layer: int, residual) -> None:
-        if self.handle.is_latest(job, "trace"):
-            self.frames_received += 1
-            self.s.add_frame(layer, residual)
-
-    def _on_traced(self, job: int, trace, seconds: float) -> None:
-        if not self.handle.is_latest(job, "trace"):
-            return
+    def _on_load_failed(self, message: str) -> None:
+        self._loading = False
         self._tracing = False
         self.s.busy = ""
-        self.s.finish_trace(trace)
-        self.handle.lessons(trace.position)
-        nxt = trace.next_token.text
-        self.status.emit(f"Next token {nxt!r} (p = {trace.next_prob:.2f})")
-        self.timing.emit(f"trace {1000 * seconds:.0f} ms · {len(trace.tokens)} tokens")
+        self.progress.emit(1.0)
+        self.status.emit("Model not loaded")
+        self.message.emit(message, True)
+
+    def _on_trace_partial(self, payload) -> None:
+        s = self.s
+        if payload[0] == "tokens":
+            s.begin_trace(payload[1])
+            return
+        _, layer, residual = payload
+        self.frames_received += 1
+        before = s.available_layers()
+        following = s.layer >= max(0, before - 1)
+        s.add_frame(layer, residual)
+        # While a run streams in, follow the newest layer unless the user scrubbed away.
+        n = s.available_layers()
+        if n and (following or s.layer >= n):
+            s.layer = n - 1
+
+    def _on_traced(self, result) -> None:
+        s = self.s
+        trace = result.trace
+        self._tracing = False
+        s.busy = ""
+        s.finish_trace(trace)
+        if self._pending_layer is not None:
+            layer, self._pending_layer = self._pending_layer, None
+            s.layer = max(0, min(layer, s.available_layers() - 1))
+        self._request_lessons(trace.position)
+        self.status.emit(f"Next token {trace.next_token.text!r} (p = {trace.next_prob:.2f})")
+        self.timing.emit(f"trace {1000 * result.seconds:.0f} ms · {len(trace.tokens)} tokens")
+
+    def _on_trace_failed(self, message: str) -> None:
+        self._tracing = False
+        self._pending_layer = None
+        self.s.busy = "loading" if self._loading else ""
+        self.status.emit("Run failed")
+        self.message.emit(message, True)
 
     def _on_position(self, pos: int) -> None:
-        if pos >= 0 and self.s.trace is not None and pos not in self.s.lens_by_position:
-            self.handle.lens(pos, self.s.top_k)
-        if pos >= 0 and self.s.trace is not None and pos not in self.s.lessons_by_position:
-            self.handle.lessons(pos)
-
-    def request_roundtrip(self) -> None:
-        if not self.s.roundtrip_wanted or self.s.model_stats is None:
+        s = self.s
+        if pos < 0 or s.trace is None:
             return
-        if not self.s.fractions:
-            self.handle.fractions()
-        if self.s.roundtrip_token >= 0:
-            self.handle.roundtrip(self.s.roundtrip_token, self.s.roundtrip_mode)
+        if pos not in s.lens_by_position:
+            self.runner.submit(JobKind.LENS, trace_jobs.lens, pos, s.top_k, depends=(JobKind.LOAD, JobKind.TRACE),
+                               on_done=self._on_lens, on_failed=self._on_side_failed)
+        if pos not in s.lessons_by_position:
+            self._request_lessons(pos)
 
-    def _on_stats(self, job: int, stats) -> None:
-        if self.handle.is_latest(job, "model"):
-            self.s.model_stats = stats
-            self.request_roundtrip()
+    def _request_lessons(self, pos: int) -> None:
+        self.runner.submit(JobKind.LESSONS, lesson_jobs.lessons, pos, depends=(JobKind.LOAD, JobKind.TRACE),
+                           on_done=self._on_lessons, on_failed=self._on_side_failed)
 
-    def _on_lessons(self, job: int, position: int, lessons) -> None:
-        if self.handle.is_latest(job, "lessons"):
-            self.s.set_lessons(position, lessons)
+    def _on_lens(self, result) -> None:
+        if result is not None:
+            self.s.set_lens(*result)
 
-    def _on_roundtrip(self, job: int, token: int, mode: str, scores) -> None:
-        if self.handle.is_latest(job, "roundtrip") and token == self.s.roundtrip_token and mode == self.s.roundtrip_mode:
+    def _on_lessons(self, result) -> None:
+        if result is not None:
+            self.s.set_lessons(*result)
+
+    def _on_roundtrip(self, result) -> None:
+        token, mode, scores = result
+        if token == self.s.roundtrip_token and mode == self.s.roundtrip_mode:
             self.s.roundtrip_scores = scores
-            self.s.roundtrip_changed.emit()
 
-    def _on_fraction(self, job: int, mode: str, fraction: float) -> None:
-        if self.handle.is_latest(job, "model"):
-            self.s.fractions[mode] = fraction
-            self.s.fractions_changed.emit()
+    def _on_fraction(self, payload) -> None:
+        _, mode, value = payload
+        self.s.fractions = {**self.s.fractions, mode: value}
 
-    def _on_lens(self, job: int, position: int, lens) -> None:
-        if self.handle.is_latest(job, "lens"):
-            self.s.set_lens(position, lens)
+    def _on_side_failed(self, message: str) -> None:
+        self.message.emit(message, True)
 
-    def _on_failed(self, job: int, kind: str, message: str) -> None:
-        if kind == "load" and self.handle.is_latest(job, "model"):
-            self._loading = False
-            self._tracing = False
-            self.s.busy = ""
-            self.progress.emit(1.0)
-            self.status.emit("Model not loaded")
-        elif kind == "trace" and self.handle.is_latest(job, "trace"):
-            self._tracing = False
-            self.s.busy = "loading" if self._loading else ""
-            self.status.emit("Run failed")
-        elif kind in ("lens", "lessons", "roundtrip"):
-            pass
-        else:
-            return
-        self.s.message.emit(message, True)
 
-    def _on_cancelled(self, job: int, kind: str) -> None:
-        # The requester already moved on (a newer job or a Cancel); this only reports it.
-        self.job_cancelled.emit(kind)
+@dataclass(frozen=True)
+class ModelDescription:
+    """What the model dialog shows about a reference before anything is loaded."""
+
+    ref: str
+    kind: str | None  # "embedded" | "hub" | "dir" | "gguf", None when it cannot be resolved
+    summary: ModelSummary | None
+    error: str = ""
+
+
+class ModelCatalog:
+    """Facts about models that widgets may ask for on the GUI thread: headers only,
+    never weights, never a cold torch import."""
+
+    embedded = EMBEDDED
+    embedded_label = EMBEDDED_LABEL
+
+    def describe(self, ref: str) -> ModelDescription:
+        try:
+            kind = resolve(ref).kind
+        except ModelError as exc:
+            return ModelDescription(ref, None, None, str(exc))
+        try:
+            return ModelDescription(ref, kind, summarize(ref))
+        except ModelError as exc:
+            return ModelDescription(ref, kind, None, str(exc))
+
+    # Looked up through the module on every call, so a test can stand in for the machine.
+    def likely_device(self, requested: str | None) -> str:
+        return devices.likely_device(requested)
+
+    def available_memory(self, device: str) -> int | None:
+        return devices.available_memory(device)
+
+    def device_choices(self) -> list[tuple[str, str]]:
+        return devices.device_choices()
+
+    @staticmethod
+    def load_options(device: str | None = None, dtype: str | None = None, allow_pickle: bool = False) -> dict:
+        return devices.load_options(device, dtype, allow_pickle)
+
+    @staticmethod
+    def memory_warning(summary: ModelSummary, dtype: str | None, device: str, free: int | None) -> str | None:
+        return memory_warning(summary, dtype, device, free)
+
+    @staticmethod
+    def human_bytes(n: int | None) -> str:
+        return human_bytes(n)

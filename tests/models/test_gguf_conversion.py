@@ -5,7 +5,9 @@ import pytest
 
 from spherescope.models import cache
 from spherescope.models.errors import Cancelled
-from spherescope.models.sources import _gguf_cache_key, embedded_gguf, load_model
+from spherescope.models.cache import gguf_cache_key as _gguf_cache_key
+from spherescope.models.loader import load_model
+from spherescope.models.source import embedded_gguf
 
 pytestmark = pytest.mark.real_model
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from spherescope.models.sources import load_model
+from spherescope.models.loader import load_model
 from spherescope.models.trace import trace_prompt
 from tiny_models import ARCHS, make_model, save_tiny
 
@@ -83,7 +83,7 @@ def test_half_precision_model_gives_float32_lens_close_to_float32_model(arch, tm
     m32 = make_model(arch, seed=3)
     m16 = make_model(arch, seed=3, dtype=torch.bfloat16)
     from spherescope.models.loaded import LoadedModel
-    from spherescope.models.sources import Source
+    from spherescope.models.source import Source
     from tiny_models import tiny_tokenizer
 
     tok = tiny_tokenizer()

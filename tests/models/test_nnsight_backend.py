@@ -4,7 +4,7 @@ trajectory: the same vectors, norms, basis coordinates and lens."""
 import numpy as np
 import pytest
 
-from spherescope.models.sources import load_model
+from spherescope.models.loader import load_model
 from spherescope.models.trace import trace_prompt
 from tiny_models import ARCHS, save_tiny
 

@@ -33,7 +33,8 @@ def test_article_prompt_predicts_mary_and_norm_grows(real_model):
 
 def test_converted_cache_is_valid(real_model):
     from spherescope.models import cache
-    from spherescope.models.sources import _gguf_cache_key, embedded_gguf
+    from spherescope.models.cache import gguf_cache_key as _gguf_cache_key
+    from spherescope.models.source import embedded_gguf
 
     entry = cache.cache_root() / _gguf_cache_key(embedded_gguf())
     assert cache.is_valid(entry)

@@ -7,8 +7,9 @@ import pytest
 
 from spherescope.models.errors import ModelError
 from spherescope.models.gguf_meta import GGUFFormatError, read_gguf_meta
-from spherescope.models.sources import embedded_gguf, plan_device
-from spherescope.models.summary import ModelSummary, available_memory, human_bytes, memory_warning, summarize
+from spherescope.models.source import embedded_gguf
+from spherescope.models.devices import available_memory
+from spherescope.models.summary import ModelSummary, human_bytes, memory_warning, summarize
 from tiny_models import save_tiny
 
 
@@ -27,7 +28,7 @@ def test_embedded_summary_matches_the_real_model(real_model):
 
 @pytest.mark.parametrize("arch", ["gpt2", "llama", "phi3", "gemma3"])
 def test_directory_summary_matches_the_loaded_model(arch, tmp_path):
-    from spherescope.models.sources import load_model
+    from spherescope.models.loader import load_model
 
     folder = save_tiny(arch, tmp_path / "m")
     s = summarize(str(folder))
@@ -92,37 +93,10 @@ def test_memory_warning_only_when_it_does_not_fit():
     assert available_memory("cpu") > 0
 
 
-@pytest.mark.parametrize(
-    "requested, n_cuda, mps, weights, free0, expected",
-    [
-        ("auto", 0, False, None, None, "cpu"),
-        ("auto", 0, True, None, None, "mps"),
-        ("auto", 1, True, None, None, "cuda"),  # CUDA before MPS
-        ("auto", 2, False, 10, 100, "cuda"),  # fits the first GPU
-        ("auto", 2, False, 95, 100, "shard"),  # does not: accelerate's device_map="auto"
-        ("cpu", 2, True, None, None, "cpu"),
-        ("cuda:1", 2, False, None, None, "cuda:1"),
-        ("shard", 4, False, None, None, "shard"),
-    ],
-)
-def test_device_plan(requested, n_cuda, mps, weights, free0, expected):
-    assert plan_device(requested, n_cuda, mps, weights, free0) == expected
-
-
-@pytest.mark.parametrize(
-    "requested, n_cuda, mps, pattern",
-    [("cuda", 0, False, "no"), ("cuda:3", 2, False, "no cuda:3"), ("mps", 0, False, "Apple"),
-     ("shard", 0, False, "CUDA"), ("tpu", 0, False, "Unknown device"), ("cuda:x", 1, False, "not a device")],
-)
-def test_device_plan_errors_are_sentences(requested, n_cuda, mps, pattern):
-    with pytest.raises(ModelError, match=pattern):
-        plan_device(requested, n_cuda, mps)
-
-
 def test_loading_on_a_missing_gpu_is_a_sentence(tiny_dir):
     import torch
 
-    from spherescope.models.sources import load_model
+    from spherescope.models.loader import load_model
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")

@@ -8,7 +8,10 @@ import shutil
 import pytest
 
 from spherescope.models import tokenizer_prefetch as tp
-from spherescope.models.sources import _gguf_cache_key, embedded_gguf, gguf_cache_dir, installed_version, load_model
+from spherescope.models.cache import gguf_cache_dir, installed_version
+from spherescope.models.cache import gguf_cache_key as _gguf_cache_key
+from spherescope.models.loader import load_model
+from spherescope.models.source import embedded_gguf
 from tiny_models import save_tiny
 
 
@@ -111,11 +114,11 @@ def test_embedded_model_tokenizer_is_found_in_the_cache(real_model):
 def test_no_prefetch_of_a_gguf_when_the_cache_key_would_import_transformers(monkeypatch, tmp_path):
     """A frozen build may lack dist-info folders; the key then needs `import transformers`,
     which must not happen while the window is being built."""
-    from spherescope.models import sources
+    from spherescope.models import cache
 
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF" + bytes(100))
-    monkeypatch.setattr(sources, "installed_version", lambda package: None)
-    monkeypatch.setattr(sources, "gguf_cache_dir", lambda path: pytest.fail("the cache key was computed"))
+    monkeypatch.setattr(cache, "installed_version", lambda package: None)
+    monkeypatch.setattr(cache, "gguf_cache_dir", lambda path: pytest.fail("the cache key was computed"))
     assert tp.tokenizer_file(str(gguf)) is None
     assert tp.tokenizer_file(None) is None

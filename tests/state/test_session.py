@@ -3,7 +3,8 @@ import numpy as np
 from spherescope.core.projection import pca_basis
 from spherescope.core.trajectory import Token
 from spherescope.state.events import Evented, EventedField
-from spherescope.state.session import Session, Vocab
+from spherescope.core.vocab import Vocab
+from spherescope.state.session import Session
 
 
 class Thing(Evented):

@@ -97,6 +97,6 @@ def test_settings_remember_model_and_prompts(qtbot, make_window, settings):
     win.close()
     assert settings.value("last_model") == "embedded"
     again = make_window(start=False)
-    assert again.prompt_dock.recent_prompts[0] == ARTICLE
+    assert again.session.recent_prompts[0] == ARTICLE
     assert again.last_model() == "embedded"
     assert json.dumps(list(settings.allKeys()))

@@ -30,7 +30,7 @@ def test_closest_lists_follow_layer_and_position(qtbot, window):
     assert closest.column_ids(0) == [int(i) for i in s.current_lesson().closest.by_dot]
     # Clicking a token in the table highlights it on the sphere.
     seen = []
-    s.highlight_requested.connect(seen.append)
+    s.highlight_changed.connect(seen.append)
     rect = closest.table.visualItemRect(closest.table.item(0, 2))
     qtbot.mouseClick(closest.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert seen and seen[-1] == closest.column_ids(2)[0]
@@ -71,7 +71,7 @@ def test_token_norms_and_tied(qtbot, window):
     tn = docks["token_norms"][0]
     assert tn.longest.count() == 10 and tn.shortest.count() == 10
     seen = []
-    window.session.highlight_requested.connect(seen.append)
+    window.session.highlight_changed.connect(seen.append)
     item = tn.longest.item(0)
     qtbot.mouseClick(tn.longest.viewport(), Qt.MouseButton.LeftButton, pos=tn.longest.visualItemRect(item).center())
     assert seen == [item.data(Qt.ItemDataRole.UserRole)]

@@ -4,6 +4,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from gui_support import LOAD_TIMEOUT, RUN_TIMEOUT, type_and_run
+from spherescope.models import devices
 from spherescope.models import summary as summary_mod
 from spherescope.widgets.model_dialog import LENS_NOTE, ModelDialog
 from tiny_models import save_tiny
@@ -51,7 +52,7 @@ def test_typing_a_folder_updates_the_summary(qtbot, tmp_path):
 
 
 def test_memory_warning_before_loading(qtbot, monkeypatch):
-    import spherescope.widgets.model_dialog as md
+    from spherescope.models import devices as md
 
     monkeypatch.setattr(md, "available_memory", lambda device: 300 * 2**20)  # a 300 MB machine
     dlg = ModelDialog()
@@ -104,7 +105,7 @@ def test_summary_module_reads_no_weights(monkeypatch):
 
 def test_model_opened_without_the_dialog_still_warns_about_memory(qtbot, window, tmp_path, monkeypatch):
     folder = save_tiny("gpt2", tmp_path / "gpt2")
-    monkeypatch.setattr(summary_mod, "available_memory", lambda device: 100 * 2**20)
+    monkeypatch.setattr(devices, "available_memory", lambda device: 100 * 2**20)
     window.prompt_dock.choose_model(str(folder))  # as the recent list or a drop does
     qtbot.waitUntil(lambda: "Needs about" in window.message_bar.text(), timeout=LOAD_TIMEOUT)
     assert "only 100.0 MB" in window.message_bar.text()
@@ -147,8 +148,8 @@ def test_no_memory_warning_for_a_model_already_in_memory(qtbot, window, monkeypa
     # The window fixture has loaded the embedded model; loading it again (here with
     # "no memory free") takes the copy in memory, which has spent its memory already.
     messages = []
-    window.session.message.connect(lambda text, is_error: messages.append(text))
-    monkeypatch.setattr(summary_mod, "available_memory", lambda device: 100 * 2**20)
+    window.controller.message.connect(lambda text, is_error: messages.append(text))
+    monkeypatch.setattr(devices, "available_memory", lambda device: 100 * 2**20)
     window.controller.load("embedded")
     qtbot.waitUntil(lambda: window.session.vocab is not None, timeout=LOAD_TIMEOUT)
     assert not any("Needs about" in m for m in messages)

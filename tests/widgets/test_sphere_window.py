@@ -85,11 +85,10 @@ def test_a_scene_dropped_on_the_view_opens(qtbot, window, tmp_path):
 _OPEN_AND_LEAVE = r"""
 import sys, tempfile, os
 from PySide6.QtCore import QSettings
-from spherescope.app import make_app
-from spherescope.widgets.main_window import MainWindow
+from spherescope.app import build_main_window, make_app
 from spherescope.workers import wait_for_orphans
 app = make_app()
-win = MainWindow(settings=QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.Format.IniFormat))
+win = build_main_window(settings=QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.Format.IniFormat))
 win.show()
 while not win.windowHandle().isExposed():
     app.processEvents()

@@ -174,3 +174,19 @@ def tied_cosines(W_E: np.ndarray, W_U: np.ndarray) -> np.ndarray:
     a = np.asarray(W_E, np.float32)
     b = np.asarray(W_U, np.float32)
     return (a * b).sum(1) / (np.maximum(np.linalg.norm(a, axis=1), 1e-12) * np.maximum(np.linalg.norm(b, axis=1), 1e-12))
+
+
+def entropy_fraction(entropy: np.ndarray, vocab_size: int) -> np.ndarray:
+    """Entropy as a fraction of its largest possible value, ln V (uniform over V tokens)."""
+    return np.asarray(entropy) / max(float(np.log(max(vocab_size, 2))), 1e-9)
+
+
+def top_peaks(scores: np.ndarray, k: int = 6) -> np.ndarray:
+    """The k highest scores' token ids, highest first."""
+    return _top_indices(np.asarray(scores), k)
+
+
+def cosine_histogram(cosines: np.ndarray, bins: int = 60) -> tuple[np.ndarray, np.ndarray, float]:
+    """(counts, edges over [-1, 1], median) of per-token cosines."""
+    counts, edges = np.histogram(cosines, bins=bins, range=(-1, 1))
+    return counts, edges, float(np.median(cosines))

@@ -8,6 +8,7 @@ and rebuilt.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -96,3 +97,59 @@ def get_or_build(key: str, build: Callable[[Path], None], root: Path | None = No
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final, True
+
+
+# ---- converted GGUF models ---------------------------------------------------------
+
+def installed_version(package: str) -> str | None:
+    """A package's version from its dist-info folder name, without importing it
+    (importing transformers takes seconds) or importlib.metadata (50 ms). None when
+    there is no single dist-info beside the package, as in a frozen build."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    site = Path(list(spec.submodule_search_locations)[0]).parent
+    found = list(site.glob(f"{package}-*.dist-info"))
+    return found[0].name[len(package) + 1:-len(".dist-info")] if len(found) == 1 else None
+
+
+def gguf_cache_key(path: Path) -> str:
+    """Names a converted copy by the GGUF's content and the transformers that converted
+    it. Content, not the file's date: reinstalling the same wheel (every fresh set-up
+    does) must not cost another 14 s conversion and another 540 MB entry."""
+    st = path.stat()
+    return _content_key(str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _content_key(path: str, _ino: int, size: int, _mtime_ns: int) -> str:
+    # Remembered per file signature: the tokenizer prefetch and the load that follows
+    # (and every reload of the same file) would otherwise each read and hash its samples.
+    version = installed_version("transformers")
+    if version is None:
+        import transformers
+
+        version = transformers.__version__
+    return f"{Path(path).stem}-{size}-{sampled_digest(Path(path))[:12]}-tf{version}"
+
+
+def gguf_cache_dir(path: Path) -> Path:
+    return cache_root() / gguf_cache_key(path)
+
+
+def prune_date_keyed_entries(path: Path, root: Path) -> list[str]:
+    """Delete this GGUF's converted copies from before entries were keyed by content
+    (`stem-size-<file date>-tf...`): this version never reads them, and each is the size
+    of the model (540 MB for the default one). Entries of other files, and entries of
+    this file made by another transformers version, are left alone."""
+    import re
+
+    old = re.compile(re.escape(f"{path.stem}-{path.stat().st_size}-") + r"\d{1,11}-tf")
+    removed = []
+    for entry in root.iterdir():
+        if entry.is_dir() and old.match(entry.name):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+    return removed

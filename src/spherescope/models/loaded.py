@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from spherescope.models.lens import Lens, find_blocks
-from spherescope.models.sources import Source
+from spherescope.models.source import Source
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from spherescope.models.errors import ModelError
-from spherescope.models.sources import Source, embedded_gguf, plan_device, resolve
+from spherescope.models.gguf_meta import GGUFFormatError, read_gguf_meta
+from spherescope.models.source import Source, embedded_gguf, resolve
 
 _BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
 _ST_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64", "I8": "int8", "U8": "uint8"}
@@ -114,8 +114,6 @@ def summarize(ref: str | Source | None) -> ModelSummary:
 
 
 def _from_gguf(path: Path, label: str) -> ModelSummary:
-    from spherescope.models.gguf_meta import GGUFFormatError, read_gguf_meta
-
     try:
         meta = read_gguf_meta(path)
     except GGUFFormatError as exc:
@@ -236,48 +234,6 @@ def _cached_hub_folder(repo: str) -> Path | None:
     except Exception:  # an invalid id is answered when loading, with its own message
         return None
     return Path(hit).parent if isinstance(hit, str) else None
-
-
-# ---- what the machine has --------------------------------------------------------
-
-def likely_device(requested: str | None = "auto") -> str:
-    """Where "auto" will put the weights, by the loader's own rule (sources.plan_device),
-    asking torch what it sees only if it is already imported: this runs on the GUI
-    thread, where a cold import stalls."""
-    if requested and requested != "auto":
-        return requested
-    import sys
-
-    torch = sys.modules.get("torch")
-    n_cuda = torch.cuda.device_count() if torch is not None and torch.cuda.is_available() else 0
-    mps = getattr(getattr(torch, "backends", None), "mps", None)
-    return plan_device("auto", n_cuda, mps is not None and mps.is_available())
-
-
-def available_memory(device: str = "cpu") -> int | None:
-    """Free bytes where the weights will live: RAM for the CPU (and MPS, which shares
-    it), the sum of free GPU memory for CUDA. None when it cannot be told."""
-    if device.startswith("cuda") or device == "shard":
-        import sys
-
-        torch = sys.modules.get("torch")  # never import torch on the GUI thread for this
-        if torch is None or not torch.cuda.is_available():
-            return None
-        if device.startswith("cuda:"):
-            return int(torch.cuda.mem_get_info(int(device.split(":")[1]))[0])
-        ids = range(torch.cuda.device_count()) if device == "shard" else [0]
-        return int(sum(torch.cuda.mem_get_info(i)[0] for i in ids))
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def memory_warning(summary: ModelSummary, dtype: str | None, device: str, available: int | None) -> str | None:

@@ -13,7 +13,12 @@ the one slot therefore needs no lock. Elsewhere (the command line) the slot is e
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from spherescope.models import cache
+from spherescope.models.errors import ModelError
+from spherescope.models.source import embedded_gguf, resolve
 
 # transformers' tokenizer classes that build their backend straight from a passed
 # tokenizers.Tokenizer; others rebuild it from vocab and merges, which a prefetch cannot help.
@@ -30,21 +35,16 @@ def _signature(path: Path) -> tuple:
 def tokenizer_file(ref: str | None) -> Path | None:
     """The tokenizer.json that loading `ref` will read, when it is already on disk and
     its class takes a parsed backend; None otherwise (hub ids, first conversions)."""
-    import json
-
-    from spherescope.models.errors import ModelError
-    from spherescope.models.sources import embedded_gguf, gguf_cache_dir, installed_version, resolve
-
     try:
         source = resolve(ref)
-        if source.kind in ("embedded", "gguf") and installed_version("transformers") is None:
+        if source.kind in ("embedded", "gguf") and cache.installed_version("transformers") is None:
             # The cache key would need `import transformers` (seconds, and torch with it)
             # right when the window is being built; leave this one to the load.
             return None
         if source.kind == "embedded":
-            folder = gguf_cache_dir(embedded_gguf())
+            folder = cache.gguf_cache_dir(embedded_gguf())
         elif source.kind == "gguf" and source.path is not None and source.gguf_file:
-            folder = gguf_cache_dir(source.path / source.gguf_file)
+            folder = cache.gguf_cache_dir(source.path / source.gguf_file)
         elif source.kind == "dir" and source.path is not None:
             folder = source.path
         else:

@@ -6,8 +6,6 @@ is the one place that projects); it never sees tensors or models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.opengl as gl
@@ -17,103 +15,22 @@ from PySide6.QtGui import QImage, QKeySequence, QPainter
 from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLFramebufferObjectFormat
 
 from spherescope.render.labels import Label, LabelLayer
+from spherescope.render.shapes import ARC_STEPS, clear_colors, graticule, slerp_path
+from spherescope.render.styles import DARK, STYLES, Style  # noqa: F401  (STYLES: the styles a view can take)
 
-ARC_STEPS = 8
+# The keys that step through layers and play, wherever the focus is (the 3-D view
+# passes them on; the main window maps them to the layer controls).
+LAYER_KEYS = {Qt.Key.Key_Left: "previous", Qt.Key.Key_Right: "next", Qt.Key.Key_Space: "play"}
 # The sphere and its graticule are drawn without writing depth: they tint what lies
 # behind them instead of hiding it, and points sitting exactly on the surface are
 # not cut in half by it. Everything else must switch depth writes back on.
 _SHELL = {GL.GL_DEPTH_TEST: True, GL.GL_BLEND: True, GL.GL_CULL_FACE: False, "glDepthMask": (GL.GL_FALSE,),
           "glBlendFuncSeparate": (GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)}
 _SOLID = {GL.GL_DEPTH_TEST: True, GL.GL_BLEND: True, GL.GL_CULL_FACE: False, "glDepthMask": (GL.GL_TRUE,),
-          "glBlendFuncSeparate": (GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)}  # slerp subdivisions per trajectory segment so the path follows the sphere
+          "glBlendFuncSeparate": (GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)}
 
 
-@dataclass(frozen=True)
-class Style:
-    name: str = "dark"
-    background: tuple = (14, 17, 26, 255)
-    sphere: tuple = (0.35, 0.5, 0.85, 0.10)
-    graticule: tuple = (0.65, 0.75, 1.0, 0.16)
-    cloud: tuple = (0.62, 0.72, 0.95)
-    cloud_alpha: float = 0.22
-    cloud_size: float = 2.0
-    path_width: float = 3.0
-    label_color: tuple = (255, 190, 90, 255)
-    prompt_label_color: tuple = (120, 220, 255, 255)
-    axis_label_color: tuple = (170, 180, 210, 200)
-    font_size: int = 11
-    node_size: tuple = (6.0, 18.0)
-    marker_color: tuple = (1.0, 1.0, 1.0, 0.95)
-    marker_label_color: tuple = (255, 255, 255, 255)
-    vector_color: tuple = (1.0, 1.0, 1.0, 0.75)
-    path_cmap_top: float = 1.0  # light styles stop short of plasma's pale yellow end
-
-
-DARK = Style()
-# For slides: light background, larger labels, thicker lines and nodes.
-SLIDE = Style(
-    name="slide", background=(255, 255, 255, 255), sphere=(0.45, 0.55, 0.8, 0.10),
-    graticule=(0.25, 0.3, 0.45, 0.22), cloud=(0.3, 0.38, 0.6), cloud_alpha=0.30, cloud_size=2.5,
-    path_width=5.0, label_color=(196, 96, 0, 255), prompt_label_color=(0, 100, 160, 255),
-    axis_label_color=(80, 86, 100, 255), font_size=16, node_size=(9.0, 26.0),
-    marker_color=(0.1, 0.1, 0.12, 0.9), marker_label_color=(20, 20, 24, 255), vector_color=(0.15, 0.15, 0.2, 0.8),
-    path_cmap_top=0.85,
-)
-# For papers: white background, restrained sizes that survive scaling down to a column.
-PAPER = Style(
-    name="paper", background=(255, 255, 255, 255), sphere=(0.6, 0.65, 0.75, 0.08),
-    graticule=(0.35, 0.35, 0.4, 0.18), cloud=(0.35, 0.4, 0.55), cloud_alpha=0.22, cloud_size=2.0,
-    path_width=3.0, label_color=(170, 80, 0, 255), prompt_label_color=(0, 90, 140, 255),
-    axis_label_color=(90, 90, 100, 255), font_size=11, node_size=(6.0, 18.0),
-    marker_color=(0.05, 0.05, 0.05, 0.9), marker_label_color=(0, 0, 0, 255), vector_color=(0.2, 0.2, 0.2, 0.8),
-    path_cmap_top=0.85,
-)
-STYLES = {s.name: s for s in (DARK, SLIDE, PAPER)}
 REFERENCE_HEIGHT = 800  # exports scale point sizes, line widths and fonts relative to this
-
-
-def slerp_path(points: np.ndarray, radii: np.ndarray, steps: int = ARC_STEPS) -> np.ndarray:
-    """Great-circle arcs between consecutive unit points, radius interpolated linearly."""
-    n = len(points)
-    if n < 2:
-        return (points * radii[:, None]).astype(np.float32)
-    t = np.linspace(0.0, 1.0, steps, endpoint=False)[None, :, None]
-    a, b = points[:-1, None, :], points[1:, None, :]
-    dot = np.clip(np.sum(points[:-1] * points[1:], axis=1), -1.0, 1.0)[:, None, None]
-    omega = np.arccos(dot)
-    sin_o = np.sin(omega)
-    safe = sin_o > 1e-4
-    wa = np.where(safe, np.sin((1 - t) * omega) / np.where(safe, sin_o, 1), 1 - t)
-    wb = np.where(safe, np.sin(t * omega) / np.where(safe, sin_o, 1), t)
-    arc = wa * a + wb * b
-    arc /= np.maximum(np.linalg.norm(arc, axis=2, keepdims=True), 1e-9)
-    r = (radii[:-1, None] * (1 - t[..., 0]) + radii[1:, None] * t[..., 0])[..., None]
-    out = (arc * r).reshape(-1, 3)
-    return np.ascontiguousarray(np.vstack([out, points[-1:] * radii[-1]]), dtype=np.float32)
-
-
-def _graticule(step_deg: int = 30, samples: int = 96) -> np.ndarray:
-    segs = []
-    u = np.linspace(0, 2 * np.pi, samples)
-    for lat in range(-90 + step_deg, 90, step_deg):
-        z = np.sin(np.radians(lat))
-        r = np.cos(np.radians(lat))
-        ring = np.stack([r * np.cos(u), r * np.sin(u), np.full_like(u, z)], axis=1)
-        segs.append(np.repeat(ring, 2, axis=0)[1:-1])
-    v = np.linspace(-np.pi / 2, np.pi / 2, samples // 2)
-    for lon in range(0, 180, step_deg):
-        a = np.radians(lon)
-        meridian = np.stack([np.cos(v) * np.cos(a), np.cos(v) * np.sin(a), np.sin(v)], axis=1)
-        full = np.vstack([meridian, (meridian * [-1, -1, 1])[::-1]])
-        segs.append(np.repeat(full, 2, axis=0)[1:-1])
-    return np.ascontiguousarray(np.vstack(segs), dtype=np.float32)
-
-
-def _clear(n: int) -> np.ndarray:
-    """Invisible per-vertex colours for an item with nothing to show. Always an array
-    for items that also get per-vertex arrays: pyqtgraph keeps a pending colour upload
-    across a switch to a single-colour tuple and then uploads the tuple (and raises)."""
-    return np.zeros((n, 4), np.float32)
 
 
 class SphereScene:
@@ -145,7 +62,7 @@ class SphereScene:
         self.setBackgroundColor(s.background)
         md = gl.MeshData.sphere(rows=32, cols=64, radius=1.0)
         self.sphere = gl.GLMeshItem(meshdata=md, smooth=True, color=s.sphere, shader="balloon", glOptions=_SHELL)
-        self.graticule = gl.GLLinePlotItem(pos=_graticule(), color=s.graticule, mode="lines", width=1.0, antialias=True, glOptions=_SHELL)
+        self.graticule = gl.GLLinePlotItem(pos=graticule(), color=s.graticule, mode="lines", width=1.0, antialias=True, glOptions=_SHELL)
         # The cloud writes no depth either: the trajectory is the subject and is never
         # hidden by the vocabulary, and the cached static layer then needs no depth.
         self.cloud = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=s.cloud_size, color=(0, 0, 0, 0), pxMode=True, glOptions=_SHELL)
@@ -183,7 +100,7 @@ class SphereScene:
 
     # Left/Right/Space belong to the layer controls (the window handles them);
     # pyqtgraph would otherwise orbit on Left/Right.
-    PASSED_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space)
+    PASSED_KEYS = tuple(LAYER_KEYS)
 
     def keyPressEvent(self, ev):
         if ev.key() in self.PASSED_KEYS:
@@ -236,8 +153,8 @@ class SphereScene:
         n = len(points)
         if n == 0:
             self._path_points = np.zeros((0, 3), np.float32)
-            self.path.setData(pos=np.zeros((2, 3), np.float32), color=_clear(2))
-            self.nodes.setData(pos=np.zeros((1, 3), np.float32), color=_clear(1))
+            self.path.setData(pos=np.zeros((2, 3), np.float32), color=clear_colors(2))
+            self.nodes.setData(pos=np.zeros((1, 3), np.float32), color=clear_colors(1))
             self._update_marker()
             return
         logn = np.log(np.maximum(norms.astype(np.float64), 1e-6))
@@ -268,7 +185,7 @@ class SphereScene:
         if n > 1:
             self.path.setData(pos=arc, color=arc_colors, width=self.style.path_width)
         else:
-            self.path.setData(pos=np.zeros((2, 3), np.float32), color=_clear(2))
+            self.path.setData(pos=np.zeros((2, 3), np.float32), color=clear_colors(2))
         self.nodes.setData(pos=pos, color=colors, size=sizes.astype(np.float32))
         self._update_marker()
 
@@ -294,7 +211,7 @@ class SphereScene:
         p = self.marker_position()
         if p is None:
             for item in (self.marker, self.marker_core):
-                item.setData(pos=np.zeros((1, 3), np.float32), color=_clear(1))
+                item.setData(pos=np.zeros((1, 3), np.float32), color=clear_colors(1))
             self.vector.setData(pos=np.zeros((2, 3), np.float32), color=(0.0, 0.0, 0.0, 0.0))
             self._set_marker_label("", None)
             return

@@ -15,7 +15,7 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from spherescope.core.atomic import atomic_write_text
-from spherescope.state.session import BASIS_KINDS
+from spherescope.state.session import BASIS_KINDS, Session
 
 SCENE_VERSION = 1
 SUFFIX = ".spherescope"
@@ -135,3 +135,27 @@ def load_scene(path: str | os.PathLike) -> Scene:
 
 def save_scene(path: str | os.PathLike, scene: Scene) -> None:
     atomic_write_text(path, scene.to_json())
+
+
+# ---- scene <-> session: the one mapping, for the window and `spherescope render` ----
+
+def scene_of(session: Session, camera: dict, docks: list[str]) -> Scene:
+    """What the session shows now, with the view's camera and the visible docks."""
+    s = session
+    return Scene(
+        model=s.model_ref, prompt=s.prompt, position=s.position, layer=s.layer, basis=s.basis_kind,
+        plane_tokens=[int(t) for t in s.plane_tokens], camera=dict(camera), style=s.style,
+        show_cloud=s.show_cloud, color_by_length=s.color_by_length, length_as=s.length_as,
+        show_labels=s.show_labels, docks=list(docks),
+    )
+
+
+def apply_view_options(scene: Scene, session: Session) -> None:
+    """The scene's choices of how to draw (not its model, prompt or layer, which need
+    a load and a run)."""
+    s = session
+    s.style = scene.style
+    s.show_cloud, s.color_by_length = scene.show_cloud, scene.color_by_length
+    s.length_as, s.show_labels = scene.length_as, scene.show_labels
+    s.plane_tokens = tuple(scene.plane_tokens)
+    s.basis_kind = scene.basis

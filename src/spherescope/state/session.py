@@ -1,44 +1,24 @@
-"""The one state object the window is built around.
+"""The one state object the window is built around: a store, not a bus.
 
-Widgets read and write it; the controller fills in what the worker computed.
+It holds what the user chose (widgets write those fields) and what was computed (only
+the controller writes those, on the GUI thread, as results arrive). Every field emits
+`<name>_changed` on a real change; the few multi-part updates of a trace have their
+own signals. Commands (run, cancel, load) go to the controller, never through here.
 Selecting a layer or a position never triggers inference: the trace holds every
-layer and every position, and the lens for another position is one batched
-matrix product done in the worker.
+layer and every position, and the lens for another position is one batched matrix
+product done in the worker.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
 from spherescope.core.projection import Basis, Projected, project, token_plane_basis, trajectory_basis
 from spherescope.core.trajectory import LensTop, Token, Trace
+from spherescope.core.vocab import Vocab
 from spherescope.state.events import Evented, EventedField, Signal
 
 BASIS_KINDS = ("unembedding-pca", "token-plane", "trajectory-pca")
-
-
-@dataclass(frozen=True)
-class Vocab:
-    """Per-model vocabulary geometry, computed once in the worker."""
-
-    directions: np.ndarray  # (V, d) float32 unit rows of the centred effective unembedding
-    lengths: np.ndarray  # (V,) float32 row lengths (uncentred: the article's token norms)
-    texts: tuple[str, ...]
-    pca: Basis
-    mean: np.ndarray  # (d,) the mean row removed before taking directions
-    raw_directions: np.ndarray  # (V, d) uncentred unit rows, for the "centre the cloud" option off
-    raw_pca: Basis
-    lookup: dict  # visible text (␣Mary) -> first token id with that text, for token entry
-    completions: tuple[str, ...]  # sorted keys of lookup, for the completer
-    # Untied models only (and only when W_E has the residual's width): the input
-    # embedding's rows, centred and not, so the cloud can show either space.
-    embed: tuple | None = None  # (directions, pca, raw_directions, raw_pca)
-    # The cloud already projected onto its own PCA bases (the default view), as
-    # ((basis, Projected), ...): the worker does this 25-30 ms matrix product, so the
-    # GUI thread does not when the vocabulary arrives.
-    projected: tuple = ()
 
 
 class Session(Evented):
@@ -55,13 +35,19 @@ class Session(Evented):
     show_labels = EventedField(True)
     style = EventedField("dark")  # "dark" | "slide" | "paper"
     top_k = EventedField(10)
+    highlight = EventedField(-1)  # a token pointed at in any view, shown on the sphere (-1: none)
+    recent_models = EventedField(())  # model references, most recent first (not the embedded one)
+    recent_prompts = EventedField(())
 
-    # What was computed.
+    # What was computed (written by the controller only).
     model_info = EventedField(None)
     vocab = EventedField(None)
     tokens = EventedField(())
     busy = EventedField("")  # "" when idle, else what the worker is doing
     model_stats = EventedField(None)  # token norm histograms, tied or not (models.lessons.ModelStats)
+    roundtrip_scores = EventedField(None)  # (V,) scores of the current round trip, or None
+    fractions = EventedField({})  # round-trip mode -> fraction of tokens that return themselves
+    basis_error = EventedField("")  # why the chosen basis could not be built ("" when it could)
 
     # The lesson views.
     alpha = EventedField(1.0)  # scale of the vector the unembedding sees
@@ -82,16 +68,8 @@ class Session(Evented):
         self.trace_finished = Signal()
         self.lens_changed = Signal()
         self.basis_changed = Signal()
-        self.message = Signal()  # (text, is_error)
-        self.run_requested = Signal()  # (prompt,) a widget asks for a run; the controller runs it
-        self.cancel_requested = Signal()
-        self.highlight_requested = Signal()  # (token id or -1,) cross-links between views
         self.lessons_by_position: dict[int, tuple] = {}
         self.lessons_changed = Signal()
-        self.roundtrip_scores = None  # (V,) scores of the current round trip, or None
-        self.roundtrip_changed = Signal()
-        self.fractions: dict[str, float] = {}
-        self.fractions_changed = Signal()
         for sig in (self.basis_kind_changed, self.plane_tokens_changed, self.vocab_changed, self.center_cloud_changed,
                     self.cloud_space_changed):
             sig.connect(lambda *_: self.update_basis())
@@ -230,8 +208,11 @@ class Session(Evented):
             hidden = path[-1] if path is not None else None
             names = tuple(vocab.texts[i] for i in ids)
             try:
-                return token_plane_basis(self.cloud_directions()[list(ids)], hidden=hidden, names=names, token_ids=ids)
+                basis = token_plane_basis(self.cloud_directions()[list(ids)], hidden=hidden, names=names, token_ids=ids)
             except ValueError as exc:
-                self.message.emit(str(exc), True)
+                self.basis_error = str(exc)
                 return pca
+            self.basis_error = ""
+            return basis
+        self.basis_error = ""
         return pca

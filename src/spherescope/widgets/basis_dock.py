@@ -24,9 +24,10 @@ BASIS_HELP = {
 
 
 class BasisDock(QWidget):
-    def __init__(self, session: Session, parent=None) -> None:
+    def __init__(self, session: Session, controller, parent=None) -> None:
         super().__init__(parent)
         self.session = session
+        self.controller = controller
         self.kind = QComboBox()
         self.kind.setObjectName("basisCombo")
         for key, name in BASIS_NAMES.items():
@@ -142,27 +143,11 @@ class BasisDock(QWidget):
             self._completer_model.setStringList(list(vocab.completions))
             self._completer_filled = True
 
-    def token_id_for(self, text: str) -> int | None:
-        """Accepts the visible form (␣Mary), the raw form (' Mary') or a numeric id."""
-        text = text.strip("\n")
-        vocab = self.session.vocab
-        if not text or vocab is None:
-            return None
-        if text in vocab.lookup:
-            return vocab.lookup[text]
-        raw = visible(text, 60)
-        if raw in vocab.lookup:
-            return vocab.lookup[raw]
-        if text.strip().isdigit():
-            i = int(text.strip())
-            if 0 <= i < len(vocab.texts):
-                return i
-        return None
-
     def _add_token(self) -> None:
-        tid = self.token_id_for(self.token_edit.text())
+        vocab = self.session.vocab
+        tid = None if vocab is None else vocab.token_id(self.token_edit.text())
         if tid is None:
-            self.session.message.emit(f"No token {self.token_edit.text()!r} in this model's vocabulary.", True)
+            self.controller.notify(f"No token {self.token_edit.text()!r} in this model's vocabulary.")
             return
         toks = tuple(t for t in self.session.plane_tokens if t != tid) + (tid,)
         self.session.plane_tokens = toks[-3:]
@@ -172,7 +157,7 @@ class BasisDock(QWidget):
         s = self.session
         lens = s.lens_by_position.get(s.position)
         if not lens:
-            s.message.emit("Run a prompt first: the plane uses its top predictions.", True)
+            self.controller.notify("Run a prompt first: the plane uses its top predictions.")
             return
         s.plane_tokens = tuple(int(i) for i in lens[-1].ids[:2])
 

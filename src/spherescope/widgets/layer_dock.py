@@ -54,8 +54,8 @@ class LayerDock(QWidget):
         self.readout.setWordWrap(True)
         self.bars = TopKBars()
         self.bars.setObjectName("topkBars")
-        self.bars.token_hovered.connect(session.highlight_requested.emit)
-        self.bars.token_clicked.connect(session.highlight_requested.emit)
+        self.bars.token_hovered.connect(self._highlight)
+        self.bars.token_clicked.connect(self._highlight)
         note = QLabel("Logit lens: the final norm and unembedding applied to this layer's residual (float32).")
         note.setWordWrap(True)
         note.setObjectName("captionLabel")
@@ -85,17 +85,18 @@ class LayerDock(QWidget):
         session.position_changed.connect(lambda _p: self.refresh())
         session.basis_changed.connect(self.refresh)
 
+    def _highlight(self, token: int) -> None:
+        self.session.highlight = token
+
     # ---- range and selection ----
     def _on_frames(self, *_):
+        # (While a run streams in, the controller moves the layer to the newest one.)
         n = self.session.available_layers()
         total = self.session.num_layers
-        at_end = self.session.layer >= self.slider.maximum()
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, n - 1))
+        self.slider.setValue(self.session.layer)
         self.slider.blockSignals(False)
-        # While a run streams in, follow the newest layer unless the user scrubbed away.
-        if n and (at_end or self.session.layer >= n):
-            self.session.layer = n - 1
         self.slider.setTickInterval(5 if (total or 0) > 12 else 1)
         self.refresh()
 

@@ -1,45 +1,56 @@
-"""The main window: the sphere in the middle, docks around it, menus and a status bar."""
+"""The main window: the sphere in the middle, docks around it, menus and a status bar.
+
+It is built by the composition root (app.build_main_window) from a session, a
+controller, the 3-D view and the binding between them; it arranges widgets, routes
+menu commands to the controller and keeps the window's settings.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QProgressDialog, QVBoxLayout, QWidget,
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QVBoxLayout, QWidget,
 )
 
 from spherescope import __version__
 from spherescope.controller import Controller
+from spherescope.render.binding import ViewBinding
+from spherescope.render.sphere_view import LAYER_KEYS
 from spherescope.render.sphere_window import SphereWindow, embed
+from spherescope.state.scene import SUFFIX, SceneError, save_scene, scene_of
 from spherescope.state.session import Session
 from spherescope.widgets.basis_dock import BasisDock
 from spherescope.widgets.layer_dock import LayerDock
+from spherescope.widgets.lessons import LESSONS
 from spherescope.widgets.message_bar import MessageBar
 from spherescope.widgets.prompt_dock import PromptDock
-from spherescope.widgets.view_binding import ViewBinding
+from spherescope.widgets.window_exports import WindowExports
 
 SETTINGS_VERSION = 2  # bump when docks change, so an old saved layout is not forced on new docks
 
 
-class MainWindow(QMainWindow):
-    def __init__(self, session: Session | None = None, settings: QSettings | None = None,
-                 load_options: dict | None = None, model: str | None = None) -> None:
+def remembered_model(settings: QSettings) -> str:
+    """The model the last session used ("embedded" the first time)."""
+    return str(settings.value("last_model", "embedded") or "embedded")
+
+
+class MainWindow(WindowExports, QMainWindow):
+    def __init__(self, session: Session, controller: Controller, view: SphereWindow, binding: ViewBinding,
+                 settings: QSettings, model: str | None = None) -> None:
         """`model`: the one `start` will load (default: the last one used)."""
         super().__init__()
         self.setObjectName("spherescopeMainWindow")
         self.setWindowTitle("spherescope")
-        self.session = session or Session()
-        self.settings = settings or QSettings("spherescope", "spherescope")
+        self.session, self.controller, self.view, self.binding, self.settings = session, controller, view, binding, settings
         self._start_model = model
-        self.controller = Controller(self.session, load_options, self, expect=model or self.last_model())
+        controller.setParent(self)
 
-        self.view = SphereWindow()
         self.view.setObjectName("sphereView")
         self.view_container = embed(self.view)
         self.view.drop_target = self
-        self.binding = ViewBinding(self.session, self.view)
         self.message_bar = MessageBar()
         central = QWidget()
         lay = QVBoxLayout(central)
@@ -49,26 +60,19 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.view_container, 1)
         self.setCentralWidget(central)
 
-        self.prompt_dock = PromptDock(self.session)
-        self.layer_dock = LayerDock(self.session)
-        self.basis_dock = BasisDock(self.session)
+        self.prompt_dock = PromptDock(session, controller)
+        self.layer_dock = LayerDock(session)
+        self.basis_dock = BasisDock(session, controller)
         self.docks = {
             "prompt": self._dock("Prompt", self.prompt_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
             "layer": self._dock("Layer", self.layer_dock, Qt.DockWidgetArea.RightDockWidgetArea),
             "basis": self._dock("Basis and view", self.basis_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
         }
-        from spherescope.widgets import lesson_docks as ld
-
-        self.lessons = {
-            "closest": (ld.ClosestDock(self.session), "Closest by which measure?"),
-            "confidence": (ld.ConfidenceDock(self.session), "Length is confidence"),
-            "norms": (ld.NormsDock(self.session), "Residual norms"),
-            "token_norms": (ld.TokenNormsDock(self.session), "Token norms"),
-            "roundtrip": (ld.RoundTripDock(self.session), "Embed → unembed"),
-            "tied": (ld.TiedDock(self.session), "Tied or untied"),
-        }
+        self.lessons = {}
         first = None
-        for key, (widget, title) in self.lessons.items():
+        for key, cls, title in LESSONS:
+            widget = cls(session, controller)
+            self.lessons[key] = (widget, title)
             dock = self._dock(title, widget, Qt.DockWidgetArea.BottomDockWidgetArea)
             dock.setObjectName(f"dock_{key}")
             if hasattr(widget, "catch_up"):
@@ -90,15 +94,11 @@ class MainWindow(QMainWindow):
             lambda visible: visible and setattr(self.session, "roundtrip_wanted", True))
         self._build_status_bar()
         self._build_menus()
-        self._build_shortcuts()
+        self._build_layer_keys()
 
-        self.session.message.connect(self.message_bar.show_message)
-        self.setAcceptDrops(True)
-        self.sweep = None  # the running animation export, if any
-        self._pending_layer: int | None = None
-        self.session.trace_finished.connect(self._apply_pending_layer)
-        self.prompt_dock.recent_models_changed.connect(lambda refs: self.settings.setValue("recent_models", refs))
+        controller.message.connect(self.message_bar.show_message)
         self.prompt_dock.model_dialog_requested.connect(self.open_model_dialog)
+        self.setAcceptDrops(True)
         self.resize(1480, 920)  # fits a 1080p screen with a panel
         self._restore_settings()
 
@@ -148,49 +148,35 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, 100)
             self.progress.setValue(int(100 * frac))
 
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setToolTip(tip)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
     def _build_menus(self) -> None:
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
-        self.run_action = QAction("&Run prompt", self)
-        self.run_action.setShortcut(QKeySequence("Ctrl+R"))
-        self.run_action.triggered.connect(self.prompt_dock.request_run)
-        file_menu.addAction(self.run_action)
+        self.run_action = self._action(file_menu, "&Run prompt", self.prompt_dock.request_run, "Ctrl+R")
         file_menu.addSeparator()
-        a = QAction("&Open Scene…", self)
-        a.setShortcut(QKeySequence.StandardKey.Open)
-        a.triggered.connect(self.open_scene_dialog)
-        file_menu.addAction(a)
-        a = QAction("&Save Scene…", self)
-        a.setShortcut(QKeySequence.StandardKey.Save)
-        a.triggered.connect(self.save_scene_dialog)
-        file_menu.addAction(a)
+        self._action(file_menu, "&Open Scene…", self.open_scene_dialog, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "&Save Scene…", self.save_scene_dialog, QKeySequence.StandardKey.Save)
         file_menu.addSeparator()
-        a = QAction("Open &Model…", self)
-        a.setShortcut(QKeySequence("Ctrl+Shift+O"))
-        a.triggered.connect(self.open_model_dialog)
-        file_menu.addAction(a)
+        self._action(file_menu, "Open &Model…", self.open_model_dialog, "Ctrl+Shift+O")
         file_menu.addSeparator()
-        self.export_action = QAction("&Export Image…", self)
-        self.export_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
-        self.export_action.setToolTip("Export the 3-D view as a PNG at any size (Ctrl+Shift+S)")
-        self.export_action.triggered.connect(lambda: self.show_export_dialog(animation=False))
-        file_menu.addAction(self.export_action)
-        self.export_anim_action = QAction("Export &Animation…", self)
-        self.export_anim_action.triggered.connect(lambda: self.show_export_dialog(animation=True))
-        file_menu.addAction(self.export_anim_action)
-        a = QAction("Export &Window…", self)
-        a.triggered.connect(lambda: self._export_widget_dialog(self, "window"))
-        file_menu.addAction(a)
+        self.export_action = self._action(file_menu, "&Export Image…", lambda: self.show_export_dialog(animation=False),
+                                          "Ctrl+Shift+S", "Export the 3-D view as a PNG at any size (Ctrl+Shift+S)")
+        self.export_anim_action = self._action(file_menu, "Export &Animation…", lambda: self.show_export_dialog(animation=True))
+        self._action(file_menu, "Export &Window…", lambda: self._export_widget_dialog(self, "window"))
         docks_menu = file_menu.addMenu("Export &Dock")
         for key, dock in self.docks.items():
-            a = QAction(dock.windowTitle() + "…", self)
-            a.triggered.connect(lambda _=False, d=dock, k=key: self._export_widget_dialog(d.widget(), k))
-            docks_menu.addAction(a)
+            self._action(docks_menu, dock.windowTitle() + "…", lambda _=False, d=dock, k=key: self._export_widget_dialog(d.widget(), k))
         file_menu.addSeparator()
-        a = QAction("&Quit", self)
-        a.setShortcut(QKeySequence.StandardKey.Quit)
-        a.triggered.connect(self.close)
-        file_menu.addAction(a)
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         toolbar = self.addToolBar("Export")
         toolbar.setObjectName("exportToolbar")
@@ -201,10 +187,7 @@ class MainWindow(QMainWindow):
         self.view.copy_requested.connect(self.copy_view_image)
 
         view_menu = mb.addMenu("&View")
-        a = QAction("&Reset view", self)
-        a.setShortcut(QKeySequence("Ctrl+0"))
-        a.triggered.connect(self.view.reset_view)
-        view_menu.addAction(a)
+        self._action(view_menu, "&Reset view", self.view.reset_view, "Ctrl+0")
         self.cloud_action = QAction("Show vocabulary &cloud", self, checkable=True)
         self.cloud_action.setChecked(self.session.show_cloud)
         self.cloud_action.toggled.connect(lambda v: setattr(self.session, "show_cloud", v))
@@ -215,190 +198,77 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
 
         help_menu = mb.addMenu("&Help")
-        a = QAction("&About spherescope", self)
-        a.triggered.connect(self.show_about)
-        help_menu.addAction(a)
+        self._action(help_menu, "&About spherescope", self.show_about)
 
-    def _build_shortcuts(self) -> None:
-        # Window-wide keys; text fields keep their own meaning of these keys because
-        # Qt lets a focused editor claim them first (ShortcutOverride).
-        for key, fn in ((Qt.Key.Key_Left, lambda: self.layer_dock.step(-1)),
-                        (Qt.Key.Key_Right, lambda: self.layer_dock.step(1)),
-                        (Qt.Key.Key_Space, self.layer_dock.toggle_play)):
+    def _build_layer_keys(self) -> None:
+        """Left/Right step through layers and Space plays, anywhere in the window.
+
+        Two routes to one table: window-wide shortcuts (text fields keep these keys,
+        because Qt lets a focused editor claim them first), and keyPressEvent for the
+        keys the 3-D view passes on (a key sent on from an embedded window bypasses
+        the shortcut map)."""
+        actions = {"previous": lambda: self.layer_dock.step(-1), "next": lambda: self.layer_dock.step(1),
+                   "play": self.layer_dock.toggle_play}
+        self._layer_keys = {key: actions[name] for key, name in LAYER_KEYS.items()}
+        for key, fn in self._layer_keys.items():
             sc = QShortcut(QKeySequence(key), self)
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(fn)
 
-    # ---- exports ----
-    def show_export_dialog(self, animation: bool = False):
-        from spherescope.widgets.export_dialog import ExportDialog
-
-        default = str(Path.home() / ("spherescope.mp4" if animation else "spherescope.png"))
-        dlg = ExportDialog((self.view.width(), self.view.height()), animation, self.session.style, default, self)
-        dlg.setObjectName("exportDialog")
-        dlg.accepted.connect(lambda: self.export_animation(dlg.options()) if animation else self.export_image(dlg.options()))
-        dlg.open()
-        return dlg
-
-    def _with_style(self, style: str, fn):
-        """Render with another style without touching what the session shows afterwards."""
-        current = self.session.style
-        if style != current:
-            self.binding.on_style(style)
-        try:
-            return fn()
-        finally:
-            if style != current:
-                self.binding.on_style(current)
-
-    def export_image(self, opts) -> bool:
-        from spherescope.core.atomic import WriteError
-        from spherescope.render.export import save_image
-
-        if not opts.path:
-            self.session.message.emit("Choose a file to export to.", True)
-            return False
-        try:
-            img = self._with_style(opts.style, lambda: self.view.render_image(opts.width, opts.height, opts.transparent))
-            save_image(img, opts.path)
-        except (WriteError, ValueError, RuntimeError) as exc:
-            self.session.message.emit(f"Export failed: {exc}", True)
-            return False
-        self.session.message.emit(f"Saved {opts.width}×{opts.height} image to {opts.path}", False)
-        return True
-
-    def export_animation(self, opts):
-        from spherescope.core.atomic import WriteError
-        from spherescope.render.animation import LayerSweep
-
-        if self.sweep is not None:
-            self.session.message.emit("An animation export is already running.", True)
-            return None
-        style_before = self.session.style
-        try:
-            if opts.style != style_before:
-                self.binding.on_style(opts.style)
-            sweep = LayerSweep(self.view, self.session, opts.path, (opts.width, opts.height), opts.fps, opts.orbit_degrees)
-        except (WriteError, ValueError) as exc:
-            self.binding.on_style(style_before)
-            self.session.message.emit(f"Export failed: {exc}", True)
-            return None
-        dlg = QProgressDialog(f"Rendering {sweep.total} frames…", "Cancel", 0, sweep.total, self)
-        dlg.setObjectName("animationProgress")
-        dlg.setWindowTitle("Export animation")
-        dlg.setMinimumDuration(0)
-        dlg.setAutoClose(False)
-        dlg.setAutoReset(False)
-        dlg.canceled.connect(sweep.cancel)
-        sweep.progress.connect(lambda i, n: dlg.setValue(i))
-
-        def finished(message: str | None, error: bool) -> None:
-            self.sweep = None
-            self.progress_dialog = None
-            self.binding.on_style(style_before)
-            dlg.reset()
-            dlg.hide()
-            if message:
-                self.session.message.emit(message, error)
-
-        sweep.done.connect(lambda path: finished(f"Saved {sweep.total}-frame animation to {path}", False))
-        sweep.failed.connect(lambda msg: finished(f"Animation export failed: {msg}", True))
-        sweep.cancelled.connect(lambda: finished("Animation export cancelled; nothing was written.", False))
-        self.sweep, self.progress_dialog = sweep, dlg
-        dlg.show()
-        sweep.start()
-        return sweep
-
-    def _export_widget_dialog(self, widget: QWidget, name: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {name}", str(Path.home() / f"spherescope-{name}.png"),
-                                              "PNG image (*.png);;SVG drawing (*.svg)")
-        if path:
-            self.export_widget(widget, path)
-
-    def export_widget(self, widget: QWidget, path: str) -> bool:
-        from spherescope.core.atomic import WriteError
-        from spherescope.render.export import save_widget
-
-        try:
-            save_widget(widget, path)
-        except WriteError as exc:
-            self.session.message.emit(f"Export failed: {exc}", True)
-            return False
-        self.session.message.emit(f"Saved {path}", False)
-        return True
-
-    def copy_view_image(self) -> None:
-        QGuiApplication.clipboard().setImage(self.view.grab_image())
-        self.statusBar().showMessage("Copied the view to the clipboard", 3000)
+    def keyPressEvent(self, ev) -> None:
+        fn = self._layer_keys.get(ev.key())
+        if fn is not None and not ev.modifiers():
+            fn()
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
 
     # ---- scenes ----
     def current_scene(self):
-        from spherescope.state.scene import Scene
-
-        s = self.session
-        return Scene(
-            model=s.model_ref, prompt=s.prompt, position=s.position, layer=s.layer, basis=s.basis_kind,
-            plane_tokens=[int(t) for t in s.plane_tokens], camera=self.view.camera(), style=s.style,
-            show_cloud=s.show_cloud, color_by_length=s.color_by_length, length_as=s.length_as,
-            show_labels=s.show_labels, docks=[k for k, d in self.docks.items() if d.isVisible()],
-        )
+        return scene_of(self.session, self.view.camera(), [k for k, d in self.docks.items() if d.isVisible()])
 
     def save_scene(self, path: str) -> bool:
         from spherescope.core.atomic import WriteError
-        from spherescope.state.scene import SUFFIX, save_scene
 
         if not path.endswith(SUFFIX):
             path += SUFFIX
         try:
             save_scene(path, self.current_scene())
-        except WriteError as exc:
-            self.session.message.emit(f"Scene not saved: {exc}", True)
+        except (WriteError, SceneError) as exc:
+            self.controller.notify(f"Scene not saved: {exc}", True)
             return False
-        self.session.message.emit(f"Saved scene {path}", False)
+        self.controller.notify(f"Saved scene {path}", False)
         return True
 
     def open_scene(self, path: str) -> bool:
         """Restore a scene; on any problem say why and leave the current session as it was."""
-        from spherescope.models.errors import ModelError
-        from spherescope.models.sources import resolve
-        from spherescope.state.scene import SceneError, load_scene
-
-        try:
-            scene = load_scene(path)
-            resolve(scene.model)  # a missing model path fails here, before anything changes
-        except (SceneError, ModelError) as exc:
-            self.session.message.emit(f"Cannot open the scene: {exc}", True)
+        scene = self.controller.open_scene(path)
+        if scene is None:
             return False
-        s = self.session
-        s.style = scene.style
-        s.show_cloud, s.color_by_length = scene.show_cloud, scene.color_by_length
-        s.length_as, s.show_labels = scene.length_as, scene.show_labels
-        s.plane_tokens = tuple(scene.plane_tokens)
-        s.basis_kind = scene.basis
         self.view.set_camera(scene.camera)
         for key, dock in self.docks.items():
             dock.setVisible(key in scene.docks)
-        if s.model_ref != scene.model:
-            s.model_ref = scene.model
         self.prompt_dock.editor.setPlainText(scene.prompt)
-        if scene.prompt:
-            s.prompt = scene.prompt  # the same prompt keeps the scene's position for the run
-            s.position = scene.position
-            self._pending_layer = scene.layer
-            self.controller.run(scene.prompt)
         return True
 
-    def _apply_pending_layer(self) -> None:
-        if self._pending_layer is not None:
-            layer, self._pending_layer = self._pending_layer, None
-            self.session.layer = max(0, min(layer, self.session.available_layers() - 1))
+    def open_scene_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open scene", str(Path.home()), "spherescope scenes (*.spherescope);;All files (*)")
+        if path:
+            self.open_scene(path)
 
+    def save_scene_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save scene", str(Path.home() / "scene.spherescope"), "spherescope scenes (*.spherescope)")
+        if path:
+            self.save_scene(path)
+
+    # ---- models ----
     def open_model_dialog(self):
         """The model dialog, window-modal but not blocking (so tests and the worker
         keep running); Load applies the choice."""
         from spherescope.widgets.model_dialog import ModelDialog
 
-        dlg = ModelDialog(self.session.model_ref, self.prompt_dock.recent_models, self.controller.load_options, self)
+        dlg = ModelDialog(self.session.model_ref, list(self.session.recent_models), self.controller.load_options, self,
+                          catalog=self.controller.catalog)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.accepted.connect(lambda: self.apply_model_choice(dlg.choice()))
         dlg.open()
@@ -414,16 +284,6 @@ class MainWindow(QMainWindow):
         elif choice.ref != self.session.model_ref:
             self.prompt_dock.choose_model(choice.ref)
 
-    def open_scene_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open scene", str(Path.home()), "spherescope scenes (*.spherescope);;All files (*)")
-        if path:
-            self.open_scene(path)
-
-    def save_scene_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save scene", str(Path.home() / "scene.spherescope"), "spherescope scenes (*.spherescope)")
-        if path:
-            self.save_scene(path)
-
     # ---- drag and drop: scenes, model folders and .gguf files ----
     def dragEnterEvent(self, ev) -> None:
         if ev.mimeData().hasUrls():
@@ -432,33 +292,21 @@ class MainWindow(QMainWindow):
     def dropEvent(self, ev) -> None:
         for url in ev.mimeData().urls():
             path = url.toLocalFile()
-            if path.endswith(".spherescope"):
+            if path.endswith(SUFFIX):
                 self.open_scene(path)
             elif path:
                 self.prompt_dock.choose_model(path)
             break
 
-    def keyPressEvent(self, ev) -> None:
-        # Reached when the focused widget passes the key on (the 3-D view does for these).
-        keys = {Qt.Key.Key_Left: lambda: self.layer_dock.step(-1), Qt.Key.Key_Right: lambda: self.layer_dock.step(1),
-                Qt.Key.Key_Space: self.layer_dock.toggle_play}
-        fn = keys.get(ev.key())
-        if fn is not None and not ev.modifiers():
-            fn()
-            ev.accept()
-            return
-        super().keyPressEvent(ev)
-
     def about_text(self) -> str:
         import platform
+        import sys
 
         import numpy
         import pyqtgraph
         from PySide6 import __version__ as pyside_version
 
         libs = [f"Python {platform.python_version()}", f"PySide6 {pyside_version}", f"pyqtgraph {pyqtgraph.__version__}", f"numpy {numpy.__version__}"]
-        import sys
-
         for name in ("torch", "transformers"):
             mod = sys.modules.get(name)
             if mod is not None:
@@ -485,21 +333,18 @@ class MainWindow(QMainWindow):
         state = st.value("window_state")
         if isinstance(state, QByteArray):
             self.restoreState(state, SETTINGS_VERSION)
-        recent = st.value("recent_models", [])
-        self.prompt_dock.set_recent_models(list(recent) if isinstance(recent, list) else [recent] if recent else [])
-        prompts = st.value("recent_prompts", [])
-        self.prompt_dock.recent_prompts = list(prompts) if isinstance(prompts, list) else [prompts] if prompts else []
+        embedded = self.controller.catalog.embedded
+        self.session.recent_models = tuple(r for r in _str_list(st.value("recent_models", [])) if r != embedded)[:8]
+        self.session.recent_prompts = tuple(_str_list(st.value("recent_prompts", [])))[:20]
         # Device and precision chosen in the model dialog last time; what the command
         # line asked for wins. The pickle opt-in is never remembered.
-        from spherescope.models.sources import load_options
-
         dtype = str(st.value("load_dtype", "") or "")
-        saved = load_options(str(st.value("load_device", "") or ""),
-                             dtype if dtype in ("float32", "float16", "bfloat16") else None)
+        saved = self.controller.catalog.load_options(str(st.value("load_device", "") or ""),
+                                                     dtype if dtype in ("float32", "float16", "bfloat16") else None)
         self.controller.load_options = {**saved, **self.controller.load_options}
 
     def last_model(self) -> str:
-        return str(self.settings.value("last_model", "embedded") or "embedded")
+        return remembered_model(self.settings)
 
     def save_settings(self) -> None:
         st = self.settings
@@ -507,8 +352,8 @@ class MainWindow(QMainWindow):
         st.setValue("geometry", self.saveGeometry())
         st.setValue("window_state", self.saveState(SETTINGS_VERSION))
         st.setValue("last_model", self.session.model_ref)
-        st.setValue("recent_models", self.prompt_dock.recent_models)
-        st.setValue("recent_prompts", self.prompt_dock.recent_prompts[:20])
+        st.setValue("recent_models", list(self.session.recent_models))
+        st.setValue("recent_prompts", list(self.session.recent_prompts[:20]))
         opts = self.controller.load_options
         st.setValue("load_device", str(opts.get("device", "auto")))
         st.setValue("load_dtype", str(opts.get("dtype") or ""))
@@ -516,11 +361,7 @@ class MainWindow(QMainWindow):
 
     def start(self, model: str | None = None, prompt: str | None = None) -> None:
         """Begin loading a model (the last one used by default) and optionally run a prompt."""
-        ref = model or self._start_model or self.last_model()
-        if self.session.model_ref == ref:
-            self.controller.load(ref)
-        else:
-            self.session.model_ref = ref
+        self.controller.load(model or self._start_model or self.last_model())
         if prompt:
             self.prompt_dock.editor.setPlainText(prompt)
             self.prompt_dock.request_run()
@@ -532,3 +373,10 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.controller.shutdown()
         super().closeEvent(ev)
+
+
+def _str_list(value) -> list[str]:
+    """QSettings gives a one-element list back as a plain string."""
+    if isinstance(value, list):
+        return [str(v) for v in value if v]
+    return [str(value)] if value else []

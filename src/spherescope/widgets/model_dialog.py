@@ -7,7 +7,6 @@ and a model that will not fit is said so before anything is loaded.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer
@@ -16,9 +15,7 @@ from PySide6.QtWidgets import (
     QPushButton, QVBoxLayout,
 )
 
-from spherescope.models.errors import ModelError
-from spherescope.models.sources import EMBEDDED, EMBEDDED_LABEL, load_options
-from spherescope.models.summary import available_memory, human_bytes, likely_device, memory_warning, summarize
+from spherescope.controller import ModelCatalog
 
 LENS_NOTE = "The lens and all geometry are computed in float32, whatever the weights' precision."
 _PRECISIONS = (("As stored", None), ("float32", "float32"), ("float16", "float16"), ("bfloat16", "bfloat16"))
@@ -30,29 +27,12 @@ class ModelChoice:
     options: dict  # device, dtype, allow_pickle: load_model's keyword arguments
 
 
-def device_choices() -> list[tuple[str, str]]:
-    """(label, value) for the devices this machine has. torch is imported only if the
-    worker already did (it has by the time a model is loaded), so opening the dialog
-    never stalls the window on a cold import."""
-    torch = sys.modules.get("torch")
-    items = [("Automatic", "auto"), ("CPU", "cpu")]
-    if torch is None:
-        return items
-    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    for i in range(n):
-        items.append((f"CUDA {i}: {torch.cuda.get_device_name(i)}", f"cuda:{i}"))
-    if n > 1:
-        items.append((f"Shard over {n} GPUs (device_map=auto)", "shard"))
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        items.append(("Apple GPU (MPS)", "mps"))
-    return items
-
-
 class ModelDialog(QDialog):
-    def __init__(self, current: str = EMBEDDED, recent: list[str] | None = None, options: dict | None = None,
-                 parent=None) -> None:
+    def __init__(self, current: str | None = None, recent: list[str] | None = None, options: dict | None = None,
+                 parent=None, catalog: ModelCatalog | None = None) -> None:
         super().__init__(parent)
+        self.catalog = catalog = catalog or ModelCatalog()
+        current = current or catalog.embedded
         self.setWindowTitle("Open model")
         self.setObjectName("modelDialog")
         self.summary = None
@@ -62,9 +42,9 @@ class ModelDialog(QDialog):
         self.source.setObjectName("modelSource")
         self.source.setEditable(True)
         self.source.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.source.addItem(EMBEDDED_LABEL, EMBEDDED)
+        self.source.addItem(catalog.embedded_label, catalog.embedded)
         for ref in recent or []:
-            if ref and ref != EMBEDDED:
+            if ref and ref != catalog.embedded:
                 self.source.addItem(ref, ref)
         self.source.lineEdit().setPlaceholderText("a folder, a .gguf file, or a hub id such as gpt2")
         self.source.setToolTip("The embedded SmolLM2, a recent model, a local folder or .gguf file, or a Hugging Face hub id")
@@ -80,9 +60,9 @@ class ModelDialog(QDialog):
 
         self.device = QComboBox()
         self.device.setObjectName("modelDevice")
-        for label, value in device_choices():
+        for label, value in catalog.device_choices():
             if value == "auto":
-                label = f"Automatic ({likely_device()})"
+                label = f"Automatic ({catalog.likely_device('auto')})"
             self.device.addItem(label, value)
         self._select(self.device, options.get("device", "auto"))
         self.precision = QComboBox()
@@ -155,7 +135,7 @@ class ModelDialog(QDialog):
         return text
 
     def choice(self) -> ModelChoice:
-        opts = load_options(self.device.currentData(), self.precision.currentData(), self.allow_pickle.isChecked())
+        opts = self.catalog.load_options(self.device.currentData(), self.precision.currentData(), self.allow_pickle.isChecked())
         return ModelChoice(self.ref(), opts)
 
     def set_source(self, ref: str) -> None:
@@ -184,8 +164,6 @@ class ModelDialog(QDialog):
 
     # ---- the summary ----
     def refresh(self) -> None:
-        from spherescope.models.sources import resolve
-
         self._debounce.stop()
         while self.facts.rowCount():
             self.facts.removeRow(0)
@@ -198,13 +176,12 @@ class ModelDialog(QDialog):
             self.load_button.setEnabled(False)
             self._refresh_memory()
             return
-        try:
-            kind = resolve(ref).kind
-            # An uncached hub id has no summary yet but can still be loaded (downloaded).
-            loadable = kind == "hub"
-            self.summary = summarize(ref)
-        except ModelError as exc:
-            msg = QLabel(str(exc))
+        described = self.catalog.describe(ref)
+        self.summary = described.summary
+        # An uncached hub id has no summary yet but can still be loaded (downloaded).
+        loadable = described.kind == "hub"
+        if described.summary is None:
+            msg = QLabel(described.error)
             msg.setWordWrap(True)
             msg.setObjectName("modelSummaryError")
             self.facts.addRow(msg)
@@ -224,7 +201,7 @@ class ModelDialog(QDialog):
         label.setVisible(bool(text))  # an empty word-wrapped label still takes a line
 
     def _device_for_memory(self) -> str:
-        return likely_device(self.device.currentData())
+        return self.catalog.likely_device(self.device.currentData())
 
     def _refresh_memory(self) -> None:
         s = self.summary
@@ -235,14 +212,14 @@ class ModelDialog(QDialog):
             self._set_note(self.memory, "")
             return
         device = self._device_for_memory()
-        free = available_memory(device)
+        free = self.catalog.available_memory(device)
         w = s.weight_bytes(dtype)
         self._set_note(self.memory,
-            f"Estimated memory: {human_bytes(s.memory_bytes(dtype))} "
-            f"(weights {human_bytes(w)} as {dtype or s.loads_as}, plus the float32 lens and token directions) · "
-            f"free on {device}: {human_bytes(free) if free is not None else 'unknown'}"
+            f"Estimated memory: {self.catalog.human_bytes(s.memory_bytes(dtype))} "
+            f"(weights {self.catalog.human_bytes(w)} as {dtype or s.loads_as}, plus the float32 lens and token directions) · "
+            f"free on {device}: {self.catalog.human_bytes(free) if free is not None else 'unknown'}"
         )
-        warn = memory_warning(s, dtype, device, free)
+        warn = self.catalog.memory_warning(s, dtype, device, free)
         if warn:
             self._set_note(self.warning, warn)
             self.load_button.setText("Load anyway")

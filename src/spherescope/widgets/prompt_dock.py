@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QToolButton, QMenu, QVBoxLayout, QWidget,
 )
 
-from spherescope.models.sources import EMBEDDED, EMBEDDED_LABEL
 from spherescope.state.session import Session
 from spherescope.widgets.token_chips import TokenChips
 
@@ -23,14 +22,13 @@ _DIALOG = "__model_dialog__"
 
 
 class PromptDock(QWidget):
-    recent_models_changed = Signal(list)
     model_dialog_requested = Signal()
 
-    def __init__(self, session: Session, parent=None) -> None:
+    def __init__(self, session: Session, controller, parent=None) -> None:
         super().__init__(parent)
         self.session = session
-        self.recent_models: list[str] = []
-        self.recent_prompts: list[str] = []
+        self.controller = controller
+        self._embedded = controller.catalog.embedded
 
         self.model_combo = QComboBox()
         self.model_combo.setObjectName("modelCombo")
@@ -51,7 +49,7 @@ class PromptDock(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(session.cancel_requested.emit)
+        self.cancel_button.clicked.connect(controller.cancel)
         self.examples_button = QToolButton()
         self.examples_button.setText("Examples")
         self.examples_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -89,19 +87,16 @@ class PromptDock(QWidget):
         session.busy_changed.connect(self._on_busy)
         session.model_info_changed.connect(self._on_model_info)
         session.model_ref_changed.connect(lambda _ref: self._rebuild_combo())
+        session.recent_models_changed.connect(lambda _refs: self._rebuild_combo())
         self._rebuild_combo()
 
     # ---- model picker ----
-    def set_recent_models(self, refs: list[str]) -> None:
-        self.recent_models = [r for r in refs if r and r != EMBEDDED][:8]
-        self._rebuild_combo()
-
     def _rebuild_combo(self) -> None:
         combo = self.model_combo
         combo.blockSignals(True)
         combo.clear()
-        combo.addItem(EMBEDDED_LABEL, EMBEDDED)
-        for ref in self.recent_models:
+        combo.addItem(self.controller.catalog.embedded_label, self._embedded)
+        for ref in self.session.recent_models:
             combo.addItem(ref, ref)
         combo.insertSeparator(combo.count())
         combo.addItem("Open model… (folder, .gguf, hub id; device, precision)", _DIALOG)
@@ -122,10 +117,10 @@ class PromptDock(QWidget):
             self.choose_model(data)
 
     def choose_model(self, ref: str) -> None:
-        if ref != EMBEDDED:
-            self.recent_models = [ref] + [r for r in self.recent_models if r != ref][:7]
-            self.recent_models_changed.emit(self.recent_models)
-        self.session.model_ref = ref
+        if ref != self._embedded:
+            self.session.recent_models = (ref, *[r for r in self.session.recent_models if r != ref][:7])
+        if ref != self.session.model_ref:
+            self.controller.load(ref)
         self._rebuild_combo()
 
     def _on_model_info(self, info) -> None:
@@ -143,16 +138,16 @@ class PromptDock(QWidget):
         m.clear()
         for text in EXAMPLES:
             m.addAction(text, lambda t=text: self.editor.setPlainText(t))
-        if self.recent_prompts:
+        if self.session.recent_prompts:
             m.addSeparator()
-            for text in self.recent_prompts[:8]:
+            for text in self.session.recent_prompts[:8]:
                 m.addAction(text[:60] + ("…" if len(text) > 60 else ""), lambda t=text: self.editor.setPlainText(t))
 
     def request_run(self) -> None:
         prompt = self.editor.toPlainText()
         if prompt and len(prompt) <= 2000:
-            self.recent_prompts = [prompt] + [p for p in self.recent_prompts if p != prompt][:19]
-        self.session.run_requested.emit(prompt)
+            self.session.recent_prompts = (prompt, *[p for p in self.session.recent_prompts if p != prompt][:19])
+        self.controller.run(prompt)
 
     def _on_busy(self, busy: str) -> None:
         self.cancel_button.setEnabled(bool(busy))

@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from spherescope.core.text import visible
+from spherescope.render.styles import DARK_PLOT as THEME
 
 
 class TopKBars(QWidget):
@@ -63,8 +64,8 @@ class TopKBars(QWidget):
             p.setPen(pal.color(pal.ColorRole.Text))
             label = fm.elidedText(visible(text, 30), Qt.TextElideMode.ElideRight, text_w)
             p.drawText(QRectF(4, y, text_w, self.ROW), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, label)
-            p.fillRect(QRectF(bar_x, y + 4, bar_w, self.ROW - 8), QColor(255, 255, 255, 18))
-            p.fillRect(QRectF(bar_x, y + 4, max(1.0, bar_w * float(prob)), self.ROW - 8), QColor(255, 170, 60) if i == 0 else QColor(110, 170, 255))
+            p.fillRect(QRectF(bar_x, y + 4, bar_w, self.ROW - 8), QColor(*THEME.bar_track))
+            p.fillRect(QRectF(bar_x, y + 4, max(1.0, bar_w * float(prob)), self.ROW - 8), QColor(*THEME.bar_top) if i == 0 else QColor(*THEME.bar))
             p.drawText(QRectF(bar_x + bar_w + 4, y, num_w, self.ROW), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, f"{100 * prob:.1f}%")
 
     def _row_at(self, y: float) -> int:

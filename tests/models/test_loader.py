@@ -4,7 +4,8 @@ import time
 import pytest
 
 from spherescope.models.errors import Cancelled, ModelError
-from spherescope.models.sources import embedded_gguf, load_model, resolve
+from spherescope.models.loader import load_model
+from spherescope.models.source import embedded_gguf, resolve
 from tiny_models import save_tiny
 
 
@@ -136,7 +137,8 @@ def test_unknown_layout_is_one_sentence_that_says_what_to_do(make, pattern, tmp_
 
 
 def test_read_ahead_reads_weights_that_fit_in_memory(tmp_path, monkeypatch):
-    from spherescope.models import sources, summary
+    from spherescope.models import devices
+    from spherescope.models import loader
 
     files = []
     for i, size in enumerate((3 << 20, 9 << 20 | 123)):  # one spans several 8 MB chunks
@@ -144,24 +146,25 @@ def test_read_ahead_reads_weights_that_fit_in_memory(tmp_path, monkeypatch):
         f.write_bytes(bytes([i + 1]) * size)
         files.append(f)
     total = sum(f.stat().st_size for f in files)
-    assert sources.read_ahead(files) == total
+    assert loader.read_ahead(files) == total
     seen = []
-    sources.read_ahead(files, chunk=1 << 16, progress=lambda stage, frac: seen.append(frac), span=(0.2, 0.6))
+    loader.read_ahead(files, chunk=1 << 16, progress=lambda stage, frac: seen.append(frac), span=(0.2, 0.6))
     assert len(seen) >= 5 and seen == sorted(seen) and 0.2 <= seen[0] and seen[-1] <= 0.6
     with pytest.raises(Cancelled):
-        sources.read_ahead(files, chunk=1 << 16, cancel=lambda: True)
+        loader.read_ahead(files, chunk=1 << 16, cancel=lambda: True)
     unreadable = tmp_path / "broken.safetensors"
     unreadable.mkdir()  # opening it fails: the read-ahead skips it, the loader reports it
-    assert sources.read_ahead([unreadable, *files]) == total
-    monkeypatch.setattr(summary, "available_memory", lambda device="cpu": 10 << 20)
-    assert sources.read_ahead(files) == 0, "files larger than half the free memory are left to the loader"
-    monkeypatch.setattr(summary, "available_memory", lambda device="cpu": None)
-    assert sources.read_ahead(files) == 0
-    assert sources.read_ahead([]) == 0
+    assert loader.read_ahead([unreadable, *files]) == total
+    monkeypatch.setattr(devices, "available_memory", lambda device="cpu": 10 << 20)
+    assert loader.read_ahead(files) == 0, "files larger than half the free memory are left to the loader"
+    monkeypatch.setattr(devices, "available_memory", lambda device="cpu": None)
+    assert loader.read_ahead(files) == 0
+    assert loader.read_ahead([]) == 0
 
 
 def test_only_this_ggufs_date_keyed_copies_are_pruned(tmp_path):
-    from spherescope.models.sources import _gguf_cache_key, prune_date_keyed_entries
+    from spherescope.models.cache import gguf_cache_key as _gguf_cache_key
+    from spherescope.models.cache import prune_date_keyed_entries
 
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF" + bytes(5000))

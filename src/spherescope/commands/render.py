@@ -1,8 +1,9 @@
 """`spherescope render`: figures and animations from the command line, with no visible window.
 
-It builds the same session, view binding and 3-D view as the app, on a widget that is
-never shown on screen, so a scripted figure is exactly what the window would export.
-Needs an X display (Xvfb here) or a desktop session for OpenGL.
+It runs the same jobs as the window (jobs.load, jobs.trace, called in this thread),
+and draws with the same session, view binding and 3-D scene, on a view that is never
+shown on screen, so a scripted figure is exactly what the window would export. Needs
+an X display (Xvfb here) or a desktop session for OpenGL.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def render_main(args) -> int:
+def cmd_render(args) -> int:
     from spherescope.state.scene import Scene, SceneError, load_scene
 
     out = Path(args.out)
@@ -63,17 +64,29 @@ def render_main(args) -> int:
     from spherescope.app import make_app
 
     app = make_app()
-    from spherescope.models.sources import load_model
-    from spherescope.models.trace import trace_prompt
+    from spherescope.jobs import load as load_jobs
+    from spherescope.jobs import trace as trace_jobs
+    from spherescope.jobs.base import Context, inline_report
+    from spherescope.models.devices import load_options
     from spherescope.render.animation import LayerSweep
+    from spherescope.render.binding import ViewBinding
     from spherescope.render.export import save_image
     from spherescope.render.sphere_view import SphereView
+    from spherescope.state.scene import apply_view_options
     from spherescope.state.session import Session
-    from spherescope.widgets.view_binding import ViewBinding
-    from spherescope.workers import _vocab_for
 
-    loaded = load_model(scene.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
-    trace = trace_prompt(loaded, scene.prompt, position=scene.position if scene.position >= 0 else None)
+    ctx, report = Context(), inline_report()
+    loaded = load_jobs.load(ctx, report, scene.model, load_options(args.device, args.dtype, args.allow_pickle))
+    vocab = loaded.vocab
+    if args.tokens:
+        try:
+            ids = vocab_tokens(vocab, args.tokens)
+        except ValueError as exc:
+            raise PromptError(str(exc)) from None
+        scene.plane_tokens = ids[:3]
+        if args.basis is None:
+            scene.basis = "token-plane"
+    trace = trace_jobs.trace(ctx, report, scene.prompt, scene.position, 10).trace
     session = Session()
     view = SphereView()
     view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # a GL context, never a window on screen
@@ -83,22 +96,7 @@ def render_main(args) -> int:
     binding = ViewBinding(session, view)
     session.model_ref = scene.model
     session.model_info = loaded.info
-    session.style = scene.style
-    session.show_cloud, session.color_by_length = scene.show_cloud, scene.color_by_length
-    session.length_as, session.show_labels = scene.length_as, scene.show_labels
-    vocab = _vocab_for(loaded)
-    if args.tokens:
-        ids = []
-        for t in args.tokens.split(","):
-            key = t if t in vocab.lookup else t.replace(" ", "␣")
-            if key not in vocab.lookup:
-                raise PromptError(f"No token {t!r} in this model's vocabulary (use a leading space for word tokens).")
-            ids.append(vocab.lookup[key])
-        scene.plane_tokens = ids[:3]
-        if args.basis is None:
-            scene.basis = "token-plane"
-    session.plane_tokens = tuple(scene.plane_tokens)
-    session.basis_kind = scene.basis
+    apply_view_options(scene, session)
     session.vocab = vocab
     session.prompt = scene.prompt
     session.position = trace.position
@@ -122,3 +120,10 @@ def render_main(args) -> int:
     view.close()
     del binding
     return 0
+
+
+def vocab_tokens(vocab, text: str) -> list[int]:
+    """Token ids for --tokens ' Mary, John' (the leading space belongs to the token)."""
+    from spherescope.core.vocab import parse_tokens
+
+    return parse_tokens(vocab, text, what="plane tokens")

@@ -1,0 +1,1 @@
+"""The command-line commands other than the window: `trace` and `render`."""

@@ -1,0 +1,136 @@
+"""The vocabulary's geometry (token directions, lengths, PCA bases) and token lookup.
+
+Pure numpy: the model layer hands in the effective unembedding (and, for untied
+models, the embedding) as arrays; everything a view needs about the vocabulary is
+computed here once per model, in the worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spherescope.core.projection import Basis, pca_basis, project
+from spherescope.core.text import visible
+
+LOOKUP_WIDTH = 60  # visible() width of lookup keys: long enough for any real token
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """Per-model vocabulary geometry, computed once in the worker."""
+
+    directions: np.ndarray  # (V, d) float32 unit rows of the centred effective unembedding
+    lengths: np.ndarray  # (V,) float32 row lengths (uncentred: the article's token norms)
+    texts: tuple[str, ...]
+    pca: Basis
+    mean: np.ndarray  # (d,) the mean row removed before taking directions
+    raw_directions: np.ndarray  # (V, d) uncentred unit rows, for the "centre the cloud" option off
+    raw_pca: Basis
+    lookup: dict  # visible text (␣Mary) -> first token id with that text, for token entry
+    completions: tuple[str, ...]  # sorted keys of lookup, for the completer
+    # Untied models only (and only when W_E has the residual's width): the input
+    # embedding's rows, centred and not, so the cloud can show either space.
+    embed: tuple | None = None  # (directions, pca, raw_directions, raw_pca)
+    # The cloud already projected onto its own PCA bases (the default view), as
+    # ((basis, Projected), ...): the worker does this 25-30 ms matrix product, so the
+    # GUI thread does not when the vocabulary arrives.
+    projected: tuple = ()
+
+    def token_id(self, text: str) -> int | None:
+        """The id of a typed token: its visible form (␣Mary), its raw form (' Mary') or a
+        numeric id. None when the vocabulary has no such single token."""
+        return token_id(self.lookup, len(self.texts), text)
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    n = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+    return np.ascontiguousarray(rows / np.maximum(n, 1e-12)[:, None], dtype=np.float32)
+
+
+def _centred(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = rows.mean(axis=0, dtype=np.float64).astype(np.float32)
+    return rows - mean, mean
+
+
+def build_vocab(unembedding: np.ndarray, texts: list[str] | tuple[str, ...], embedding: np.ndarray | None = None) -> Vocab:
+    """Token directions, lengths and PCA bases of the effective unembedding rows.
+
+    The rows are centred before taking directions: subtracting the mean row m shifts
+    every logit by the same m.h, which softmax ignores, so the picture loses nothing
+    the model uses, while the shared mean direction (which otherwise crowds the whole
+    vocabulary into one cap of the sphere) is gone. `embedding` is given for untied
+    models whose input rows have the residual's width, so the cloud can show them too.
+    """
+    w = np.asarray(unembedding, np.float32)
+    lengths = np.sqrt(np.einsum("ij,ij->i", w, w)).astype(np.float32)
+    centred, mean = _centred(w)
+    directions = _unit_rows(centred)
+    raw = _unit_rows(w)
+    texts = tuple(texts)
+    lookup = make_lookup(texts)
+    embed = None
+    if embedding is not None and embedding.shape == w.shape:
+        e = np.asarray(embedding, np.float32)
+        e_dirs, e_raw = _unit_rows(_centred(e)[0]), _unit_rows(e)
+        embed = (e_dirs, pca_basis(e_dirs), e_raw, pca_basis(e_raw))
+    pca, raw_pca = pca_basis(directions), pca_basis(raw)
+    return Vocab(directions=directions, lengths=lengths, texts=texts, pca=pca, mean=mean,
+                 raw_directions=raw, raw_pca=raw_pca, lookup=lookup, completions=tuple(sorted(lookup)), embed=embed,
+                 projected=((pca, project(directions, pca)), (raw_pca, project(raw, raw_pca))))
+
+
+def make_lookup(texts: tuple[str, ...]) -> dict[str, int]:
+    """Visible text -> the first id with that text (a few special tokens share one)."""
+    lookup: dict[str, int] = {}
+    for i, t in enumerate(texts):
+        lookup.setdefault(visible(t, LOOKUP_WIDTH), i)
+    return lookup
+
+
+def token_id(lookup: dict[str, int], vocab_size: int, text: str) -> int | None:
+    """The one rule for a token a person types: the visible form (␣Mary), the raw form
+    (' Mary', spaces kept) or a numeric id within the vocabulary."""
+    text = (text or "").strip("\n")
+    if not text:
+        return None
+    if text in lookup:
+        return lookup[text]
+    shown = visible(text, LOOKUP_WIDTH)
+    if shown in lookup:
+        return lookup[shown]
+    digits = text.strip()
+    if digits.isdigit() and len(digits) < 12:
+        i = int(digits)
+        if 0 <= i < vocab_size:
+            return i
+    return None
+
+
+def split_token_list(text: str) -> list[str]:
+    """' Mary, John' -> [' Mary', ' John']: commas separate, the space after a comma
+    belongs to the token (the article writes " Mary" with its leading space)."""
+    return [part for part in (text or "").split(",") if part != ""]
+
+
+def parse_tokens(vocab: Vocab, text: str, count: int | None = None, what: str = "tokens") -> list[int]:
+    """Token ids for a comma-separated list, with one clear sentence for anything wrong:
+    an unknown token, too few or too many, or the same token twice. `count` asks for
+    exactly that many."""
+    parts = split_token_list(text)
+    if not parts:
+        raise ValueError(f"No {what} given: write them separated by commas, e.g. ' Mary, John'.")
+    ids = []
+    for part in parts:
+        tid = vocab.token_id(part)
+        if tid is None:
+            raise ValueError(f"No token {part!r} in this model's vocabulary (word tokens usually start with a space, "
+                             f"e.g. ' Mary').")
+        ids.append(tid)
+    if count is not None and len(ids) != count:
+        raise ValueError(f"{what.capitalize()} need exactly {count} tokens, not {len(ids)}: e.g. ' Mary, John'.")
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise ValueError(f"The token {vocab.texts[dup]!r} is given twice; {what} need different tokens.")
+    return ids

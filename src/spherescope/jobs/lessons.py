@@ -1,0 +1,88 @@
+"""The lesson views' model work: per-layer numbers for one position, the embed ->
+unembed round trip of one token, and the count of tokens whose round trip returns
+themselves."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spherescope.jobs.base import MODEL_LOCK, Again, Context, Report
+from spherescope.jobs.trace import current_model
+
+FRACTION_CHUNK = 512  # rows per step: about a fifth of a second, so a Run queued meanwhile waits no longer
+
+
+def lessons(ctx: Context, report: Report, position: int):
+    """(position, per-layer LayerLesson) for the last trace; None when that trace is
+    gone or the position is not in it."""
+    from spherescope.models.lessons import position_lessons
+
+    model = current_model(ctx, report)
+    tr = ctx.trace
+    if tr is None or not 0 <= position < tr.residuals.shape[1]:
+        return None
+    with MODEL_LOCK:
+        result = position_lessons(model, tr.residuals[:, position], cancel=report.cancelled)
+    report.check()
+    return None if result is None else (position, result)
+
+
+def _unembed_for(ctx: Context, mode: str):
+    """The matrix that unembeds a round trip: W_E itself (transpose) or its left inverse."""
+    from spherescope.core.lessons import left_inverse
+
+    W_E = ctx.model.embedding()
+    return ctx.cache(("unembed", mode), lambda: W_E if mode == "transpose" else left_inverse(W_E))
+
+
+def roundtrip(ctx: Context, report: Report, token: int, mode: str):
+    """(token, mode, scores over the vocabulary)."""
+    from spherescope.core.lessons import round_trip_scores
+
+    model = current_model(ctx, report)
+    with MODEL_LOCK:
+        return token, mode, round_trip_scores(model.embedding(), token, _unembed_for(ctx, mode))
+
+
+def fractions(ctx: Context, report: Report, mode: str = "", start: int = 0, hits: int = 0):
+    """The fraction of tokens whose round trip returns themselves, by transpose then
+    pseudo-inverse, counted FRACTION_CHUNK rows per step (each step is its own queued
+    event). Partial results: ("fraction", mode, value) as each mode is done; the
+    counts are kept per model, like the model itself."""
+    model = current_model(ctx, report)
+    # Kept on the model, which every window of the process shares: counted once.
+    done = model.__dict__.setdefault("_fractions", {})
+    if not mode:  # the first step: report what is known, start what is not
+        for m, value in done.items():
+            report.partial(("fraction", m, value))
+        todo = [m for m in ("transpose", "pinv") if m not in done]
+        return Again(todo[0], 0, 0) if todo else None
+    with MODEL_LOCK:
+        W_E = model.embedding()
+        unembed = _unembed_for(ctx, mode)
+        block = W_E[start:start + FRACTION_CHUNK]
+        best = one_thread_argmax(unembed, block)
+    hits += int((best == np.arange(start, start + len(block))).sum())
+    if start + FRACTION_CHUNK < W_E.shape[0]:
+        return Again(mode, start + FRACTION_CHUNK, hits)
+    done[mode] = hits / W_E.shape[0]
+    report.partial(("fraction", mode, done[mode]))
+    if mode == "transpose" and "pinv" not in done:
+        return Again("pinv", 0, 0)
+    return None
+
+
+def one_thread_argmax(unembed, block):
+    """argmax over the vocabulary of unembed @ block.T, on one core: the count runs in
+    the background for tens of seconds, and with both cores it starved the window's
+    drawing (a layer step went from ~13 to ~19 ms). Traces keep all cores."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        dtype = np.result_type(unembed, block)
+        scores = torch.from_numpy(np.ascontiguousarray(unembed, dtype)) @ torch.from_numpy(np.ascontiguousarray(block, dtype)).T
+        return scores.argmax(dim=0).numpy()
+    finally:
+        torch.set_num_threads(threads)

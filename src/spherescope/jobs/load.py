@@ -1,0 +1,124 @@
+"""Loading models, and the start-up work that makes the first load gentle on the window.
+
+Loaded models are shared by every worker of the process (reopening the same model is
+instant), at most two at a time to bound memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from spherescope import runtime
+from spherescope.jobs.base import MODEL_LOCK, Context, Report
+from spherescope.models.errors import ModelError
+
+_MODELS: OrderedDict[tuple, tuple] = OrderedDict()  # key -> (LoadedModel, Vocab)
+MAX_MODELS = 2
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The end of a load: what the window shows about the model."""
+
+    info: Any  # models.loaded.ModelInfo
+    vocab: Any  # core.vocab.Vocab
+    stats: Any  # models.lessons.ModelStats
+    seconds: float
+
+
+def warm(ctx: Context, report: Report, ref: str) -> None:
+    """Get the GIL-heavy parts of a first load done while the window is being built,
+    when a held GIL only delays the window's construction a little instead of freezing
+    a window already on screen.
+
+    In order: torch's C++ libraries, dlopened without the GIL
+    (`runtime.preload_torch_libraries`: 0.3 s that overlaps the window's construction
+    for free); the coming model's tokenizer, parsed in one ~0.1 s GIL-holding call
+    (models.tokenizer_prefetch); then `import torch`, whose extension still holds the
+    GIL for ~0.1 s registering its Python bindings, and transformers. Measured launch
+    cost of the tokenizer here: none beyond the run-to-run noise (median 1.337 s with
+    it, 1.334 s without, over 8 interleaved launches). Failures are left for the real
+    load to report.
+    """
+    from spherescope.models import tokenizer_prefetch
+
+    runtime.yield_during_imports()
+    runtime.preload_torch_libraries()
+    if ref:
+        tokenizer_prefetch.prefetch(ref)
+    try:
+        import torch  # noqa: F401
+        from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
+        # transformers imports each architecture (and its loading machinery, 1-2 s)
+        # lazily on first use; the default model's is worth having ready.
+        from transformers import LlamaConfig, LlamaForCausalLM  # noqa: F401
+    except Exception:  # noqa: BLE001
+        return
+    runtime.freeze_heap()
+
+
+def load(ctx: Context, report: Report, ref: str, options: dict) -> Loaded:
+    """Load `ref` (or take it from memory), with its vocabulary geometry and stats.
+
+    Partial results: ("progress", stage, fraction), ("warning", sentence) and, as soon
+    as the model is usable, ("model", ModelInfo, Vocab, seconds): the window draws the
+    cloud before the token-norm statistics are ready."""
+    from spherescope.models.lessons import model_stats
+
+    t0 = time.perf_counter()
+    with MODEL_LOCK:
+        loaded, vocab = _get_model(report, ref, options)
+    ctx.model, ctx.model_job, ctx.trace, ctx.trace_job = loaded, report.job, None, -1
+    ctx.caches = {}
+    seconds = time.perf_counter() - t0
+    report.partial(("model", loaded.info, vocab, seconds))
+    with MODEL_LOCK:
+        stats = model_stats(loaded)
+    return Loaded(loaded.info, vocab, stats, seconds)
+
+
+def _get_model(report: Report, ref: str, options: dict):
+    from spherescope.core.vocab import build_vocab
+    from spherescope.models.loader import load_model
+    from spherescope.models.source import resolve
+
+    key = (resolve(ref).ref, tuple(sorted(options.items())))
+    entry = _MODELS.get(key)
+    if entry is None:
+        def progress(stage: str, frac: float | None) -> None:
+            report.check()
+            report.progress(stage, frac)
+
+        # Only for a model not already in memory: a cached one has spent its memory.
+        warning = memory_warning(ref, options)
+        if warning:
+            report.partial(("warning", warning))
+        loaded = load_model(ref, progress=progress, cancel=report.cancelled, **options)
+        report.progress("Computing token directions", 0.99)
+        w, _bias = loaded.unembedding()
+        embedding = None if loaded.info.tied_embeddings else loaded.embedding()
+        entry = (loaded, build_vocab(w, loaded.vocab_text(), embedding))
+        runtime.freeze_heap()  # the model and its vocabulary geometry live until it is replaced
+        _MODELS[key] = entry
+        while len(_MODELS) > MAX_MODELS:
+            _MODELS.popitem(last=False)
+    _MODELS.move_to_end(key)
+    report.check()
+    return entry
+
+
+def memory_warning(ref: str, options: dict) -> str | None:
+    """The model dialog warns before loading; a model opened any other way (recent
+    list, drag and drop, command line) gets the same check here, from file headers."""
+    from spherescope.models import devices, summary
+
+    device = devices.likely_device(options.get("device"))
+    try:
+        s = summary.summarize(ref)
+    except ModelError:
+        return None  # the load itself reports what is wrong
+    return summary.memory_warning(s, options.get("dtype"), device, devices.available_memory(device))
+

@@ -1,0 +1,92 @@
+"""Measures that keep the window responsive while the worker imports and loads.
+
+Python threads share one GIL, so heavy work in the model worker can freeze the window
+even though it runs on another thread. Each measure here answers a stall that was
+measured on the 2-core reference machine (software OpenGL, no GPU); the numbers are
+in the docstrings. Nothing here imports Qt: the GUI-thread half (the garbage
+collector that runs on a timer) lives in app.py.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import threading
+import time
+
+# transformers copies a checkpoint's tensors out of safetensors on a pool of threads,
+# and each copy holds the GIL. With the pool, the window (one more thread waiting for
+# the GIL) lost the hand-over again and again: 80-100 ms stalls while the default
+# model loaded. One tensor at a time costs ~15% of a 0.4 s load and leaves the window
+# the GIL between tensors. Set when this module is imported, before transformers is.
+os.environ.setdefault("HF_DEACTIVATE_ASYNC_LOAD", "1")
+
+
+class ImportYield:
+    """A meta-path hook that finds nothing, but lets the GUI thread have the GIL for a
+    moment every 15 ms while the worker imports.
+
+    Importing torch and transformers is a long run of short system calls (stat, open,
+    read: thousands of modules, and source lookups by decorators). Each releases the
+    GIL and retakes it at once, and CPython 3.11 then never asks the worker to give it
+    up, so a waiting GUI thread could starve for 100-300 ms. A 1 ms sleep hands it over
+    (measured cost: ~2% of the import time).
+
+    The same moment freezes the heap (see `freeze_heap`). Imports create objects by
+    the hundred thousand, and the young generations they fill were scanned by the GUI
+    thread's collector: 70-90 ms per collection while torch imported. Frozen every
+    15 ms, a collection sees at most the last 15 ms of allocations; what imports create
+    (modules, classes, functions) lives until exit anyway."""
+
+    def __init__(self, thread_id: int) -> None:
+        self.thread_id = thread_id
+        self.last = time.perf_counter()
+
+    def find_spec(self, name, path=None, target=None):
+        if threading.get_ident() == self.thread_id:
+            now = time.perf_counter()
+            if now - self.last > 0.015:
+                freeze_heap()
+                time.sleep(0.001)
+                self.last = time.perf_counter()
+        return None
+
+
+def yield_during_imports() -> None:
+    if not any(isinstance(f, ImportYield) for f in sys.meta_path):
+        sys.meta_path.insert(0, ImportYield(threading.get_ident()))
+
+
+def preload_torch_libraries() -> None:
+    """dlopen torch's C++ libraries through a ctypes call, which releases the GIL
+    (CPython's own extension loading keeps it), so the GUI thread runs meanwhile.
+    libtorch_python and the extension itself are left to `import torch`: their
+    initialisers touch Python objects. Linux only, best effort: any failure just
+    leaves the work to the import."""
+    if not sys.platform.startswith("linux") or "torch" in sys.modules:
+        return
+    try:
+        import ctypes
+        import importlib.util
+
+        spec = importlib.util.find_spec("torch")
+        if spec is None or spec.origin is None:
+            return
+        lib = os.path.join(os.path.dirname(spec.origin), "lib")
+        dlopen = ctypes.CDLL(None).dlopen
+        dlopen.argtypes, dlopen.restype = [ctypes.c_char_p, ctypes.c_int], ctypes.c_void_p
+        for name in ("libgomp.so.1", "libc10.so", "libtorch_cpu.so", "libtorch.so"):
+            path = os.path.join(lib, name)
+            if os.path.exists(path) and not dlopen(path.encode(), os.RTLD_NOW | os.RTLD_LOCAL):
+                return
+    except Exception:  # noqa: BLE001
+        return
+
+
+def freeze_heap() -> None:
+    """Move everything alive now (modules, the model's objects) out of the collector's
+    reach: they live as long as the process, and scanning them made each full
+    collection on the GUI thread a visible stall. Safe from this thread: freezing frees
+    nothing. Garbage cycles already there stay until exit; that is a few kB."""
+    gc.freeze()

@@ -1,0 +1,84 @@
+"""Length is confidence: scale the vector the unembedding sees by α; and temperature."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from spherescope.core.lessons import ALPHAS, TEMPERATURES, entropy_fraction, probs_at_alpha
+from spherescope.state.session import Session
+from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
+from spherescope.widgets.topk_bars import TopKBars
+
+
+class ConfidenceDock(LazyRefresh, QWidget):
+    """Length is confidence: scale the vector the unembedding sees by α; and temperature."""
+
+    def __init__(self, session: Session, controller=None, parent=None) -> None:
+        super().__init__(parent)
+        self.s = session
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("alphaSlider")
+        self.slider.setRange(0, 400)
+        self.slider.setValue(100)
+        self.slider.valueChanged.connect(lambda v: setattr(session, "alpha", v / 100))
+        self.alpha_label = QLabel("α = 1.00")
+        self.alpha_label.setMinimumWidth(70)
+        self.bars = TopKBars()
+        self.bars.token_hovered.connect(lambda t: setattr(session, "highlight", t))
+        self.alpha_plot = plot_widget("Top token vs α", "p(top), entropy ÷ ln V", "α")
+        self.p_curve = self.alpha_plot.plot(pen=pg.mkPen(THEME.accent, width=2), name="p(top)")
+        self.h_curve = self.alpha_plot.plot(pen=pg.mkPen(THEME.second, width=2, style=Qt.PenStyle.DashLine), name="entropy")
+        self.alpha_line = pg.InfiniteLine(1.0, angle=90, pen=pg.mkPen(THEME.cursor, width=1))
+        self.alpha_plot.addItem(self.alpha_line)
+        legend = self.alpha_plot.addLegend(offset=(-10, 10))
+        legend.addItem(self.p_curve, "p(top)")
+        legend.addItem(self.h_curve, "entropy ÷ ln V")
+        self.t_plot = plot_widget("Top token vs temperature", "p(top)", "T (0 = argmax)")
+        self.t_curve = self.t_plot.plot(pen=pg.mkPen(THEME.third, width=2))
+        # Both plots show fractions over fixed axes: fixed ranges keep a layer step from
+        # rescaling (and so redrawing) the axes, and keep curves comparable across layers.
+        for plot, xmax in ((self.alpha_plot, float(ALPHAS[-1])), (self.t_plot, float(TEMPERATURES[-1]))):
+            plot.setXRange(0.0, xmax, padding=0.02)
+            plot.setYRange(0.0, 1.0, padding=0.04)
+            plot.getPlotItem().getViewBox().disableAutoRange()
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Scale"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.alpha_label)
+        plots = QHBoxLayout()
+        plots.addWidget(self.bars, 1)
+        plots.addWidget(self.alpha_plot, 1)
+        plots.addWidget(self.t_plot, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(caption(
+            "Direction picks the token, length sets the confidence: multiplying the vector by α multiplies every "
+            "logit, so the top token's probability rises with α while the ranking stays. Temperature T divides them."))
+        lay.addLayout(row)
+        lay.addLayout(plots, 1)
+        for sig in (session.layer_changed, session.position_changed, session.alpha_changed, session.lessons_changed):
+            sig.connect(self.request_refresh)
+
+    def refresh(self) -> None:
+        a = self.s.alpha
+        self.alpha_label.setText(f"α = {a:.2f}")
+        if self.slider.value() != round(a * 100):
+            self.slider.blockSignals(True)
+            self.slider.setValue(round(a * 100))
+            self.slider.blockSignals(False)
+        self.alpha_line.setValue(a)
+        les = self.s.current_lesson()
+        vocab = self.s.vocab
+        if les is None or vocab is None:
+            self.bars.set_rows([])
+            self.p_curve.setData([], [])
+            self.h_curve.setData([], [])
+            self.t_curve.setData([], [])
+            return
+        ids, probs = probs_at_alpha(les.logits, les.bias, a, 10)
+        self.bars.set_rows([(int(i), vocab.texts[int(i)], float(p)) for i, p in zip(ids, probs)])
+        self.p_curve.setData(ALPHAS, les.alpha_top_prob)
+        self.h_curve.setData(ALPHAS, entropy_fraction(les.alpha_entropy, len(les.logits)))
+        self.t_curve.setData(TEMPERATURES, les.temp_top_prob)

@@ -1,0 +1,126 @@
+"""Embed -> unembed: one token's one-hot, embedded and unembedded again, over the vocabulary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from spherescope.core.lessons import top_peaks
+from spherescope.core.text import visible
+from spherescope.state.session import Session
+from spherescope.widgets.lessons.common import THEME, caption, plot_widget, token_label
+
+
+class RoundTripDock(QWidget):
+    """Embed -> unembed round trip of one token, by transpose or pseudo-inverse.
+
+    The whole-vocabulary counts (a V x V product per mode) start the first time this
+    dock is shown (the main window sets session.roundtrip_wanted), not at every model
+    load: they would otherwise compete with runs."""
+
+    def __init__(self, session: Session, controller, parent=None) -> None:
+        super().__init__(parent)
+        self.s = session
+        self.controller = controller
+        self.token = QLineEdit()
+        self.token.setObjectName("roundTripToken")
+        self.token.setPlaceholderText("token, e.g. ␣NEXT")
+        self.token.returnPressed.connect(self._choose)
+        self.token.textEdited.connect(lambda t: self.token.setText(t.replace(" ", "␣")) if " " in t else None)
+        self.mode = QComboBox()
+        self.mode.addItem("Transpose (Wᴱᵀ)", "transpose")
+        self.mode.addItem("Pseudo-inverse", "pinv")
+        self.mode.currentIndexChanged.connect(lambda i: setattr(session, "roundtrip_mode", self.mode.itemData(i)))
+        self.plot = plot_widget("Round-trip score for every token id", "score", "token id")
+        self.curve = self.plot.plot(pen=None, symbol="o", symbolSize=2, symbolPen=None, symbolBrush=THEME.scatter)
+        self.peak_items: list = []
+        self.fractions = QLabel("Round trips that return their own token: computing in the background…")
+        self.fractions.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Token"))
+        row.addWidget(self.token, 1)
+        row.addWidget(self.mode)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(caption(
+            "One-hot → embed → unembed. Cramming the vocabulary into a few hundred dimensions makes the way back "
+            "noisy: the highest peaks besides the token itself are usually other forms of the same word."))
+        lay.addLayout(row)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.fractions)
+        session.roundtrip_scores_changed.connect(lambda _s: self.refresh())
+        session.fractions_changed.connect(lambda _f: self._on_fractions())
+        session.roundtrip_token_changed.connect(self._show_token)
+        vb = self.plot.getPlotItem().getViewBox()
+        vb.sigResized.connect(self._place_labels)
+        vb.sigRangeChanged.connect(self._place_labels)
+
+    def _show_token(self, token: int) -> None:
+        vocab = self.s.vocab
+        if vocab is not None and 0 <= token < len(vocab.texts) and not self.token.hasFocus():
+            self.token.setText(visible(vocab.texts[token], 60))
+        self.peaks: list[int] = []
+
+    def _choose(self) -> None:
+        vocab = self.s.vocab
+        text = self.token.text()
+        if vocab is None:
+            return
+        tid = vocab.token_id(text)
+        if tid is None:
+            self.controller.notify(f"No token {text!r} in this model's vocabulary.")
+            return
+        self.s.roundtrip_token = tid
+
+    def refresh(self) -> None:
+        for it in self.peak_items:
+            self.plot.removeItem(it)
+        self.peak_items, self.peaks = [], []
+        scores, vocab = self.s.roundtrip_scores, self.s.vocab
+        if scores is None or vocab is None:
+            self.curve.setData([], [])
+            return
+        self.curve.setData(np.arange(len(scores)), scores)
+        top = top_peaks(scores, 6)
+        self.peaks = [int(i) for i in top]
+        for i in top:
+            color = THEME.accent if int(i) == self.s.roundtrip_token else THEME.text
+            t = pg.TextItem(token_label(vocab, i), color=color)
+            t.setPos(float(i), float(scores[i]))
+            self.plot.addItem(t)
+            self.peak_items.append(t)
+        self.plot.getPlotItem().getViewBox().autoRange()
+        self._place_labels()
+        self.s.highlight = self.s.roundtrip_token
+
+    # Where a label may sit around its peak, as TextItem anchors: above or below, right or left.
+    _ANCHORS = ((0.0, 1.0), (0.0, 0.0), (1.0, 1.0), (1.0, 0.0))
+
+    def _place_labels(self, *_) -> None:
+        """Put each peak's label (highest first) on the first side where it stays inside
+        the plot and overlaps no label already placed; one with no such side is hidden.
+        Neighbouring peaks of similar height otherwise printed their words over each
+        other, and the highest one's ran off the top."""
+        vb = self.plot.getPlotItem().getViewBox()
+        area = vb.sceneBoundingRect()
+        placed: list[QRectF] = []
+        for t in self.peak_items:
+            anchor_pt = vb.mapViewToScene(t.pos())
+            size = t.textItem.boundingRect().size()
+            t.setVisible(False)
+            for ax, ay in self._ANCHORS:
+                box = QRectF(anchor_pt.x() - ax * size.width(), anchor_pt.y() - ay * size.height(), size.width(), size.height())
+                if area.contains(box) and not any(box.intersects(b) for b in placed):
+                    t.setAnchor((ax, ay))
+                    t.setVisible(True)
+                    placed.append(box)
+                    break
+
+    def _on_fractions(self) -> None:
+        f = self.s.fractions
+        parts = []
+        for mode, name in (("transpose", "by transpose"), ("pinv", "by pseudo-inverse")):
+            parts.append(f"{100 * f[mode]:.1f}% {name}" if mode in f else f"{name}: computing…")
+        self.fractions.setText("Tokens whose round trip returns themselves: " + "; ".join(parts))

@@ -1,0 +1,67 @@
+"""Tied or untied: one matrix to embed and unembed, or two, and how far they part."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from spherescope.core.lessons import cosine_histogram
+from spherescope.state.session import Session
+from spherescope.widgets.lessons.common import THEME, caption, plot_widget
+
+
+class TiedDock(QWidget):
+    """Tied or untied input and output embeddings."""
+
+    def __init__(self, session: Session, controller=None, parent=None) -> None:
+        super().__init__(parent)
+        self.s = session
+        self.statement = QLabel("")
+        self.statement.setWordWrap(True)
+        self.statement.setObjectName("tiedStatement")
+        self.plot = plot_widget("cos(W_E[t], W_U[t]) over the vocabulary", "tokens", "cosine")
+        self.space = QComboBox()
+        self.space.setObjectName("cloudSpace")
+        self.space.addItem("Output space: unembedding rows (where logits are dot products)", "unembedding")
+        self.space.addItem("Input space: embedding rows", "embedding")
+        self.space.currentIndexChanged.connect(lambda i: setattr(session, "cloud_space", self.space.itemData(i)))
+        session.cloud_space_changed.connect(lambda v: self.space.setCurrentIndex(self.space.findData(v)))
+        space_row = QHBoxLayout()
+        space_row.addWidget(QLabel("Tokens on the sphere"))
+        space_row.addWidget(self.space, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(caption(
+            "GPT-2-era models use one matrix to embed and unembed; most newer ones learn two, because the next "
+            "token is rarely the current one. When they are separate, input and output directions part ways."))
+        lay.addWidget(self.statement)
+        lay.addLayout(space_row)
+        lay.addWidget(self.plot, 1)
+        lay.addStretch(0)
+        session.model_stats_changed.connect(lambda *_: self.refresh())
+        session.vocab_changed.connect(lambda *_: self.refresh())
+
+    def refresh(self) -> None:
+        st, info = self.s.model_stats, self.s.model_info
+        self.plot.clear()
+        vocab = self.s.vocab
+        # (The controller switches the cloud back to the output space for a model without
+        # a separate input space.)
+        self.space.setEnabled(vocab is not None and vocab.embed is not None)
+        if st is None or info is None:
+            self.statement.setText("")
+            return
+        if st.tied:
+            self.statement.setText(f"{info.name} ties its embeddings: the unembedding is the embedding matrix "
+                                   "(W_U = W_E), so a token's input and output directions are the same.")
+            self.plot.hide()
+            return
+        self.plot.show()
+        if st.tied_cos is None:
+            self.statement.setText(f"{info.name} has separate input and output embeddings of different shapes.")
+            return
+        counts, edges, median = cosine_histogram(st.tied_cos)
+        self.plot.plot(edges, counts, stepMode="center", fillLevel=0, brush=THEME.third_fill, pen=pg.mkPen(THEME.third))
+        self.statement.setText(f"{info.name} learns separate input and output embeddings: median cos(W_E[t], W_U[t]) = "
+                               f"{median:.2f}. Choose which space the sphere's tokens come from; "
+                               "the lens and the trajectory are the same either way.")

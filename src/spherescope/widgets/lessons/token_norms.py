@@ -1,0 +1,67 @@
+"""Token norms: histograms of embedding (and untied unembedding) row lengths, and outliers."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from spherescope.state.session import Session
+from spherescope.widgets.lessons.common import THEME, caption, plot_widget, token_label
+
+
+class TokenNormsDock(QWidget):
+    """Token norms: histograms of embedding (and untied unembedding) row lengths, and outliers."""
+
+    def __init__(self, session: Session, controller=None, parent=None) -> None:
+        super().__init__(parent)
+        self.s = session
+        self.plot = plot_widget("Token vector lengths", "tokens", "|row|")
+        self.longest = QListWidget()
+        self.shortest = QListWidget()
+        for lw in (self.longest, self.shortest):
+            lw.setMaximumWidth(200)
+            lw.itemClicked.connect(lambda item: setattr(session, "highlight", int(item.data(Qt.ItemDataRole.UserRole))))
+        self.center = QCheckBox("Centre the unembedding cloud on the sphere (softmax ignores the shared mean)")
+        self.center.setChecked(session.center_cloud)
+        self.center.toggled.connect(lambda v: setattr(session, "center_cloud", v))
+        session.center_cloud_changed.connect(self.center.setChecked)
+        lists = QVBoxLayout()
+        lists.addWidget(QLabel("Longest"))
+        lists.addWidget(self.longest)
+        lists.addWidget(QLabel("Shortest"))
+        lists.addWidget(self.shortest)
+        row = QHBoxLayout()
+        row.addWidget(self.plot, 1)
+        row.addLayout(lists)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(caption(
+            "Most tokens have about the same length, so direction is what tells them apart; a tail of outliers "
+            "(rare or unused tokens) is much longer or shorter. Click one to find it on the sphere."))
+        lay.addLayout(row, 1)
+        lay.addWidget(self.center)
+        session.model_stats_changed.connect(lambda *_: self.refresh())
+        session.vocab_changed.connect(lambda *_: self.refresh())
+
+    def refresh(self) -> None:
+        st, vocab = self.s.model_stats, self.s.vocab
+        self.plot.clear()
+        self.longest.clear()
+        self.shortest.clear()
+        if st is None:
+            return
+        h = st.embed_hist
+        self.plot.plot(h.edges, h.counts, stepMode="center", fillLevel=0, brush=THEME.second_fill,
+                       pen=pg.mkPen(THEME.second), name="embedding")
+        if st.unembed_hist is not None:
+            u = st.unembed_hist
+            self.plot.plot(u.edges, u.counts, stepMode="center", fillLevel=0, brush=THEME.accent_fill,
+                           pen=pg.mkPen(THEME.accent), name="unembedding")
+        self.plot.setTitle("Token vector lengths: embedding" + (" (blue) and unembedding (orange)" if st.unembed_hist is not None else " (tied: the same rows unembed)"),
+                           color=THEME.title, size="9pt")
+        for lw, ids in ((self.longest, h.longest), (self.shortest, h.shortest)):
+            for i in ids:
+                item = QListWidgetItem(f"{token_label(vocab, i)}  {h.lengths[int(i)]:.2f}")
+                item.setData(Qt.ItemDataRole.UserRole, int(i))
+                lw.addItem(item)

@@ -1,0 +1,45 @@
+"""Computed session fields have one writer, the controller: no widget or render module
+assigns them (checked on the source, so a new dock cannot quietly start writing one)."""
+
+import ast
+from pathlib import Path
+
+import spherescope
+
+COMPUTED = {"model_ref", "prompt", "model_info", "vocab", "tokens", "busy", "model_stats", "roundtrip_scores",
+            "fractions", "basis_error", "trace", "partial", "lens_by_position", "lessons_by_position"}
+PKG = Path(spherescope.__file__).parent
+
+
+def _writes(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets = []
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for t in targets:
+            for el in (t.elts if isinstance(t, ast.Tuple) else [t]):
+                if isinstance(el, ast.Attribute) and el.attr in COMPUTED and not (
+                        isinstance(el.value, ast.Name) and el.value.id == "self"):
+                    found.append(f"{path.name}:{node.lineno} .{el.attr} =")
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr"
+                and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and node.args[1].value in COMPUTED):
+            found.append(f"{path.name}:{node.lineno} setattr(.., {node.args[1].value!r})")
+    return found
+
+
+def test_widgets_and_render_never_write_computed_fields():
+    writes = [w for folder in ("widgets", "render") for p in sorted((PKG / folder).rglob("*.py")) for w in _writes(p)]
+    assert writes == []
+
+
+def test_the_check_sees_a_write():
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write("def f(session):\n    session.vocab = None\n    setattr(session, 'busy', '')\n")
+    assert len(_writes(Path(f.name))) == 2
+
+
+def test_the_controller_does_write_them():
+    assert _writes(PKG / "controller.py"), "the controller is where computed fields are written"

@@ -1,0 +1,152 @@
+"""The controller without a window or a thread: a fake runner records what it asks for,
+and the test plays the worker's results back, as Mantid tests a presenter against a
+mocked view. Only the controller writes computed session fields; this checks what it
+writes for each result, and that commands become the right jobs."""
+
+import numpy as np
+import pytest
+
+from spherescope.core.trajectory import LensTop, Token, Trace
+from spherescope.jobs.base import JobKind
+from spherescope.state.session import Session
+
+
+class FakeRunner:
+    def __init__(self, parent=None) -> None:
+        from PySide6.QtCore import QObject, Signal
+
+        class _Signals(QObject):
+            cancelled = Signal(object, int)
+
+        self._signals = _Signals()
+        self.cancelled = self._signals.cancelled
+        self.jobs = []  # (kind, fn name, args, depends, callbacks)
+        self.cancelled_kinds = []
+
+    def submit(self, kind, fn, *args, depends=(), **callbacks):
+        self.jobs.append((kind, fn.__name__, args, tuple(depends), callbacks))
+        return len(self.jobs)
+
+    def cancel(self, kind):
+        self.cancelled_kinds.append(kind)
+
+    def busy(self, kind):
+        return False
+
+    def shutdown(self, wait_ms=0):
+        pass
+
+    def last(self, kind):
+        return [j for j in self.jobs if j[0] == kind][-1]
+
+
+@pytest.fixture
+def ctl(monkeypatch, qapp):
+    import spherescope.controller as controller_mod
+
+    monkeypatch.setattr(controller_mod, "JobRunner", FakeRunner)
+    s = Session()
+    c = controller_mod.Controller(s, {"dtype": "bfloat16"}, expect="embedded")
+    messages = []
+    c.message.connect(lambda text, err: messages.append((text, err)))
+    return c, s, c.runner, messages
+
+
+def _vocab(v=20, d=6):
+    from spherescope.core.vocab import build_vocab
+
+    rng = np.random.default_rng(0)
+    return build_vocab(rng.normal(size=(v, d)).astype(np.float32), [f"t{i}" for i in range(v)])
+
+
+class _Info:
+    name, device, dtype, num_layers = "tiny", "cpu", "float32", 2
+
+
+def test_start_up_warms_the_expected_model(ctl):
+    _, _, runner, _ = ctl
+    assert runner.jobs[0][:3] == (JobKind.WARM, "warm", ("embedded",))
+
+
+def test_load_resets_computed_state_then_fills_it_from_results(ctl):
+    c, s, runner, messages = ctl
+    c.load("some/model")
+    kind, fn, args, deps, cb = runner.last(JobKind.LOAD)
+    assert (fn, args) == ("load", ("some/model", {"dtype": "bfloat16"})) and s.busy == "loading"
+    assert s.model_ref == "some/model" and s.vocab is None and s.model_info is None
+    cb["on_partial"](("warning", "Needs about 9 GB"))
+    assert messages[-1] == ("Needs about 9 GB", False)
+    vocab = _vocab()
+    cb["on_partial"](("model", _Info(), vocab, 0.5))
+    assert s.model_info is not None and s.vocab is vocab and s.busy == ""
+    assert s.cloud_space == "unembedding", "a tied model has no input space to show"
+
+
+def test_run_becomes_a_trace_job_that_streams_into_the_session(ctl):
+    c, s, runner, messages = ctl
+    c.run("   ")
+    assert messages[-1][0].startswith("The prompt is empty") and not runner.jobs[1:]
+    c.run("ab")
+    kind, fn, args, deps, cb = runner.last(JobKind.TRACE)
+    assert (fn, args, deps) == ("trace", ("ab", -1, 10), (JobKind.LOAD,)) and s.busy == "running"
+    cb["on_partial"](("tokens", (Token(1, "a"), Token(2, "b"))))
+    assert s.position == 1
+    for layer in range(3):
+        cb["on_partial"](("frame", layer, np.ones((2, 6), np.float32) * (layer + 1)))
+        assert s.layer == layer, "the view follows the newest layer while a run streams in"
+    res = np.stack([np.ones((2, 6), np.float32) * (i + 1) for i in range(3)])
+    lens = tuple(LensTop(np.array([0]), np.array([1.0], np.float32), np.array([1.0], np.float32), 0.0) for _ in range(3))
+    trace = Trace("tiny", (Token(1, "a"), Token(2, "b")), 1, res, lens, 1.0, Token(3, "c"), 0.5, np.zeros(20, np.float32))
+    from types import SimpleNamespace
+
+    cb["on_done"](SimpleNamespace(trace=trace, seconds=0.1))
+    assert s.trace is trace and s.busy == "" and s.current_lens() is lens[-1]
+    assert runner.last(JobKind.LESSONS)[2] == (1,), "the lesson views' numbers are asked for at once"
+    # Following another position asks for its lens and lessons, never a new trace.
+    n_traces = sum(1 for j in runner.jobs if j[0] == JobKind.TRACE)
+    s.position = 0
+    assert runner.last(JobKind.LENS)[2] == (0, 10) and runner.last(JobKind.LESSONS)[2] == (0,)
+    assert sum(1 for j in runner.jobs if j[0] == JobKind.TRACE) == n_traces
+
+
+def test_a_user_who_scrubbed_away_is_not_pulled_to_the_newest_layer(ctl):
+    c, s, runner, _ = ctl
+    c.run("ab")
+    cb = runner.last(JobKind.TRACE)[4]
+    cb["on_partial"](("tokens", (Token(1, "a"), Token(2, "b"))))
+    for layer in range(3):
+        cb["on_partial"](("frame", layer, np.ones((2, 6), np.float32)))
+    s.layer = 0
+    cb["on_partial"](("frame", 3, np.ones((2, 6), np.float32)))
+    assert s.layer == 0
+
+
+def test_cancel_and_failures_leave_the_session_usable(ctl):
+    c, s, runner, messages = ctl
+    c.run("ab")
+    c.cancel()
+    assert runner.cancelled_kinds == [JobKind.TRACE] and s.busy == ""
+    c.run("ab")
+    runner.last(JobKind.TRACE)[4]["on_failed"]("The prompt is 9 tokens but x reads at most 4; it was refused.")
+    assert s.busy == "" and messages[-1] == ("The prompt is 9 tokens but x reads at most 4; it was refused.", True)
+    c.load("/nope")
+    runner.last(JobKind.LOAD)[4]["on_failed"]("Model path not found: /nope")
+    assert s.busy == "" and messages[-1][0] == "Model path not found: /nope"
+
+
+def test_round_trip_work_starts_only_when_its_view_is_wanted(ctl):
+    c, s, runner, _ = ctl
+    c.load("m")
+    cb = runner.last(JobKind.LOAD)[4]
+    cb["on_partial"](("model", _Info(), _vocab(), 0.1))
+    cb["on_done"](type("Loaded", (), {"stats": object()})())
+    assert not [j for j in runner.jobs if j[0] in (JobKind.ROUNDTRIP, JobKind.FRACTIONS)]
+    s.roundtrip_token = 3
+    s.roundtrip_wanted = True
+    assert runner.last(JobKind.FRACTIONS)[1] == "fractions"
+    kind, fn, args, deps, rcb = runner.last(JobKind.ROUNDTRIP)
+    assert args == (3, "transpose")
+    rcb["on_done"]((3, "transpose", np.arange(20.0)))
+    assert s.roundtrip_scores is not None
+    runner.last(JobKind.FRACTIONS)[4]["on_partial"](("fraction", "transpose", 0.1))
+    assert s.fractions == {"transpose": 0.1}
