@@ -146,7 +146,7 @@ def test_round_trip_work_starts_only_when_its_view_is_wanted(ctl):
     assert runner.last(JobKind.FRACTIONS)[1] == "fractions"
     kind, fn, args, deps, rcb = runner.last(JobKind.ROUNDTRIP)
     assert args == (3, "transpose")
-    rcb["on_done"]((3, "transpose", np.arange(20.0)))
-    assert s.roundtrip_scores is not None
+    rcb["on_done"]((3, "transpose", np.arange(20.0), np.ones(6)))
+    assert s.roundtrip_scores is not None and s.roundtrip_row is not None
     runner.last(JobKind.FRACTIONS)[4]["on_partial"](("fraction", "transpose", 0.1))
     assert s.fractions == {"transpose": 0.1}

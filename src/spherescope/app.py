@@ -172,7 +172,10 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
                 QTimer.singleShot(1, report)
 
         QTimer.singleShot(0, report)
+    story = not (prompt or scene or snapshot) and win.first_launch()
     win.start(model=model, prompt=None if scene else prompt)
+    if story:
+        win.tell_the_story()
     if scene:  # `spherescope talk.spherescope`, as a file manager's double-click runs it
         win.open_scene(scene)
     app.aboutToQuit.connect(wait_for_orphans)

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--position", type=int, default=None, help="token position to follow (default: the last; negative counts from the end)")
     tr.add_argument("--top-k", type=int, default=10)
     tr.add_argument("--out", default=None, help="write the trace as JSON to this file")
+    tr.add_argument("--tokens", default=None, metavar="' Mary, John'",
+                    help="two comma-separated tokens: add each layer's coordinates in their plane (the article's figure)")
     tr.add_argument("--backend", choices=["direct", "nnsight"], default="direct",
                     help="direct (default): hooks on a local model; nnsight: the same trace through nnsight (pip install 'spherescope[remote]')")
     tr.add_argument("--remote", action="store_true",
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rd = sub.add_parser("render", help="render the 3-D view to a PNG, or the layer sweep to an MP4 or GIF, with no window")
     _add_model_args(rd)
+    rd.add_argument("--view", choices=["sphere", "plane"], default="sphere",
+                    help="sphere: the 3-D view (default); plane: the article's plane of two --tokens")
     rd.add_argument("--prompt", default=None)
     rd.add_argument("--scene", default=None, help="a .spherescope scene; other options override it")
     rd.add_argument("--position", type=int, default=None)

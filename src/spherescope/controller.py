@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
+from spherescope.core.geometry import top_ids
+from spherescope.core.plane import contrast_pair
 from spherescope.jobs import lessons as lesson_jobs
 from spherescope.jobs import load as load_jobs
 from spherescope.jobs import trace as trace_jobs
@@ -79,6 +81,7 @@ class Controller(QObject):
         s.model_stats = None
         s.fractions = {}
         s.roundtrip_scores = None
+        s.roundtrip_row = None
         s.busy = "loading"
         self.status.emit(f"Loading {ref}…")
         self.progress.emit(0.0)
@@ -120,6 +123,32 @@ class Controller(QObject):
         if s.roundtrip_token >= 0:
             self.runner.submit(JobKind.ROUNDTRIP, lesson_jobs.roundtrip, s.roundtrip_token, s.roundtrip_mode,
                                depends=(JobKind.LOAD,), on_done=self._on_roundtrip, on_failed=self._on_side_failed)
+
+    def choose_roundtrip_token(self, text: str) -> None:
+        """The round trip of a typed token. A text the vocabulary lacks as one token is
+        split by the tokenizer, and its closest single token is shown instead, saying so."""
+        vocab = self.s.vocab
+        if vocab is None:
+            self.message.emit("No model is loaded yet.", True)
+            return
+        tid = vocab.token_id(text)
+        if tid is not None:
+            self.s.roundtrip_token = tid
+            return
+        if not text.strip():
+            self.message.emit("Type a token, e.g. ' next' (with its leading space).", True)
+            return
+        raw = text.replace("␣", " ")
+        self.runner.submit(JobKind.SPLIT, lesson_jobs.split_token, raw, depends=(JobKind.LOAD,),
+                           on_done=lambda result: self._on_split(raw, result), on_failed=self._on_side_failed)
+
+    def _on_split(self, text: str, result) -> None:
+        pieces, closest = result
+        texts = self.s.vocab.texts
+        parts = " + ".join(repr(t) for _i, t in pieces)
+        self.message.emit(f"{text!r} is not one token in this vocabulary: the tokenizer splits it into {parts}. "
+                          f"Showing the closest single token, {texts[closest]!r}.", False)
+        self.s.roundtrip_token = closest
 
     def open_scene(self, path: str) -> Scene | None:
         """Restore a scene's session: model, prompt, position, layer and view options.
@@ -204,6 +233,11 @@ class Controller(QObject):
         trace = result.trace
         self._tracing = False
         s.busy = ""
+        if not s.plane_tokens and s.vocab is not None:
+            # The article's plane is ready to look at: the prediction and its contrast.
+            pair = contrast_pair(top_ids(trace.model_logits, 200), [t.id for t in trace.tokens], s.vocab.texts)
+            if pair is not None:
+                s.plane_tokens = pair
         s.finish_trace(trace)
         if self._pending_layer is not None:
             layer, self._pending_layer = self._pending_layer, None
@@ -242,8 +276,9 @@ class Controller(QObject):
             self.s.set_lessons(*result)
 
     def _on_roundtrip(self, result) -> None:
-        token, mode, scores = result
+        token, mode, scores, row = result
         if token == self.s.roundtrip_token and mode == self.s.roundtrip_mode:
+            self.s.roundtrip_row = row
             self.s.roundtrip_scores = scores
 
     def _on_fraction(self, payload) -> None:

@@ -92,6 +92,65 @@ def test_article_json_with_real_model(tmp_path):
     assert data["tokens"][2] == {"id": 5099, "text": " Mary"}
 
 
+@pytest.mark.real_model
+def test_article_plane_in_the_json(tmp_path):
+    """The article's figure as numbers: each layer's coordinates in the plane of ' Mary'
+    and ' John'. The state sits about 30° from ' Mary' for most of the model, then turns
+    onto it."""
+    import math
+
+    out = tmp_path / "plane.json"
+    r = run("trace", "--prompt", ARTICLE, "--tokens", " Mary, John", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    assert data["plane_tokens"] == [{"id": 5099, "text": " Mary"}, {"id": 2322, "text": " John"}]
+    angles, kept = [], []
+    for row in data["layers"]:
+        p = row["plane"]
+        assert set(p) == {"x", "y", "kept"}
+        assert p["kept"] == pytest.approx(math.hypot(p["x"], p["y"]) / row["norm"], rel=1e-4)
+        angles.append(math.degrees(math.atan2(p["y"], p["x"])))
+        kept.append(p["kept"])
+    assert all(25 < a < 40 for a in angles[1:24]), angles  # wandering, away from ' Mary'
+    assert angles[-1] < 5 and angles[-1] < min(angles[:24]) - 20, "the final turn onto ' Mary'"
+    assert max(kept) < 0.4, "the plane keeps only part of the vector's length, and says so"
+    # The same plane printed as a table.
+    r = run("trace", "--prompt", ARTICLE, "--tokens", " Mary, John")
+    assert "in the plane of ' Mary' (x) and ' John'" in r.stdout and r.stdout.strip().endswith("%")
+
+
+@pytest.mark.parametrize("tokens, pattern", [
+    (" Mary", "exactly 2 tokens"),
+    (" Mary, Mary", "given twice"),
+    (" Mary, Zqxjw", "No token ' Zqxjw'"),
+    ("", "No --tokens given"),
+])
+def test_plane_tokens_bad_input_one_line(tiny_dir, tokens, pattern):
+    _one_line_error(run("trace", "--model", str(tiny_dir), "--prompt", "John and Mary", "--tokens", tokens), pattern)
+
+
+@pytest.mark.real_model
+def test_render_the_plane_view(tmp_path):
+    out = tmp_path / "plane.png"
+    r = run("render", "--view", "plane", "--prompt", ARTICLE, "--tokens", " Mary, John", "--size", "960x540",
+            "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "plane of ' Mary' and ' John', layer 30" in r.stdout
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.size == (960, 540)
+        px = np.asarray(im.convert("RGB")).astype(int)
+    # Both token arrows are drawn in their colours: orange ' Mary', blue ' John'.
+    orange = (np.abs(px - [255, 179, 71]).sum(axis=2) < 60).sum()
+    blue = (np.abs(px - [110, 170, 255]).sum(axis=2) < 60).sum()
+    assert orange > 200 and blue > 200, (orange, blue)
+    _one_line_error(run("render", "--view", "plane", "--prompt", ARTICLE, "--out", str(tmp_path / "x.png")),
+                    "--view plane needs two tokens")
+    _one_line_error(run("render", "--view", "plane", "--prompt", ARTICLE, "--tokens", " Mary", "--out",
+                        str(tmp_path / "x.png")), "exactly 2 tokens")
+
+
 @pytest.mark.parametrize(
     "args, pattern",
     [

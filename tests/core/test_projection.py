@@ -46,31 +46,51 @@ def test_projection_keeps_fraction_and_unit_points():
     assert p.points.dtype == np.float32 and p.points.flags["C_CONTIGUOUS"]
 
 
-def test_token_plane_is_gram_schmidt_with_rest_of_hidden():
+def test_token_plane_third_axis_is_the_paths_fixed_out_of_plane_direction():
     d = 10
     mary, john = rng.normal(size=d), rng.normal(size=d)
-    h = rng.normal(size=d) * 3
-    b = pr.token_plane_basis(np.vstack([mary, john]), hidden=h, names=(" Mary", " John"), token_ids=(5, 6))
+    e1 = mary / np.linalg.norm(mary)
+    e2 = john - (john @ e1) * e1
+    e2 /= np.linalg.norm(e2)
+    w = rng.normal(size=d)
+    w -= (w @ e1) * e1 + (w @ e2) * e2
+    w /= np.linalg.norm(w)
+    # A path that leaves the plane along w, by different amounts, plus a little noise.
+    t = np.linspace(0, 1, 31)[:, None]
+    path = (np.cos(t) * e1 + np.sin(t) * e2 + (0.2 + t) * w + 0.01 * rng.normal(size=(31, d))) * np.linspace(3, 900, 31)[:, None]
+    b = pr.token_plane_basis(np.vstack([mary, john]), path=path, names=(" Mary", " John"), token_ids=(5, 6))
     _orthonormal(b)
-    np.testing.assert_allclose(b.axes[0], mary / np.linalg.norm(mary), atol=1e-6)
-    # Second axis lies in span(mary, john); third is what remains of h.
-    span = np.vstack([mary, john]).T
-    coef, *_ = np.linalg.lstsq(span, b.axes[1], rcond=None)
-    np.testing.assert_allclose(span @ coef, b.axes[1], atol=1e-5)
-    rest = h - b.axes[:2].T @ (b.axes[:2] @ h)
-    np.testing.assert_allclose(b.axes[2], rest / np.linalg.norm(rest), atol=1e-5)
-    assert b.labels == (" Mary", " John", "rest of h")
-    # h projected onto this basis keeps all of its length.
-    assert pr.project(h, b).kept[0] == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(b.axes[0], e1, atol=1e-6)
+    np.testing.assert_allclose(b.axes[1], e2, atol=1e-5)
+    assert abs(b.axes[2] @ w) > 0.99, "the third axis is the path's main direction out of the plane"
+    assert (path @ b.axes[2]).mean() > 0, "signed so the path lies on its positive side"
+    assert b.labels == (" Mary", " John", pr.OUT_OF_PLANE)
+    # One axis for every layer: the basis does not depend on which layer is shown, and
+    # the kept fraction is honest (the old axis built from the current vector gave 1.0).
+    kept = pr.project(path, b).kept
+    assert kept.max() < 1.0 and kept.min() > 0.5
+    noisy_last = path.copy()
+    noisy_last[-1] += 500 * rng.normal(size=d)
+    kept_last = pr.project(noisy_last[-1], b).kept[0]
+    assert kept_last < 0.95, "a layer that leaves the plane elsewhere keeps less than all of its length"
 
 
-def test_token_plane_handles_one_token_and_rejects_none():
-    b = pr.token_plane_basis(rng.normal(size=(1, 8)), hidden=rng.normal(size=8))
+def test_token_plane_handles_one_token_and_rejects_bad_choices():
+    b = pr.token_plane_basis(rng.normal(size=(1, 8)), path=rng.normal(size=(5, 8)))
     _orthonormal(b)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one"):
         pr.token_plane_basis(np.zeros((0, 8)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no direction"):
         pr.token_plane_basis(np.zeros((2, 8)))
+    v = rng.normal(size=8)
+    with pytest.raises(ValueError, match="same way"):
+        pr.token_plane_basis(np.vstack([v, 2 * v]))
+    with pytest.raises(ValueError, match="not a number"):
+        pr.token_plane_basis(np.vstack([v, np.full(8, np.nan)]))
+    # Without a path the last axis is filled from coordinate axes (no trace yet).
+    b = pr.token_plane_basis(rng.normal(size=(2, 8)))
+    _orthonormal(b)
+    assert b.labels[2] == "other"
 
 
 def test_trajectory_basis_spans_a_planar_path():

@@ -73,15 +73,20 @@ def test_lessons_roundtrip_and_the_stepwise_fraction_count(loaded_ctx):
     trace_jobs.trace(ctx, inline_report(), "John and Mary", -1, 5)
     pos, per_layer = lesson_jobs.lessons(ctx, inline_report(), 1)
     assert pos == 1 and len(per_layer) == result.info.num_layers + 1
-    token, mode, scores = lesson_jobs.roundtrip(ctx, inline_report(), 5, "transpose")
+    token, mode, scores, row = lesson_jobs.roundtrip(ctx, inline_report(), 5, "transpose")
     assert (token, mode) == (5, "transpose") and scores.shape == (result.info.vocab_size,)
+    np.testing.assert_array_equal(row, ctx.model.embedding()[5])
+    _, _, normalised, _ = lesson_jobs.roundtrip(ctx, inline_report(), 5, "normalised")
+    assert normalised[5] == pytest.approx(1.0, abs=1e-5), "the article's normalised transpose peaks at exactly 1"
+    with pytest.raises(ModelError, match="not in this model's vocabulary"):
+        lesson_jobs.roundtrip(ctx, inline_report(), 10**9, "transpose")
     # The count runs as steps: each returns Again with where to go on, until done.
     seen, step, steps = [], Again(), 0
     while isinstance(step, Again):
         step = lesson_jobs.fractions(ctx, Report(5, lambda: False, seen.append), *step.args)
         steps += 1
     assert step is None and steps >= 3
-    assert [p[1] for p in seen] == ["transpose", "pinv"] and all(0 <= p[2] <= 1 for p in seen)
+    assert [p[1] for p in seen] == ["transpose", "normalised", "pinv"] and all(0 <= p[2] <= 1 for p in seen)
     # Counted once per model: asking again reports both at once and runs no step.
     again = []
     assert lesson_jobs.fractions(ctx, Report(6, lambda: False, again.append)) is None

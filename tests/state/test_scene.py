@@ -7,7 +7,8 @@ from spherescope.state.scene import SCENE_VERSION, Scene, SceneError, load_scene
 
 def test_round_trip(tmp_path):
     sc = Scene(model="embedded", prompt="John and Mary", position=2, layer=17, basis="token-plane",
-               plane_tokens=[5099, 2322], style="slide", show_cloud=False, length_as="radius")
+               plane_tokens=[5099, 2322], style="slide", show_cloud=False, length_as="radius", alpha=2.5,
+               plane_scale="linear")
     sc.camera["azimuth"] = 77.5
     p = tmp_path / "a.spherescope"
     save_scene(p, sc)
@@ -51,3 +52,19 @@ def test_scene_files_are_json_not_pickle(tmp_path):
     p = tmp_path / "s.spherescope"
     save_scene(p, Scene(prompt="x"))
     assert p.read_bytes().startswith(b"{")
+
+
+def test_alpha_and_the_plane_scale_travel_with_the_session():
+    from spherescope.state.scene import apply_view_options, scene_of
+    from spherescope.state.session import Session
+
+    s = Session()
+    s.alpha, s.plane_scale, s.plane_tokens = 2.5, "linear", (5, 6)
+    sc = scene_of(s, {"distance": 3.0, "elevation": 10.0, "azimuth": 0.0, "fov": 40.0, "center": [0, 0, 0]}, ["prompt"])
+    assert sc.alpha == 2.5 and sc.plane_scale == "linear"
+    other = Session()
+    apply_view_options(scene_from_dict(json.loads(sc.to_json())), other)
+    assert other.alpha == 2.5 and other.plane_scale == "linear" and other.plane_tokens == (5, 6)
+    for bad in ({"alpha": 9}, {"alpha": "big"}, {"alpha": float("nan")}, {"plane_scale": "cubic"}):
+        with pytest.raises(SceneError):
+            scene_from_dict({"format": "spherescope-scene", "version": 1, **bad})

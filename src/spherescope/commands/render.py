@@ -31,8 +31,11 @@ def cmd_render(args) -> int:
 
     out = Path(args.out)
     suffix = out.suffix.lower()
-    if suffix not in (".png", ".jpg", ".jpeg", ".mp4", ".gif"):
+    view_kind = getattr(args, "view", "sphere") or "sphere"
+    if view_kind == "sphere" and suffix not in (".png", ".jpg", ".jpeg", ".mp4", ".gif"):
         raise ValueError("--out must end in .png, .jpg, .mp4 or .gif")
+    if view_kind != "sphere" and suffix not in (".png", ".jpg", ".jpeg"):
+        raise ValueError(f"--view {view_kind} writes a picture: --out must end in .png or .jpg")
     animation = suffix in (".mp4", ".gif")
     size = parse_size(args.size)
     if suffix == ".mp4" and (size[0] % 2 or size[1] % 2):
@@ -54,6 +57,8 @@ def cmd_render(args) -> int:
             setattr(scene, key, value)
     if args.tokens:
         scene.plane_tokens = []
+    if view_kind == "plane" and not args.tokens and len(scene.plane_tokens) < 2:
+        raise ValueError("--view plane needs two tokens: --tokens ' Mary, John' (or a scene with plane tokens)")
     if not scene.prompt:
         raise PromptError("The prompt is empty: pass --prompt or a --scene that has one.")
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
@@ -80,7 +85,7 @@ def cmd_render(args) -> int:
     vocab = loaded.vocab
     if args.tokens:
         try:
-            ids = vocab_tokens(vocab, args.tokens)
+            ids = vocab_tokens(vocab, args.tokens, 2 if view_kind == "plane" else None)
         except ValueError as exc:
             raise PromptError(str(exc)) from None
         scene.plane_tokens = ids[:3]
@@ -105,6 +110,8 @@ def cmd_render(args) -> int:
         session.add_frame(layer, trace.residuals[layer])
     session.finish_trace(trace)
     view.set_camera(scene.camera)
+    if view_kind == "plane":
+        return _render_plane(session, out, size, args)
     if animation:
         sweep = LayerSweep(view, session, out, size, args.fps, args.orbit)
         path = sweep.run_blocking()
@@ -122,8 +129,37 @@ def cmd_render(args) -> int:
     return 0
 
 
-def vocab_tokens(vocab, text: str) -> list[int]:
+def vocab_tokens(vocab, text: str, count: int | None = None) -> list[int]:
     """Token ids for --tokens ' Mary, John' (the leading space belongs to the token)."""
     from spherescope.core.vocab import parse_tokens
 
-    return parse_tokens(vocab, text, what="plane tokens")
+    return parse_tokens(vocab, text, count=count, what="--tokens")
+
+
+def _render_plane(session, out: Path, size: tuple[int, int], args) -> int:
+    """The article's plane of two tokens, the plot alone, at the requested size."""
+    from PySide6.QtGui import QColor
+
+    from spherescope.render.export import save_image
+    from spherescope.render.plots import plot_image
+    from spherescope.widgets.lessons.common import THEME
+    from spherescope.widgets.lessons.plane import PlaneDock
+
+    plane, why = session.plane_path()
+    if plane is None:
+        raise PromptError(why)
+    dock = PlaneDock(session)
+    last = session.available_layers() - 1
+    layer = last if args.layer in (None, "all") else int(args.layer)
+    if not 0 <= layer <= last:
+        raise PromptError(f"--layer {layer} is out of range: the model has layers 0..{last}.")
+    session.layer = layer
+    dock.refresh()
+    plot = dock.plot
+    plot.setParent(None)  # the plot alone, out of its dock's layout (the dock is thrown away)
+    img = plot_image(plot, size[0], size[1], None if args.transparent else QColor(THEME.background))
+    save_image(img, out)
+    a, b = (session.vocab.texts[int(i)] for i in session.plane_tokens[:2])
+    print(f"wrote {out}: {size[0]}x{size[1]}, plane of {a!r} and {b!r}, layer {session.layer}")
+    dock.deleteLater()
+    return 0

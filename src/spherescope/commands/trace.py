@@ -25,6 +25,7 @@ def cmd_trace(args) -> int:
     from spherescope.models.trace import trace_prompt
 
     loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
+    plane = plane_directions(loaded, args.tokens) if args.tokens is not None else None
     trace = trace_prompt(loaded, args.prompt, position=args.position, top_k=args.top_k)
     info = loaded.info
     data = trace_to_dict(
@@ -36,6 +37,8 @@ def cmd_trace(args) -> int:
         token_text=loaded.token_text,
         top_k=args.top_k,
     )
+    if plane is not None:
+        add_plane(data, trace.path(), *plane)
     if args.out:
         atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1))
         print(f"wrote {args.out}: {len(data['layers'])} layers, next token {quoted(data['next_token']['text'])}")
@@ -47,7 +50,57 @@ def cmd_trace(args) -> int:
     _print_layers(data["layers"], min(args.top_k, 5))
     nt = data["next_token"]
     print(f"next token: {quoted(nt['text'])} (p={nt['prob']:.3f}); |final_norm(h)| = {trace.final_normed_norm:.2f}")
+    if plane is not None:
+        _print_plane(data)
     return 0
+
+
+def plane_directions(loaded, text: str) -> tuple[list[tuple[int, str]], object, object]:
+    """The two tokens of --tokens and their directions as the sphere draws them: the
+    centred effective unembedding rows. ValueError-free: a bad choice is a PromptError."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from spherescope.core.plane import plane_axes
+    from spherescope.core.vocab import make_lookup, parse_tokens, token_id
+    from spherescope.models.errors import PromptError
+
+    texts = loaded.vocab_text()
+    lookup = make_lookup(tuple(texts))
+    table = SimpleNamespace(texts=texts, token_id=lambda t: token_id(lookup, len(texts), t))
+    try:
+        ids = parse_tokens(table, text, count=2, what="--tokens")
+        w, _bias = loaded.unembedding()
+        mean = w.mean(axis=0, dtype=np.float64)
+        first, second = (np.asarray(w[i], np.float64) - mean for i in ids)
+        plane_axes(first, second)  # a token with no direction, or two parallel ones, is refused here
+    except ValueError as exc:
+        raise PromptError(str(exc)) from None
+    return [(i, texts[i]) for i in ids], first, second
+
+
+def add_plane(data: dict, path, tokens, first, second) -> None:
+    """The public JSON's plane: the tokens at the top level, and each layer's
+    coordinates along the two orthonormal axes with the share of |h| they keep."""
+    from spherescope.core.plane import plane_path
+
+    p = plane_path(path, first, second)
+    data["plane_tokens"] = [{"id": int(i), "text": t} for i, t in tokens]
+    for row, x, y, kept in zip(data["layers"], p.x, p.y, p.kept):
+        row["plane"] = {"x": float(x), "y": float(y), "kept": float(kept)}
+
+
+def _print_plane(data: dict) -> None:
+    a, b = (quoted(t["text"]) for t in data["plane_tokens"])
+    print(f"in the plane of {a} (x) and {b} (y, orthogonal to {a}):")
+    print(f"{'layer':>5}  {'x':>9}  {'y':>9}  {'angle':>6}  kept")
+    import math
+
+    for row in data["layers"]:
+        pl = row["plane"]
+        print(f"{row['layer']:>5}  {pl['x']:>9.2f}  {pl['y']:>9.2f}  {math.degrees(math.atan2(pl['y'], pl['x'])):>5.1f}°  "
+              f"{100 * pl['kept']:.0f}%")
 
 
 def cmd_trace_nnsight(args) -> int:

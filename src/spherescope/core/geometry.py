@@ -33,6 +33,11 @@ def _top_indices(scores: np.ndarray, k: int) -> np.ndarray:
     return part[order].astype(np.int64)
 
 
+def top_ids(scores: np.ndarray, k: int) -> np.ndarray:
+    """Ids of the k largest scores, best first."""
+    return _top_indices(np.asarray(scores), k)
+
+
 def top_by_dot(h: np.ndarray, table: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k rows with the largest dot product with h: this is what a logit ranks."""
     scores = table @ np.asarray(h, dtype=table.dtype)

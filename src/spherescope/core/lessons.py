@@ -143,9 +143,33 @@ def left_inverse(W_E: np.ndarray) -> np.ndarray:
     return np.linalg.pinv(W.T).astype(np.float32)
 
 
+ROUND_TRIP_MODES = ("transpose", "normalised", "pinv")
+
+
+def normalised_transpose(W_E: np.ndarray) -> np.ndarray:
+    """The article's normalised transpose: each row of W_E divided by its squared norm,
+    so that unembedding a token's own embedding scores exactly 1.0 for that token
+    (W_E[t]·W_E[t] / |W_E[t]|² = 1), and other tokens score |W_E[j]|⁻¹|W_E[t]| cos θ."""
+    W = np.asarray(W_E, np.float32)
+    sq = np.einsum("ij,ij->i", W, W).astype(np.float64)
+    return (W / np.maximum(sq, 1e-30)[:, None].astype(np.float32)).astype(np.float32)
+
+
+def unembed_for_round_trip(W_E: np.ndarray, mode: str) -> np.ndarray:
+    """The matrix that unembeds a round trip: W_E itself (transpose), W_E with rows
+    divided by their squared norms (normalised), or its left inverse (pinv)."""
+    if mode == "transpose":
+        return W_E
+    if mode == "normalised":
+        return normalised_transpose(W_E)
+    if mode == "pinv":
+        return left_inverse(W_E)
+    raise ValueError(f"unknown round-trip mode {mode!r}")
+
+
 def round_trip_scores(W_E: np.ndarray, token: int, unembed: np.ndarray) -> np.ndarray:
     """one-hot(token) -> embed (W_E[token]) -> unembed: scores over the whole vocabulary.
-    `unembed` is W_E itself for the transpose, or left_inverse(W_E)."""
+    `unembed` comes from unembed_for_round_trip."""
     return unembed @ np.asarray(W_E[token], np.float32)
 
 

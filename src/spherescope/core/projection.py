@@ -130,31 +130,60 @@ def trajectory_basis(trajectory: np.ndarray) -> Basis:
     return pca_basis(trajectory, kind="trajectory-pca", center=True)
 
 
+def out_of_plane_axis(axes: np.ndarray, path: np.ndarray) -> np.ndarray | None:
+    """The trajectory's dominant direction outside the span of `axes`: the first
+    singular vector of its layers' directions with the axes' components removed (each
+    layer counts equally, whatever its length). Fixed for the whole trajectory, so a
+    layer's position shows how far it leaves the plane, and its kept fraction is real.
+    Signed so the path lies on the positive side on average. None if the path lies in
+    the plane."""
+    axes = np.atleast_2d(np.asarray(axes, np.float64))
+    dirs = directions(np.atleast_2d(np.asarray(path, np.float64))).astype(np.float64)
+    rest = dirs - (dirs @ axes.T) @ axes
+    if not np.isfinite(rest).all() or np.linalg.norm(rest) < 1e-9:
+        return None
+    _, s, vt = np.linalg.svd(rest, full_matrices=False)
+    v = vt[0]
+    if float((rest @ v).sum()) < 0:
+        v = -v
+    return v / np.linalg.norm(v)
+
+
+OUT_OF_PLANE = "path's main out-of-plane direction"
+
+
 def token_plane_basis(
     token_vectors: np.ndarray,
-    hidden: np.ndarray | None = None,
+    path: np.ndarray | None = None,
     names: tuple[str, ...] = (),
     token_ids: tuple[int, ...] = (),
 ) -> Basis:
     """The span of chosen token directions, made orthonormal in the order given.
 
-    As in the article's " Mary"/" John" figure: the chosen tokens fix the first axes
-    and the remaining axis comes from what is left of the hidden state once those
-    directions are removed, so the picture shows how far the state strays from the plane.
+    As in the article's " Mary"/" John" figure: the chosen tokens fix the first axes.
+    With fewer than three tokens the last axis is the trajectory's dominant direction
+    out of their plane (`out_of_plane_axis`), one fixed direction for every layer: an
+    axis built from the current vector would make every layer look fully kept.
     """
     tv = np.atleast_2d(np.asarray(token_vectors, dtype=np.float64))[:3]
     if tv.shape[0] == 0:
-        raise ValueError("choose at least one token for a token-plane basis")
+        raise ValueError("Choose at least one token for a token-plane basis.")
+    if not np.isfinite(tv).all():
+        raise ValueError("A chosen token's direction is not a number; choose another token.")
     axes = gram_schmidt(directions(tv))
     if axes.shape[0] == 0:
-        raise ValueError("the chosen tokens have no direction (zero vectors)")
+        raise ValueError("The chosen tokens have no direction (zero vectors); choose other tokens.")
+    if axes.shape[0] < tv.shape[0]:
+        raise ValueError("The chosen tokens point the same way, so they span no plane; choose another pair.")
     extra = []
-    if hidden is not None:
-        extra.append(np.asarray(hidden, dtype=np.float64))
+    if path is not None and axes.shape[0] < 3:
+        v = out_of_plane_axis(axes, path)
+        if v is not None:
+            extra.append(v)
     full = _complete(axes, tv.shape[1], extra)
     labels = list(names[: axes.shape[0]])
     while len(labels) < axes.shape[0]:
         labels.append(f"token {len(labels) + 1}")
     while len(labels) < 3:
-        labels.append("rest of h" if hidden is not None and len(labels) == axes.shape[0] else "other")
+        labels.append(OUT_OF_PLANE if extra and len(labels) == axes.shape[0] else "other")
     return Basis(np.ascontiguousarray(full, dtype=np.float32), "token-plane", tuple(labels), tuple(token_ids))  # type: ignore[arg-type]

@@ -134,3 +134,11 @@ def parse_tokens(vocab: Vocab, text: str, count: int | None = None, what: str = 
         dup = next(i for i in ids if ids.count(i) > 1)
         raise ValueError(f"The token {vocab.texts[dup]!r} is given twice; {what} need different tokens.")
     return ids
+
+
+def check_token_ids(ids, vocab_size: int) -> None:
+    """ValueError (a sentence) for an id that is not a token of this vocabulary: scenes
+    and scripts can name any integer."""
+    for i in ids:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= int(i) < vocab_size:
+            raise ValueError(f"Token id {i} is not in this model's vocabulary (0..{vocab_size - 1}).")

@@ -41,6 +41,7 @@ class JobKind(str, enum.Enum):
     LENS = "lens"  # the lens of another followed position, from the finished trace
     LESSONS = "lessons"  # per-layer numbers of the lesson views for one position
     ROUNDTRIP = "roundtrip"  # one token's embed -> unembed scores
+    SPLIT = "split"  # how a text the vocabulary lacks splits, and the closest single token
     FRACTIONS = "fractions"  # how many tokens' round trips return themselves
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from spherescope.jobs.base import MODEL_LOCK, Again, Context, Report
+from spherescope.core.lessons import ROUND_TRIP_MODES
 from spherescope.jobs.trace import current_model
+from spherescope.models.errors import ModelError
 
 FRACTION_CHUNK = 512  # rows per step: about a fifth of a second, so a Run queued meanwhile waits no longer
 
@@ -28,25 +30,50 @@ def lessons(ctx: Context, report: Report, position: int):
 
 
 def _unembed_for(ctx: Context, mode: str):
-    """The matrix that unembeds a round trip: W_E itself (transpose) or its left inverse."""
-    from spherescope.core.lessons import left_inverse
+    """The matrix that unembeds a round trip in this mode, made once per model."""
+    from spherescope.core.lessons import unembed_for_round_trip
 
     W_E = ctx.model.embedding()
-    return ctx.cache(("unembed", mode), lambda: W_E if mode == "transpose" else left_inverse(W_E))
+    return ctx.cache(("unembed", mode), lambda: unembed_for_round_trip(W_E, mode))
 
 
 def roundtrip(ctx: Context, report: Report, token: int, mode: str):
-    """(token, mode, scores over the vocabulary)."""
+    """(token, mode, scores over the vocabulary, the embedding row W_E[token])."""
     from spherescope.core.lessons import round_trip_scores
 
     model = current_model(ctx, report)
     with MODEL_LOCK:
-        return token, mode, round_trip_scores(model.embedding(), token, _unembed_for(ctx, mode))
+        W_E = model.embedding()
+        if not 0 <= token < W_E.shape[0]:
+            raise ModelError(f"Token id {token} is not in this model's vocabulary (0..{W_E.shape[0] - 1}).")
+        return token, mode, round_trip_scores(W_E, token, _unembed_for(ctx, mode)), W_E[token].copy()
+
+
+def split_token(ctx: Context, report: Report, text: str):
+    """A text the vocabulary lacks as one token (' NEXT' in SmolLM2): how the tokenizer
+    splits it, and the closest single token. Closest: among tokens with the same text
+    but for case, the one whose embedding points most nearly where the pieces' mean
+    embedding points; failing those, the nearest of the whole vocabulary.
+    Returns (pieces as [(id, text)], closest id)."""
+    model = current_model(ctx, report)
+    with MODEL_LOCK:
+        ids = [int(i) for i in model.tokenizer(text, add_special_tokens=False)["input_ids"]]
+        if not ids:
+            raise ModelError(f"{text!r} makes no tokens; type some visible text.")
+        W_E = model.embedding()
+        target = W_E[ids].mean(axis=0)
+        texts = model.vocab_text()
+        same = [i for i, t in enumerate(texts) if t.lower() == text.lower()]
+        pool = np.array(same if same else range(len(texts)))
+        rows = W_E[pool]
+        cos = rows @ target / (np.linalg.norm(rows, axis=1) * max(float(np.linalg.norm(target)), 1e-12) + 1e-12)
+        closest = int(pool[int(np.argmax(cos))])
+    return [(i, texts[i]) for i in ids], closest
 
 
 def fractions(ctx: Context, report: Report, mode: str = "", start: int = 0, hits: int = 0):
-    """The fraction of tokens whose round trip returns themselves, by transpose then
-    pseudo-inverse, counted FRACTION_CHUNK rows per step (each step is its own queued
+    """The fraction of tokens whose round trip returns themselves, in each of
+    ROUND_TRIP_MODES in turn, counted FRACTION_CHUNK rows per step (each step is its own queued
     event). Partial results: ("fraction", mode, value) as each mode is done; the
     counts are kept per model, like the model itself."""
     model = current_model(ctx, report)
@@ -55,7 +82,7 @@ def fractions(ctx: Context, report: Report, mode: str = "", start: int = 0, hits
     if not mode:  # the first step: report what is known, start what is not
         for m, value in done.items():
             report.partial(("fraction", m, value))
-        todo = [m for m in ("transpose", "pinv") if m not in done]
+        todo = [m for m in ROUND_TRIP_MODES if m not in done]
         return Again(todo[0], 0, 0) if todo else None
     with MODEL_LOCK:
         W_E = model.embedding()
@@ -67,9 +94,8 @@ def fractions(ctx: Context, report: Report, mode: str = "", start: int = 0, hits
         return Again(mode, start + FRACTION_CHUNK, hits)
     done[mode] = hits / W_E.shape[0]
     report.partial(("fraction", mode, done[mode]))
-    if mode == "transpose" and "pinv" not in done:
-        return Again("pinv", 0, 0)
-    return None
+    todo = [m for m in ROUND_TRIP_MODES if m not in done]
+    return Again(todo[0], 0, 0) if todo else None
 
 
 def one_thread_argmax(unembed, block):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from spherescope.core.lessons import probs_at_alpha
 from spherescope.core.projection import Projected
 from spherescope.render.sphere_view import SphereScene
 from spherescope.render.styles import STYLES
@@ -29,6 +30,8 @@ class ViewBinding:
         self._cloud_key = (True, "unembedding")
         self._len_cmap = pg.colormap.get("viridis")
         self._highlight = -1
+        self.alpha_applied = True  # False while exporting, unless the export asks for α
+        self.show_overlay = True  # the kept fraction and the legend in the view's corner
         s = session
         s.basis_changed.connect(self.on_basis)
         s.frame_added.connect(lambda *_: self.on_trajectory())
@@ -37,13 +40,14 @@ class ViewBinding:
         s.position_changed.connect(lambda *_: self.on_trajectory())
         s.layer_changed.connect(self.on_layer)
         s.lens_changed.connect(self.on_labels)
+        s.lessons_changed.connect(lambda: self.s.alpha != 1.0 and self.on_labels())
         s.show_cloud_changed.connect(view.set_cloud_visible)
         s.color_by_length_changed.connect(lambda *_: self.on_cloud_colors())
         s.length_as_changed.connect(lambda *_: self.on_trajectory())
         s.show_labels_changed.connect(lambda *_: self.on_labels())
         s.highlight_changed.connect(self.on_highlight)
         s.style_changed.connect(self.on_style)
-        s.alpha_changed.connect(view.set_marker_scale)
+        s.alpha_changed.connect(lambda *_: self.on_alpha())
         s.center_cloud_changed.connect(lambda *_: self.on_basis())
         s.cloud_space_changed.connect(lambda *_: self.on_basis())
         s.vocab_changed.connect(lambda v: self.on_basis() if v is None else None)
@@ -99,6 +103,33 @@ class ViewBinding:
     def on_layer(self, layer: int) -> None:
         self.view.set_current(layer)
         self.on_labels()
+        self.on_overlay()
+
+    def alpha(self) -> float:
+        """The scale α the view shows: the session's, except in an export that did not ask for it."""
+        return float(self.s.alpha) if self.alpha_applied else 1.0
+
+    def on_alpha(self) -> None:
+        self.view.set_marker_scale(self.alpha())
+        self.on_labels()
+
+    def overlay_lines(self) -> list[tuple[str, tuple, bool]]:
+        """What the view keeps of the vector at this layer, and what opacity and node size mean."""
+        proj = self.s.projected_path()
+        layer = self.s.layer
+        if proj is None or not 0 <= layer < len(proj.kept):
+            return []
+        st = self.view.style
+        color = st.axis_label_color
+        size = "node size" if self.s.length_as == "size" else "node radius"
+        return [
+            (f"Layer {layer}: this view keeps {100 * float(proj.kept[layer]):.0f}% of |h| = {float(proj.lengths[layer]):,.1f}",
+             st.marker_label_color, True),
+            (f"Opacity: share of |h| the view keeps · {size}: |h| (log scale)", color, False),
+        ]
+
+    def on_overlay(self) -> None:
+        self.view.labels.set_overlay(self.overlay_lines() if self.show_overlay else [])
 
     def token_point(self, token_id: int) -> np.ndarray | None:
         if self._cloud is None or not 0 <= token_id < len(self._cloud.points):
@@ -112,16 +143,13 @@ class ViewBinding:
         if vocab is not None and self._cloud is not None:
             st = self.view.style
             shown: set[int] = set()
-            lens = self.s.current_lens()
-            if lens is not None:
-                for i, p in zip(lens.ids[:LABELLED_TOP], lens.probs[:LABELLED_TOP]):
-                    i = int(i)
-                    pt = self._cloud.points[i]
-                    hl_points.append(pt)
-                    hl_colors.append(np.array(st.label_color, np.float32) / 255)
-                    if self.s.show_labels:
-                        labels.append((pt, f"{_show(vocab.texts[i])} {100 * p:.0f}%", st.label_color))
-                    shown.add(i)
+            for i, p in self.top_tokens():
+                pt = self._cloud.points[i]
+                hl_points.append(pt)
+                hl_colors.append(np.array(st.label_color, np.float32) / 255)
+                if self.s.show_labels:
+                    labels.append((pt, f"{_show(vocab.texts[i])} {100 * p:.0f}%", st.label_color))
+                shown.add(i)
             for tok in self.s.tokens[:MAX_PROMPT_LABELS] if self.s.show_labels else ():
                 if tok.id in shown or not 0 <= tok.id < len(self._cloud.points):
                     continue
@@ -138,6 +166,19 @@ class ViewBinding:
                     labels.append((pt, _show(vocab.texts[self._highlight]), (255, 255, 255, 255)))
         self.view.set_highlights(np.array(hl_points, np.float32).reshape(-1, 3), np.array(hl_colors, np.float32).reshape(-1, 4))
         self.view.set_labels(labels)
+
+    def top_tokens(self) -> list[tuple[int, float]]:
+        """The lens's top tokens at this layer with their probabilities, at the scale α
+        the view shows (α rescales the logits, so the probabilities move)."""
+        lens = self.s.current_lens()
+        if lens is None:
+            return []
+        a = self.alpha()
+        lesson = self.s.current_lesson() if a != 1.0 else None
+        if lesson is not None:
+            ids, probs = probs_at_alpha(lesson.logits, lesson.bias, a, LABELLED_TOP)
+            return [(int(i), float(p)) for i, p in zip(ids, probs)]
+        return [(int(i), float(p)) for i, p in zip(lens.ids[:LABELLED_TOP], lens.probs[:LABELLED_TOP])]
 
     def on_highlight(self, token_id: int) -> None:
         self._highlight = int(token_id)

@@ -32,6 +32,14 @@ class LabelLayer(GLGraphicsItem):
         self.order: list[str] = []  # group names, most important first
         self.font_size = font_size
         self.drawn: list[str] = []  # texts drawn in the last frame (after decluttering)
+        # Screen-anchored lines in the top-left corner (the kept fraction and the legend):
+        # (text, rgba 0-255, bold). Drawn first, so token labels give way to them.
+        self.overlay: list[tuple[str, tuple, bool]] = []
+
+    def set_overlay(self, lines: list[tuple[str, tuple, bool]]) -> None:
+        if lines != self.overlay:
+            self.overlay = list(lines)
+            self.update()
 
     def set_group(self, name: str, labels: list[Label]) -> None:
         if name not in self.order:
@@ -57,13 +65,15 @@ class LabelLayer(GLGraphicsItem):
         finally:
             painter.end()
 
-    def draw(self, painter: QPainter, rect: QRectF, mvp: QMatrix4x4, scale: float, plates: bool = True) -> list[str]:
+    def draw(self, painter: QPainter, rect: QRectF, mvp: QMatrix4x4, scale: float, plates: bool = True,
+             overlay: bool = True) -> list[str]:
         """Draw the labels for a camera (mvp) into any painter: the screen or an export.
 
         `scale` multiplies the font size, so a 4K export keeps labels readable.
         """
         labels = [lb for name in self.order for lb in self.groups.get(name, [])]
-        if not labels:
+        lines = self.overlay if overlay else []
+        if not labels and not lines:
             return []
         ndc = QMatrix4x4()
         ndc.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
@@ -85,6 +95,20 @@ class LabelLayer(GLGraphicsItem):
         bg = view.opts.get("bgcolor", (0, 0, 0, 1))
         bg = bg if isinstance(bg, QColor) else QColor.fromRgbF(*[float(c) for c in bg[:3]])
         painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        y = rect.top() + 8 * scale
+        for text, rgba, is_bold in lines:
+            fm = metrics[is_bold]
+            box = QRectF(rect.left() + 10 * scale, y, fm.horizontalAdvance(text), fm.height())
+            if plates:
+                plate = QColor(bg)
+                plate.setAlphaF(0.7)
+                painter.fillRect(box.adjusted(-4 * scale, -1, 4 * scale, 1), plate)
+            painter.setFont(bold if is_bold else normal)
+            painter.setPen(QColor(*rgba))
+            painter.drawText(QPointF(box.left(), box.top() + fm.ascent()), text)
+            placed.append(box.adjusted(-4, -1, 4, 1))
+            drawn.append(text)
+            y += fm.height() + 2 * scale
         for lb in labels:
             if not lb.text:
                 continue

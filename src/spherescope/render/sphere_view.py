@@ -86,6 +86,14 @@ class SphereScene:
         self.update()
         self.camera_changed.emit()
 
+    def look_down_on_plane(self) -> None:
+        """The camera straight above the plane of the first two axes: the first axis
+        points right, the second up (the article's figure, seen on the sphere)."""
+        self.setCameraPosition(distance=3.2, elevation=90, azimuth=-90)
+        self.opts["center"] = pg.Vector(0, 0, 0)
+        self.update()
+        self.camera_changed.emit()
+
     def camera(self) -> dict:
         c = self.opts["center"]
         return {"distance": float(self.opts["distance"]), "elevation": float(self.opts["elevation"]),

@@ -41,6 +41,8 @@ class Scene:
     length_as: str = "size"
     show_labels: bool = True
     docks: list[str] = field(default_factory=lambda: ["prompt", "layer", "basis"])
+    alpha: float = 1.0  # the confidence lesson's scale on the vector the unembedding sees
+    plane_scale: str = "log"  # the plane view's radius: "log" or "linear"
 
     def to_json(self) -> str:
         data = {"format": "spherescope-scene", "version": SCENE_VERSION, **asdict(self)}
@@ -113,6 +115,15 @@ def scene_from_dict(data) -> Scene:
         if data["length_as"] not in ("size", "radius"):
             raise SceneError("The scene's length_as must be size or radius.")
         sc.length_as = data["length_as"]
+    if "alpha" in data:
+        a = _num(data["alpha"], "alpha")
+        if not 0.0 <= a <= 4.0:
+            raise SceneError("The scene's alpha must be between 0 and 4.")
+        sc.alpha = a
+    if "plane_scale" in data:
+        if data["plane_scale"] not in ("log", "linear"):
+            raise SceneError("The scene's plane_scale must be log or linear.")
+        sc.plane_scale = data["plane_scale"]
     if "docks" in data:
         if not isinstance(data["docks"], list) or not all(isinstance(d, str) for d in data["docks"]):
             raise SceneError("The scene's docks are not a list of names.")
@@ -146,7 +157,7 @@ def scene_of(session: Session, camera: dict, docks: list[str]) -> Scene:
         model=s.model_ref, prompt=s.prompt, position=s.position, layer=s.layer, basis=s.basis_kind,
         plane_tokens=[int(t) for t in s.plane_tokens], camera=dict(camera), style=s.style,
         show_cloud=s.show_cloud, color_by_length=s.color_by_length, length_as=s.length_as,
-        show_labels=s.show_labels, docks=list(docks),
+        show_labels=s.show_labels, docks=list(docks), alpha=float(s.alpha), plane_scale=s.plane_scale,
     )
 
 
@@ -159,3 +170,5 @@ def apply_view_options(scene: Scene, session: Session) -> None:
     s.length_as, s.show_labels = scene.length_as, scene.show_labels
     s.plane_tokens = tuple(scene.plane_tokens)
     s.basis_kind = scene.basis
+    s.alpha = scene.alpha
+    s.plane_scale = scene.plane_scale

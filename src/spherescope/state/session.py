@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from spherescope.core.geometry import top_ids
+from spherescope.core.plane import PlanePath, contrast_pair, plane_path
 from spherescope.core.projection import Basis, Projected, project, token_plane_basis, trajectory_basis
 from spherescope.core.trajectory import LensTop, Token, Trace
-from spherescope.core.vocab import Vocab
+from spherescope.core.vocab import Vocab, check_token_ids
 from spherescope.state.events import Evented, EventedField, Signal
 
 BASIS_KINDS = ("unembedding-pca", "token-plane", "trajectory-pca")
@@ -29,6 +31,7 @@ class Session(Evented):
     layer = EventedField(0)
     basis_kind = EventedField("unembedding-pca")
     plane_tokens = EventedField(())  # token ids, at most 3
+    plane_scale = EventedField("log")  # the plane view's radius: "log" (log10(1 + r)) or "linear"
     show_cloud = EventedField(True)
     color_by_length = EventedField(False)
     length_as = EventedField("size")  # "size" | "radius"
@@ -46,6 +49,7 @@ class Session(Evented):
     busy = EventedField("")  # "" when idle, else what the worker is doing
     model_stats = EventedField(None)  # token norm histograms, tied or not (models.lessons.ModelStats)
     roundtrip_scores = EventedField(None)  # (V,) scores of the current round trip, or None
+    roundtrip_row = EventedField(None)  # (d,) the embedding row the round trip's one-hot selects
     fractions = EventedField({})  # round-trip mode -> fraction of tokens that return themselves
     basis_error = EventedField("")  # why the chosen basis could not be built ("" when it could)
 
@@ -154,6 +158,44 @@ class Session(Evented):
             return None
         return lens[self.layer]
 
+    def contrast_pair(self) -> tuple[int, int] | None:
+        """The prediction and the contrast a person would put in the plane, for the
+        followed position (core.plane.contrast_pair): from the model's own ranking of
+        the whole vocabulary when that position was traced, else from the lens's top-k."""
+        vocab = self.vocab
+        if vocab is None or not self.tokens:
+            return None
+        pos = self.position if 0 <= self.position < len(self.tokens) else len(self.tokens) - 1
+        if self.trace is not None and pos == self.trace.position:
+            ranked = top_ids(self.trace.model_logits, 200)
+        else:
+            lens = self.lens_by_position.get(pos)
+            if not lens:
+                return None
+            ranked = lens[-1].ids
+        return contrast_pair(ranked, [t.id for t in self.tokens], vocab.texts)
+
+    def plane_path(self) -> tuple[PlanePath | None, str]:
+        """The followed position's path in the plane of the first two plane tokens (the
+        article's figure), with the directions the sphere draws; or None and why not."""
+        vocab, path = self.vocab, self.path()
+        ids = tuple(int(i) for i in self.plane_tokens)[:2]
+        if vocab is None:
+            return None, "No model is loaded."
+        if len(ids) < 2:
+            return None, "Choose two tokens for the plane (Basis and view), or run a prompt to use its prediction and contrast."
+        try:
+            check_token_ids(ids, len(vocab.texts))
+        except ValueError as exc:
+            return None, str(exc)
+        if path is None:
+            return None, "Run a prompt to see its path in this plane."
+        dirs = self.cloud_directions()
+        try:
+            return plane_path(path, dirs[ids[0]], dirs[ids[1]]), ""
+        except ValueError as exc:
+            return None, str(exc)
+
     def projected_path(self) -> Projected | None:
         path = self.path()
         if path is None or self.basis is None:
@@ -204,11 +246,10 @@ class Session(Evented):
             return pca
         if self.basis_kind == "token-plane" and vocab is not None and self.plane_tokens:
             ids = tuple(int(i) for i in self.plane_tokens)[:3]
-            path = self.path()
-            hidden = path[-1] if path is not None else None
-            names = tuple(vocab.texts[i] for i in ids)
             try:
-                basis = token_plane_basis(self.cloud_directions()[list(ids)], hidden=hidden, names=names, token_ids=ids)
+                check_token_ids(ids, len(vocab.texts))
+                names = tuple(vocab.texts[i] for i in ids)
+                basis = token_plane_basis(self.cloud_directions()[list(ids)], path=self.path(), names=names, token_ids=ids)
             except ValueError as exc:
                 self.basis_error = str(exc)
                 return pca

@@ -18,7 +18,8 @@ BASIS_NAMES = {
 }
 BASIS_HELP = {
     "unembedding-pca": "The three directions along which the vocabulary's token directions vary most.",
-    "token-plane": "The chosen tokens' directions, made orthonormal; the last axis is what remains of the hidden state.",
+    "token-plane": ("The chosen tokens' directions, made orthonormal (the article's figure); the third axis is the "
+                    "path's main direction out of their plane, the same for every layer."),
     "trajectory-pca": "The three directions along which this position's hidden state moves most over the layers.",
 }
 
@@ -50,8 +51,9 @@ class BasisDock(QWidget):
         self.token_edit.textEdited.connect(self._show_spaces)
         self.add_button = QPushButton("Add")
         self.add_button.clicked.connect(self._add_token)
-        self.top2_button = QPushButton("Use top predictions")
-        self.top2_button.setToolTip("Span the plane with the lens's two most likely tokens at the last layer")
+        self.top2_button = QPushButton("Use prediction and contrast")
+        self.top2_button.setToolTip("The top prediction, and the best-ranked token that also occurs in the prompt "
+                                    "(' Mary' and ' John' in the article's example)")
         self.top2_button.clicked.connect(self._use_top_predictions)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(lambda: setattr(session, "plane_tokens", ()))
@@ -154,12 +156,11 @@ class BasisDock(QWidget):
         self.token_edit.clear()
 
     def _use_top_predictions(self) -> None:
-        s = self.session
-        lens = s.lens_by_position.get(s.position)
-        if not lens:
-            self.controller.notify("Run a prompt first: the plane uses its top predictions.")
+        pair = self.session.contrast_pair()
+        if pair is None:
+            self.controller.notify("Run a prompt first: the plane uses its prediction and a contrast.")
             return
-        s.plane_tokens = tuple(int(i) for i in lens[-1].ids[:2])
+        self.session.plane_tokens = pair
 
     def _on_tokens(self, toks) -> None:
         vocab = self.session.vocab

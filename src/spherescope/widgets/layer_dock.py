@@ -55,7 +55,8 @@ class LayerDock(QWidget):
         self.bars = TopKBars()
         self.bars.setObjectName("topkBars")
         self.bars.token_hovered.connect(self._highlight)
-        self.bars.token_clicked.connect(self._highlight)
+        self.bars.token_clicked.connect(self._set_contrast)
+        self.bars.setToolTip("Click a token to make it the second token of the plane (the contrast)")
         note = QLabel("Logit lens: the final norm and unembedding applied to this layer's residual (float32).")
         note.setWordWrap(True)
         note.setObjectName("captionLabel")
@@ -87,6 +88,18 @@ class LayerDock(QWidget):
 
     def _highlight(self, token: int) -> None:
         self.session.highlight = token
+
+    def _set_contrast(self, token: int) -> None:
+        """A clicked row becomes the plane's second token; the first stays (or is the
+        top prediction when none was chosen)."""
+        s = self.session
+        s.highlight = token
+        first = int(s.plane_tokens[0]) if s.plane_tokens else None
+        if first is None or first == token:
+            lens = s.current_lens()
+            first = int(lens.ids[0]) if lens is not None else None
+        if first is not None and first != token:
+            s.plane_tokens = (first, int(token))
 
     # ---- range and selection ----
     def _on_frames(self, *_):

@@ -90,6 +90,7 @@ class MainWindow(WindowExports, QMainWindow):
         # their six tab titles unelided.
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.resizeDocks([first], [300], Qt.Orientation.Vertical)
+        self.lessons["plane"][0].look_down_requested.connect(self.look_down_on_plane)
         self.docks["roundtrip"].visibilityChanged.connect(
             lambda visible: visible and setattr(self.session, "roundtrip_wanted", True))
         self._build_status_bar()
@@ -188,6 +189,8 @@ class MainWindow(WindowExports, QMainWindow):
 
         view_menu = mb.addMenu("&View")
         self._action(view_menu, "&Reset view", self.view.reset_view, "Ctrl+0")
+        self._action(view_menu, "Look down on the token &plane", self.look_down_on_plane, "Ctrl+2",
+                     "The token-plane basis, seen from straight above: the first token to the right, the second up")
         self.cloud_action = QAction("Show vocabulary &cloud", self, checkable=True)
         self.cloud_action.setChecked(self.session.show_cloud)
         self.cloud_action.toggled.connect(lambda v: setattr(self.session, "show_cloud", v))
@@ -222,6 +225,18 @@ class MainWindow(WindowExports, QMainWindow):
             ev.accept()
             return
         super().keyPressEvent(ev)
+
+    def look_down_on_plane(self) -> None:
+        """The plane of the chosen tokens on the sphere, from straight above."""
+        s = self.session
+        if len(s.plane_tokens) < 2:
+            pair = s.contrast_pair()
+            if pair is None:
+                self.controller.notify("Choose two tokens for the plane, or run a prompt to use its prediction and contrast.")
+                return
+            s.plane_tokens = pair
+        s.basis_kind = "token-plane"
+        self.view.look_down_on_plane()
 
     # ---- scenes ----
     def current_scene(self):
@@ -365,6 +380,25 @@ class MainWindow(WindowExports, QMainWindow):
         if prompt:
             self.prompt_dock.editor.setPlainText(prompt)
             self.prompt_dock.request_run()
+
+    def tell_the_story(self) -> None:
+        """A first launch opens on the article's example, traced and shown in the plane
+        of its prediction and contrast (' Mary' against ' John'), so a newcomer sees
+        the thesis before typing anything. The Examples menu keeps the other prompts."""
+        from spherescope.widgets.prompt_dock import EXAMPLES
+
+        def show_plane() -> None:
+            self.session.trace_finished.disconnect(show_plane)
+            self.look_down_on_plane()
+            self.docks["plane"].raise_()
+
+        self.session.trace_finished.connect(show_plane)
+        self.prompt_dock.editor.setPlainText(EXAMPLES[0])
+        self.prompt_dock.request_run()
+
+    def first_launch(self) -> bool:
+        """No prompt was ever run in this settings file."""
+        return not _str_list(self.settings.value("recent_prompts", []))
 
     def closeEvent(self, ev) -> None:
         self.layer_dock.timer.stop()

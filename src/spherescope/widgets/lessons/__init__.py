@@ -10,6 +10,7 @@ from __future__ import annotations
 from spherescope.widgets.lessons.closest import ClosestDock
 from spherescope.widgets.lessons.confidence import ConfidenceDock
 from spherescope.widgets.lessons.norms import NormsDock
+from spherescope.widgets.lessons.plane import PlaneDock
 from spherescope.widgets.lessons.roundtrip import RoundTripDock
 from spherescope.widgets.lessons.tied import TiedDock
 from spherescope.widgets.lessons.token_norms import TokenNormsDock
@@ -17,6 +18,7 @@ from spherescope.widgets.lessons.token_norms import TokenNormsDock
 # (key, dock class, tab title), in tab order. Every dock takes (session, controller).
 LESSONS = (
     ("closest", ClosestDock, "Closest by which measure?"),
+    ("plane", PlaneDock, "Token plane"),
     ("confidence", ConfidenceDock, "Length is confidence"),
     ("norms", NormsDock, "Residual norms"),
     ("token_norms", TokenNormsDock, "Token norms"),
@@ -24,4 +26,5 @@ LESSONS = (
     ("tied", TiedDock, "Tied or untied"),
 )
 
-__all__ = ["LESSONS", "ClosestDock", "ConfidenceDock", "NormsDock", "RoundTripDock", "TiedDock", "TokenNormsDock"]
+__all__ = ["LESSONS", "ClosestDock", "ConfidenceDock", "NormsDock", "PlaneDock", "RoundTripDock", "TiedDock",
+           "TokenNormsDock"]

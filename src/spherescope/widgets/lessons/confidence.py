@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from spherescope.core.lessons import ALPHAS, TEMPERATURES, entropy_fraction, probs_at_alpha
+from spherescope.core.text import quoted
 from spherescope.state.session import Session
 from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
 from spherescope.widgets.topk_bars import TopKBars
@@ -37,6 +39,12 @@ class ConfidenceDock(LazyRefresh, QWidget):
         legend.addItem(self.h_curve, "entropy ÷ ln V")
         self.t_plot = plot_widget("Top token vs temperature", "p(top)", "T (0 = argmax)")
         self.t_curve = self.t_plot.plot(pen=pg.mkPen(THEME.third, width=2))
+        # T = 1 is the model as it is: marked, with the top token named there.
+        self.t_one = pg.InfiniteLine(1.0, angle=90, pen=pg.mkPen(THEME.cursor, width=1, style=Qt.PenStyle.DotLine),
+                                     label="T = 1", labelOpts={"position": 0.95, "color": THEME.cursor, "anchors": [(0, 0), (0, 0)]})
+        self.t_plot.addItem(self.t_one)
+        self.t_name = pg.TextItem("", color=THEME.third, anchor=(0, 1))
+        self.t_plot.addItem(self.t_name, ignoreBounds=True)
         # Both plots show fractions over fixed axes: fixed ranges keep a layer step from
         # rescaling (and so redrawing) the axes, and keep curves comparable across layers.
         for plot, xmax in ((self.alpha_plot, float(ALPHAS[-1])), (self.t_plot, float(TEMPERATURES[-1]))):
@@ -76,9 +84,14 @@ class ConfidenceDock(LazyRefresh, QWidget):
             self.p_curve.setData([], [])
             self.h_curve.setData([], [])
             self.t_curve.setData([], [])
+            self.t_name.setText("")
             return
         ids, probs = probs_at_alpha(les.logits, les.bias, a, 10)
         self.bars.set_rows([(int(i), vocab.texts[int(i)], float(p)) for i, p in zip(ids, probs)])
         self.p_curve.setData(ALPHAS, les.alpha_top_prob)
         self.h_curve.setData(ALPHAS, entropy_fraction(les.alpha_entropy, len(les.logits)))
         self.t_curve.setData(TEMPERATURES, les.temp_top_prob)
+        top = int(les.closest.by_dot[0])
+        p1 = float(np.interp(1.0, TEMPERATURES, les.temp_top_prob))
+        self.t_name.setText(f"p({quoted(vocab.texts[top])}) = {p1:.2f} at T = 1")
+        self.t_name.setPos(1.08, p1)

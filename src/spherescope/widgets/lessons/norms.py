@@ -7,6 +7,8 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from spherescope.core.plane import find_sinks
+from spherescope.core.text import quoted
 from spherescope.state.session import Session
 from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
 
@@ -28,6 +30,19 @@ class NormsDock(LazyRefresh, QWidget):
         self.final = QLabel("")
         self.final.setWordWrap(True)
         self.curves: list = []
+        # Hovering names the nearest line; a sink (a position whose norm dwarfs the
+        # others) is labelled with its reason.
+        self.hover = pg.TextItem("", color=THEME.text, anchor=(0, 1), fill=pg.mkBrush(16, 20, 28, 220))
+        self.hover.setZValue(30)
+        self.hover.hide()
+        self.plot.addItem(self.hover, ignoreBounds=True)
+        self.sink_label = pg.TextItem("", color=THEME.accent, anchor=(1, 0))
+        self.sink_label.setZValue(20)
+        self.sink_label.hide()
+        self.plot.addItem(self.sink_label, ignoreBounds=True)
+        self.sinks: list = []
+        self.hovered: int | None = None  # the position whose line is named, or None
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addWidget(caption(
@@ -49,6 +64,8 @@ class NormsDock(LazyRefresh, QWidget):
                 self.plot.removeItem(c)
             self.curves = []
             self.final.setText("")
+            self.sink_label.hide()
+            self.hover.hide()
             return
         x = np.arange(norms.shape[0])
         n_pos = norms.shape[1]
@@ -65,12 +82,48 @@ class NormsDock(LazyRefresh, QWidget):
             c.setZValue(10 if followed else 0)
             c.setData(x, np.maximum(norms[:, p], 1e-6))
         self.cursor.setValue(self.s.layer)
+        self._label_sinks(norms)
         tr = self.s.trace
         if tr is not None and tr.position == self.s.position:
             self.final.setText(f"Last layer: |h| = {norms[-1, self.s.position]:,.1f} before the final norm, "
                                f"{tr.final_normed_norm:,.1f} after it.")
         else:
             self.final.setText("")
+
+    def _on_mouse(self, scene_pos) -> None:
+        norms = self.s.all_norms()
+        vb = self.plot.getPlotItem().getViewBox()
+        if norms is None or not vb.sceneBoundingRect().contains(scene_pos):
+            self.hover.hide()
+            self.hovered = None
+            return
+        pt = vb.mapSceneToView(scene_pos)
+        layer = int(np.clip(round(pt.x()), 0, norms.shape[0] - 1))
+        values = np.maximum(norms[layer], 1e-6)
+        shown = np.log10(values) if self.log.isChecked() else values
+        p = int(np.argmin(np.abs(shown - pt.y())))
+        self.hovered = p
+        tok = self.s.tokens[p].text if p < len(self.s.tokens) else ""
+        self.hover.setText(f"position {p} ({quoted(tok)}): |h| = {values[p]:,.1f} at layer {layer}")
+        self.hover.setPos(pt.x(), pt.y())
+        self.hover.show()
+
+    def _label_sinks(self, norms: np.ndarray) -> None:
+        residuals = self.s.trace.residuals if self.s.trace is not None else None
+        self.sinks = find_sinks(norms, residuals)
+        if not self.sinks:
+            self.sink_label.hide()
+            return
+        k = self.sinks[0]
+        tok = self.s.tokens[k.position].text if k.position < len(self.s.tokens) else ""
+        dims = ", ".join(str(d) for d in k.dims)
+        carried = f"; {100 * k.share:.0f}% of |h|² in dimension{'s' if len(k.dims) > 1 else ''} {dims}" if k.dims else ""
+        self.sink_label.setText(
+            f"position {k.position} ({quoted(tok)}): attention sink, |h| up to {k.norm:,.0f} "
+            f"({k.ratio:.0f}× the others){carried}: massive activations")
+        y = np.log10(max(k.norm, 1e-6)) if self.log.isChecked() else k.norm
+        self.sink_label.setPos(norms.shape[0] - 1, y)
+        self.sink_label.show()
 
     def curve_count(self) -> int:
         return len(self.curves)

@@ -31,8 +31,22 @@ class RoundTripDock(QWidget):
         self.token.textEdited.connect(lambda t: self.token.setText(t.replace(" ", "␣")) if " " in t else None)
         self.mode = QComboBox()
         self.mode.addItem("Transpose (Wᴱᵀ)", "transpose")
+        self.mode.addItem("Normalised transpose (rows ÷ |row|²: peak 1.0)", "normalised")
         self.mode.addItem("Pseudo-inverse", "pinv")
+        self.mode.setToolTip("How the embedding is unembedded again: the article's transpose, its normalised "
+                             "transpose (each row divided by its squared length, so the token itself scores "
+                             "exactly 1.0), or the least-squares left inverse")
         self.mode.currentIndexChanged.connect(lambda i: setattr(session, "roundtrip_mode", self.mode.itemData(i)))
+        # The article's first figure: the one-hot vector, and the embedding row it selects.
+        self.onehot_plot = plot_widget("One-hot: 1 at the token's id, 0 elsewhere", "", "")
+        self.onehot_curve = self.onehot_plot.plot(pen=pg.mkPen(THEME.accent, width=2))
+        self.row_plot = plot_widget("W_E[id]: the embedding row it selects", "", "")
+        self.row_curve = self.row_plot.plot(pen=pg.mkPen(THEME.second, width=1), fillLevel=0,
+                                            brush=THEME.second_fill)
+        for p in (self.onehot_plot, self.row_plot):
+            p.setMinimumHeight(70)
+        self.onehot_plot.setYRange(0, 1.1, padding=0)
+        self.onehot_plot.getPlotItem().getAxis("left").setTicks([[(0, "0"), (1, "1")]])
         self.plot = plot_widget("Round-trip score for every token id", "score", "token id")
         self.curve = self.plot.plot(pen=None, symbol="o", symbolSize=2, symbolPen=None, symbolBrush=THEME.scatter)
         self.peak_items: list = []
@@ -48,11 +62,19 @@ class RoundTripDock(QWidget):
             "One-hot → embed → unembed. Cramming the vocabulary into a few hundred dimensions makes the way back "
             "noisy: the highest peaks besides the token itself are usually other forms of the same word."))
         lay.addLayout(row)
-        lay.addWidget(self.plot, 1)
+        # The article's order, left to right: one-hot, the row it selects, then the way back.
+        figures = QVBoxLayout()
+        figures.addWidget(self.onehot_plot, 1)
+        figures.addWidget(self.row_plot, 1)
+        plots = QHBoxLayout()
+        plots.addLayout(figures, 1)
+        plots.addWidget(self.plot, 2)
+        lay.addLayout(plots, 1)
         lay.addWidget(self.fractions)
         session.roundtrip_scores_changed.connect(lambda _s: self.refresh())
         session.fractions_changed.connect(lambda _f: self._on_fractions())
         session.roundtrip_token_changed.connect(self._show_token)
+        session.roundtrip_row_changed.connect(lambda _r: self._show_selection())
         vb = self.plot.getPlotItem().getViewBox()
         vb.sigResized.connect(self._place_labels)
         vb.sigRangeChanged.connect(self._place_labels)
@@ -64,15 +86,22 @@ class RoundTripDock(QWidget):
         self.peaks: list[int] = []
 
     def _choose(self) -> None:
-        vocab = self.s.vocab
-        text = self.token.text()
-        if vocab is None:
+        self.controller.choose_roundtrip_token(self.token.text())
+
+    def _show_selection(self) -> None:
+        """One-hot -> embedding: a single 1 among the vocabulary's ids, and the row of
+        W_E it picks out (the multiplication by a one-hot vector is only a lookup)."""
+        row, vocab, token = self.s.roundtrip_row, self.s.vocab, self.s.roundtrip_token
+        if row is None or vocab is None or not 0 <= token < len(vocab.texts):
+            self.onehot_curve.setData([], [])
+            self.row_curve.setData([], [])
             return
-        tid = vocab.token_id(text)
-        if tid is None:
-            self.controller.notify(f"No token {text!r} in this model's vocabulary.")
-            return
-        self.s.roundtrip_token = tid
+        n = len(vocab.texts)
+        self.onehot_curve.setData([0, token, token, token, n - 1], [0, 0, 1, 0, 0])
+        self.onehot_plot.setTitle(f"One-hot: 1 at id {token:,} ({token_label(vocab, token)}) of {n:,}",
+                                  color=THEME.title, size="9pt")
+        self.row_curve.setData(np.arange(len(row)), row)
+        self.row_plot.setTitle(f"W_E[{token:,}]: its embedding row (d = {len(row)})", color=THEME.title, size="9pt")
 
     def refresh(self) -> None:
         for it in self.peak_items:
@@ -121,6 +150,7 @@ class RoundTripDock(QWidget):
     def _on_fractions(self) -> None:
         f = self.s.fractions
         parts = []
-        for mode, name in (("transpose", "by transpose"), ("pinv", "by pseudo-inverse")):
+        for mode, name in (("transpose", "by transpose"), ("normalised", "by normalised transpose"),
+                           ("pinv", "by pseudo-inverse")):
             parts.append(f"{100 * f[mode]:.1f}% {name}" if mode in f else f"{name}: computing…")
         self.fractions.setText("Tokens whose round trip returns themselves: " + "; ".join(parts))
