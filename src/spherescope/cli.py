@@ -51,10 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--remote", action="store_true",
                     help="with --backend nnsight: run on NDIF (needs a hub id NDIF hosts and NDIF_API_KEY in the environment)")
 
-    rd = sub.add_parser("render", help="render the 3-D view to a PNG, or the layer sweep to an MP4 or GIF, with no window")
+    rd = sub.add_parser("render", help="any view as a figure (PNG, JPEG, SVG), or the layer sweep as MP4 or GIF, with no window")
     _add_model_args(rd)
-    rd.add_argument("--view", choices=["sphere", "plane"], default="sphere",
-                    help="sphere: the 3-D view (default); plane: the article's plane of two --tokens")
+    rd.add_argument("--view", choices=["sphere", "plane", "closest", "confidence", "norms", "token-norms", "roundtrip", "tied"],
+                    default="sphere", help="sphere: the 3-D view (default); plane: the article's plane of two --tokens; "
+                    "or a lesson's plot or table alone")
     rd.add_argument("--prompt", default=None)
     rd.add_argument("--scene", default=None, help="a .spherescope scene; other options override it")
     rd.add_argument("--position", type=int, default=None)
@@ -64,9 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--size", default="1920x1080", help="WxH in pixels (default 1920x1080)")
     rd.add_argument("--style", choices=["dark", "slide", "paper"], default=None)
     rd.add_argument("--transparent", action="store_true", help="transparent background (PNG)")
-    rd.add_argument("--fps", type=float, default=6.0, help="frames per second for animations")
-    rd.add_argument("--orbit", type=float, default=0.0, help="degrees of camera orbit over an animation")
-    rd.add_argument("--out", required=True, help="FILE.png, FILE.jpg, FILE.mp4 or FILE.gif")
+    rd.add_argument("--annotate", default=None, metavar="LIST",
+                    help="all, none, or some of title,model,layer,colorbar,key,kept (default: all for --style slide, else none)")
+    rd.add_argument("--alpha", type=float, default=None, help="the confidence lesson's scale α (0-4; default 1 or the scene's)")
+    rd.add_argument("--apply-alpha", action="store_true", help="show α on the sphere's probabilities and marker (never by default)")
+    rd.add_argument("--fps", type=float, default=30.0, help="frames per second for animations (default 30)")
+    rd.add_argument("--speed", type=float, default=0.25, help="seconds per layer in an animation (default 0.25)")
+    rd.add_argument("--orbit", type=float, default=0.0, help="degrees of camera orbit over an animation; it ends facing the prediction")
+    rd.add_argument("--out", required=True, help="FILE.png, FILE.jpg, FILE.svg, FILE.mp4 or FILE.gif")
     return parser
 
 

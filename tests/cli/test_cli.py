@@ -260,3 +260,38 @@ def test_snapshot_bad_arguments_fail_before_any_window(args, code, pattern, tmp_
                        cwd=tmp_path, env=dict(os.environ, HF_HUB_OFFLINE="1", XDG_CONFIG_HOME=str(tmp_path / "cfg")))
     assert r.returncode == code, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and pattern in r.stderr  # no Qt abort after it
+
+
+@pytest.mark.real_model
+def test_render_uses_everything_the_scene_saved(tmp_path):
+    from spherescope.state.scene import Scene, save_scene
+
+    scene = tmp_path / "talk.spherescope"
+    save_scene(scene, Scene(prompt=ARTICLE, layer=12, basis="token-plane", plane_tokens=[5099, 2322], style="paper",
+                            alpha=2.0, annotations=["layer"],
+                            camera={"distance": 3.0, "elevation": 90.0, "azimuth": -90.0, "fov": 40.0, "center": [0, 0, 0]}))
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    r = run("render", "--scene", str(scene), "--size", "480x270", "--out", str(a))
+    assert r.returncode == 0, r.stderr
+    assert "layer 12" in r.stdout, "the scene's layer, not the last one"
+    r = run("render", "--scene", str(scene), "--size", "480x270", "--layer", "5", "--style", "dark", "--out", str(b))
+    assert r.returncode == 0 and "layer 5" in r.stdout, "options override the scene"
+    from PIL import Image
+
+    pa, pb = (np.asarray(Image.open(p).convert("RGB")).astype(int) for p in (a, b))
+    assert pa[3, 3].mean() > 240 and pb[3, 3].mean() < 60, "the scene's paper style; --style overrides it"
+    # Its annotation (the layer counter, top right) is drawn; the title (top left) is not.
+    plain = tmp_path / "plain.png"
+    run("render", "--scene", str(scene), "--size", "480x270", "--annotate", "none", "--out", str(plain))
+    pn = np.asarray(Image.open(plain).convert("RGB")).astype(int)
+    assert (np.abs(pa[:30, 380:] - pn[:30, 380:]).sum(axis=2) > 60).mean() > 0.01
+
+
+def test_render_view_and_size_errors_leave_no_file(tmp_path):
+    for args, pattern in ((["--view", "galaxy"], "invalid choice"), (["--size", "0x100"], "between 16 and 16384"),
+                          (["--size", "17000x100"], "between 16 and 16384"), (["--view", "plane"], "needs two tokens"),
+                          (["--annotate", "glitter"], "unknown annotation"), (["--fps", "nan"], "--fps"),
+                          (["--orbit", "inf", "--out", str(tmp_path / "x.mp4")], "--orbit")):
+        out = [] if "--out" in args else ["--out", str(tmp_path / "x.png")]
+        _one_line_error(run("render", "--prompt", ARTICLE, *args, *out), pattern)
+    assert list(tmp_path.iterdir()) == []

@@ -93,26 +93,78 @@ def test_unwritable_path_keeps_session(traced, tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".gif"])
-def test_animation_has_one_frame_per_layer(qtbot, traced, tmp_path, suffix):
+def test_animation_reveals_the_path_smoothly_and_holds_its_ends(qtbot, traced, tmp_path, suffix):
     path = tmp_path / f"sweep{suffix}"
-    sweep = traced.export_animation(ExportOptions(str(path), 320, 240, "dark", False, fps=10, orbit_degrees=30))
+    opts = ExportOptions(str(path), 320, 240, "dark", False, fps=10, orbit_degrees=30, seconds_per_layer=0.2)
+    sweep = traced.export_animation(opts)
     assert sweep is not None
     with qtbot.waitSignal(sweep.done, timeout=RUN_TIMEOUT * 2):
         pass
     frames = _frames(path)
-    assert len(frames) == 31
+    # 1 s held on layer 0, 30 layers at 0.2 s each, 2 s held on the last: at 10 frames/s.
+    assert len(frames) == 10 + 60 + 20 == sweep.total
     assert frames[0].shape == (240, 320, 3)
-    assert np.abs(frames[0].astype(int) - frames[30].astype(int)).mean() > 1, "the frames change over the sweep"
+    f = [fr.astype(int) for fr in frames]
+    assert np.abs(f[0] - f[9]).mean() < 0.5, "the first frame is held"
+    assert np.abs(f[-1] - f[-20]).mean() < 0.5, "the last frame is held"
+    steps = [np.abs(f[k + 1] - f[k]).mean() for k in range(10, 69)]
+    assert min(steps) > 0.01 and max(steps) < 8 * np.median(steps), "every frame moves, none jumps"
+    assert sweep.plan.layers[10] < 1 and 0 < sweep.plan.layers[12] - int(sweep.plan.layers[12]), "between layers"
     assert traced.session.layer == 30, "the window returns to where it was"
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
-def _frames(path):
+def test_sweep_plan_reveals_and_ends_facing_the_prediction(traced):
+    from spherescope.render.animation import plan_sweep
+
+    face = np.array([0.0, 1.0, 0.0])  # a token straight along +y: azimuth 90°, elevation 0°
+    plan = plan_sweep(31, 30, 0.25, (1.0, 2.0), {"azimuth": 12.0, "elevation": 22.0}, orbit_degrees=90, face=face)
+    assert plan.layers[0] == 0 and plan.layers[-1] == 30 and np.all(np.diff(plan.layers) >= 0)
+    assert plan.azimuth[-1] % 360 == pytest.approx(90.0) and plan.elevation[-1] == pytest.approx(0.0)
+    assert plan.azimuth[0] == 12.0 and plan.azimuth[29] == 12.0, "the camera holds with the first frame"
+    with pytest.raises(ValueError, match="orbit"):
+        plan_sweep(31, 30, 0.25, (1.0, 2.0), {"azimuth": 0.0, "elevation": 0.0}, orbit_degrees=float("nan"))
+    with pytest.raises(ValueError, match="frame rate"):
+        plan_sweep(31, 0, 0.25, (1.0, 2.0), {"azimuth": 0.0, "elevation": 0.0})
+    # In the window: the predicted token faces the camera on the last frame.
+    sweep_face = traced.binding.token_point(traced.session.trace.next_token.id)
+    p = plan_sweep(31, 10, 0.2, (1.0, 2.0), traced.view.camera(), 60, sweep_face)
+    az, el = np.radians(p.azimuth[-1]), np.radians(p.elevation[-1])
+    cam = np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
+    assert cam @ sweep_face / np.linalg.norm(sweep_face) > 0.95
+
+
+def test_gif_frames_share_one_palette(qtbot, traced, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "palette.gif"
+    sweep = traced.export_animation(ExportOptions(str(path), 160, 120, "dark", False, fps=5, seconds_per_layer=0.2))
+    with qtbot.waitSignal(sweep.done, timeout=RUN_TIMEOUT * 2):
+        pass
+    with Image.open(path) as im:
+        pal = np.array(im.getpalette(), np.uint8).reshape(-1, 3)
+        allowed = {tuple(c) for c in pal}
+        local_tables = 0
+        for k in range(im.n_frames):
+            im.seek(k)
+            local_tables += bool(im.tile and im.info.get("transparency") is None and im.palette and k and
+                                 im.getpalette() and bytes(im.getpalette()) != bytes(pal.reshape(-1)))
+            colours = {tuple(c) for c in np.asarray(im.convert("RGB")).reshape(-1, 3)}
+            assert colours <= allowed, f"frame {k} has colours outside the first palette"
+    assert local_tables == 0
+
+
+def _frames(path, fps=10):
     if path.suffix == ".gif":
         from PIL import Image, ImageSequence
 
+        # A GIF stores a frame repeated unchanged once, with a longer duration: expand it.
+        out = []
         with Image.open(path) as im:
-            return [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+            for f in ImageSequence.Iterator(im):
+                copies = max(1, round(f.info.get("duration", 1000 / fps) * fps / 1000))
+                out += [np.asarray(f.convert("RGB"))] * copies
+        return out
     # ffmpeg itself (the one inside imageio-ffmpeg) decodes; its own reader leaks pipes.
     import re
     import subprocess
@@ -188,3 +240,73 @@ def test_bad_scene_leaves_session_untouched(qtbot, traced, tmp_path, content, pa
     assert not traced.open_scene(str(p))
     assert pattern in traced.message_bar.text()
     assert (s.prompt, s.layer, s.basis_kind, s.model_ref, s.trace) == state
+
+
+@pytest.mark.parametrize("style", ["dark", "slide", "paper"])
+def test_transparent_export_flattens_to_the_opaque_one(traced, tmp_path, style):
+    from spherescope.render.styles import STYLES
+
+    notes = frozenset({"title", "layer", "key", "colorbar", "kept"})
+    assert traced.export_image(ExportOptions(str(tmp_path / "o.png"), 960, 540, style, False, annotations=notes))
+    assert traced.export_image(ExportOptions(str(tmp_path / "t.png"), 960, 540, style, True, annotations=notes))
+    o = _rgba(_read_png(tmp_path / "o.png")).astype(float)
+    t = _rgba(_read_png(tmp_path / "t.png")).astype(float)
+    assert t[0, 0, 3] == 0, "the background is transparent"
+    a = t[..., 3:4] / 255
+    flat = t[..., :3] * a + np.array(STYLES[style].background[:3], float) * (1 - a)
+    rmse = np.sqrt(((flat - o[..., :3]) ** 2).mean()) / 255
+    assert rmse < 0.02, f"{style}: flattened transparent export differs by {100 * rmse:.2f}% RMSE"
+
+
+def test_slide_labels_are_projector_sized_and_the_important_ones_stay(traced):
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    from spherescope.render.styles import SLIDE
+
+    scale = 1080 / 800  # render.sphere_view.REFERENCE_HEIGHT
+    f = QFont()
+    f.setPointSizeF(SLIDE.export_font_size * scale)
+    img = QImage(1920, 1080, QImage.Format.Format_ARGB32)
+    assert QFontMetricsF(f, img).height() >= 30, "slide labels are at least 30 px tall at 1080p"
+    s = traced.session
+    s.basis_kind = "token-plane"
+    s.plane_tokens = (5099, 2322)
+    assert not traced.view.render_image(1920, 1080, font_size=SLIDE.export_font_size).isNull()
+    assert traced.view.labels.texts("lens") and traced.view.labels.texts("axes")[:2] == ["' Mary'", "' John'"]
+    # The lens's top tokens, the plane's tokens, the axes and the marker never give way:
+    # with every label crowded onto one spot, all of those are still drawn.
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QMatrix4x4, QPainter
+
+    from spherescope.render.labels import Label
+
+    layer = traced.view.labels
+    saved = {g: list(v) for g, v in layer.groups.items()}
+    try:
+        for group in ("lens", "prompt"):
+            layer.set_group(group, [Label((0.0, 0.0, 1.0), f"{group} {k}", (0, 0, 0, 255)) for k in range(6)])
+        canvas = QImage(400, 300, QImage.Format.Format_ARGB32)
+        p = QPainter(canvas)
+        drawn = layer.draw(p, QRectF(0, 0, 400, 300), QMatrix4x4(), 1.0, overlay=False)
+        p.end()
+    finally:
+        for g, v in saved.items():
+            layer.set_group(g, v)
+    assert all(f"lens {k}" in drawn for k in range(6)), drawn
+    assert sum(t.startswith("prompt") for t in drawn) < 6, "lesser labels give way"
+
+
+def test_export_dock_draws_a_hidden_tab_whole(traced, tmp_path):
+    # The norms tab is behind the closest tab: the figure is still the whole plot.
+    assert traced.docks["norms"].visibleRegion().isEmpty()
+    path = tmp_path / "norms.png"
+    assert traced.export_figure("norms", ExportOptions(str(path), 1280, 720, "slide", False,
+                                                       annotations=frozenset({"title"})))
+    img = _read_png(path)
+    assert (img.width(), img.height()) == (1280, 720)
+    px = _rgba(img)[..., :3].astype(int)
+    assert px.std() > 10 and px[5, 5].mean() > 240, "the slide style's white background"
+    svg = tmp_path / "norms.svg"
+    assert traced.export_figure("norms", ExportOptions(str(svg), 640, 360, "paper", False))
+    assert "non-scaling-stroke" not in svg.read_text()
+    assert not traced.export_figure("prompt", ExportOptions(str(tmp_path / "p.png"), 640, 360, "dark", False))

@@ -1,97 +1,195 @@
-"""`spherescope render`: figures and animations from the command line, with no visible window.
+"""`spherescope render`: any view as a figure or an animation, with no visible window.
 
-It runs the same jobs as the window (jobs.load, jobs.trace, called in this thread),
-and draws with the same session, view binding and 3-D scene, on a view that is never
-shown on screen, so a scripted figure is exactly what the window would export. Needs
-an X display (Xvfb here) or a desktop session for OpenGL.
+`make_figure` is the one engine behind the command and the Python API
+(`spherescope.figure`): it runs the same jobs as the window (jobs.load, jobs.trace,
+called in this thread), fills the same session, and draws with the same binding,
+3-D scene and lesson docks, on widgets never shown on screen, so a scripted figure is
+exactly what the window would export. Needs an X display (Xvfb here) or a desktop
+session for OpenGL.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from spherescope.core.atomic import WriteError, check_writable
 from spherescope.models.errors import PromptError
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
+ANIMATION_SUFFIXES = (".mp4", ".gif")
+MAX_SIDE = 16384
+
 
 def parse_size(text: str) -> tuple[int, int]:
     try:
-        w, h = (int(x) for x in text.lower().replace("×", "x").split("x"))
+        w, h = (int(x) for x in str(text).lower().replace("×", "x").split("x"))
     except ValueError:
         raise ValueError(f"--size must look like 1920x1080, not {text!r}") from None
-    if not (16 <= w <= 16384 and 16 <= h <= 16384):
-        raise ValueError("--size must be between 16 and 16384 pixels a side")
-    return w, h
+    return check_size(w, h)
 
 
-def cmd_render(args) -> int:
-    from spherescope.state.scene import Scene, SceneError, load_scene
+def check_size(w: int, h: int) -> tuple[int, int]:
+    if not (16 <= w <= MAX_SIDE and 16 <= h <= MAX_SIDE):
+        raise ValueError(f"--size must be between 16 and {MAX_SIDE} pixels a side")
+    return int(w), int(h)
 
-    out = Path(args.out)
-    suffix = out.suffix.lower()
-    view_kind = getattr(args, "view", "sphere") or "sphere"
-    if view_kind == "sphere" and suffix not in (".png", ".jpg", ".jpeg", ".mp4", ".gif"):
-        raise ValueError("--out must end in .png, .jpg, .mp4 or .gif")
-    if view_kind != "sphere" and suffix not in (".png", ".jpg", ".jpeg"):
-        raise ValueError(f"--view {view_kind} writes a picture: --out must end in .png or .jpg")
-    animation = suffix in (".mp4", ".gif")
-    size = parse_size(args.size)
-    if suffix == ".mp4" and (size[0] % 2 or size[1] % 2):
-        raise ValueError("MP4 video needs an even width and height in --size")
-    if args.layer not in (None, "all") and not str(args.layer).lstrip("-").isdigit():
-        raise ValueError("--layer must be a layer number or 'all'")
-    if animation and args.layer not in (None, "all"):
-        raise ValueError("an animation sweeps all layers: drop --layer or use a .png")
-    check_writable(out)
-    scene = Scene()
-    if args.scene:
-        try:
-            scene = load_scene(args.scene)
-        except SceneError as exc:
-            raise WriteError(str(exc)) from None
-    for key in ("model", "prompt", "position", "basis", "style"):
-        value = getattr(args, key, None)
-        if value is not None:
-            setattr(scene, key, value)
-    if args.tokens:
-        scene.plane_tokens = []
-    if view_kind == "plane" and not args.tokens and len(scene.plane_tokens) < 2:
-        raise ValueError("--view plane needs two tokens: --tokens ' Mary, John' (or a scene with plane tokens)")
-    if not scene.prompt:
+
+@dataclass
+class FigureRequest:
+    """Everything a figure depends on. Fields left None come from the scene (when one is
+    given), then from the defaults: the last layer, the scene's camera, the style's
+    annotations."""
+
+    prompt: str | None = None
+    model: Any = None  # a reference ("embedded", a folder, a .gguf, a hub id) or a transformers model
+    tokenizer: Any = None  # with an in-memory model
+    view: str = "sphere"
+    scene: Any = None  # state.scene.Scene
+    position: int | None = None
+    layer: int | None = None
+    basis: str | None = None
+    tokens: str | None = None  # ' Mary, John'
+    size: tuple[int, int] = (1920, 1080)
+    style: str | None = None
+    transparent: bool = False
+    annotations: frozenset | None = None
+    apply_alpha: bool = False
+    alpha: float | None = None
+    fps: float = 30.0
+    orbit: float = 0.0
+    seconds_per_layer: float = 0.25
+    out: Path | None = None
+    load_options: dict = field(default_factory=dict)
+    model_name: str = "in-memory model"
+
+
+def validate(req: FigureRequest) -> FigureRequest:
+    """Every argument checked before any model work (a load takes seconds): one
+    sentence (ValueError) for the first that is wrong."""
+    from spherescope.widgets.figures import NEEDS_TOKENS, VIEWS
+
+    if req.view not in VIEWS:
+        raise ValueError(f"unknown view {req.view!r}: choose from {', '.join(VIEWS)}")
+    w, h = check_size(*req.size)
+    suffix = req.out.suffix.lower() if req.out is not None else ""
+    if req.out is not None and suffix not in IMAGE_SUFFIXES + ANIMATION_SUFFIXES:
+        raise ValueError("--out must end in .png, .jpg, .svg, .mp4 or .gif")
+    if suffix in ANIMATION_SUFFIXES:
+        if req.view != "sphere":
+            raise ValueError(f"--view {req.view} is a picture: --out must end in .png, .jpg or .svg")
+        if req.layer is not None:
+            raise ValueError("an animation sweeps all layers: drop --layer or use a .png")
+        if suffix == ".mp4" and (w % 2 or h % 2):
+            raise ValueError("MP4 video needs an even width and height in --size")
+    for name, value, lo, hi in (("--fps", req.fps, 1, 120), ("--speed", req.seconds_per_layer, 0.01, 10),
+                                ("--orbit", req.orbit, -3600, 3600)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
+            raise ValueError(f"{name} must be a number between {lo} and {hi}")
+    if req.alpha is not None and not (math.isfinite(req.alpha) and 0 <= req.alpha <= 4):
+        raise ValueError("--alpha must be between 0 and 4")
+    if req.view in NEEDS_TOKENS and req.tokens is None and (req.scene is None or len(req.scene.plane_tokens) < 2):
+        raise ValueError(f"--view {req.view} needs two tokens: --tokens ' Mary, John' (or a scene with plane tokens)")
+    if req.tokens is not None and not req.tokens.strip(", "):
+        raise ValueError("--tokens is empty: give tokens separated by commas, e.g. ' Mary, John'")
+    prompt = req.prompt if req.prompt is not None else (req.scene.prompt if req.scene is not None else "")
+    if not prompt or not prompt.strip():
         raise PromptError("The prompt is empty: pass --prompt or a --scene that has one.")
+    if req.out is not None:
+        check_writable(req.out)
+    return req
+
+
+def make_figure(req: FigureRequest):
+    """Draw the request; returns (QImage or the written Path, a one-line description)."""
+    from spherescope.app import make_app
+    from spherescope.state.scene import Scene
+
+    validate(req)
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
         raise RuntimeError("no display for OpenGL: run under xvfb-run or in a desktop session")
-
-    from PySide6.QtCore import Qt
-
-    from spherescope.app import make_app
-
+    scene = replace(req.scene) if req.scene is not None else Scene()
+    if req.prompt is not None:
+        scene.prompt = req.prompt
+    if isinstance(req.model, str):
+        scene.model = req.model
+    for key in ("position", "basis", "style", "alpha"):
+        if getattr(req, key) is not None:
+            setattr(scene, key, getattr(req, key))
     app = make_app()
     from spherescope.jobs import load as load_jobs
     from spherescope.jobs import trace as trace_jobs
     from spherescope.jobs.base import Context, inline_report
-    from spherescope.models.devices import load_options
-    from spherescope.render.animation import LayerSweep
+
+    ctx, report = Context(), inline_report()
+    if req.model is not None and not isinstance(req.model, str):
+        if req.tokenizer is None:
+            raise ValueError("an in-memory model needs its tokenizer: figure(model=model, tokenizer=tokenizer)")
+        loaded = load_jobs.adopt(ctx, report, req.model, req.tokenizer, req.model_name)
+    else:
+        loaded = load_jobs.load(ctx, report, scene.model, dict(req.load_options))
+    vocab = loaded.vocab
+    if req.tokens is not None:
+        from spherescope.core.vocab import parse_tokens
+
+        try:
+            ids = parse_tokens(vocab, req.tokens, count=2 if req.view == "plane" else None, what="--tokens")
+        except ValueError as exc:
+            raise PromptError(str(exc)) from None
+        scene.plane_tokens = ids[:3]
+        if req.basis is None and req.scene is None:
+            scene.basis = "token-plane"
+    else:
+        from spherescope.core.vocab import check_token_ids
+
+        try:
+            check_token_ids(scene.plane_tokens, len(vocab.texts))
+        except ValueError as exc:
+            raise PromptError(f"The scene's plane tokens: {exc}") from None
+    trace = trace_jobs.trace(ctx, report, scene.prompt, _position(scene.position, ctx, scene.prompt), 10).trace
+    session, view, binding = _draw_setup(app, scene, loaded, trace, ctx)
+    last = trace.num_layers
+    layer = req.layer if req.layer is not None else (min(max(scene.layer, 0), last) if req.scene is not None else last)
+    if not 0 <= layer <= last:
+        raise PromptError(f"--layer {layer} is out of range: the model has layers 0..{last}.")
+    session.layer = layer
+    style = scene.style
+    from spherescope.render.annotations import default_annotations
+
+    notes = req.annotations
+    if notes is None:
+        notes = frozenset(scene.annotations) if scene.annotations is not None else default_annotations(style)
+    try:
+        return _draw(req, session, binding, style, notes, trace)
+    finally:
+        view.close()
+        del binding
+
+
+def _position(position: int, ctx, prompt: str) -> int:
+    """A scene's or the command line's position, checked against the prompt's tokens."""
+    if position is None or position == -1:
+        return -1
+    from spherescope.models.trace import tokenize
+
+    n = len(tokenize(ctx.model, prompt))
+    if not -n <= position < n:
+        raise PromptError(f"Position {position} is out of range: the prompt has {n} tokens (0..{n - 1}).")
+    return position % n
+
+
+def _draw_setup(app, scene, loaded, trace, ctx):
+    from PySide6.QtCore import Qt
+
     from spherescope.render.binding import ViewBinding
-    from spherescope.render.export import save_image
     from spherescope.render.sphere_view import SphereView
     from spherescope.state.scene import apply_view_options
     from spherescope.state.session import Session
 
-    ctx, report = Context(), inline_report()
-    loaded = load_jobs.load(ctx, report, scene.model, load_options(args.device, args.dtype, args.allow_pickle))
-    vocab = loaded.vocab
-    if args.tokens:
-        try:
-            ids = vocab_tokens(vocab, args.tokens, 2 if view_kind == "plane" else None)
-        except ValueError as exc:
-            raise PromptError(str(exc)) from None
-        scene.plane_tokens = ids[:3]
-        if args.basis is None:
-            scene.basis = "token-plane"
-    trace = trace_jobs.trace(ctx, report, scene.prompt, scene.position, 10).trace
     session = Session()
     view = SphereView()
     view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # a GL context, never a window on screen
@@ -102,64 +200,84 @@ def cmd_render(args) -> int:
     session.model_ref = scene.model
     session.model_info = loaded.info
     apply_view_options(scene, session)
-    session.vocab = vocab
+    session.vocab = loaded.vocab
     session.prompt = scene.prompt
     session.position = trace.position
     session.begin_trace(trace.tokens)
     for layer in range(trace.num_layers + 1):
         session.add_frame(layer, trace.residuals[layer])
     session.finish_trace(trace)
+    session.model_stats = loaded.stats
+    _fill_lessons(session, ctx, trace)
     view.set_camera(scene.camera)
-    if view_kind == "plane":
-        return _render_plane(session, out, size, args)
-    if animation:
-        sweep = LayerSweep(view, session, out, size, args.fps, args.orbit)
+    return session, view, binding
+
+
+def _fill_lessons(session, ctx, trace) -> None:
+    """What the lesson docks read, computed here by the same jobs the window's worker runs."""
+    from spherescope.jobs import lessons as lesson_jobs
+    from spherescope.jobs.base import inline_report
+
+    pos, per_layer = lesson_jobs.lessons(ctx, inline_report(), trace.position)
+    session.set_lessons(pos, per_layer)
+    vocab = session.vocab
+    session.roundtrip_token = vocab.lookup.get("␣next", 0)
+    _token, _mode, scores, row = lesson_jobs.roundtrip(ctx, inline_report(), session.roundtrip_token, session.roundtrip_mode)
+    session.roundtrip_row = row
+    session.roundtrip_scores = scores
+
+
+def _draw(req: FigureRequest, session, binding, style: str, notes: frozenset, trace):
+    from spherescope.render.figure import save_figure, sphere_image
+    from spherescope.widgets.figures import describe, lesson_image, save_lesson_figure
+
+    w, h = req.size
+    suffix = req.out.suffix.lower() if req.out is not None else ""
+    if suffix in ANIMATION_SUFFIXES:
+        from spherescope.render.animation import LayerSweep
+
+        binding.on_style(style)
+        sweep = LayerSweep(binding, req.out, (w, h), req.fps, req.orbit, req.seconds_per_layer, style_name=style,
+                           annotations=notes, apply_alpha=req.apply_alpha)
         path = sweep.run_blocking()
-        print(f"wrote {path}: {sweep.total} frames at {size[0]}x{size[1]}")
-    else:
-        layer = trace.num_layers if args.layer in (None, "all") else int(args.layer)
-        if not 0 <= layer <= trace.num_layers:
-            raise PromptError(f"--layer {layer} is out of range: the model has layers 0..{trace.num_layers}.")
-        session.layer = layer
-        img = view.render_image(size[0], size[1], transparent=args.transparent)
-        save_image(img, out)
-        print(f"wrote {out}: {size[0]}x{size[1]}, layer {layer}, next token {trace.next_token.text!r}")
-    view.close()
-    del binding
-    return 0
+        return Path(path), f"{sweep.total} frames at {w}x{h}, {req.fps:g} frames/s"
+    if req.view == "sphere":
+        img = sphere_image(binding, w, h, style, req.transparent, notes, req.apply_alpha)
+        what = f"layer {session.layer}, next token {trace.next_token.text!r}"
+        if req.out is None:
+            return img, what
+        return save_figure(img, req.out), f"{w}x{h}, {what}"
+    if req.out is None:
+        return lesson_image(session, req.view, w, h, style, req.transparent, notes), describe(session, req.view)
+    path = save_lesson_figure(session, req.view, req.out, w, h, style, req.transparent, notes)
+    return path, f"{w}x{h}, {describe(session, req.view)}"
 
 
-def vocab_tokens(vocab, text: str, count: int | None = None) -> list[int]:
-    """Token ids for --tokens ' Mary, John' (the leading space belongs to the token)."""
-    from spherescope.core.vocab import parse_tokens
+def cmd_render(args) -> int:
+    from spherescope.render.annotations import parse_annotations
+    from spherescope.state.scene import SceneError, load_scene
 
-    return parse_tokens(vocab, text, count=count, what="--tokens")
+    out = Path(args.out)
+    scene = None
+    if args.scene:
+        try:
+            scene = load_scene(args.scene)
+        except SceneError as exc:
+            raise WriteError(str(exc)) from None
+    style = args.style or (scene.style if scene is not None else "dark")
+    if args.layer not in (None, "all") and not str(args.layer).lstrip("-").isdigit():
+        raise ValueError("--layer must be a layer number or 'all'")
+    from spherescope.models.devices import load_options
 
-
-def _render_plane(session, out: Path, size: tuple[int, int], args) -> int:
-    """The article's plane of two tokens, the plot alone, at the requested size."""
-    from PySide6.QtGui import QColor
-
-    from spherescope.render.export import save_image
-    from spherescope.render.plots import plot_image
-    from spherescope.widgets.lessons.common import THEME
-    from spherescope.widgets.lessons.plane import PlaneDock
-
-    plane, why = session.plane_path()
-    if plane is None:
-        raise PromptError(why)
-    dock = PlaneDock(session)
-    last = session.available_layers() - 1
-    layer = last if args.layer in (None, "all") else int(args.layer)
-    if not 0 <= layer <= last:
-        raise PromptError(f"--layer {layer} is out of range: the model has layers 0..{last}.")
-    session.layer = layer
-    dock.refresh()
-    plot = dock.plot
-    plot.setParent(None)  # the plot alone, out of its dock's layout (the dock is thrown away)
-    img = plot_image(plot, size[0], size[1], None if args.transparent else QColor(THEME.background))
-    save_image(img, out)
-    a, b = (session.vocab.texts[int(i)] for i in session.plane_tokens[:2])
-    print(f"wrote {out}: {size[0]}x{size[1]}, plane of {a!r} and {b!r}, layer {session.layer}")
-    dock.deleteLater()
+    req = FigureRequest(
+        prompt=args.prompt, model=args.model, view=args.view, scene=scene, position=args.position,
+        layer=None if args.layer in (None, "all") else int(args.layer), basis=args.basis, tokens=args.tokens,
+        size=parse_size(args.size), style=args.style, transparent=args.transparent,
+        annotations=None if args.annotate is None else parse_annotations(args.annotate, style),
+        apply_alpha=args.apply_alpha, alpha=args.alpha, fps=args.fps, orbit=args.orbit,
+        seconds_per_layer=args.speed, out=out,
+        load_options=load_options(args.device, args.dtype, args.allow_pickle),
+    )
+    path, what = make_figure(req)
+    print(f"wrote {path}: {what}")
     return 0

@@ -80,6 +80,27 @@ def load(ctx: Context, report: Report, ref: str, options: dict) -> Loaded:
     return Loaded(loaded.info, vocab, stats, seconds)
 
 
+def adopt(ctx: Context, report: Report, model, tokenizer, name: str = "in-memory model") -> Loaded:
+    """A transformers model and tokenizer already in memory (a researcher's fine-tune),
+    taken as they are: wrapped with a lens, its vocabulary geometry and statistics made,
+    like any loaded model. It is not kept in the shared cache (it is the caller's)."""
+    from spherescope.core.vocab import build_vocab
+    from spherescope.models.lessons import model_stats
+    from spherescope.models.loaded import LoadedModel
+    from spherescope.models.source import Source
+
+    t0 = time.perf_counter()
+    with MODEL_LOCK:
+        model.eval()
+        loaded = LoadedModel.wrap(model, tokenizer, Source("memory", name))
+        w, _bias = loaded.unembedding()
+        vocab = build_vocab(w, loaded.vocab_text(), None if loaded.info.tied_embeddings else loaded.embedding())
+        stats = model_stats(loaded)
+    ctx.model, ctx.model_job, ctx.trace, ctx.trace_job = loaded, report.job, None, -1
+    ctx.caches = {}
+    return Loaded(loaded.info, vocab, stats, time.perf_counter() - t0)
+
+
 def _get_model(report: Report, ref: str, options: dict):
     from spherescope.core.vocab import build_vocab
     from spherescope.models.loader import load_model

@@ -16,7 +16,7 @@ from spherescope.render.styles import STYLES
 from spherescope.state.session import Session
 
 LABELLED_TOP = 5
-MAX_PROMPT_LABELS = 12
+MAX_PROMPT_LABELS = 60  # unique prompt tokens labelled; a long prompt's rest are left out
 
 
 class ViewBinding:
@@ -45,6 +45,8 @@ class ViewBinding:
         s.color_by_length_changed.connect(lambda *_: self.on_cloud_colors())
         s.length_as_changed.connect(lambda *_: self.on_trajectory())
         s.show_labels_changed.connect(lambda *_: self.on_labels())
+        s.prompt_labels_changed.connect(lambda *_: self.on_labels())
+        s.plane_tokens_changed.connect(lambda *_: self.on_labels())
         s.highlight_changed.connect(self.on_highlight)
         s.style_changed.connect(self.on_style)
         s.alpha_changed.connect(lambda *_: self.on_alpha())
@@ -55,9 +57,17 @@ class ViewBinding:
     def on_style(self, name: str) -> None:
         self.view.apply_style(STYLES.get(name, STYLES["dark"]))
         if self.s.basis is not None:
-            self.view.set_axis_labels(self.s.basis.labels)
+            self.view.set_axis_labels(self.axis_names())
         self.on_cloud_colors()
         self.on_trajectory()
+
+    def axis_names(self) -> tuple[str, ...]:
+        """The basis's axis names, token axes quoted as the labels quote tokens."""
+        b = self.s.basis
+        if b is None:
+            return ()
+        n_tokens = len(b.tokens) if b.kind == "token-plane" else 0
+        return tuple(_show(name) if k < n_tokens else name for k, name in enumerate(b.labels))
 
     # ---- cloud ----
     def on_basis(self) -> None:
@@ -69,7 +79,7 @@ class ViewBinding:
             self._cloud_key = (self.s.center_cloud, self.s.cloud_space)
             self._cloud = self.s.cloud_projection()
             self._cloud_basis = basis
-            self.view.set_axis_labels(basis.labels)
+            self.view.set_axis_labels(self.axis_names())
             self.on_cloud_colors()
         self.on_trajectory()
 
@@ -137,35 +147,41 @@ class ViewBinding:
         return self._cloud.points[token_id]
 
     def on_labels(self) -> None:
-        labels = []
-        hl_points, hl_colors = [], []
-        vocab = self.s.vocab
-        if vocab is not None and self._cloud is not None:
+        """Labels and dots on the sphere: the lens's top tokens (with their probability),
+        the plane's tokens, a highlighted token, and the prompt's tokens (labelled, dots
+        only, or hidden: session.prompt_labels)."""
+        groups: dict[str, list] = {"lens": [], "plane": [], "highlight": [], "prompt": []}
+        dots, dot_colors = [], []
+        vocab, cloud, s = self.s.vocab, self._cloud, self.s
+        if vocab is not None and cloud is not None:
             st = self.view.style
+            text = s.show_labels
             shown: set[int] = set()
-            for i, p in self.top_tokens():
-                pt = self._cloud.points[i]
-                hl_points.append(pt)
-                hl_colors.append(np.array(st.label_color, np.float32) / 255)
-                if self.s.show_labels:
-                    labels.append((pt, f"{_show(vocab.texts[i])} {100 * p:.0f}%", st.label_color))
+
+            def add(group: str, i: int, label: str | None, rgba: tuple) -> None:
+                pt = cloud.points[i]
+                dots.append(pt)
+                dot_colors.append(np.array(rgba, np.float32) / 255)
+                if text and label is not None:
+                    groups[group].append((pt, label, rgba))
                 shown.add(i)
-            for tok in self.s.tokens[:MAX_PROMPT_LABELS] if self.s.show_labels else ():
-                if tok.id in shown or not 0 <= tok.id < len(self._cloud.points):
-                    continue
-                shown.add(tok.id)
-                pt = self._cloud.points[tok.id]
-                hl_points.append(pt)
-                hl_colors.append(np.array(st.prompt_label_color, np.float32) / 255)
-                labels.append((pt, _show(tok.text), st.prompt_label_color))
-            if self._highlight >= 0 and self._highlight < len(self._cloud.points):
-                pt = self._cloud.points[self._highlight]
-                hl_points.append(pt)
-                hl_colors.append(np.array([1, 1, 1, 1], np.float32))
-                if self._highlight not in shown:
-                    labels.append((pt, _show(vocab.texts[self._highlight]), (255, 255, 255, 255)))
-        self.view.set_highlights(np.array(hl_points, np.float32).reshape(-1, 3), np.array(hl_colors, np.float32).reshape(-1, 4))
-        self.view.set_labels(labels)
+
+            for i, p in self.top_tokens():
+                add("lens", i, f"{_show(vocab.texts[i])} {100 * p:.0f}%", st.label_color)
+            # In the token-plane basis the axes already name the plane's tokens.
+            for i in (s.plane_tokens if s.basis_kind != "token-plane" else ()):
+                if 0 <= int(i) < len(cloud.points) and int(i) not in shown:
+                    add("plane", int(i), _show(vocab.texts[int(i)]), st.axis_label_color)
+            if 0 <= self._highlight < len(cloud.points):
+                hl = (*st.marker_label_color[:3], 255)
+                add("highlight", self._highlight, None if self._highlight in shown else _show(vocab.texts[self._highlight]), hl)
+            if s.prompt_labels != "hidden":
+                prompt_ids = [t for t in dict.fromkeys(tok.id for tok in s.tokens) if 0 <= t < len(cloud.points)]
+                for i in [t for t in prompt_ids if t not in shown][:MAX_PROMPT_LABELS]:
+                    add("prompt", i, _show(vocab.texts[i]) if s.prompt_labels == "labels" else None, st.prompt_label_color)
+        self.view.set_highlights(np.array(dots, np.float32).reshape(-1, 3), np.array(dot_colors, np.float32).reshape(-1, 4))
+        for group, labels in groups.items():
+            self.view.set_labels(labels, group)
 
     def top_tokens(self) -> list[tuple[int, float]]:
         """The lens's top tokens at this layer with their probabilities, at the scale α

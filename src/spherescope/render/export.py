@@ -98,6 +98,23 @@ def qimage_to_rgb(img: QImage) -> np.ndarray:
     return arr[:, : 3 * w].reshape(h, w, 3).copy()
 
 
+def gif_palette(first: np.ndarray, colors: int = 255):
+    """A palette for a whole GIF: the first frame's colours (background, sphere, cloud,
+    labels) and the colours the path will take later (plasma at several opacities over
+    the first frame's background)."""
+    import pyqtgraph as pg
+    from PIL import Image
+
+    bg = first[0, 0].astype(np.float64)
+    ramp = pg.colormap.get("plasma").map(np.linspace(0, 1, 64), mode="float")[:, :3] * 255
+    strip = np.concatenate([bg + a * (ramp - bg) for a in (0.3, 0.6, 0.9, 1.0)])
+    strip = np.clip(strip, 0, 255).astype(np.uint8)
+    h = first.shape[0]
+    band = np.repeat(np.resize(strip, (max(h // 4, 1), len(strip), 3)), 4, axis=1)[:, : first.shape[1]]
+    sample = np.concatenate([first, np.resize(band, (band.shape[0], first.shape[1], 3))], axis=0)
+    return Image.fromarray(sample).quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+
+
 class AnimationWriter:
     """Frames in, one MP4 or GIF out, or nothing at all if it is aborted."""
 
@@ -116,6 +133,7 @@ class AnimationWriter:
         os.close(fd)
         self.tmp = Path(tmp)
         self._gif_frames: list = []
+        self._palette = None  # a GIF's one palette, from its first frame and the path's colours
         self._ffmpeg = None
         if self.suffix == ".mp4":
             import imageio_ffmpeg
@@ -135,7 +153,12 @@ class AnimationWriter:
         else:
             from PIL import Image
 
-            self._gif_frames.append(Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=255))
+            frame = Image.fromarray(np.ascontiguousarray(rgb, np.uint8))
+            if self._palette is None:
+                self._palette = gif_palette(rgb)
+            # One palette for every frame, without dithering: per-frame palettes made
+            # colours shift from frame to frame, and dither noise flickers.
+            self._gif_frames.append(frame.quantize(palette=self._palette, dither=Image.Dither.NONE))
         self.frames += 1
 
     def finish(self) -> Path:

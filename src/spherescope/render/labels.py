@@ -30,6 +30,9 @@ class LabelLayer(GLGraphicsItem):
         super().__init__()
         self.groups: dict[str, list[Label]] = {}
         self.order: list[str] = []  # group names, most important first
+        # Groups whose labels are never dropped to declutter: they move aside instead
+        # (and overlap only when there is no room at all). The rest give way.
+        self.required: set[str] = set()
         self.font_size = font_size
         self.drawn: list[str] = []  # texts drawn in the last frame (after decluttering)
         # Screen-anchored lines in the top-left corner (the kept fraction and the legend):
@@ -47,8 +50,9 @@ class LabelLayer(GLGraphicsItem):
         self.groups[name] = list(labels)
         self.update()
 
-    def set_order(self, names: list[str]) -> None:
+    def set_order(self, names: list[str], required: tuple[str, ...] = ()) -> None:
         self.order = list(names) + [n for n in self.order if n not in names]
+        self.required = set(required)
 
     def texts(self, group: str | None = None) -> list[str]:
         if group is not None:
@@ -66,12 +70,13 @@ class LabelLayer(GLGraphicsItem):
             painter.end()
 
     def draw(self, painter: QPainter, rect: QRectF, mvp: QMatrix4x4, scale: float, plates: bool = True,
-             overlay: bool = True) -> list[str]:
+             overlay: bool = True, font_size: float | None = None, obstacles: list[QRectF] = ()) -> list[str]:
         """Draw the labels for a camera (mvp) into any painter: the screen or an export.
 
-        `scale` multiplies the font size, so a 4K export keeps labels readable.
+        `scale` multiplies the font size (`font_size` points, default the on-screen
+        size), so a 4K export keeps labels readable.
         """
-        labels = [lb for name in self.order for lb in self.groups.get(name, [])]
+        labels = [(lb, name in self.required) for name in self.order for lb in self.groups.get(name, [])]
         lines = self.overlay if overlay else []
         if not labels and not lines:
             return []
@@ -83,11 +88,12 @@ class LabelLayer(GLGraphicsItem):
         eye = np.array([cam.x(), cam.y(), cam.z()], np.float64)
         eye /= max(float(np.linalg.norm(eye)), 1e-9)
         normal, bold = QFont(), QFont()
-        normal.setPointSizeF(self.font_size * scale)
-        bold.setPointSizeF(self.font_size * scale)
+        points = (font_size or self.font_size) * scale
+        normal.setPointSizeF(points)
+        bold.setPointSizeF(points)
         bold.setBold(True)
         metrics = {False: QFontMetricsF(normal, painter.device()), True: QFontMetricsF(bold, painter.device())}
-        placed: list[QRectF] = []
+        placed: list[QRectF] = [QRectF(b) for b in obstacles]  # annotations and labels already there
         drawn: list[str] = []
         # A translucent plate in the background colour behind each label keeps text
         # readable where it crosses the trajectory or the cloud (one fillRect each:
@@ -109,22 +115,43 @@ class LabelLayer(GLGraphicsItem):
             placed.append(box.adjusted(-4, -1, 4, 1))
             drawn.append(text)
             y += fm.height() + 2 * scale
-        for lb in labels:
+        for lb, required in labels:
             if not lb.text:
                 continue
-            pt = mvp.map(QVector3D(*lb.pos)).toPointF()
+            anchor = mvp.map(QVector3D(*lb.pos)).toPointF()
             fm = metrics[lb.bold]
-            # Start a little right of the anchor, so the token's own dot does not cover the text.
-            box = QRectF(pt.x() + 9 * scale, pt.y() - fm.ascent() * 0.7, fm.horizontalAdvance(lb.text), fm.height())
-            if not rect.intersects(box):
+            w, h = fm.horizontalAdvance(lb.text), fm.height()
+            gap = 9 * scale
+            # Right of the anchor first (the token's own dot must not cover the text),
+            # then left, above, below and further out. A label with no free spot is
+            # dropped, unless it is required: then it takes the spot it overlaps least.
+            y0 = anchor.y() - fm.ascent() * 0.7
+            spots = [(anchor.x() + gap, y0), (anchor.x() - gap - w, y0), (anchor.x() - w / 2, anchor.y() - gap - h),
+                     (anchor.x() - w / 2, anchor.y() + gap), (anchor.x() + gap, anchor.y() - gap - h),
+                     (anchor.x() + gap, anchor.y() + gap * 0.5), (anchor.x() - gap - w, anchor.y() - gap - h),
+                     (anchor.x() - gap - w, anchor.y() + gap * 0.5), (anchor.x() + gap, y0 - 1.2 * h),
+                     (anchor.x() + gap, y0 + 1.2 * h)]
+            box, best = None, None
+            for x, y in spots:
+                cand = QRectF(x, y, w, h)
+                if not rect.intersects(cand):
+                    continue
+                # Keep a label near the edge whole: slide it inside rather than clip it.
+                cand.moveLeft(min(max(cand.left(), rect.left() + 2), rect.right() - cand.width() - 2))
+                cand.moveTop(min(max(cand.top(), rect.top() + 2), rect.bottom() - cand.height() - 2))
+                overlap = sum(_area(cand.intersected(b)) for b in placed)
+                if overlap == 0:
+                    box = cand
+                    break
+                if required and (best is None or overlap < best[0]):
+                    best = (overlap, cand)
+            if box is None and best is not None:
+                box = best[1]
+            if box is None:
                 continue
-            # Keep a label near the edge whole: slide it inside rather than clip it.
-            box.moveLeft(min(max(box.left(), rect.left() + 2), rect.right() - box.width() - 2))
-            box.moveTop(min(max(box.top(), rect.top() + 2), rect.bottom() - box.height() - 2))
             pt = QPointF(box.left(), box.top() + fm.ascent())
-            if any(box.intersects(b) for b in placed):
-                continue
-            placed.append(box.adjusted(-2, -1, 2, 1))
+            pad = 3 * scale  # a gap between neighbouring labels, so two never read as one
+            placed.append(box.adjusted(-pad, -pad / 3, pad, pad / 3))
             color = QColor(*lb.color)
             plate = QColor(bg)
             plate.setAlphaF(0.62)
@@ -138,3 +165,7 @@ class LabelLayer(GLGraphicsItem):
             painter.drawText(pt, lb.text)
             drawn.append(lb.text)
         return drawn
+
+
+def _area(r: QRectF) -> float:
+    return max(r.width(), 0.0) * max(r.height(), 0.0)

@@ -62,9 +62,11 @@ def _sizes(item, scale: float):
 
 
 @contextmanager
-def scaled_pens(plot: pg.PlotWidget, scale: float):
-    """Multiply every line's width by `scale` while inside, then restore it."""
-    items = list(plot.getPlotItem().items) + [plot.getPlotItem().getAxis(a) for a in ("left", "bottom", "top", "right")]
+def scaled_pens(view, scale: float):
+    """Multiply every line's width and every marker's size by `scale` while inside."""
+    items = []
+    for plot_item in plot_items(view):
+        items += list(plot_item.items) + [plot_item.getAxis(a) for a in ("left", "bottom", "top", "right")]
     saved, undo = [], []
     for item in items:
         restore = _sizes(item, scale)
@@ -87,18 +89,57 @@ def scaled_pens(plot: pg.PlotWidget, scale: float):
             restore()
 
 
-def plot_image(plot: pg.PlotWidget, width: int, height: int, background: QColor | None = None) -> QImage:
-    """The plot at width x height pixels, antialiased. `background` None: transparent."""
+@contextmanager
+def titled(view, lines: list[tuple[str, bool]], color: str):
+    """The annotations' lines above the figure's own title, while inside. `view` is a
+    PlotWidget (one plot) or a GraphicsLayoutWidget (the title spans the plots)."""
+    if not lines:
+        yield
+        return
+    html = "<br>".join(f"<b>{_escape(t)}</b>" if bold else _escape(t) for t, bold in lines)
+    if isinstance(view, pg.PlotWidget):
+        item = view.getPlotItem()
+        old = item.titleLabel.text if item.titleLabel.isVisible() else ""
+        own = f"<br><span style='font-size:9pt'>{old}</span>" if old else ""
+        item.setTitle(html + own, color=color, size="10pt")
+        # PlotItem keeps its title row at a fixed 30 px: room for the extra lines.
+        item.layout.setRowFixedHeight(0, item.titleLabel.item.boundingRect().height() + 6)
+        try:
+            yield
+        finally:
+            item.setTitle(old or None, color=color, size="9pt")
+        return
+    label = view.title_label  # made by `composite`, the row above the plots
+    label.setText(html, color=color, size="10pt")
+    try:
+        yield
+    finally:
+        label.setText("", size="2pt")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def prepare(view, width: int, height: int) -> float:
+    """Lay `view` out at the design size for a width x height picture; returns the scale."""
     if not (16 <= width <= 16384 and 16 <= height <= 16384):
         raise ValueError(f"image size must be between 16 and 16384 pixels a side, not {width}x{height}")
     size, scale = design_size(width, height)
+    if not view.isVisible() and view.parentWidget() is None:
+        # A figure made only to be rendered: laid out like a window that is never on screen.
+        view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+        view.show()
+    view.resize(size)
+    _settle(view)
+    return scale
+
+
+def plot_image(plot, width: int, height: int, background: QColor | None = None) -> QImage:
+    """The figure (a PlotWidget or GraphicsLayoutWidget) at width x height pixels,
+    antialiased. `background` None: transparent."""
     old = plot.size()
-    if not plot.isVisible() and plot.parentWidget() is None:
-        # A plot made only to be rendered: laid out like a window that is never on screen.
-        plot.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-        plot.show()
-    plot.resize(size)
-    _settle(plot)
+    scale = prepare(plot, width, height)
     img = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
     img.fill(background if background is not None else Qt.GlobalColor.transparent)
     scene = plot.scene()
@@ -117,10 +158,79 @@ def plot_image(plot: pg.PlotWidget, width: int, height: int, background: QColor 
     return img
 
 
+def composite(background: str, rows: list[list], widths: list[int] | None = None) -> pg.GraphicsLayoutWidget:
+    """Several plot items as one figure: `rows` of PlotItems (or None to leave a cell
+    empty), under a title row the annotations can fill. `widths`: column stretch."""
+    view = pg.GraphicsLayoutWidget()
+    view.setBackground(background)
+    ncols = max(len(r) for r in rows)
+    view.title_label = view.ci.addLabel("", row=0, col=0, colspan=ncols, size="2pt")
+    for r, row in enumerate(rows, start=1):
+        for c, item in enumerate(row):
+            if item is not None:
+                if item.scene() is not None:
+                    item.scene().removeItem(item)
+                view.ci.addItem(item, row=r, col=c)
+    for c, stretch in enumerate(widths or []):
+        view.ci.layout.setColumnStretchFactor(c, stretch)
+    return view
+
+
+def plot_items(view) -> list:
+    if isinstance(view, pg.PlotWidget):
+        return [view.getPlotItem()]
+    return [i for i in view.ci.items if isinstance(i, pg.PlotItem)]
+
+
 def _settle(widget) -> None:
     """Let a resized widget lay itself out (axes, labels) before it is drawn."""
     from PySide6.QtWidgets import QApplication
 
     for _ in range(3):
         QApplication.processEvents()
-    widget.getPlotItem().updateGeometry()
+    for item in plot_items(widget):
+        item.updateGeometry()
+
+
+def plot_svg(plot, width: int, height: int, background: QColor | None = None, title: str = "spherescope") -> bytes:
+    """The figure as SVG at width x height, drawn like `plot_image` (same layout, same
+    scaled pens), with strokes every SVG reader draws alike (render.svg)."""
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect
+    from PySide6.QtSvg import QSvgGenerator
+
+    from spherescope.render.svg import bake_cosmetic_strokes
+
+    old = plot.size()
+    scale = prepare(plot, width, height)
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    gen = QSvgGenerator()
+    gen.setOutputDevice(buf)
+    gen.setSize(QSize(width, height))
+    gen.setViewBox(QRect(0, 0, width, height))
+    gen.setTitle(title)
+    gen.setDescription("Exported from spherescope")
+    gen.setResolution(96)  # as the PNG is drawn, so a 9 pt label has the same size in both
+    was_bg = plot.backgroundBrush()
+    plot.setBackground(None)
+    items = [i for i in plot.scene().items() if hasattr(i, "setExportMode")]
+    with scaled_pens(plot, scale):
+        painter = QPainter(gen)
+        try:
+            # pyqtgraph's export mode: markers drawn as shapes, not cut from a pixmap
+            # atlas (which an SVG cannot crop).
+            for item in items:
+                item.setExportMode(True, {"antialias": True, "background": background, "painter": painter,
+                                          "resolutionScale": 1.0})  # sizes are already scaled
+            if background is not None:
+                painter.fillRect(QRectF(0, 0, width, height), background)
+            plot.scene().render(painter, QRectF(0, 0, width, height), plot.mapToScene(plot.viewport().rect()).boundingRect())
+        finally:
+            for item in items:
+                item.setExportMode(False)
+            painter.end()
+    plot.setBackgroundBrush(was_bg)
+    plot.resize(old)
+    buf.close()
+    return bake_cosmetic_strokes(bytes(data.data()))

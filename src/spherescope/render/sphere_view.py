@@ -15,11 +15,13 @@ from PySide6.QtGui import QImage, QKeySequence, QPainter
 from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLFramebufferObjectFormat
 
 from spherescope.render.labels import Label, LabelLayer
-from spherescope.render.shapes import ARC_STEPS, clear_colors, graticule, slerp_path
+from spherescope.render.shapes import graticule
+from spherescope.render.trajectory_items import TrajectoryItems
 from spherescope.render.styles import DARK, STYLES, Style  # noqa: F401  (STYLES: the styles a view can take)
 
 # The keys that step through layers and play, wherever the focus is (the 3-D view
 # passes them on; the main window maps them to the layer controls).
+LABEL_GROUPS = ("marker", "axes", "lens", "plane", "highlight", "prompt")  # drawing priority, highest first
 LAYER_KEYS = {Qt.Key.Key_Left: "previous", Qt.Key.Key_Right: "next", Qt.Key.Key_Space: "play"}
 # The sphere and its graticule are drawn without writing depth: they tint what lies
 # behind them instead of hiding it, and points sitting exactly on the surface are
@@ -45,10 +47,6 @@ class SphereScene:
         self.style = style
         self.opts["fov"] = 40
         self._cmap = pg.colormap.get("plasma")
-        self._path_points = np.zeros((0, 3), np.float32)  # node positions, as drawn
-        self._path_colors = np.zeros((0, 4), np.float32)
-        self._current = 0
-        self._marker_scale = 1.0
         self._static_version = 0  # bumped whenever a static item's data or visibility changes
         self._cache: QOpenGLFramebufferObject | None = None
         self._cache_key = None
@@ -67,16 +65,16 @@ class SphereScene:
         # hidden by the vocabulary, and the cached static layer then needs no depth.
         self.cloud = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=s.cloud_size, color=(0, 0, 0, 0), pxMode=True, glOptions=_SHELL)
         self.highlights = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=9, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
-        self.path = gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0), width=s.path_width, antialias=True, mode="line_strip", glOptions=_SOLID)
-        self.nodes = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=1, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
-        self.vector = gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), color=(1, 1, 1, 0), width=2.0, antialias=True, mode="lines", glOptions=_SOLID)
-        self.marker = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=24, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
-        self.marker_core = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=12, color=(0, 0, 0, 0), pxMode=True, glOptions=_SOLID)
-        for item in (self.sphere, self.graticule, self.cloud, self.highlights, self.path, self.nodes, self.vector, self.marker, self.marker_core):
+        self.trajectory = TrajectoryItems(s, _SOLID)
+        t = self.trajectory
+        self.path, self.joints, self.nodes, self.vector, self.marker, self.marker_core = t.items
+        for item in (self.sphere, self.graticule, self.cloud, self.highlights, *t.items):
             self.addItem(item)
         self._static_items = (self.sphere, self.graticule, self.cloud)
         self.labels = LabelLayer(s.font_size)
-        self.labels.set_order(["marker", "tokens", "axes"])
+        # Priority: the marker, the axes, the lens's top tokens and the plane's tokens are
+        # never dropped; a highlighted token and the prompt's tokens give way to them.
+        self.labels.set_order(list(LABEL_GROUPS), required=("marker", "axes", "lens", "plane"))
         self.addItem(self.labels)
 
     # ---- camera ----
@@ -158,79 +156,32 @@ class SphereScene:
 
     def set_trajectory(self, points: np.ndarray, norms: np.ndarray, kept: np.ndarray, total_layers: int, length_as: str = "size") -> None:
         """points: (n, 3) unit directions of layers 0..n-1; norms: their full lengths."""
-        n = len(points)
-        if n == 0:
-            self._path_points = np.zeros((0, 3), np.float32)
-            self.path.setData(pos=np.zeros((2, 3), np.float32), color=clear_colors(2))
-            self.nodes.setData(pos=np.zeros((1, 3), np.float32), color=clear_colors(1))
-            self._update_marker()
-            return
-        logn = np.log(np.maximum(norms.astype(np.float64), 1e-6))
-        span = logn.max() - logn.min()
-        t_len = (logn - logn.min()) / span if span > 1e-9 else np.full(n, 0.5)
-        if length_as == "radius":
-            radii = 0.25 + 0.75 * t_len
-            sizes = np.full(n, 9.0)
-        else:
-            radii = np.ones(n)
-            lo, hi = self.style.node_size
-            sizes = lo + (hi - lo) * t_len
-        layer_t = np.arange(n) / max(total_layers, 1)
-        top = self.style.path_cmap_top
-        colors = self._cmap.map(layer_t * top, mode="float").astype(np.float32)
-        # Opacity shows how much of the vector the 3-D basis keeps (sqrt spreads the
-        # typically small kept fractions of a 3-of-d projection over a visible range).
-        colors[:, 3] = 0.3 + 0.7 * np.sqrt(np.clip(kept, 0, 1))
-        pos = np.ascontiguousarray(points * radii[:, None], dtype=np.float32)
-        self._path_points, self._path_colors, self._radii = pos, colors, radii
-        arc = slerp_path(points.astype(np.float64), radii)
-        seg_t = np.repeat(layer_t[:-1], ARC_STEPS) if n > 1 else layer_t
-        if n > 1:
-            seg_t = seg_t + np.tile(np.arange(ARC_STEPS) / ARC_STEPS, n - 1) / max(total_layers, 1)
-            seg_t = np.r_[seg_t, layer_t[-1]]
-        arc_colors = self._cmap.map(seg_t * top, mode="float").astype(np.float32)
-        arc_colors[:, 3] = 0.9
-        if n > 1:
-            self.path.setData(pos=arc, color=arc_colors, width=self.style.path_width)
-        else:
-            self.path.setData(pos=np.zeros((2, 3), np.float32), color=clear_colors(2))
-        self.nodes.setData(pos=pos, color=colors, size=sizes.astype(np.float32))
-        self._update_marker()
+        self.trajectory.set_data(points, norms, kept, total_layers, length_as)
+        self._update_marker_label()
 
-    def set_current(self, layer: int) -> None:
-        self._current = int(layer)
-        self._update_marker()
+    def set_current(self, layer: float) -> None:
+        """The current layer; fractional between two layers in an animation."""
+        self.trajectory.set_current(layer)
+        self._update_marker_label()
+
+    def set_reveal(self, on: bool) -> None:
+        """Draw the path only up to the current layer (animations), or all of it."""
+        self.trajectory.set_reveal(on)
 
     def set_marker_scale(self, scale: float) -> None:
         """The marker grows with the scale α applied in the confidence view (length is confidence)."""
-        self._marker_scale = float(np.clip(scale, 0.15, 4.0))
-        self._update_marker()
+        self.trajectory.marker_scale = float(np.clip(scale, 0.15, 4.0))
+        self.trajectory.set_current(self.trajectory.current)
 
     def marker_size(self) -> float:
         return float(self.marker.size)
 
     def marker_position(self) -> np.ndarray | None:
-        n = len(self._path_points)
-        if n == 0:
-            return None
-        return self._path_points[min(self._current, n - 1)].copy()
+        return self.trajectory.marker_position()
 
-    def _update_marker(self) -> None:
-        p = self.marker_position()
-        if p is None:
-            for item in (self.marker, self.marker_core):
-                item.setData(pos=np.zeros((1, 3), np.float32), color=clear_colors(1))
-            self.vector.setData(pos=np.zeros((2, 3), np.float32), color=(0.0, 0.0, 0.0, 0.0))
-            self._set_marker_label("", None)
-            return
-        i = min(self._current, len(self._path_points) - 1)
-        c = self._path_colors[i].copy()
-        c[3] = 1.0
-        k = self._marker_scale
-        self.marker.setData(pos=p[None], color=np.array([self.style.marker_color], np.float32), size=26 * k)
-        self.marker_core.setData(pos=p[None] * 1.001, color=c[None], size=14 * k)
-        self.vector.setData(pos=np.stack([np.zeros(3, np.float32), p]), color=self.style.vector_color, width=2.0)
-        self._set_marker_label(f"L{i}", p)
+    def _update_marker_label(self) -> None:
+        p = self.trajectory.marker_position()
+        self._set_marker_label(f"L{self.trajectory.marker_layer()}" if p is not None else "", p)
 
     def _set_marker_label(self, text: str, pos) -> None:
         if pos is None:
@@ -239,13 +190,14 @@ class SphereScene:
         p = tuple(float(x) for x in np.asarray(pos, np.float64) * 1.08)
         self.labels.set_group("marker", [Label(p, text, self.style.marker_label_color, bold=True)])
 
-    def set_labels(self, labels: list[tuple[np.ndarray, str, tuple]]) -> None:
-        """labels: (unit position, text, rgba 0-255), most important first; placed just outside the sphere."""
-        self.labels.set_group("tokens", [Label(tuple(float(x) for x in np.asarray(p) * 1.04), t, c) for p, t, c in labels])
+    def set_labels(self, labels: list[tuple[np.ndarray, str, tuple]], group: str = "lens") -> None:
+        """labels: (unit position, text, rgba 0-255), most important first; placed just
+        outside the sphere. `group`: lens, plane, highlight or prompt (LABEL_GROUPS)."""
+        self.labels.set_group(group, [Label(tuple(float(x) for x in np.asarray(p) * 1.04), t, c) for p, t, c in labels])
 
     def label_texts(self) -> list[str]:
-        """Texts of the token labels that are set (some may be decluttered on screen)."""
-        return self.labels.texts("tokens")
+        """Texts of the token labels that are set (the prompt's may be decluttered on screen)."""
+        return [t for g in ("lens", "plane", "highlight", "prompt") for t in self.labels.texts(g)]
 
     def projectionMatrix(self, region, viewport):
         """pyqtgraph's frustum, with the field of view applied to the *smaller* side, so
@@ -324,6 +276,7 @@ class SphereScene:
     def apply_style(self, style: Style) -> None:
         """Colours, sizes and fonts of everything drawn; callers re-push data that depends on it."""
         self.style = style
+        self.trajectory.style = style
         self.setBackgroundColor(style.background)
         self.sphere.setColor(style.sphere)
         self.graticule.setData(color=style.graticule)
@@ -338,7 +291,7 @@ class SphereScene:
     def _scaled(self, factor: float) -> list:
         """Multiply pixel sizes and line widths for an export; returns what restores them."""
         saved = []
-        for item in (self.cloud, self.highlights, self.nodes, self.marker, self.marker_core):
+        for item in (self.cloud, self.highlights, self.joints, self.nodes, self.marker, self.marker_core):
             size = item.size
             saved.append((item, "size", size))
             # Through setData, so an array of sizes is re-uploaded to its vertex buffer.
@@ -348,13 +301,24 @@ class SphereScene:
             item.width = item.width * factor
         return saved
 
-    def render_image(self, width: int, height: int, transparent: bool = False, pixel_scale: float | None = None) -> QImage:
+    def render_image(self, width: int, height: int, transparent: bool = False, pixel_scale: float | None = None,
+                     antialias: bool = True, font_size: float | None = None, overlay: bool = True,
+                     decorate=None) -> QImage:
         """Render off-screen at exactly width x height, not an upscaled screen grab.
 
         The framing (field of view on the smaller side) and the sizes of points, lines and
         labels depend only on the camera and the output size (relative to REFERENCE_HEIGHT
         pixels), never on the window, so the same scene always exports to the same picture.
-        `pixel_scale` overrides that scaling (1.0: the sizes the screen uses).
+        `pixel_scale` overrides that scaling (1.0: the sizes the screen uses); `font_size`
+        the labels' points at that scale (default: the style's on-screen size).
+
+        `antialias`: 4x multisampling (what the screen skips under software OpenGL).
+        `transparent`: the buffer is cleared to (0, 0, 0, 0) and every item blends with
+        premultiplied alpha, so the picture flattened onto the background colour is the
+        opaque one; label plates stay, in the background colour. `decorate(painter,
+        rect, scale, dry)` paints annotations over the finished picture and returns the
+        boxes they take; it is first called `dry` (layout only) so that the labels keep
+        clear of them.
         """
         if width < 16 or height < 16 or width > 16384 or height > 16384:
             raise ValueError(f"image size must be between 16 and 16384 pixels a side, not {width}x{height}")
@@ -362,38 +326,61 @@ class SphereScene:
             raise RuntimeError("the 3-D view has not been shown yet, so it has no OpenGL context to render with")
         scale = min(width, height) / REFERENCE_HEIGHT if pixel_scale is None else pixel_scale
         self.makeCurrent()
-        fmt = QOpenGLFramebufferObjectFormat()
-        fmt.setAttachment(QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
-        fbo = QOpenGLFramebufferObject(width, height, fmt)
-        if not fbo.isValid():
-            raise RuntimeError(f"could not create a {width}x{height} off-screen buffer")
+        fbo = resolve = None
         saved = self._scaled(scale)
         bg = self.opts["bgcolor"]
         if transparent:
-            self.opts["bgcolor"] = (bg[0], bg[1], bg[2], 0.0)
+            self.opts["bgcolor"] = (0.0, 0.0, 0.0, 0.0)
         try:
+            fbo = _framebuffer(width, height, 4 if antialias else 0)
             fbo.bind()
             GL.glViewport(0, 0, width, height)
             self._draw([i for i in self.items if i is not self.labels], (0, 0, width, height), clear=True)
             mvp = self.currentProjection() * self.currentModelView()
             GL.glFinish()
-            img = fbo.toImage(True).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-        finally:
             fbo.release()
+            if fbo.format().samples() > 0:
+                resolve = _framebuffer(width, height, 0)
+                QOpenGLFramebufferObject.blitFramebuffer(resolve, fbo)
+                img = resolve.toImage(True)
+            else:
+                img = fbo.toImage(True)
+            img = img.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        finally:
+            if fbo is not None and fbo.isBound():
+                fbo.release()
             self.opts["bgcolor"] = bg
             for item, attr, value in saved:
                 if attr == "size":
                     item.setData(size=value)
                 else:
                     setattr(item, attr, value)
+            del fbo, resolve
             self.doneCurrent()
         painter = QPainter(img)
         try:
-            self.labels.draw(painter, QRectF(0, 0, width, height), mvp, scale, plates=not transparent)
+            rect = QRectF(0, 0, width, height)
+            obstacles = decorate(painter, rect, scale, True) if decorate is not None else []
+            self.labels.draw(painter, rect, mvp, scale, plates=True, overlay=overlay, font_size=font_size,
+                             obstacles=obstacles)
+            if decorate is not None:
+                decorate(painter, rect, scale, False)
         finally:
             painter.end()
         self.update()
         return img
+
+
+def _framebuffer(width: int, height: int, samples: int) -> QOpenGLFramebufferObject:
+    fmt = QOpenGLFramebufferObjectFormat()
+    fmt.setAttachment(QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
+    fmt.setSamples(samples)
+    fbo = QOpenGLFramebufferObject(width, height, fmt)
+    if not fbo.isValid() and samples:
+        return _framebuffer(width, height, 0)  # no multisampling here: render without it
+    if not fbo.isValid():
+        raise RuntimeError(f"could not create a {width}x{height} off-screen buffer")
+    return fbo
 
 
 class SphereView(SphereScene, gl.GLViewWidget):

@@ -52,7 +52,8 @@ class SphereWindow(SphereScene, GLViewMixin, QOpenGLWindow):
         """The view as on screen, rendered afresh (a window's back buffer is undefined
         after a swap, so it cannot simply be read back)."""
         dpr = self.devicePixelRatio()
-        return self.render_image(max(16, self.deviceWidth()), max(16, self.deviceHeight()), pixel_scale=dpr)
+        return self.render_image(max(16, self.deviceWidth()), max(16, self.deviceHeight()), pixel_scale=dpr,
+                                 antialias=False)
 
     def pass_key(self, ev) -> None:
         # An embedded window's ignored keys stop at the window; send a copy to the

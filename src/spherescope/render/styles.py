@@ -26,9 +26,27 @@ class PlotTheme:
     bar_top: tuple = (255, 170, 60)  # the top-k bars: the first, the rest, the track
     bar: tuple = (110, 170, 255)
     bar_track: tuple = (255, 255, 255, 18)
+    plate: tuple = (16, 20, 28, 220)  # behind hover text
+    grid_alpha: float = 0.15
+    path_cmap_top: float = 0.9  # light themes stop short of plasma's pale yellow end
 
 
 DARK_PLOT = PlotTheme()
+# Light plots for slides and papers: dark text, saturated series that print and project.
+SLIDE_PLOT = PlotTheme(
+    background="#ffffff", title="#1b1f2a", axis="#3c4454", text="#1b1f2a", accent="#d06a00",
+    accent_fill=(208, 106, 0, 80), second="#1f5fbf", second_fill=(31, 95, 191, 80), third="#7b2cbf",
+    third_fill=(123, 44, 191, 80), cursor="#1b1f2a", muted=(90, 105, 140, 110), scatter=(31, 95, 191, 150),
+    bar_top=(208, 106, 0), bar=(31, 95, 191), bar_track=(0, 0, 0, 20), plate=(255, 255, 255, 230),
+    grid_alpha=0.15, path_cmap_top=0.85,
+)
+PAPER_PLOT = PlotTheme(
+    background="#ffffff", title="#000000", axis="#333333", text="#000000", accent="#b35900",
+    accent_fill=(179, 89, 0, 70), second="#1a4f99", second_fill=(26, 79, 153, 70), third="#6a1b9a",
+    third_fill=(106, 27, 154, 70), cursor="#000000", muted=(110, 110, 120, 110), scatter=(26, 79, 153, 140),
+    bar_top=(179, 89, 0), bar=(26, 79, 153), bar_track=(0, 0, 0, 18), plate=(255, 255, 255, 230),
+    grid_alpha=0.2, path_cmap_top=0.85,
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +68,10 @@ class Style:
     marker_label_color: tuple = (255, 255, 255, 255)
     vector_color: tuple = (1.0, 1.0, 1.0, 0.75)
     path_cmap_top: float = 1.0  # light styles stop short of plasma's pale yellow end
+    # Labels in exports, in points at REFERENCE_HEIGHT (800 px) and scaled with the
+    # picture: 15 pt is 27 px at 1080p, 18 pt is 32 px (projector-readable).
+    export_font_size: float = 15.0
+    plot: PlotTheme = DARK_PLOT  # the 2-D lesson plots in this style
 
 
 DARK = Style()
@@ -60,7 +82,7 @@ SLIDE = Style(
     path_width=5.0, label_color=(196, 96, 0, 255), prompt_label_color=(0, 100, 160, 255),
     axis_label_color=(80, 86, 100, 255), font_size=16, node_size=(9.0, 26.0),
     marker_color=(0.1, 0.1, 0.12, 0.9), marker_label_color=(20, 20, 24, 255), vector_color=(0.15, 0.15, 0.2, 0.8),
-    path_cmap_top=0.85,
+    path_cmap_top=0.85, export_font_size=18.0, plot=SLIDE_PLOT,
 )
 # For papers: white background, restrained sizes that survive scaling down to a column.
 PAPER = Style(
@@ -69,6 +91,6 @@ PAPER = Style(
     path_width=3.0, label_color=(170, 80, 0, 255), prompt_label_color=(0, 90, 140, 255),
     axis_label_color=(90, 90, 100, 255), font_size=11, node_size=(6.0, 18.0),
     marker_color=(0.05, 0.05, 0.05, 0.9), marker_label_color=(0, 0, 0, 255), vector_color=(0.2, 0.2, 0.2, 0.8),
-    path_cmap_top=0.85,
+    path_cmap_top=0.85, export_font_size=14.0, plot=PAPER_PLOT,
 )
 STYLES = {s.name: s for s in (DARK, SLIDE, PAPER)}

@@ -18,6 +18,8 @@ from spherescope.core.atomic import atomic_write_text
 from spherescope.state.session import BASIS_KINDS, Session
 
 SCENE_VERSION = 1
+# The exports' annotations (render.annotations.ANNOTATIONS; the state layer cannot import render).
+ANNOTATIONS = ("title", "model", "layer", "colorbar", "key", "kept")
 SUFFIX = ".spherescope"
 STYLES = ("dark", "slide", "paper")
 
@@ -43,6 +45,8 @@ class Scene:
     docks: list[str] = field(default_factory=lambda: ["prompt", "layer", "basis"])
     alpha: float = 1.0  # the confidence lesson's scale on the vector the unembedding sees
     plane_scale: str = "log"  # the plane view's radius: "log" or "linear"
+    prompt_labels: str = "labels"  # the prompt's tokens on the sphere: labels, dots or hidden
+    annotations: list[str] | None = None  # exports' annotations; None: the style's default
 
     def to_json(self) -> str:
         data = {"format": "spherescope-scene", "version": SCENE_VERSION, **asdict(self)}
@@ -124,6 +128,15 @@ def scene_from_dict(data) -> Scene:
         if data["plane_scale"] not in ("log", "linear"):
             raise SceneError("The scene's plane_scale must be log or linear.")
         sc.plane_scale = data["plane_scale"]
+    if "prompt_labels" in data:
+        if data["prompt_labels"] not in ("labels", "dots", "hidden"):
+            raise SceneError("The scene's prompt_labels must be labels, dots or hidden.")
+        sc.prompt_labels = data["prompt_labels"]
+    if "annotations" in data and data["annotations"] is not None:
+        notes = data["annotations"]
+        if not isinstance(notes, list) or not all(isinstance(n, str) and n in ANNOTATIONS for n in notes):
+            raise SceneError(f"The scene's annotations must be a list of: {', '.join(ANNOTATIONS)}.")
+        sc.annotations = list(dict.fromkeys(notes))
     if "docks" in data:
         if not isinstance(data["docks"], list) or not all(isinstance(d, str) for d in data["docks"]):
             raise SceneError("The scene's docks are not a list of names.")
@@ -150,7 +163,7 @@ def save_scene(path: str | os.PathLike, scene: Scene) -> None:
 
 # ---- scene <-> session: the one mapping, for the window and `spherescope render` ----
 
-def scene_of(session: Session, camera: dict, docks: list[str]) -> Scene:
+def scene_of(session: Session, camera: dict, docks: list[str], annotations=None) -> Scene:
     """What the session shows now, with the view's camera and the visible docks."""
     s = session
     return Scene(
@@ -158,6 +171,7 @@ def scene_of(session: Session, camera: dict, docks: list[str]) -> Scene:
         plane_tokens=[int(t) for t in s.plane_tokens], camera=dict(camera), style=s.style,
         show_cloud=s.show_cloud, color_by_length=s.color_by_length, length_as=s.length_as,
         show_labels=s.show_labels, docks=list(docks), alpha=float(s.alpha), plane_scale=s.plane_scale,
+        prompt_labels=s.prompt_labels, annotations=None if annotations is None else sorted(annotations),
     )
 
 
@@ -172,3 +186,4 @@ def apply_view_options(scene: Scene, session: Session) -> None:
     s.basis_kind = scene.basis
     s.alpha = scene.alpha
     s.plane_scale = scene.plane_scale
+    s.prompt_labels = scene.prompt_labels

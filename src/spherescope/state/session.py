@@ -36,6 +36,7 @@ class Session(Evented):
     color_by_length = EventedField(False)
     length_as = EventedField("size")  # "size" | "radius"
     show_labels = EventedField(True)
+    prompt_labels = EventedField("labels")  # the prompt's tokens on the sphere: "labels" | "dots" | "hidden"
     style = EventedField("dark")  # "dark" | "slide" | "paper"
     top_k = EventedField(10)
     highlight = EventedField(-1)  # a token pointed at in any view, shown on the sphere (-1: none)

@@ -69,6 +69,14 @@ class BasisDock(QWidget):
         self.labels = QCheckBox("Label top tokens and prompt tokens")
         self.labels.setChecked(session.show_labels)
         self.labels.toggled.connect(lambda v: setattr(session, "show_labels", v))
+        self.prompt_labels = QComboBox()
+        self.prompt_labels.setObjectName("promptLabels")
+        for label, value in (("Labelled", "labels"), ("Dots only", "dots"), ("Hidden", "hidden")):
+            self.prompt_labels.addItem(label, value)
+        self.prompt_labels.setToolTip("The prompt's tokens on the sphere (their labels give way to the lens's top tokens)")
+        self.prompt_labels.currentIndexChanged.connect(
+            lambda i: setattr(session, "prompt_labels", self.prompt_labels.itemData(i)))
+        session.prompt_labels_changed.connect(lambda v: self.prompt_labels.setCurrentIndex(self.prompt_labels.findData(v)))
         self.length_as = QComboBox()
         self.length_as.addItem("Node size (on the sphere)", "size")
         self.length_as.addItem("Node radius (inside the sphere)", "radius")
@@ -95,6 +103,7 @@ class BasisDock(QWidget):
         lay.addWidget(self.labels)
         form2 = QFormLayout()
         form2.addRow("Length shown as", self.length_as)
+        form2.addRow("Prompt's tokens", self.prompt_labels)
         lay.addLayout(form2)
         lay.addStretch(1)
 

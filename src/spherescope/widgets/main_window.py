@@ -100,6 +100,7 @@ class MainWindow(WindowExports, QMainWindow):
         controller.message.connect(self.message_bar.show_message)
         self.prompt_dock.model_dialog_requested.connect(self.open_model_dialog)
         self.setAcceptDrops(True)
+        self.export_annotations = None  # the last export's annotations, saved with scenes (None: style default)
         self.resize(1480, 920)  # fits a 1080p screen with a panel
         self._restore_settings()
 
@@ -175,7 +176,7 @@ class MainWindow(WindowExports, QMainWindow):
         self._action(file_menu, "Export &Window…", lambda: self._export_widget_dialog(self, "window"))
         docks_menu = file_menu.addMenu("Export &Dock")
         for key, dock in self.docks.items():
-            self._action(docks_menu, dock.windowTitle() + "…", lambda _=False, d=dock, k=key: self._export_widget_dialog(d.widget(), k))
+            self._action(docks_menu, dock.windowTitle() + "…", lambda _=False, k=key: self._export_dock(k))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -240,7 +241,8 @@ class MainWindow(WindowExports, QMainWindow):
 
     # ---- scenes ----
     def current_scene(self):
-        return scene_of(self.session, self.view.camera(), [k for k, d in self.docks.items() if d.isVisible()])
+        return scene_of(self.session, self.view.camera(), [k for k, d in self.docks.items() if d.isVisible()],
+                        self.export_annotations)
 
     def save_scene(self, path: str) -> bool:
         from spherescope.core.atomic import WriteError
@@ -261,6 +263,7 @@ class MainWindow(WindowExports, QMainWindow):
         if scene is None:
             return False
         self.view.set_camera(scene.camera)
+        self.export_annotations = None if scene.annotations is None else frozenset(scene.annotations)
         for key, dock in self.docks.items():
             dock.setVisible(key in scene.docks)
         self.prompt_dock.editor.setPlainText(scene.prompt)

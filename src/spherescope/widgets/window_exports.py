@@ -11,56 +11,87 @@ from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 from spherescope.core.atomic import WriteError
 from spherescope.render.animation import LayerSweep
-from spherescope.render.export import save_image, save_widget
+from spherescope.render.export import save_widget
+from spherescope.render.figure import save_figure, sphere_image
 from spherescope.widgets.export_dialog import ExportDialog
+from spherescope.widgets.figures import save_lesson_figure, view_for_dock
 
 
 class WindowExports:
     sweep = None  # the running animation export, if any
 
-    def show_export_dialog(self, animation: bool = False):
-        default = str(Path.home() / ("spherescope.mp4" if animation else "spherescope.png"))
-        dlg = ExportDialog((self.view.width(), self.view.height()), animation, self.session.style, default, self)
+    def show_export_dialog(self, animation: bool = False, dock: str | None = None):
+        """Export Image / Export Animation of the 3-D view, or (`dock`) a lesson's figure."""
+        kind = "figure" if dock else ("animation" if animation else "image")
+        name = {"figure": f"spherescope-{dock}.png", "animation": "spherescope.mp4", "image": "spherescope.png"}[kind]
+        dlg = ExportDialog((self.view.width(), self.view.height()), animation, self.session.style,
+                           str(Path.home() / name), self, kind=kind, annotations=self.export_annotations)
         dlg.setObjectName("exportDialog")
-        dlg.accepted.connect(lambda: self.export_animation(dlg.options()) if animation else self.export_image(dlg.options()))
+        act = {"figure": lambda: self.export_figure(dock, dlg.options()), "animation": lambda: self.export_animation(dlg.options()),
+               "image": lambda: self.export_image(dlg.options())}[kind]
+        dlg.accepted.connect(act)
         dlg.open()
         return dlg
 
-    def _with_style(self, style: str, fn):
-        """Render with another style without touching what the session shows afterwards."""
-        current = self.session.style
-        if style != current:
-            self.binding.on_style(style)
-        try:
-            return fn()
-        finally:
-            if style != current:
-                self.binding.on_style(current)
-
     def export_image(self, opts) -> bool:
+        self.export_annotations = opts.annotations
         if not opts.path:
             self.controller.notify("Choose a file to export to.", True)
             return False
         try:
-            img = self._with_style(opts.style, lambda: self.view.render_image(opts.width, opts.height, opts.transparent))
-            save_image(img, opts.path)
+            img = sphere_image(self.binding, opts.width, opts.height, opts.style, opts.transparent, opts.annotations,
+                               opts.apply_alpha)
+            save_figure(img, opts.path)
         except (WriteError, ValueError, RuntimeError) as exc:
             self.controller.notify(f"Export failed: {exc}", True)
             return False
         self.controller.notify(f"Saved {opts.width}×{opts.height} image to {opts.path}", False)
         return True
 
+    def export_figure(self, dock: str, opts) -> bool:
+        """A lesson dock's plot or table alone, in the chosen size and style (a fresh copy
+        of the dock draws it, so one hidden behind another tab exports whole)."""
+        view = view_for_dock(dock)
+        if view is None:
+            self.controller.notify(f"The {dock} panel has no figure to export; use Export Window.", True)
+            return False
+        if not opts.path:
+            self.controller.notify("Choose a file to export to.", True)
+            return False
+        if view == "roundtrip" and self.session.roundtrip_scores is None:
+            # Nothing computed yet for a tab nobody opened: ask, and export when it comes.
+            def when_ready(scores) -> None:
+                if scores is not None:
+                    self.session.roundtrip_scores_changed.disconnect(when_ready)
+                    self.export_figure(dock, opts)
+
+            self.session.roundtrip_scores_changed.connect(when_ready)
+            self.session.roundtrip_wanted = True
+            self.controller.request_roundtrip()
+            self.controller.notify("Computing the round trip for the figure…", False)
+            return True
+        try:
+            save_lesson_figure(self.session, view, opts.path, opts.width, opts.height, opts.style, opts.transparent,
+                               opts.annotations)
+        except (WriteError, ValueError, RuntimeError) as exc:
+            self.controller.notify(f"Export failed: {exc}", True)
+            return False
+        self.controller.notify(f"Saved {opts.width}×{opts.height} {view} figure to {opts.path}", False)
+        return True
+
     def export_animation(self, opts):
         if self.sweep is not None:
             self.controller.notify("An animation export is already running.", True)
             return None
-        style_before = self.session.style
+        view_style = self.view.style.name
         try:
-            if opts.style != style_before:
+            if opts.style != view_style:
                 self.binding.on_style(opts.style)
-            sweep = LayerSweep(self.view, self.session, opts.path, (opts.width, opts.height), opts.fps, opts.orbit_degrees)
+            sweep = LayerSweep(self.binding, opts.path, (opts.width, opts.height), opts.fps, opts.orbit_degrees,
+                               opts.seconds_per_layer, style_name=opts.style, annotations=opts.annotations,
+                               apply_alpha=opts.apply_alpha)
         except (WriteError, ValueError) as exc:
-            self.binding.on_style(style_before)
+            self.binding.on_style(view_style)
             self.controller.notify(f"Export failed: {exc}", True)
             return None
         dlg = QProgressDialog(f"Rendering {sweep.total} frames…", "Cancel", 0, sweep.total, self)
@@ -75,7 +106,7 @@ class WindowExports:
         def finished(message: str | None, error: bool) -> None:
             self.sweep = None
             self.progress_dialog = None
-            self.binding.on_style(style_before)
+            self.binding.on_style(view_style)
             dlg.reset()
             dlg.hide()
             if message:
@@ -88,6 +119,12 @@ class WindowExports:
         dlg.show()
         sweep.start()
         return sweep
+
+    def _export_dock(self, key: str) -> None:
+        if view_for_dock(key) is not None:
+            self.show_export_dialog(dock=key)
+        else:
+            self._export_widget_dialog(self.docks[key].widget(), key)
 
     def _export_widget_dialog(self, widget: QWidget, name: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, f"Export {name}", str(Path.home() / f"spherescope-{name}.png"),
@@ -107,4 +144,3 @@ class WindowExports:
     def copy_view_image(self) -> None:
         QGuiApplication.clipboard().setImage(self.view.grab_image())
         self.statusBar().showMessage("Copied the view to the clipboard", 3000)
-

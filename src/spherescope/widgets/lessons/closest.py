@@ -6,7 +6,23 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from spherescope.state.session import Session
+from spherescope.render.styles import PlotTheme
 from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, token_label
+
+
+def _cells(c, vocab, dot_set) -> list[list[tuple[int, str, bool]]]:
+    """Each row of the table: (token id, text, marked) for the four columns."""
+    rows = []
+    for r in range(len(c.by_dot)):
+        i, j, k = int(c.by_dot[r]), int(c.by_cos[r]), int(c.by_euclid[r])
+        b = f" + {c.bias[r]:.2f}" if abs(float(c.bias[r])) > 1e-9 else ""
+        rows.append([
+            (i, f"{token_label(vocab, i)}   {c.logits[r]:.2f}", True),
+            (i, f"{c.x_norm:.1f} · {c.u_norm[r]:.2f} · {c.cos_dot[r]:.3f}{b}", False),
+            (j, f"{'● ' if j in dot_set else ''}{token_label(vocab, j)}   {c.cos[r]:.3f}", j in dot_set),
+            (k, f"{'● ' if k in dot_set else ''}{token_label(vocab, k)}   {c.dist[r]:.2f}", k in dot_set),
+        ])
+    return rows
 
 
 class ClosestDock(LazyRefresh, QWidget):
@@ -14,8 +30,9 @@ class ClosestDock(LazyRefresh, QWidget):
 
     HEADERS = ("by dot product = logit", "|x|·|u|·cos θ", "by cosine", "by Euclidean distance")
 
-    def __init__(self, session: Session, controller=None, parent=None) -> None:
+    def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
+        self.theme = theme or THEME
         self.s = session
         self.table = QTableWidget(10, 4)
         self.table.setObjectName("closestTable")
@@ -66,15 +83,47 @@ class ClosestDock(LazyRefresh, QWidget):
             f"{shared_cos} are also top by cosine and {shared_euc} by Euclidean distance.")
 
     def _fill(self, c, vocab, dot_set) -> None:
-        for r in range(len(c.by_dot)):
-            i = int(c.by_dot[r])
-            self._set(r, 0, i, f"{token_label(vocab, i)}   {c.logits[r]:.2f}", True)
-            b = f" + {c.bias[r]:.2f}" if abs(float(c.bias[r])) > 1e-9 else ""
-            self._set(r, 1, i, f"{c.x_norm:.1f} · {c.u_norm[r]:.2f} · {c.cos_dot[r]:.3f}{b}", False)
-            j = int(c.by_cos[r])
-            self._set(r, 2, j, f"{'● ' if j in dot_set else ''}{token_label(vocab, j)}   {c.cos[r]:.3f}", j in dot_set)
-            k = int(c.by_euclid[r])
-            self._set(r, 3, k, f"{'● ' if k in dot_set else ''}{token_label(vocab, k)}   {c.dist[r]:.2f}", k in dot_set)
+        for r, row in enumerate(_cells(c, vocab, dot_set)):
+            for col, (token, text, mark) in enumerate(row):
+                self._set(r, col, token, text, mark)
+
+    def figure(self):
+        """The table alone, as a picture: a plot with the cells as text (exports and SVG)."""
+        import pyqtgraph as pg
+
+        from spherescope.render.plots import composite
+
+        th = self.theme
+        plot = pg.PlotItem()
+        for side in ("left", "bottom"):
+            plot.hideAxis(side)
+        plot.setMouseEnabled(False, False)
+        plot.invertY(True)
+        les, vocab = self.s.current_lesson(), self.s.vocab
+        rows = [] if les is None or vocab is None else _cells(les.closest, vocab, {int(i) for i in les.closest.by_dot})
+        for col, header in enumerate(self.HEADERS):
+            self._cell(plot, col, 0, header, th.title, bold=True)
+        for r, row in enumerate(rows, start=1):
+            for col, (_token, text, mark) in enumerate(row):
+                self._cell(plot, col, r, text, th.accent if mark and col else th.text)
+        if les is not None:
+            self._cell(plot, 0, len(rows) + 1.3, self.summary.text(), th.axis)
+        plot.setXRange(0, len(self.HEADERS), padding=0.01)
+        plot.setYRange(-0.6, max(len(rows), 10) + 2.2, padding=0)
+        return composite(th.background, [[plot]])
+
+    @staticmethod
+    def _cell(plot, col: float, row: float, text: str, color: str, bold: bool = False) -> None:
+        import pyqtgraph as pg
+        from PySide6.QtGui import QFont
+
+        item = pg.TextItem(text, color=color, anchor=(0, 0.5))
+        font = QFont()
+        font.setPointSizeF(10)
+        font.setBold(bold)
+        item.setFont(font)
+        item.setPos(col + 0.03, row)
+        plot.addItem(item)
 
     def _set(self, r: int, col: int, token: int, text: str, mark: bool) -> None:
         # Reuse the cell's item: a layer step then only changes text and colour.
@@ -83,7 +132,7 @@ class ClosestDock(LazyRefresh, QWidget):
             item = QTableWidgetItem()
             self.table.setItem(r, col, item)
         item.setText(text)
-        item.setForeground(QColor(THEME.accent) if mark and col else self.table.palette().color(self.table.foregroundRole()))
+        item.setForeground(QColor(self.theme.accent) if mark and col else self.table.palette().color(self.table.foregroundRole()))
         self._ids[(r, col)] = token
 
     def column_ids(self, col: int) -> list[int]:

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel
 
 from spherescope.core.text import visible
 from spherescope.render.styles import DARK_PLOT as THEME
+from spherescope.render.styles import PlotTheme
 
 pg.setConfigOptions(antialias=True)
 
@@ -18,12 +19,15 @@ def caption(text: str) -> QLabel:
     return lab
 
 
-def plot_widget(title: str, left: str, bottom: str) -> pg.PlotWidget:
-    w = pg.PlotWidget(background=THEME.background)
-    w.setTitle(title, color=THEME.title, size="9pt")
-    w.setLabel("left", left, color=THEME.axis)
-    w.setLabel("bottom", bottom, color=THEME.axis)
-    w.showGrid(x=True, y=True, alpha=0.15)
+def plot_widget(theme: PlotTheme, title: str, left: str, bottom: str) -> pg.PlotWidget:
+    w = pg.PlotWidget(background=theme.background)
+    w.setTitle(title, color=theme.title, size="9pt")
+    for side, text in (("left", left), ("bottom", bottom)):
+        axis = w.getPlotItem().getAxis(side)
+        axis.setPen(pg.mkPen(theme.axis))
+        axis.setTextPen(pg.mkPen(theme.axis))
+        w.setLabel(side, text, color=theme.axis)
+    w.showGrid(x=True, y=True, alpha=theme.grid_alpha)
     # pyqtgraph draws the grid with the axes, so any change inside the plot (the layer
     # cursor moving) replayed both axes' whole pictures: ~12 ms each under software
     # rendering, and most of a layer step. Cached as pixmaps, they are redrawn only

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 from spherescope.core.lessons import ALPHAS, TEMPERATURES, entropy_fraction, probs_at_alpha
 from spherescope.core.text import quoted
 from spherescope.state.session import Session
+from spherescope.render.styles import PlotTheme
 from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
 from spherescope.widgets.topk_bars import TopKBars
 
@@ -17,8 +18,9 @@ from spherescope.widgets.topk_bars import TopKBars
 class ConfidenceDock(LazyRefresh, QWidget):
     """Length is confidence: scale the vector the unembedding sees by α; and temperature."""
 
-    def __init__(self, session: Session, controller=None, parent=None) -> None:
+    def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
+        self.theme = theme or THEME
         self.s = session
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("alphaSlider")
@@ -29,21 +31,21 @@ class ConfidenceDock(LazyRefresh, QWidget):
         self.alpha_label.setMinimumWidth(70)
         self.bars = TopKBars()
         self.bars.token_hovered.connect(lambda t: setattr(session, "highlight", t))
-        self.alpha_plot = plot_widget("Top token vs α", "p(top), entropy ÷ ln V", "α")
-        self.p_curve = self.alpha_plot.plot(pen=pg.mkPen(THEME.accent, width=2), name="p(top)")
-        self.h_curve = self.alpha_plot.plot(pen=pg.mkPen(THEME.second, width=2, style=Qt.PenStyle.DashLine), name="entropy")
-        self.alpha_line = pg.InfiniteLine(1.0, angle=90, pen=pg.mkPen(THEME.cursor, width=1))
+        self.alpha_plot = plot_widget(self.theme, "Top token vs α", "p(top), entropy ÷ ln V", "α")
+        self.p_curve = self.alpha_plot.plot(pen=pg.mkPen(self.theme.accent, width=2), name="p(top)")
+        self.h_curve = self.alpha_plot.plot(pen=pg.mkPen(self.theme.second, width=2, style=Qt.PenStyle.DashLine), name="entropy")
+        self.alpha_line = pg.InfiniteLine(1.0, angle=90, pen=pg.mkPen(self.theme.cursor, width=1))
         self.alpha_plot.addItem(self.alpha_line)
-        legend = self.alpha_plot.addLegend(offset=(-10, 10))
+        legend = self.alpha_plot.addLegend(offset=(-10, 10), labelTextColor=self.theme.text, labelTextSize="8pt")
         legend.addItem(self.p_curve, "p(top)")
         legend.addItem(self.h_curve, "entropy ÷ ln V")
-        self.t_plot = plot_widget("Top token vs temperature", "p(top)", "T (0 = argmax)")
-        self.t_curve = self.t_plot.plot(pen=pg.mkPen(THEME.third, width=2))
+        self.t_plot = plot_widget(self.theme, "Top token vs temperature", "p(top)", "T (0 = argmax)")
+        self.t_curve = self.t_plot.plot(pen=pg.mkPen(self.theme.third, width=2))
         # T = 1 is the model as it is: marked, with the top token named there.
-        self.t_one = pg.InfiniteLine(1.0, angle=90, pen=pg.mkPen(THEME.cursor, width=1, style=Qt.PenStyle.DotLine),
-                                     label="T = 1", labelOpts={"position": 0.95, "color": THEME.cursor, "anchors": [(0, 0), (0, 0)]})
+        self.t_one = pg.InfiniteLine(1.0, angle=90, pen=pg.mkPen(self.theme.cursor, width=1, style=Qt.PenStyle.DotLine),
+                                     label="T = 1", labelOpts={"position": 0.95, "color": self.theme.cursor, "anchors": [(0, 0), (0, 0)]})
         self.t_plot.addItem(self.t_one)
-        self.t_name = pg.TextItem("", color=THEME.third, anchor=(0, 1))
+        self.t_name = pg.TextItem("", color=self.theme.third, anchor=(0, 1))
         self.t_plot.addItem(self.t_name, ignoreBounds=True)
         # Both plots show fractions over fixed axes: fixed ranges keep a layer step from
         # rescaling (and so redrawing) the axes, and keep curves comparable across layers.
@@ -68,6 +70,31 @@ class ConfidenceDock(LazyRefresh, QWidget):
         lay.addLayout(plots, 1)
         for sig in (session.layer_changed, session.position_changed, session.alpha_changed, session.lessons_changed):
             sig.connect(self.request_refresh)
+
+    def figure(self):
+        """The top-k probabilities at α as bars, p(top) and entropy against α, and p(top)
+        against temperature, side by side."""
+        from spherescope.render.plots import composite
+
+        bars = pg.PlotItem()
+        rows = self.bars.rows
+        th = self.theme
+        if rows:
+            n = len(rows)
+            probs = [p for _i, _t, p in rows]
+            brushes = [pg.mkBrush(*th.bar_top)] + [pg.mkBrush(*th.bar)] * (n - 1)
+            bars.addItem(pg.BarGraphItem(x0=0, y=list(range(n)), height=0.7, width=probs, brushes=brushes, pen=None))
+            left = bars.getAxis("left")
+            left.setTicks([[(k, f"{quoted(t)} {100 * p:.1f}%") for k, (_i, t, p) in enumerate(rows)]])
+            bars.invertY(True)
+            bars.setXRange(0, max(probs) * 1.05, padding=0)
+        bars.setTitle(f"Top tokens at α = {self.s.alpha:.2f}", color=th.title, size="9pt")
+        bars.setLabel("bottom", "probability", color=th.axis)
+        bars.getAxis("bottom").enableAutoSIPrefix(False)
+        for side in ("left", "bottom"):
+            bars.getAxis(side).setPen(pg.mkPen(th.axis))
+            bars.getAxis(side).setTextPen(pg.mkPen(th.axis))
+        return composite(th.background, [[bars, self.alpha_plot.getPlotItem(), self.t_plot.getPlotItem()]])
 
     def refresh(self) -> None:
         a = self.s.alpha

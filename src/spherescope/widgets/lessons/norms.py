@@ -10,17 +10,19 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from spherescope.core.plane import find_sinks
 from spherescope.core.text import quoted
 from spherescope.state.session import Session
+from spherescope.render.styles import PlotTheme
 from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
 
 
 class NormsDock(LazyRefresh, QWidget):
     """Residual norm across layers, one line per position."""
 
-    def __init__(self, session: Session, controller=None, parent=None) -> None:
+    def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
+        self.theme = theme or THEME
         self.s = session
-        self.plot = plot_widget("Residual norm |h| by layer", "|h|", "layer")
-        self.cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(THEME.cursor, width=1))
+        self.plot = plot_widget(self.theme, "Residual norm |h| by layer", "|h|", "layer")
+        self.cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(self.theme.cursor, width=1))
         self.plot.addItem(self.cursor)
         self.log = QCheckBox("Log scale")
         # Log by default: the first position is often an attention sink tens of times longer.
@@ -32,11 +34,11 @@ class NormsDock(LazyRefresh, QWidget):
         self.curves: list = []
         # Hovering names the nearest line; a sink (a position whose norm dwarfs the
         # others) is labelled with its reason.
-        self.hover = pg.TextItem("", color=THEME.text, anchor=(0, 1), fill=pg.mkBrush(16, 20, 28, 220))
+        self.hover = pg.TextItem("", color=self.theme.text, anchor=(0, 1), fill=pg.mkBrush(*self.theme.plate))
         self.hover.setZValue(30)
         self.hover.hide()
         self.plot.addItem(self.hover, ignoreBounds=True)
-        self.sink_label = pg.TextItem("", color=THEME.accent, anchor=(1, 0))
+        self.sink_label = pg.TextItem("", color=self.theme.accent, anchor=(1, 0))
         self.sink_label.setZValue(20)
         self.sink_label.hide()
         self.plot.addItem(self.sink_label, ignoreBounds=True)
@@ -77,7 +79,7 @@ class NormsDock(LazyRefresh, QWidget):
             self.curves.append(self.plot.plot())
         for p, c in enumerate(self.curves):
             followed = p == self.s.position
-            color = QColor(THEME.accent) if followed else QColor(*THEME.muted)
+            color = QColor(self.theme.accent) if followed else QColor(*self.theme.muted)
             c.setPen(pg.mkPen(color, width=3 if followed else 1))
             c.setZValue(10 if followed else 0)
             c.setData(x, np.maximum(norms[:, p], 1e-6))
@@ -127,3 +129,8 @@ class NormsDock(LazyRefresh, QWidget):
 
     def curve_count(self) -> int:
         return len(self.curves)
+
+    def figure(self):
+        """The plot alone, for a picture (the dock is a throwaway copy when exporting)."""
+        self.plot.setParent(None)
+        return self.plot

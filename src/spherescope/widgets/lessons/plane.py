@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from spherescope.core.plane import log_radial
 from spherescope.core.text import quoted
 from spherescope.state.session import Session
+from spherescope.render.styles import PlotTheme
 from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
 
 LAYER_LABEL_EVERY = 5
@@ -24,20 +25,21 @@ LAYER_LABEL_EVERY = 5
 class PlaneDock(LazyRefresh, QWidget):
     look_down_requested = Signal()  # show the same plane on the sphere, seen from above
 
-    def __init__(self, session: Session, controller=None, parent=None) -> None:
+    def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
+        self.theme = theme or THEME
         self.s = session
         self.controller = controller
-        self.plot = plot_widget("Plane of two tokens", "along the second token, ⟂ the first", "along the first token")
+        self.plot = plot_widget(self.theme, "Plane of two tokens", "along the second token, ⟂ the first", "along the first token")
         self.plot.setObjectName("planePlot")
         self.plot.setAspectLocked(True)
         self.plot.setMinimumHeight(180)
         self._cmap = pg.colormap.get("plasma")
-        self.path = self.plot.plot(pen=pg.mkPen(THEME.axis, width=1.5))
+        self.path = self.plot.plot(pen=pg.mkPen(self.theme.axis, width=1.5))
         self.nodes = pg.ScatterPlotItem(size=7, pen=None)
         self.plot.addItem(self.nodes)
-        self.vector = self.plot.plot(pen=pg.mkPen(THEME.cursor, width=1.5, style=Qt.PenStyle.DashLine))
-        self.marker = pg.ScatterPlotItem(size=14, pen=pg.mkPen(THEME.cursor, width=2), brush=None)
+        self.vector = self.plot.plot(pen=pg.mkPen(self.theme.cursor, width=1.5, style=Qt.PenStyle.DashLine))
+        self.marker = pg.ScatterPlotItem(size=14, pen=pg.mkPen(self.theme.cursor, width=2), brush=None)
         self.plot.addItem(self.marker)
         self.arrows: list = []
         self.layer_labels: list[pg.TextItem] = []
@@ -101,7 +103,7 @@ class PlaneDock(LazyRefresh, QWidget):
             self.marker.setData([], [])
             self.vector.setData([], [])
             self.readout.setText(why)
-            self.plot.setTitle("Plane of two tokens", color=THEME.title, size="9pt")
+            self.plot.setTitle("Plane of two tokens", color=self.theme.title, size="9pt")
             return
         vocab = self.s.vocab
         a, b = (vocab.texts[int(i)] for i in self.s.plane_tokens[:2])
@@ -114,22 +116,22 @@ class PlaneDock(LazyRefresh, QWidget):
         self.path.setData(x, y)
         self.nodes.setData(x, y, brush=[pg.mkBrush(*c) for c in colors])
         reach = max(float(np.hypot(x, y).max()), 1e-6) * 1.18
-        for text, angle, color in ((a, 0.0, THEME.accent), (b, plane.second_angle, THEME.second)):
+        for text, angle, color in ((a, 0.0, self.theme.accent), (b, plane.second_angle, self.theme.second)):
             self._arrow(reach, np.radians(angle), quoted(text), color)
         label_font = QFont()
         label_font.setPointSizeF(8)
         for i in range(n):
             if i % LAYER_LABEL_EVERY and i != n - 1:
                 continue
-            t = pg.TextItem(str(i), color=THEME.axis, anchor=(0, 1))
+            t = pg.TextItem(str(i), color=self.theme.axis, anchor=(0, 1))
             t.setFont(label_font)
             t.setPos(float(x[i]), float(y[i]))
             self.plot.addItem(t)
             self.layer_labels.append(t)
         unit = "log₁₀(1 + r)" if log else "r"
-        self.plot.setLabel("bottom", f"along {quoted(a)} ({unit})", color=THEME.axis)
-        self.plot.setLabel("left", f"along {quoted(b)} ⟂ {quoted(a)}", color=THEME.axis)
-        self.plot.setTitle(f"Plane of {quoted(a)} and {quoted(b)} ({plane.second_angle:.0f}° apart)", color=THEME.title, size="9pt")
+        self.plot.setLabel("bottom", f"along {quoted(a)} ({unit})", color=self.theme.axis)
+        self.plot.setLabel("left", f"along {quoted(b)} ⟂ {quoted(a)}", color=self.theme.axis)
+        self.plot.setTitle(f"Plane of {quoted(a)} and {quoted(b)} ({plane.second_angle:.0f}° apart)", color=self.theme.title, size="9pt")
         # The frame holds the path and both arrows with their labels; the locked aspect
         # then widens whichever side is short, around that box.
         tips_x = [0.0, reach, reach * np.cos(np.radians(plane.second_angle))]
@@ -167,3 +169,8 @@ class PlaneDock(LazyRefresh, QWidget):
         self.readout.setText(
             f"Layer {i}: {p.angle[i]:.1f}° from {quoted(a)}, {np.hypot(p.x[i], p.y[i]):,.1f} along the plane; "
             f"the plane keeps {100 * p.kept[i]:.0f}% of |h| = {p.norm[i]:,.1f}.")
+
+    def figure(self):
+        """The plot alone, for a picture (the dock is a throwaway copy when exporting)."""
+        self.plot.setParent(None)
+        return self.plot

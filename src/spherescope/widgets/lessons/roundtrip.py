@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLa
 from spherescope.core.lessons import top_peaks
 from spherescope.core.text import visible
 from spherescope.state.session import Session
+from spherescope.render.styles import PlotTheme
 from spherescope.widgets.lessons.common import THEME, caption, plot_widget, token_label
 
 
@@ -20,8 +21,9 @@ class RoundTripDock(QWidget):
     dock is shown (the main window sets session.roundtrip_wanted), not at every model
     load: they would otherwise compete with runs."""
 
-    def __init__(self, session: Session, controller, parent=None) -> None:
+    def __init__(self, session: Session, controller, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
+        self.theme = theme or THEME
         self.s = session
         self.controller = controller
         self.token = QLineEdit()
@@ -38,17 +40,17 @@ class RoundTripDock(QWidget):
                              "exactly 1.0), or the least-squares left inverse")
         self.mode.currentIndexChanged.connect(lambda i: setattr(session, "roundtrip_mode", self.mode.itemData(i)))
         # The article's first figure: the one-hot vector, and the embedding row it selects.
-        self.onehot_plot = plot_widget("One-hot: 1 at the token's id, 0 elsewhere", "", "")
-        self.onehot_curve = self.onehot_plot.plot(pen=pg.mkPen(THEME.accent, width=2))
-        self.row_plot = plot_widget("W_E[id]: the embedding row it selects", "", "")
-        self.row_curve = self.row_plot.plot(pen=pg.mkPen(THEME.second, width=1), fillLevel=0,
-                                            brush=THEME.second_fill)
+        self.onehot_plot = plot_widget(self.theme, "One-hot: 1 at the token's id, 0 elsewhere", "", "")
+        self.onehot_curve = self.onehot_plot.plot(pen=pg.mkPen(self.theme.accent, width=2))
+        self.row_plot = plot_widget(self.theme, "W_E[id]: the embedding row it selects", "", "")
+        self.row_curve = self.row_plot.plot(pen=pg.mkPen(self.theme.second, width=1), fillLevel=0,
+                                            brush=self.theme.second_fill)
         for p in (self.onehot_plot, self.row_plot):
             p.setMinimumHeight(70)
         self.onehot_plot.setYRange(0, 1.1, padding=0)
         self.onehot_plot.getPlotItem().getAxis("left").setTicks([[(0, "0"), (1, "1")]])
-        self.plot = plot_widget("Round-trip score for every token id", "score", "token id")
-        self.curve = self.plot.plot(pen=None, symbol="o", symbolSize=2, symbolPen=None, symbolBrush=THEME.scatter)
+        self.plot = plot_widget(self.theme, "Round-trip score for every token id", "score", "token id")
+        self.curve = self.plot.plot(pen=None, symbol="o", symbolSize=2, symbolPen=None, symbolBrush=self.theme.scatter)
         self.peak_items: list = []
         self.fractions = QLabel("Round trips that return their own token: computing in the background…")
         self.fractions.setWordWrap(True)
@@ -99,11 +101,12 @@ class RoundTripDock(QWidget):
         n = len(vocab.texts)
         self.onehot_curve.setData([0, token, token, token, n - 1], [0, 0, 1, 0, 0])
         self.onehot_plot.setTitle(f"One-hot: 1 at id {token:,} ({token_label(vocab, token)}) of {n:,}",
-                                  color=THEME.title, size="9pt")
+                                  color=self.theme.title, size="9pt")
         self.row_curve.setData(np.arange(len(row)), row)
-        self.row_plot.setTitle(f"W_E[{token:,}]: its embedding row (d = {len(row)})", color=THEME.title, size="9pt")
+        self.row_plot.setTitle(f"W_E[{token:,}]: its embedding row (d = {len(row)})", color=self.theme.title, size="9pt")
 
     def refresh(self) -> None:
+        self._show_selection()
         for it in self.peak_items:
             self.plot.removeItem(it)
         self.peak_items, self.peaks = [], []
@@ -115,7 +118,7 @@ class RoundTripDock(QWidget):
         top = top_peaks(scores, 6)
         self.peaks = [int(i) for i in top]
         for i in top:
-            color = THEME.accent if int(i) == self.s.roundtrip_token else THEME.text
+            color = self.theme.accent if int(i) == self.s.roundtrip_token else self.theme.text
             t = pg.TextItem(token_label(vocab, i), color=color)
             t.setPos(float(i), float(scores[i]))
             self.plot.addItem(t)
@@ -146,6 +149,13 @@ class RoundTripDock(QWidget):
                     t.setVisible(True)
                     placed.append(box)
                     break
+
+    def figure(self):
+        """One-hot, the row it selects, and the way back, side by side."""
+        from spherescope.render.plots import composite
+
+        items = [p.getPlotItem() for p in (self.onehot_plot, self.row_plot, self.plot)]
+        return composite(self.theme.background, [items], widths=[1, 1, 2])
 
     def _on_fractions(self) -> None:
         f = self.s.fractions

@@ -7,19 +7,21 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from spherescope.core.lessons import cosine_histogram
 from spherescope.state.session import Session
+from spherescope.render.styles import PlotTheme
 from spherescope.widgets.lessons.common import THEME, caption, plot_widget
 
 
 class TiedDock(QWidget):
     """Tied or untied input and output embeddings."""
 
-    def __init__(self, session: Session, controller=None, parent=None) -> None:
+    def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
+        self.theme = theme or THEME
         self.s = session
         self.statement = QLabel("")
         self.statement.setWordWrap(True)
         self.statement.setObjectName("tiedStatement")
-        self.plot = plot_widget("cos(W_E[t], W_U[t]) over the vocabulary", "tokens", "cosine")
+        self.plot = plot_widget(self.theme, "cos(W_E[t], W_U[t]) over the vocabulary", "tokens", "cosine")
         self.space = QComboBox()
         self.space.setObjectName("cloudSpace")
         self.space.addItem("Output space: unembedding rows (where logits are dot products)", "unembedding")
@@ -61,7 +63,18 @@ class TiedDock(QWidget):
             self.statement.setText(f"{info.name} has separate input and output embeddings of different shapes.")
             return
         counts, edges, median = cosine_histogram(st.tied_cos)
-        self.plot.plot(edges, counts, stepMode="center", fillLevel=0, brush=THEME.third_fill, pen=pg.mkPen(THEME.third))
+        self.plot.plot(edges, counts, stepMode="center", fillLevel=0, brush=self.theme.third_fill, pen=pg.mkPen(self.theme.third))
         self.statement.setText(f"{info.name} learns separate input and output embeddings: median cos(W_E[t], W_U[t]) = "
                                f"{median:.2f}. Choose which space the sphere's tokens come from; "
                                "the lens and the trajectory are the same either way.")
+
+    def figure(self):
+        """The plot alone, for a picture (the dock is a throwaway copy when exporting); a
+        tied model's picture says it is tied."""
+        self.plot.setParent(None)
+        st, info = self.s.model_stats, self.s.model_info
+        if st is not None and info is not None and st.tied:
+            self.plot.show()
+            self.plot.setTitle(f"{info.name} ties its embeddings (W_U = W_E): a token's input and output "
+                               "directions are the same", color=self.theme.title, size="9pt")
+        return self.plot

@@ -7,16 +7,18 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from spherescope.state.session import Session
+from spherescope.render.styles import PlotTheme
 from spherescope.widgets.lessons.common import THEME, caption, plot_widget, token_label
 
 
 class TokenNormsDock(QWidget):
     """Token norms: histograms of embedding (and untied unembedding) row lengths, and outliers."""
 
-    def __init__(self, session: Session, controller=None, parent=None) -> None:
+    def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
+        self.theme = theme or THEME
         self.s = session
-        self.plot = plot_widget("Token vector lengths", "tokens", "|row|")
+        self.plot = plot_widget(self.theme, "Token vector lengths", "tokens", "|row|")
         self.longest = QListWidget()
         self.shortest = QListWidget()
         for lw in (self.longest, self.shortest):
@@ -52,16 +54,21 @@ class TokenNormsDock(QWidget):
         if st is None:
             return
         h = st.embed_hist
-        self.plot.plot(h.edges, h.counts, stepMode="center", fillLevel=0, brush=THEME.second_fill,
-                       pen=pg.mkPen(THEME.second), name="embedding")
+        self.plot.plot(h.edges, h.counts, stepMode="center", fillLevel=0, brush=self.theme.second_fill,
+                       pen=pg.mkPen(self.theme.second), name="embedding")
         if st.unembed_hist is not None:
             u = st.unembed_hist
-            self.plot.plot(u.edges, u.counts, stepMode="center", fillLevel=0, brush=THEME.accent_fill,
-                           pen=pg.mkPen(THEME.accent), name="unembedding")
+            self.plot.plot(u.edges, u.counts, stepMode="center", fillLevel=0, brush=self.theme.accent_fill,
+                           pen=pg.mkPen(self.theme.accent), name="unembedding")
         self.plot.setTitle("Token vector lengths: embedding" + (" (blue) and unembedding (orange)" if st.unembed_hist is not None else " (tied: the same rows unembed)"),
-                           color=THEME.title, size="9pt")
+                           color=self.theme.title, size="9pt")
         for lw, ids in ((self.longest, h.longest), (self.shortest, h.shortest)):
             for i in ids:
                 item = QListWidgetItem(f"{token_label(vocab, i)}  {h.lengths[int(i)]:.2f}")
                 item.setData(Qt.ItemDataRole.UserRole, int(i))
                 lw.addItem(item)
+
+    def figure(self):
+        """The plot alone, for a picture (the dock is a throwaway copy when exporting)."""
+        self.plot.setParent(None)
+        return self.plot

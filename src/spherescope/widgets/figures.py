@@ -1,0 +1,84 @@
+"""Every view as a figure on its own: the 3-D sphere or a lesson's plot or table, at a
+chosen size and style, PNG or SVG, with annotations. The window's Export Dock,
+`spherescope render --view` and the Python API all come here.
+
+A lesson is drawn by a fresh copy of its dock, made for the export in the export's
+style and bound to the same session, so a dock hidden behind another tab exports the
+same picture as one in front, and the window on screen is untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+
+from spherescope.core.atomic import atomic_write_bytes
+from spherescope.core.text import quoted
+from spherescope.render.annotations import facts_of, plot_title_lines
+from spherescope.render.export import save_image
+from spherescope.render.plots import composite, plot_image, plot_svg, titled
+from spherescope.render.styles import STYLES
+from spherescope.widgets.lessons import LESSONS
+
+# `--view` names -> lesson dock keys; "sphere" is the 3-D view (render.figure).
+LESSON_VIEWS = {"plane": "plane", "closest": "closest", "confidence": "confidence", "norms": "norms",
+                "token-norms": "token_norms", "roundtrip": "roundtrip", "tied": "tied"}
+VIEWS = ("sphere", *LESSON_VIEWS)
+NEEDS_TOKENS = ("plane",)  # views drawn in the plane of two chosen tokens
+
+
+def view_for_dock(key: str) -> str | None:
+    """The --view name of a dock key (token_norms -> token-norms), None for other docks."""
+    return next((v for v, k in LESSON_VIEWS.items() if k == key), None)
+
+
+def _extra_line(view: str, session) -> str:
+    if view == "plane":
+        plane, _ = session.plane_path()
+        if plane is not None and len(plane.kept):
+            i = min(max(session.layer, 0), len(plane.kept) - 1)
+            return f"the plane keeps {100 * plane.kept[i]:.0f}% of |h| at this layer"
+    return ""
+
+
+def lesson_image(session, view: str, width: int, height: int, style_name: str = "dark", transparent: bool = False,
+                 annotations: frozenset[str] = frozenset(), svg: bool = False):
+    """A lesson view as a QImage (or SVG bytes with `svg`)."""
+    if view not in LESSON_VIEWS:
+        raise ValueError(f"unknown view {view!r}: choose from {', '.join(VIEWS)}")
+    if view in NEEDS_TOKENS and len(session.plane_tokens) < 2:
+        raise ValueError(f"the {view} view needs two tokens (' Mary, John')")
+    style = STYLES.get(style_name, STYLES["dark"])
+    theme = style.plot
+    cls = {k: c for k, c, _t in LESSONS}[LESSON_VIEWS[view]]
+    dock = cls(session, None, theme=theme)
+    try:
+        dock.refresh()
+        fig = dock.figure()
+        if isinstance(fig, pg.PlotWidget):  # one plot: into a figure with a title row above it
+            fig = composite(theme.background, [[fig.getPlotItem()]])
+        lines = plot_title_lines(facts_of(session), annotations, _extra_line(view, session))
+        with titled(fig, lines, theme.title):
+            if svg:
+                return plot_svg(fig, width, height, None if transparent else QColor(theme.background))
+            return plot_image(fig, width, height, None if transparent else QColor(theme.background))
+    finally:
+        dock.deleteLater()
+
+
+def save_lesson_figure(session, view: str, path: str | os.PathLike, width: int, height: int, style_name: str = "dark",
+                       transparent: bool = False, annotations: frozenset[str] = frozenset()) -> Path:
+    svg = Path(path).suffix.lower() == ".svg"
+    out = lesson_image(session, view, width, height, style_name, transparent, annotations, svg=svg)
+    return atomic_write_bytes(path, out) if svg else save_image(out, path)
+
+
+def describe(session, view: str) -> str:
+    """A short line for the command line: what was drawn."""
+    if view == "plane" and len(session.plane_tokens) >= 2:
+        a, b = (session.vocab.texts[int(i)] for i in session.plane_tokens[:2])
+        return f"plane of {quoted(a)} and {quoted(b)}, layer {session.layer}"
+    return f"{view}, layer {session.layer}"
