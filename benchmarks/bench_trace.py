@@ -75,16 +75,31 @@ def main() -> None:
     def ours() -> None:
         trace_prompt(m, ARTICLE, top_k=10)
 
-    for f in (bare, ours):
+    def with_sublayers() -> None:
+        trace_prompt(m, ARTICLE, top_k=10, sublayers=True)
+
+    def attribution() -> None:
+        from spherescope.models.attribution import attribute_trace
+
+        tr = trace_prompt(m, ARTICLE, top_k=10, sublayers=True)
+        attribute_trace(m, tr, tr.position, 5099, 2322)
+
+    for f in (bare, ours, with_sublayers, attribution):
         f()  # warm-up
-    tb, to = [], []
+    tb, to, ts, ta = [], [], [], []
     for _ in range(args.repeat):
-        t = time.perf_counter(); bare(); tb.append(time.perf_counter() - t)
-        t = time.perf_counter(); ours(); to.append(time.perf_counter() - t)
-    mb, mo = statistics.median(tb), statistics.median(to)
+        for f, out in ((bare, tb), (ours, to), (with_sublayers, ts), (attribution, ta)):
+            t = time.perf_counter()
+            f()
+            out.append(time.perf_counter() - t)
+    mb, mo, ms, ma = (statistics.median(x) for x in (tb, to, ts, ta))
     print(f"bare forward + lens: median {mb * 1000:.1f} ms")
     print(f"spherescope trace (all positions' residuals, streamed lens): median {mo * 1000:.1f} ms")
     print(f"ratio trace / bare: {mo / mb:.2f} (target <= 1.2)")
+    print(f"trace with sublayers (attention and MLP writes, head inputs): median {ms * 1000:.1f} ms; "
+          f"ratio to a plain trace {ms / mo:.2f} (target <= 1.3)")
+    print(f"trace with sublayers + direct logit attribution with heads: median {ma * 1000:.1f} ms; "
+          f"ratio to a plain trace {ma / mo:.2f}")
 
 
 if __name__ == "__main__":

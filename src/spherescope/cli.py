@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", default=None, help="write the trace as JSON to this file")
     tr.add_argument("--tokens", default=None, metavar="' Mary, John'",
                     help="two comma-separated tokens: add each layer's coordinates in their plane (the article's figure)")
+    tr.add_argument("--attribute", default=None, metavar="' Mary'",
+                    help="direct logit attribution of each block's attention and MLP to this token's logit")
+    tr.add_argument("--contrast", default=None, metavar="' John'",
+                    help="with --attribute: attribute logit(target) - logit(contrast)")
     tr.add_argument("--backend", choices=["direct", "nnsight"], default="direct",
                     help="direct (default): hooks on a local model; nnsight: the same trace through nnsight (pip install 'spherescope[remote]')")
     tr.add_argument("--remote", action="store_true",
@@ -53,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rd = sub.add_parser("render", help="any view as a figure (PNG, JPEG, SVG), or the layer sweep as MP4 or GIF, with no window")
     _add_model_args(rd)
-    rd.add_argument("--view", choices=["sphere", "plane", "closest", "confidence", "norms", "token-norms", "roundtrip", "tied"],
+    rd.add_argument("--view", choices=["sphere", "plane", "attribution", "closest", "confidence", "norms", "token-norms",
+                                       "roundtrip", "tied"],
                     default="sphere", help="sphere: the 3-D view (default); plane: the article's plane of two --tokens; "
                     "or a lesson's plot or table alone")
     rd.add_argument("--prompt", default=None)

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from spherescope.core.geometry import top_ids
 from spherescope.core.plane import contrast_pair
+from spherescope.jobs import attribution as attribution_jobs
 from spherescope.jobs import lessons as lesson_jobs
 from spherescope.jobs import load as load_jobs
 from spherescope.jobs import trace as trace_jobs
@@ -56,6 +57,9 @@ class Controller(QObject):
         for sig in (session.roundtrip_token_changed, session.roundtrip_mode_changed, session.roundtrip_wanted_changed):
             sig.connect(lambda *_: self.request_roundtrip())
         session.basis_error_changed.connect(lambda text: text and self.message.emit(text, True))
+        for sig in (session.attribution_wanted_changed, session.show_sublayers_changed, session.plane_tokens_changed,
+                    session.use_contrast_changed, session.lens_after_attention_changed):
+            sig.connect(lambda *_: self.request_attribution())
         self._rerun: str | None = None
         self._loading = False
         self._tracing = False
@@ -123,6 +127,29 @@ class Controller(QObject):
         if s.roundtrip_token >= 0:
             self.runner.submit(JobKind.ROUNDTRIP, lesson_jobs.roundtrip, s.roundtrip_token, s.roundtrip_mode,
                                depends=(JobKind.LOAD,), on_done=self._on_roundtrip, on_failed=self._on_side_failed)
+
+    def request_attribution(self) -> None:
+        """Each block's writes and their direct logit attribution for the followed
+        position, when a view shows them: target and contrast are the plane's tokens."""
+        s = self.s
+        wanted = s.attribution_wanted or s.show_sublayers or s.lens_after_attention
+        if not wanted or s.trace is None or not s.plane_tokens or self._tracing:
+            return
+        target = int(s.plane_tokens[0])
+        contrast = int(s.plane_tokens[1]) if s.use_contrast and len(s.plane_tokens) > 1 else None
+        pos = s.position if 0 <= s.position < len(s.tokens) else s.trace.position
+        self.runner.submit(JobKind.ATTRIBUTE, attribution_jobs.attribute, pos, target, contrast,
+                           depends=(JobKind.LOAD, JobKind.TRACE), on_done=self._on_attribution,
+                           on_failed=self._on_side_failed)
+
+    def _on_attribution(self, result) -> None:
+        sublayers, attribution, mid_lens = result
+        s = self.s
+        if s.trace is None:
+            return
+        s.sublayers = sublayers
+        s.mid_lens = mid_lens
+        s.attribution = attribution
 
     def choose_roundtrip_token(self, text: str) -> None:
         """The round trip of a typed token. A text the vocabulary lacks as one token is
@@ -243,6 +270,7 @@ class Controller(QObject):
             layer, self._pending_layer = self._pending_layer, None
             s.layer = max(0, min(layer, s.available_layers() - 1))
         self._request_lessons(trace.position)
+        self.request_attribution()
         self.status.emit(f"Next token {trace.next_token.text!r} (p = {trace.next_prob:.2f})")
         self.timing.emit(f"trace {1000 * result.seconds:.0f} ms · {len(trace.tokens)} tokens")
 
@@ -262,6 +290,7 @@ class Controller(QObject):
                                on_done=self._on_lens, on_failed=self._on_side_failed)
         if pos not in s.lessons_by_position:
             self._request_lessons(pos)
+        self.request_attribution()
 
     def _request_lessons(self, pos: int) -> None:
         self.runner.submit(JobKind.LESSONS, lesson_jobs.lessons, pos, depends=(JobKind.LOAD, JobKind.TRACE),

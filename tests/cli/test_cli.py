@@ -295,3 +295,38 @@ def test_render_view_and_size_errors_leave_no_file(tmp_path):
         out = [] if "--out" in args else ["--out", str(tmp_path / "x.png")]
         _one_line_error(run("render", "--prompt", ARTICLE, *args, *out), pattern)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.real_model
+def test_attribution_in_the_json(tmp_path):
+    out = tmp_path / "attr.json"
+    r = run("trace", "--prompt", ARTICLE, "--attribute", " Mary", "--contrast", " John", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    a = json.loads(out.read_text())["attribution"]
+    assert a["target"] == {"id": 5099, "text": " Mary"} and a["contrast"] == {"id": 2322, "text": " John"}
+    assert [row["layer"] for row in a["layers"]] == list(range(1, 31))
+    total = a["embed"] + a["bias"] + sum(row["attn"]["dla"] + row["mlp"]["dla"] for row in a["layers"])
+    assert total == pytest.approx(a["logit_diff"], abs=1e-3)
+    assert all(row["attn"]["norm"] > 0 and row["mlp"]["norm"] > 0 for row in a["layers"])
+    assert len(a["layers"][23]["attn"]["heads"]) == 9, "each head's term, for SmolLM2's 9 heads"
+    assert max(a["layers"], key=lambda row: row["attn"]["dla"])["layer"] == 24
+    alone = run("trace", "--prompt", ARTICLE, "--attribute", " Mary", "--out", str(out))
+    assert alone.returncode == 0 and json.loads(out.read_text())["attribution"]["contrast"] is None
+
+
+@pytest.mark.parametrize("args, pattern", [
+    (["--attribute", " Zqxjw"], "no token ' Zqxjw'"),
+    (["--attribute", " Mary", "--contrast", " Mary"], "the target itself"),
+    (["--contrast", " John"], "--contrast needs --attribute"),
+    (["--attribute", " Mary", "--backend", "nnsight"], "needs the direct backend"),
+])
+def test_attribution_bad_input_one_line(tiny_dir, args, pattern):
+    _one_line_error(run("trace", "--model", str(tiny_dir), "--prompt", "John and Mary", *args), pattern)
+
+
+def test_attribution_refused_for_post_norm_models(tmp_path):
+    from tiny_models import save_tiny
+
+    folder = save_tiny("opt-350m", tmp_path / "opt350")
+    _one_line_error(run("trace", "--model", str(folder), "--prompt", "John and Mary", "--attribute", "John"),
+                    "post-norm")

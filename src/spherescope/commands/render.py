@@ -151,6 +151,12 @@ def make_figure(req: FigureRequest):
         except ValueError as exc:
             raise PromptError(f"The scene's plane tokens: {exc}") from None
     trace = trace_jobs.trace(ctx, report, scene.prompt, _position(scene.position, ctx, scene.prompt), 10).trace
+    if not scene.plane_tokens:  # as the window does after a run: the prediction and its contrast
+        from spherescope.core.geometry import top_ids
+        from spherescope.core.plane import contrast_pair
+
+        pair = contrast_pair(top_ids(trace.model_logits, 200), [t.id for t in trace.tokens], vocab.texts)
+        scene.plane_tokens = list(pair) if pair is not None else []
     session, view, binding = _draw_setup(app, scene, loaded, trace, ctx)
     last = trace.num_layers
     layer = req.layer if req.layer is not None else (min(max(scene.layer, 0), last) if req.scene is not None else last)
@@ -225,6 +231,13 @@ def _fill_lessons(session, ctx, trace) -> None:
     _token, _mode, scores, row = lesson_jobs.roundtrip(ctx, inline_report(), session.roundtrip_token, session.roundtrip_mode)
     session.roundtrip_row = row
     session.roundtrip_scores = scores
+    if session.plane_tokens:
+        from spherescope.jobs import attribution as attribution_jobs
+
+        target = int(session.plane_tokens[0])
+        contrast = int(session.plane_tokens[1]) if len(session.plane_tokens) > 1 else None
+        session.sublayers, session.attribution, session.mid_lens = attribution_jobs.attribute(
+            ctx, inline_report(), trace.position, target, contrast)
 
 
 def _draw(req: FigureRequest, session, binding, style: str, notes: frozenset, trace):

@@ -19,6 +19,11 @@ def cmd_trace(args) -> int:
         check_writable(args.out)  # fail before a slow load, not after it
     if args.remote and args.backend != "nnsight":
         return fail("--remote needs --backend nnsight", EXIT_USAGE)
+    if args.contrast is not None and args.attribute is None:
+        return fail("--contrast needs --attribute: the token it is compared with", EXIT_USAGE)
+    if args.attribute is not None and args.backend != "direct":
+        return fail("--attribute needs the direct backend: the nnsight backend does not record the attention and "
+                    "MLP writes", EXIT_USAGE)
     if args.backend == "nnsight":
         return cmd_trace_nnsight(args)
     from spherescope.models.loader import load_model
@@ -26,7 +31,8 @@ def cmd_trace(args) -> int:
 
     loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
     plane = plane_directions(loaded, args.tokens) if args.tokens is not None else None
-    trace = trace_prompt(loaded, args.prompt, position=args.position, top_k=args.top_k)
+    pair = attribution_pair(loaded, args.attribute, args.contrast) if args.attribute is not None else None
+    trace = trace_prompt(loaded, args.prompt, position=args.position, top_k=args.top_k, sublayers=pair is not None)
     info = loaded.info
     data = trace_to_dict(
         trace,
@@ -39,6 +45,10 @@ def cmd_trace(args) -> int:
     )
     if plane is not None:
         add_plane(data, trace.path(), *plane)
+    if pair is not None:
+        from spherescope.models.attribution import attribute_trace
+
+        add_attribution(data, attribute_trace(loaded, trace, trace.position, *pair), loaded.token_text)
     if args.out:
         atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1))
         print(f"wrote {args.out}: {len(data['layers'])} layers, next token {quoted(data['next_token']['text'])}")
@@ -52,7 +62,57 @@ def cmd_trace(args) -> int:
     print(f"next token: {quoted(nt['text'])} (p={nt['prob']:.3f}); |final_norm(h)| = {trace.final_normed_norm:.2f}")
     if plane is not None:
         _print_plane(data)
+    if pair is not None:
+        _print_attribution(data)
     return 0
+
+
+def attribution_pair(loaded, target: str, contrast: str | None) -> tuple[int, int | None]:
+    """The token ids of --attribute and --contrast, each one token of the vocabulary."""
+    from spherescope.core.vocab import make_lookup, token_id
+    from spherescope.models.attribution import check_pair
+    from spherescope.models.errors import PromptError
+
+    texts = loaded.vocab_text()
+    lookup = make_lookup(tuple(texts))
+    ids = []
+    for flag, text in (("--attribute", target), ("--contrast", contrast)):
+        if text is None:
+            ids.append(None)
+            continue
+        tid = token_id(lookup, len(texts), text)
+        if tid is None:
+            raise PromptError(f"{flag}: no token {text!r} in this model's vocabulary (word tokens usually start "
+                              "with a space, e.g. ' Mary').")
+        ids.append(tid)
+    check_pair(loaded, ids[0], ids[1])
+    return ids[0], ids[1]
+
+
+def add_attribution(data: dict, at, token_text) -> None:
+    """The public JSON's attribution (README): per block, each write's length and its term."""
+    data["attribution"] = {
+        "target": {"id": at.target, "text": token_text(at.target)},
+        "contrast": None if at.contrast is None else {"id": at.contrast, "text": token_text(at.contrast)},
+        "logit_diff": at.logit_diff, "embed": at.embed, "bias": at.bias, "scale": at.scale,
+        "layers": [
+            {"layer": i + 1,
+             "attn": {"norm": float(at.attn_norm[i]), "dla": float(at.attn[i]),
+                      **({"heads": [float(h) for h in at.heads[i]]} if at.heads is not None else {})},
+             "mlp": {"norm": float(at.mlp_norm[i]), "dla": float(at.mlp[i])}}
+            for i in range(len(at.attn))
+        ],
+    }
+
+
+def _print_attribution(data: dict) -> None:
+    a = data["attribution"]
+    what = f"logit({quoted(a['target']['text'])})" + (f" - logit({quoted(a['contrast']['text'])})" if a["contrast"] else "")
+    print(f"direct logit attribution of {what} = {a['logit_diff']:+.3f} (embedding {a['embed']:+.3f}, "
+          f"bias {a['bias']:+.3f}, final norm scale {a['scale']:.2f}):")
+    print(f"{'block':>5}  {'attention':>9}  {'MLP':>7}")
+    for row in a["layers"]:
+        print(f"{row['layer']:>5}  {row['attn']['dla']:>+9.3f}  {row['mlp']['dla']:>+7.3f}")
 
 
 def plane_directions(loaded, text: str) -> tuple[list[tuple[int, str]], object, object]:

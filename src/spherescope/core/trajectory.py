@@ -38,6 +38,24 @@ class LayerFrame:
 
 
 @dataclass(frozen=True)
+class Sublayers:
+    """What each block wrote to the residual stream: its attention write and its MLP write
+    (the vectors added), at every position or, for a very long prompt, the followed one."""
+
+    attn: np.ndarray  # (L, T', d) float32
+    mlp: np.ndarray  # (L, T', d) float32
+    positions: tuple[int, ...]  # the T' positions covered, in order
+    parallel: bool  # both writes read the block's input (GPT-NeoX, Phi-1/2); else the MLP reads after attention
+    z: np.ndarray | None = None  # (L, T', heads * head_dim) input of the attention's output projection
+
+    def index(self, position: int) -> int | None:
+        try:
+            return self.positions.index(position)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
 class Trace:
     """A whole trace: residuals for layers 0..L and positions 0..T-1, plus the lens."""
 
@@ -50,6 +68,7 @@ class Trace:
     next_token: Token
     next_prob: float
     model_logits: np.ndarray  # (V,) float32 at `position`: the model's own output
+    sublayers: Sublayers | None = None  # recorded when asked for (trace_prompt(sublayers=True))
 
     @property
     def num_layers(self) -> int:

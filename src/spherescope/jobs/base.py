@@ -42,6 +42,7 @@ class JobKind(str, enum.Enum):
     LESSONS = "lessons"  # per-layer numbers of the lesson views for one position
     ROUNDTRIP = "roundtrip"  # one token's embed -> unembed scores
     SPLIT = "split"  # how a text the vocabulary lacks splits, and the closest single token
+    ATTRIBUTE = "attribute"  # the blocks' attention and MLP writes, and their direct logit attribution
     FRACTIONS = "fractions"  # how many tokens' round trips return themselves
 
 

@@ -15,11 +15,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from spherescope.core.trajectory import LayerFrame, LensTop, Token, Trace
+from spherescope.core.trajectory import LayerFrame, LensTop, Sublayers, Token, Trace
 from spherescope.models.errors import Cancelled, PromptError
 from spherescope.models.loaded import LoadedModel
 
 OnLayer = Callable[[LayerFrame], None]
+SUBLAYER_ALL_POSITIONS = 1024
 
 
 def tokenize(loaded: LoadedModel, prompt: str) -> tuple[Token, ...]:
@@ -87,7 +88,11 @@ def trace_prompt(
     on_layer: OnLayer | None = None,
     cancel: Callable[[], bool] | None = None,
     tokens: tuple[Token, ...] | None = None,
+    sublayers: bool = False,
 ) -> Trace:
+    """`sublayers`: also record each block's attention and MLP writes (models.sublayers),
+    at every position, or at the followed one for prompts over SUBLAYER_ALL_POSITIONS
+    tokens (their memory grows as layers x tokens x width)."""
     tokens = tokens if tokens is not None else tokenize(loaded, prompt)
     n = len(tokens)
     pos = _resolve_position(position, n)
@@ -134,11 +139,21 @@ def trace_prompt(
     if loaded.lens.final_norm is not None:
         target = _original_final_norm(loaded)
         handles.append(target.register_forward_pre_hook(pre_norm, with_kwargs=True))
+    recorder = None
+    if sublayers:
+        from spherescope.models.sublayers import SublayerRecorder, sublayer_spec
+
+        spec = sublayer_spec(model, loaded.blocks)
+        covered = list(range(n)) if n <= SUBLAYER_ALL_POSITIONS else [pos]
+        recorder = SublayerRecorder(spec, slice(None) if len(covered) == n else covered)
+        recorder.__enter__()
     try:
         out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
     finally:
         for hd in handles:
             hd.remove()
+        if recorder is not None:
+            recorder.__exit__(None, None, None)
     check_cancel()
     if any(r is None for r in residuals):
         missing = [i for i, r in enumerate(residuals) if r is None]
@@ -161,6 +176,9 @@ def trace_prompt(
         next_token=Token(nid, loaded.token_text(nid)),
         next_prob=float(probs[nid]),
         model_logits=logits.cpu().numpy(),
+        sublayers=None if recorder is None else Sublayers(
+            np.stack(recorder.attn), np.stack(recorder.mlp), tuple(covered), recorder.spec.parallel,
+            np.stack(recorder.z) if recorder.spec.out_proj is not None else None),
     )
 
 

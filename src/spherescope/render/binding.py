@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from spherescope.core.lessons import probs_at_alpha
-from spherescope.core.projection import Projected
+from spherescope.core.projection import Projected, project
 from spherescope.render.sphere_view import SphereScene
 from spherescope.render.styles import STYLES
 from spherescope.state.session import Session
@@ -47,6 +47,8 @@ class ViewBinding:
         s.show_labels_changed.connect(lambda *_: self.on_labels())
         s.prompt_labels_changed.connect(lambda *_: self.on_labels())
         s.plane_tokens_changed.connect(lambda *_: self.on_labels())
+        s.sublayers_changed.connect(lambda *_: self.on_sublayers())
+        s.show_sublayers_changed.connect(lambda *_: (self.on_sublayers(), self.on_overlay()))
         s.highlight_changed.connect(self.on_highlight)
         s.style_changed.connect(self.on_style)
         s.alpha_changed.connect(lambda *_: self.on_alpha())
@@ -108,7 +110,31 @@ class ViewBinding:
             self.view.set_trajectory(np.zeros((0, 3), np.float32), np.zeros(0), np.zeros(0), total)
         else:
             self.view.set_trajectory(proj.points, proj.lengths, proj.kept, total, self.s.length_as)
+        self.on_sublayers()
         self.on_layer(self.s.layer)
+
+    def on_sublayers(self) -> None:
+        """Each block's attention and MLP writes as arcs on the sphere (sublayers shown):
+        sequential blocks go from the block's input to the point after attention, then on
+        to its output; parallel blocks draw both writes from the block's input."""
+        s, items = self.s, self.view.trajectory
+        sub, path, basis = s.sublayers, s.path(), s.basis
+        k = None if sub is None else sub.index(s.position if s.position >= 0 else len(s.tokens) - 1)
+        if not s.show_sublayers or k is None or path is None or basis is None or len(path) != sub.attn.shape[0] + 1:
+            items.set_writes(None)
+            return
+        h_in, attn, mlp = path[:-1], sub.attn[:, k], sub.mlp[:, k]
+        after_attn = h_in + attn
+        mlp_from = h_in if sub.parallel else after_attn
+        mlp_to = h_in + mlp if sub.parallel else path[1:]
+        n = len(h_in)
+        p = project(np.concatenate([h_in, after_attn, mlp_from, mlp_to]), basis)
+        dirs, lens = p.points.reshape(4, n, 3), p.lengths.reshape(4, n)
+        items.set_writes(
+            (np.stack([dirs[0], dirs[1]], axis=1), np.stack([lens[0], lens[1]], axis=1)),
+            (np.stack([dirs[2], dirs[3]], axis=1), np.stack([lens[2], lens[3]], axis=1)),
+            None if sub.parallel else (dirs[1], lens[1]),
+        )
 
     def on_layer(self, layer: int) -> None:
         self.view.set_current(layer)
@@ -132,11 +158,18 @@ class ViewBinding:
         st = self.view.style
         color = st.axis_label_color
         size = "node size" if self.s.length_as == "size" else "node radius"
-        return [
+        lines = [
             (f"Layer {layer}: this view keeps {100 * float(proj.kept[layer]):.0f}% of |h| = {float(proj.lengths[layer]):,.1f}",
              st.marker_label_color, True),
             (f"Opacity: share of |h| the view keeps · {size}: |h| (log scale)", color, False),
         ]
+        if self.s.show_sublayers and self.s.sublayers is not None:
+            from spherescope.render.trajectory_items import TrajectoryItems as T
+
+            a, m = (tuple(int(255 * c) for c in col) for col in (T.ATTN_COLOR, T.MLP_COLOR))
+            lines.append(("Attention writes", a, False))
+            lines.append(("MLP writes", m, False))
+        return lines
 
     def on_overlay(self) -> None:
         self.view.labels.set_overlay(self.overlay_lines() if self.show_overlay else [])

@@ -68,6 +68,11 @@ def scaled_pens(view, scale: float):
     for plot_item in plot_items(view):
         items += list(plot_item.items) + [plot_item.getAxis(a) for a in ("left", "bottom", "top", "right")]
     saved, undo = [], []
+    for plot_item in plot_items(view):
+        legend = getattr(plot_item, "legend", None)
+        if legend is not None:  # drawn at a fixed pixel size (it ignores the painter's scale)
+            legend.setScale(scale)
+            undo.append(lambda lg=legend: lg.setScale(1.0))
     for item in items:
         restore = _sizes(item, scale)
         if restore is not None:

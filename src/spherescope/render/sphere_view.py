@@ -68,7 +68,7 @@ class SphereScene:
         self.trajectory = TrajectoryItems(s, _SOLID)
         t = self.trajectory
         self.path, self.joints, self.nodes, self.vector, self.marker, self.marker_core = t.items
-        for item in (self.sphere, self.graticule, self.cloud, self.highlights, *t.items):
+        for item in (self.sphere, self.graticule, self.cloud, self.highlights, *t.sublayer_items, *t.items):
             self.addItem(item)
         self._static_items = (self.sphere, self.graticule, self.cloud)
         self.labels = LabelLayer(s.font_size)
@@ -291,12 +291,13 @@ class SphereScene:
     def _scaled(self, factor: float) -> list:
         """Multiply pixel sizes and line widths for an export; returns what restores them."""
         saved = []
-        for item in (self.cloud, self.highlights, self.joints, self.nodes, self.marker, self.marker_core):
+        for item in (self.cloud, self.highlights, self.joints, self.nodes, self.marker, self.marker_core,
+                     self.trajectory.mids):
             size = item.size
             saved.append((item, "size", size))
             # Through setData, so an array of sizes is re-uploaded to its vertex buffer.
             item.setData(size=np.asarray(size, np.float32) * factor if isinstance(size, np.ndarray) else size * factor)
-        for item in (self.path, self.vector, self.graticule):
+        for item in (self.path, self.vector, self.graticule, self.trajectory.writes, self.trajectory.writes_now):
             saved.append((item, "width", item.width))
             item.width = item.width * factor
         return saved

@@ -33,6 +33,17 @@ class TrajectoryItems:
                                            glOptions=gl_options)
         self.marker_core = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=12, color=(0, 0, 0, 0),
                                                 pxMode=True, glOptions=gl_options)
+        # Inside the layer (sublayers shown): each block's attention and MLP writes as arcs,
+        # the current block's drawn thick; the point after attention as a small node.
+        self.writes = gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0), width=1.5,
+                                        antialias=True, mode="lines", glOptions=gl_options)
+        self.writes_now = gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0), width=4.0,
+                                            antialias=True, mode="lines", glOptions=gl_options)
+        self.mids = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=1, color=(0, 0, 0, 0), pxMode=True,
+                                         glOptions=gl_options)
+        self._writes: dict | None = None
+        self._log_range = (0.0, 1.0)
+        self._length_as = "size"
         self.points = np.zeros((0, 3), np.float32)  # node positions, as drawn
         self.colors = np.zeros((0, 4), np.float32)
         self.sizes = np.zeros(0, np.float32)
@@ -46,6 +57,10 @@ class TrajectoryItems:
     def items(self) -> tuple:
         return (self.path, self.joints, self.nodes, self.vector, self.marker, self.marker_core)
 
+    @property
+    def sublayer_items(self) -> tuple:
+        return (self.writes, self.writes_now, self.mids)
+
     def set_data(self, points: np.ndarray, norms: np.ndarray, kept: np.ndarray, total_layers: int,
                  length_as: str = "size") -> None:
         """points: (n, 3) unit directions of layers 0..n-1; norms: their full lengths."""
@@ -56,6 +71,7 @@ class TrajectoryItems:
             self._draw()
             return
         logn = np.log(np.maximum(np.asarray(norms, np.float64), 1e-6))
+        self._log_range, self._length_as = (float(logn.min()), float(logn.max())), length_as
         span = logn.max() - logn.min()
         t_len = (logn - logn.min()) / span if span > 1e-9 else np.full(n, 0.5)
         if length_as == "radius":
@@ -88,6 +104,65 @@ class TrajectoryItems:
             self._draw()
         else:
             self._draw_marker()
+        if self._writes is not None:
+            self._draw_writes()
+
+    # ---- inside the layer ----
+    ATTN_COLOR = (0.30, 0.79, 0.94, 0.95)  # attention writes
+    MLP_COLOR = (0.97, 0.15, 0.52, 0.95)  # MLP writes
+
+    def radius(self, norms: np.ndarray) -> np.ndarray:
+        """The radius a vector of these lengths is drawn at, as the path's nodes are."""
+        if self._length_as != "radius":
+            return np.ones(len(norms))
+        lo, hi = self._log_range
+        t = (np.log(np.maximum(np.asarray(norms, np.float64), 1e-6)) - lo) / max(hi - lo, 1e-9)
+        return 0.25 + 0.75 * np.clip(t, 0.0, 1.0)
+
+    def set_writes(self, attn=None, mlp=None, mids=None) -> None:
+        """Each block's writes as arcs: `attn`, `mlp` as (dirs (L, 2, 3) unit from/to,
+        lengths (L, 2)); `mids`, the points after attention of sequential blocks, as
+        (dirs (L, 3), lengths (L,)). `attn` None hides them all."""
+        self._writes = None if attn is None else {"attn": attn, "mlp": mlp, "mids": mids}
+        self._draw_writes()
+
+    def _arc(self, a: np.ndarray, b: np.ndarray, ra: float, rb: float) -> np.ndarray:
+        arc = slerp_path(np.stack([a, b]).astype(np.float64), np.array([ra, rb]))
+        return np.repeat(arc, 2, axis=0)[1:-1]  # "lines" mode: each sub-segment as a pair
+
+    def _draw_writes(self) -> None:
+        w = self._writes
+        if w is None or len(self.points) < 2:
+            for item in self.sublayer_items:
+                item.setData(pos=np.zeros((2, 3), np.float32), color=clear_colors(2))
+            return
+        now = int(round(self.current))  # layer `now`'s residual was written by block `now` (1-based)
+        segs, cols, thick, thick_cols = [], [], [], []
+        for kind, color in (("attn", self.ATTN_COLOR), ("mlp", self.MLP_COLOR)):
+            dirs, norms = w[kind]
+            faint = np.array(color, np.float32)
+            faint[3] = 0.35
+            for i in range(len(dirs)):
+                r = self.radius(norms[i])
+                arc = self._arc(dirs[i, 0], dirs[i, 1], r[0], r[1])
+                segs.append(arc)
+                cols.append(np.repeat(faint[None], len(arc), axis=0))
+                if i + 1 == now:
+                    thick.append(arc)
+                    thick_cols.append(np.repeat(np.array(color, np.float32)[None], len(arc), axis=0))
+        self.writes.setData(pos=np.ascontiguousarray(np.vstack(segs), np.float32), color=np.vstack(cols))
+        if thick:
+            self.writes_now.setData(pos=np.ascontiguousarray(np.vstack(thick), np.float32), color=np.vstack(thick_cols),
+                                    width=self.style.path_width + 1.0)
+        else:
+            self.writes_now.setData(pos=np.zeros((2, 3), np.float32), color=clear_colors(2))
+        if w["mids"] is not None:
+            dirs, norms = w["mids"]
+            pts = dirs * self.radius(norms)[:, None]
+            colors = np.tile(np.array(self.ATTN_COLOR, np.float32), (len(pts), 1))
+            self.mids.setData(pos=np.ascontiguousarray(pts, np.float32), color=colors, size=7.0)
+        else:
+            self.mids.setData(pos=np.zeros((1, 3), np.float32), color=clear_colors(1))
 
     def set_reveal(self, on: bool) -> None:
         self.reveal = bool(on)

@@ -37,6 +37,10 @@ class Session(Evented):
     length_as = EventedField("size")  # "size" | "radius"
     show_labels = EventedField(True)
     prompt_labels = EventedField("labels")  # the prompt's tokens on the sphere: "labels" | "dots" | "hidden"
+    show_sublayers = EventedField(False)  # the sphere draws each block's attention and MLP writes
+    lens_after_attention = EventedField(False)  # the Layer dock reads the lens after attention, not after the block
+    use_contrast = EventedField(True)  # attribution of target minus contrast (the plane's two tokens), or the target alone
+    attribution_wanted = EventedField(False)  # the attribution view is open: compute it
     style = EventedField("dark")  # "dark" | "slide" | "paper"
     top_k = EventedField(10)
     highlight = EventedField(-1)  # a token pointed at in any view, shown on the sphere (-1: none)
@@ -53,6 +57,9 @@ class Session(Evented):
     roundtrip_row = EventedField(None)  # (d,) the embedding row the round trip's one-hot selects
     fractions = EventedField({})  # round-trip mode -> fraction of tokens that return themselves
     basis_error = EventedField("")  # why the chosen basis could not be built ("" when it could)
+    sublayers = EventedField(None)  # core.trajectory.Sublayers of the trace, when asked for
+    attribution = EventedField(None)  # core.attribution.Attribution for the followed position
+    mid_lens = EventedField(None)  # tuple[LensTop]: the lens after each block's attention (blocks 1..L)
 
     # The lesson views.
     alpha = EventedField(1.0)  # scale of the vector the unembedding sees
@@ -83,6 +90,9 @@ class Session(Evented):
     def _reset_trace(self, tokens: tuple[Token, ...]) -> None:
         self.trace = None
         self.partial = []
+        self.sublayers = None
+        self.attribution = None
+        self.mid_lens = None
         self.lens_by_position = {}
         self.lessons_by_position = {}
         self.tokens = tokens

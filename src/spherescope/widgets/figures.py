@@ -24,10 +24,10 @@ from spherescope.render.styles import STYLES
 from spherescope.widgets.lessons import LESSONS
 
 # `--view` names -> lesson dock keys; "sphere" is the 3-D view (render.figure).
-LESSON_VIEWS = {"plane": "plane", "closest": "closest", "confidence": "confidence", "norms": "norms",
+LESSON_VIEWS = {"plane": "plane", "attribution": "attribution", "closest": "closest", "confidence": "confidence", "norms": "norms",
                 "token-norms": "token_norms", "roundtrip": "roundtrip", "tied": "tied"}
 VIEWS = ("sphere", *LESSON_VIEWS)
-NEEDS_TOKENS = ("plane",)  # views drawn in the plane of two chosen tokens
+NEEDS_TOKENS = ("plane",)  # views drawn in the plane of two chosen tokens (attribution: one at least)
 
 
 def view_for_dock(key: str) -> str | None:

@@ -43,6 +43,12 @@ class LayerDock(QWidget):
         self.speed.setValue(6)
         self.speed.setSuffix(" layers/s")
         self.speed.valueChanged.connect(self._on_speed)
+        self.after_attention = QCheckBox("Lens after attention")
+        self.after_attention.setObjectName("lensAfterAttention")
+        self.after_attention.setToolTip("Read the lens on the residual after this block's attention, before its MLP")
+        self.after_attention.toggled.connect(lambda v: setattr(session, "lens_after_attention", v))
+        session.lens_after_attention_changed.connect(self.after_attention.setChecked)
+        session.mid_lens_changed.connect(lambda *_: self.refresh())
         self.loop = QCheckBox("Loop")
         self.loop.setChecked(True)
         self.timer = QTimer(self)
@@ -75,6 +81,7 @@ class LayerDock(QWidget):
         row2.addWidget(self.loop)
         lay.addLayout(row2)
         lay.addWidget(self.readout)
+        lay.addWidget(self.after_attention)
         lay.addWidget(self.bars, 1)
         lay.addWidget(note)
 
@@ -176,8 +183,17 @@ class LayerDock(QWidget):
         text = f"Position {s.position} ({quoted(tok)}) · |h| = {norm:,.1f}{kept}"
         if s.trace is not None and s.layer == total and s.position == s.trace.position:
             text += f"\nAfter the final norm |h| = {s.trace.final_normed_norm:,.1f}: the head sees the direction, rescaled."
-        self.readout.setText(text)
         lens = s.current_lens()
+        if s.lens_after_attention:
+            mid = s.mid_lens
+            if mid is None or s.layer == 0:
+                lens = None
+                text += ("\nLayer 0 is the embedding: there is no attention before it." if s.layer == 0 else
+                         "\nReading the lens after attention…")
+            else:
+                lens = mid[s.layer - 1]
+                text += f"\nLens after block {s.layer}'s attention, before its MLP."
+        self.readout.setText(text)
         vocab = s.vocab
         if lens is None or vocab is None:
             self.bars.set_rows([])

@@ -93,6 +93,8 @@ class MainWindow(WindowExports, QMainWindow):
         self.lessons["plane"][0].look_down_requested.connect(self.look_down_on_plane)
         self.docks["roundtrip"].visibilityChanged.connect(
             lambda visible: visible and setattr(self.session, "roundtrip_wanted", True))
+        self.docks["attribution"].visibilityChanged.connect(
+            lambda visible: visible and setattr(self.session, "attribution_wanted", True))
         self._build_status_bar()
         self._build_menus()
         self._build_layer_keys()

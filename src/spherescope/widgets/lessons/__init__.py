@@ -7,6 +7,7 @@ or clicking a token in any of them highlights it on the sphere (session.highligh
 
 from __future__ import annotations
 
+from spherescope.widgets.lessons.attribution import AttributionDock
 from spherescope.widgets.lessons.closest import ClosestDock
 from spherescope.widgets.lessons.confidence import ConfidenceDock
 from spherescope.widgets.lessons.norms import NormsDock
@@ -19,6 +20,7 @@ from spherescope.widgets.lessons.token_norms import TokenNormsDock
 LESSONS = (
     ("closest", ClosestDock, "Closest by which measure?"),
     ("plane", PlaneDock, "Token plane"),
+    ("attribution", AttributionDock, "What moved it"),
     ("confidence", ConfidenceDock, "Length is confidence"),
     ("norms", NormsDock, "Residual norms"),
     ("token_norms", TokenNormsDock, "Token norms"),
@@ -26,5 +28,5 @@ LESSONS = (
     ("tied", TiedDock, "Tied or untied"),
 )
 
-__all__ = ["LESSONS", "ClosestDock", "ConfidenceDock", "NormsDock", "PlaneDock", "RoundTripDock", "TiedDock",
+__all__ = ["LESSONS", "AttributionDock", "ClosestDock", "ConfidenceDock", "NormsDock", "PlaneDock", "RoundTripDock", "TiedDock",
            "TokenNormsDock"]

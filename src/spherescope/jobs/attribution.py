@@ -1,0 +1,36 @@
+"""Inside the layer: each block's attention and MLP writes, and what they did to the logit
+difference between a target and a contrast (direct logit attribution)."""
+
+from __future__ import annotations
+
+from spherescope.jobs.base import MODEL_LOCK, Context, Report
+from spherescope.jobs.trace import current_model
+from spherescope.models.errors import PromptError
+
+
+def attribute(ctx: Context, report: Report, position: int, target: int, contrast: int | None):
+    """(Sublayers of the last trace, Attribution, the lens after each block's attention).
+    The last trace is traced again with its sublayers when it was run without them (one
+    more forward pass, announced as a ("progress", ...) partial); the residuals are the same."""
+    from spherescope.models.attribution import attribute_trace
+    from spherescope.models.trace import trace_prompt
+
+    model = current_model(ctx, report)
+    tr = ctx.trace
+    if tr is None:
+        raise PromptError("Run a prompt first: attribution reads its trace.")
+    if not 0 <= position < tr.residuals.shape[1]:
+        raise PromptError(f"Position {position} is out of range: the prompt has {tr.residuals.shape[1]} tokens.")
+    with MODEL_LOCK:
+        if tr.sublayers is None or tr.sublayers.index(position) is None:
+            report.progress("Tracing attention and MLP writes", None)
+            tr = trace_prompt(model, "", position=position, top_k=len(tr.lens[0].ids), tokens=tr.tokens,
+                              cancel=report.cancelled, sublayers=True)
+            ctx.trace = tr
+        report.check()
+        from spherescope.models.trace import lens_tops
+
+        k = tr.sublayers.index(position)
+        after_attention = tr.residuals[:-1, position] + tr.sublayers.attn[:, k]
+        mid_lens = lens_tops(model, after_attention, len(tr.lens[0].ids))
+        return tr.sublayers, attribute_trace(model, tr, position, target, contrast), mid_lens

@@ -1,0 +1,53 @@
+"""Direct logit attribution of a traced prompt (core.attribution), read from the model:
+the effective unembedding rows, the bias, and the final norm's scale at the last layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from spherescope.core.attribution import Attribution, attribute, final_scale
+from spherescope.core.trajectory import Trace
+from spherescope.models.errors import PromptError
+from spherescope.models.loaded import LoadedModel
+
+
+def check_pair(loaded: LoadedModel, target: int, contrast: int | None) -> None:
+    v = loaded.info.vocab_size
+    for name, tid in (("target", target), ("contrast", contrast)):
+        if tid is not None and not 0 <= int(tid) < v:
+            raise PromptError(f"The {name} token id {tid} is not in this model's vocabulary (0..{v - 1}).")
+    if contrast is not None and int(contrast) == int(target):
+        raise PromptError("The contrast is the target itself: choose a different token to compare with.")
+
+
+@torch.no_grad()
+def attribute_trace(loaded: LoadedModel, trace: Trace, position: int, target: int, contrast: int | None) -> Attribution:
+    """The attribution at `position`. The trace must have its sublayers recorded there."""
+    from spherescope.models.sublayers import head_writes, sublayer_spec
+
+    check_pair(loaded, target, contrast)
+    sub = trace.sublayers
+    k = None if sub is None else sub.index(position)
+    if k is None:
+        raise PromptError(f"Position {position} was traced without its sublayers; trace it again.")
+    w, b = loaded.unembedding()  # effective rows (the final norm's gain folded in), float32
+    h_last = np.asarray(trace.residuals[-1, position], np.float32)
+    lens = loaded.lens
+    x = lens.normed(torch.from_numpy(h_last[None]))
+    if lens.project_out is not None:
+        x = lens.project_out(x)
+    precap = lens.head(x).float()[0].cpu().numpy().astype(np.float64)  # before any soft-capping
+    scale = final_scale(w @ h_last, precap - b)
+    direction = w[target].astype(np.float64) - (w[contrast] if contrast is not None else 0.0)
+    bias = float(b[target] - (b[contrast] if contrast is not None else 0.0))
+    logit_diff = float(precap[target] - (precap[contrast] if contrast is not None else 0.0))
+    heads = head_bias = None
+    if sub.z is not None:
+        spec = sublayer_spec(loaded.model, loaded.blocks)
+        per_layer = [head_writes(spec, i, sub.z[i, k]) for i in range(len(sub.z))]
+        heads = np.stack([h for h, _b in per_layer])
+        d = heads.shape[-1]
+        head_bias = np.stack([hb if hb is not None else np.zeros(d, np.float32) for _h, hb in per_layer])
+    return attribute(trace.residuals[0, position], sub.attn[:, k], sub.mlp[:, k], direction, scale, bias,
+                     logit_diff, target, contrast, position, heads, head_bias)
