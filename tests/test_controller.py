@@ -88,7 +88,7 @@ def test_run_becomes_a_trace_job_that_streams_into_the_session(ctl):
     assert messages[-1][0].startswith("The prompt is empty") and not runner.jobs[1:]
     c.run("ab")
     kind, fn, args, deps, cb = runner.last(JobKind.TRACE)
-    assert (fn, args, deps) == ("trace", ("ab", -1, 10), (JobKind.LOAD,)) and s.busy == "running"
+    assert (fn, args, deps) == ("trace", ("ab", -1, 10, None), (JobKind.LOAD,)) and s.busy == "running"
     cb["on_partial"](("tokens", (Token(1, "a"), Token(2, "b"))))
     assert s.position == 1
     for layer in range(3):
@@ -99,7 +99,7 @@ def test_run_becomes_a_trace_job_that_streams_into_the_session(ctl):
     trace = Trace("tiny", (Token(1, "a"), Token(2, "b")), 1, res, lens, 1.0, Token(3, "c"), 0.5, np.zeros(20, np.float32))
     from types import SimpleNamespace
 
-    cb["on_done"](SimpleNamespace(trace=trace, seconds=0.1))
+    cb["on_done"](SimpleNamespace(trace=trace, seconds=0.1, steer=None))
     assert s.trace is trace and s.busy == "" and s.current_lens() is lens[-1]
     assert runner.last(JobKind.LESSONS)[2] == (1,), "the lesson views' numbers are asked for at once"
     # Following another position asks for its lens and lessons, never a new trace.
@@ -150,3 +150,76 @@ def test_round_trip_work_starts_only_when_its_view_is_wanted(ctl):
     assert s.roundtrip_scores is not None and s.roundtrip_row is not None
     runner.last(JobKind.FRACTIONS)[4]["on_partial"](("fraction", "transpose", 0.1))
     assert s.fractions == {"transpose": 0.1}
+
+
+def _traced(c, s, runner, prompt="ab", steer=None):
+    from types import SimpleNamespace
+
+    c.run(prompt)
+    cb = runner.last(JobKind.TRACE)[4]
+    res = np.ones((3, 2, 6), np.float32)
+    lens = tuple(LensTop(np.array([0]), np.array([1.0], np.float32), np.array([1.0], np.float32), 0.0) for _ in range(3))
+    trace = Trace("tiny", (Token(1, "a"), Token(2, "b")), 1, res, lens, 1.0, Token(3, "c"), 0.5, np.zeros(20, np.float32))
+    cb["on_partial"](("tokens", trace.tokens))
+    cb["on_done"](SimpleNamespace(trace=trace, seconds=0.1, steer=steer))
+    return trace
+
+
+def test_steering_reruns_quietly_and_refuses_bad_settings(ctl):
+    import math
+    from types import SimpleNamespace
+
+    from spherescope.core.patching import SteerSpec
+
+    c, s, runner, messages = ctl
+    c.load("m")
+    runner.last(JobKind.LOAD)[4]["on_partial"](("model", SimpleNamespace(name="m", num_layers=2, vocab_size=20,
+                                                device="cpu", dtype="float32"), _vocab(), 0.1))
+    plain = _traced(c, s, runner)
+    n = len(runner.jobs)
+    c.set_steer(SteerSpec(1, 3, 4, math.inf))
+    assert messages[-1] == ("The steering strength α must be a finite number.", True)
+    c.set_steer(SteerSpec(5, 3, 4, 2.0))
+    assert "out of range" in messages[-1][0] and s.steer is None and len(runner.jobs) == n
+    spec = SteerSpec(1, 3, 4, 2.0)
+    c.set_steer(spec)
+    kind, fn, args, _deps, cb = runner.jobs[-1]
+    assert kind == JobKind.TRACE and args[-1] == spec and cb["on_partial"] is None, "replaced in one step"
+    steered = Trace("tiny", plain.tokens, 1, plain.residuals * 2, plain.lens, 1.0, Token(3, "c"), 0.5,
+                    np.zeros(20, np.float32))
+    cb["on_done"](SimpleNamespace(trace=steered, seconds=0.1, steer=spec))
+    assert s.trace is steered and s.traced_steer == spec and s.available_layers() == 3
+
+
+def test_compare_and_patching_fill_the_session_row_by_row(ctl):
+    from types import SimpleNamespace
+
+    from spherescope.core.patching import PatchGrid
+
+    c, s, runner, messages = ctl
+    c.run_patching()
+    assert messages[-1][0].startswith("Patching needs two prompts")
+    _traced(c, s, runner)
+    s.plane_tokens = (3, 4)
+    c.compare("cd")
+    kind, fn, args, deps, cb = runner.last(JobKind.COMPARE)
+    assert args == ("cd", 1, 10, 3, 4) and deps == (JobKind.LOAD, JobKind.TRACE)
+    second = _traced(c, s, runner)  # any Trace stands for the second prompt's
+    cb["on_done"](SimpleNamespace(trace=second, diffs=(np.zeros(3), np.ones(3))))
+    assert s.compare_trace is second and s.compare_label == "second prompt"
+    c.run_patching()
+    kind, fn, args, deps, cb = runner.last(JobKind.PATCH)
+    assert (fn, args) == ("patch", ("ab", "cd", 3, 4)) and s.patching
+    empty = PatchGrid(np.full((3, 2), np.nan), float("nan"), float("nan"), 3, 4, second.tokens, second.tokens)
+    cb["on_partial"](("start", empty))
+    cb["on_partial"](("row", 0, np.array([0.0, 1.0])))
+    assert s.patch_grid.rows_done() == 1 and s.patch_grid.matrix[0, 1] == 1.0
+    c.cancel_patching()
+    assert runner.cancelled_kinds[-1] == JobKind.PATCH and not s.patching and s.patch_grid.rows_done() == 1
+    c.show_patched(2, 1)
+    kind, fn, args, deps, cb = runner.last(JobKind.PATCHED)
+    assert args == ("ab", "cd", 2, 1, 10)
+    cb["on_done"](second)
+    assert s.compare_label == "patched at layer 2, position 1"
+    c.compare("")
+    assert s.compare_trace is None and s.patch_grid is None

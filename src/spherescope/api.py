@@ -21,7 +21,7 @@ from typing import Any
 
 def figure(prompt: str | None = None, *, model: Any = "embedded", tokenizer: Any = None, view: str = "sphere",
            size: tuple[int, int] = (1280, 720), style: str = "slide", out: str | os.PathLike | None = None,
-           tokens: str | None = None, layer: int | None = None, position: int | None = None,
+           tokens: str | None = None, compare: str | None = None, layer: int | None = None, position: int | None = None,
            basis: str | None = None, transparent: bool = False, annotations: str | list[str] | None = None,
            scene: str | os.PathLike | None = None, alpha: float | None = None, apply_alpha: bool = False,
            fps: float = 30.0, orbit: float = 0.0, seconds_per_layer: float = 0.25, device: str = "auto",
@@ -29,8 +29,12 @@ def figure(prompt: str | None = None, *, model: Any = "embedded", tokenizer: Any
     """Draw one view of a prompt's trace. Returns a PIL image when `out` is None, else the
     path written (.png, .jpg, .svg; .mp4 or .gif for the layer sweep of the sphere).
 
-    view: sphere, plane, closest, confidence, norms, token-norms, roundtrip or tied.
-    tokens: " Mary, John" (the plane's two tokens; a token-plane basis for the sphere).
+    view: sphere, plane, attribution, closest, confidence, norms, token-norms, roundtrip,
+    tied, compare or patching.
+    tokens: " Mary, John" (the plane's two tokens; a token-plane basis for the sphere; the
+    target and contrast of patching).
+    compare: a second prompt, drawn on the sphere beside the first; the corrupt prompt
+    of view="patching" (the first is the clean one).
     annotations: "all", "none", a list of title/model/layer/colorbar/key/kept, or None
     for the style's default (all for slides). Raises ValueError for a bad argument and
     spherescope's own errors (one sentence each) for bad input such as an empty prompt.
@@ -48,7 +52,8 @@ def figure(prompt: str | None = None, *, model: Any = "embedded", tokenizer: Any
         model = str(model)
     req = FigureRequest(
         prompt=prompt, model=model if model is not None else "embedded", tokenizer=tokenizer, view=view,
-        scene=loaded_scene, position=position, layer=layer, basis=basis, tokens=tokens, size=tuple(size),
+        scene=loaded_scene, position=position, layer=layer, basis=basis, tokens=tokens, compare=compare,
+        size=tuple(size),
         style=style_name, transparent=transparent,
         annotations=None if annotations is None else parse_annotations(annotations, style_name),
         apply_alpha=apply_alpha, alpha=alpha, fps=fps, orbit=orbit, seconds_per_layer=seconds_per_layer,

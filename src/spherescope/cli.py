@@ -50,17 +50,41 @@ def build_parser() -> argparse.ArgumentParser:
                     help="direct logit attribution of each block's attention and MLP to this token's logit")
     tr.add_argument("--contrast", default=None, metavar="' John'",
                     help="with --attribute: attribute logit(target) - logit(contrast)")
+    steer = tr.add_argument_group("steering", "add alpha x a unit token direction to the residual after one block, "
+                                  "and trace the steered run")
+    steer.add_argument("--steer-layer", type=int, default=None, metavar="K",
+                       help="the block after which the direction is added (0: to the embeddings)")
+    steer.add_argument("--steer-toward", default=None, metavar="' John'", help="steer toward this token's direction")
+    steer.add_argument("--steer-away", default=None, metavar="' Mary'",
+                       help="and away from this one's (the direction is toward minus away)")
+    steer.add_argument("--steer-alpha", type=float, default=None, metavar="A",
+                       help="the strength: the length of the vector added (compare |h| at that layer)")
+    steer.add_argument("--steer-position", type=int, default=None, metavar="N",
+                       help="add it at this position only (default: every position)")
     tr.add_argument("--backend", choices=["direct", "nnsight"], default="direct",
                     help="direct (default): hooks on a local model; nnsight: the same trace through nnsight (pip install 'spherescope[remote]')")
     tr.add_argument("--remote", action="store_true",
                     help="with --backend nnsight: run on NDIF (needs a hub id NDIF hosts and NDIF_API_KEY in the environment)")
 
+    pt = sub.add_parser("patch", help="activation patching: put a clean run's residual into a corrupt run at every "
+                        "layer and position, and measure how much of logit(target) - logit(contrast) comes back")
+    _add_model_args(pt)
+    pt.add_argument("--clean", required=True, help="the prompt whose residuals are copied")
+    pt.add_argument("--corrupt", required=True, help="the prompt they are copied into (the same number of tokens)")
+    pt.add_argument("--target", required=True, metavar="' Mary'", help="the clean run's answer")
+    pt.add_argument("--contrast", required=True, metavar="' John'", help="the corrupt run's answer")
+    pt.add_argument("--out", default=None, metavar="FILE.json", help="write the grid as JSON (default: print a table)")
+
     rd = sub.add_parser("render", help="any view as a figure (PNG, JPEG, SVG), or the layer sweep as MP4 or GIF, with no window")
     _add_model_args(rd)
     rd.add_argument("--view", choices=["sphere", "plane", "attribution", "closest", "confidence", "norms", "token-norms",
-                                       "roundtrip", "tied"],
+                                       "roundtrip", "tied", "compare", "patching"],
                     default="sphere", help="sphere: the 3-D view (default); plane: the article's plane of two --tokens; "
-                    "or a lesson's plot or table alone")
+                    "compare: the angle and logit difference of --prompt and --compare; patching: the heatmap of "
+                    "patching --prompt (clean) into --compare (corrupt) for the two --tokens; or a lesson's plot or "
+                    "table alone")
+    rd.add_argument("--compare", default=None, metavar="PROMPT",
+                    help="a second prompt, drawn on the sphere beside the first (and the corrupt prompt of --view patching)")
     rd.add_argument("--prompt", default=None)
     rd.add_argument("--scene", default=None, help="a .spherescope scene; other options override it")
     rd.add_argument("--position", type=int, default=None)
@@ -83,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ("gui", "trace", "render", "-h", "--help", "--version", "--debug")
+    commands = ("gui", "trace", "patch", "render", "-h", "--help", "--version", "--debug")
     if not argv or argv[0] in ("--model", "--prompt", "--device", "--dtype", "--allow-pickle", "--snapshot") or argv[0].startswith(("--model=", "--snapshot=")) or (
         argv[0] not in commands and not argv[0].startswith("-")
     ):
@@ -96,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             from spherescope.commands.trace import cmd_trace
 
             return cmd_trace(args)
+        if args.command == "patch":
+            from spherescope.commands.patch import cmd_patch
+
+            return cmd_patch(args)
         if args.command == "render":
             from spherescope.commands.render import cmd_render
 

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 
 from spherescope.core.geometry import top_ids
+from spherescope.core.patching import SteerSpec
 from spherescope.core.plane import contrast_pair
 from spherescope.jobs import attribution as attribution_jobs
 from spherescope.jobs import lessons as lesson_jobs
 from spherescope.jobs import load as load_jobs
+from spherescope.jobs import patching as patching_jobs
 from spherescope.jobs import trace as trace_jobs
 from spherescope.jobs.base import JobKind
 from spherescope.models import devices
@@ -54,12 +56,14 @@ class Controller(QObject):
         self.runner.cancelled.connect(lambda kind, _job: self.job_cancelled.emit(kind.value))
         self.runner.submit(JobKind.WARM, load_jobs.warm, expect or "")
         session.position_changed.connect(self._on_position)
+        session.position_changed.connect(lambda *_: self._tracing or self._compare_again())
         for sig in (session.roundtrip_token_changed, session.roundtrip_mode_changed, session.roundtrip_wanted_changed):
             sig.connect(lambda *_: self.request_roundtrip())
         session.basis_error_changed.connect(lambda text: text and self.message.emit(text, True))
         for sig in (session.attribution_wanted_changed, session.show_sublayers_changed, session.plane_tokens_changed,
                     session.use_contrast_changed, session.lens_after_attention_changed):
             sig.connect(lambda *_: self.request_attribution())
+        session.plane_tokens_changed.connect(lambda *_: self._tracing or self._compare_again())
         self._rerun: str | None = None
         self._loading = False
         self._tracing = False
@@ -86,6 +90,10 @@ class Controller(QObject):
         s.fractions = {}
         s.roundtrip_scores = None
         s.roundtrip_row = None
+        s.steer = None  # token ids and layers belong to the old model
+        s.compare_trace = None
+        s.compare_label = ""
+        s.patch_grid = None
         s.busy = "loading"
         self.status.emit(f"Loading {ref}…")
         self.progress.emit(0.0)
@@ -93,7 +101,10 @@ class Controller(QObject):
                            on_partial=self._on_load_partial, on_done=self._on_loaded,
                            on_failed=self._on_load_failed)
 
-    def run(self, prompt: str | None) -> None:
+    def run(self, prompt: str | None, quiet: bool = False) -> None:
+        """Trace `prompt` (with the steering, if any). `quiet`: the path is replaced in one
+        step when the run is done instead of growing layer by layer (a steering slider
+        being dragged re-runs many times)."""
         s = self.s
         if prompt is None or prompt.strip() == "":
             self.message.emit("The prompt is empty: type some text to trace, then Run.", True)
@@ -107,8 +118,132 @@ class Controller(QObject):
         self.frames_received = 0
         s.busy = "running"
         self.status.emit("Tracing…" if not self._loading else "Waiting for the model to load…")
-        self.runner.submit(JobKind.TRACE, trace_jobs.trace, prompt, s.position, s.top_k, depends=(JobKind.LOAD,),
-                           on_partial=self._on_trace_partial, on_done=self._on_traced, on_failed=self._on_trace_failed)
+        self.runner.submit(JobKind.TRACE, trace_jobs.trace, prompt, s.position, s.top_k, s.steer,
+                           depends=(JobKind.LOAD,), on_partial=None if quiet else self._on_trace_partial,
+                           on_done=self._on_quiet_trace if quiet else self._on_traced,
+                           on_failed=self._on_trace_failed)
+
+    def set_steer(self, spec) -> None:
+        """Steer (core.patching.SteerSpec) or stop steering (None): the prompt on screen is
+        traced again with the direction added, replacing the path in one step."""
+        s = self.s
+        if spec is not None and s.model_info is not None:
+            try:
+                spec.check(s.model_info.num_layers, s.model_info.vocab_size, len(s.tokens) or None)
+            except ValueError as exc:
+                self.message.emit(str(exc), True)
+                return
+        s.steer = spec
+        if s.prompt and s.trace is not None:
+            self.run(s.prompt, quiet=True)
+
+    def _on_quiet_trace(self, result) -> None:
+        s = self.s
+        trace = result.trace
+        layer = s.layer
+        s.begin_trace(trace.tokens)
+        for i in range(trace.num_layers + 1):
+            s.add_frame(i, trace.residuals[i])
+        self._on_traced(result)
+        s.layer = min(layer, trace.num_layers)
+
+    # ---- a second prompt, and patching between the two ----
+    def compare(self, prompt: str) -> None:
+        """Trace a second prompt beside the first ("" stops comparing)."""
+        s = self.s
+        s.compare_prompt = prompt or ""
+        s.patch_grid = None
+        s.compare_diffs = None
+        if not s.compare_prompt.strip():
+            s.compare_trace = None
+            s.compare_label = ""
+            return
+        self._request_compare()
+
+    def _request_compare(self) -> None:
+        """(Re)trace the second prompt: its logit differences depend on the first trace
+        and on the plane's tokens, so either changing asks again."""
+        s = self.s
+        if not s.compare_prompt.strip():
+            return
+        target = int(s.plane_tokens[0]) if s.plane_tokens else None
+        contrast = int(s.plane_tokens[1]) if len(s.plane_tokens) > 1 else None
+        self.runner.submit(JobKind.COMPARE, trace_jobs.compare, s.compare_prompt, s.position, s.top_k, target, contrast,
+                           depends=(JobKind.LOAD, JobKind.TRACE), on_done=self._on_compared,
+                           on_failed=self._on_side_failed)
+
+    def _compare_again(self) -> None:
+        # Not over a patched run the person clicked to look at.
+        if self.s.compare_prompt.strip() and self.s.compare_label in ("", "second prompt"):
+            self._request_compare()
+
+    def _on_compared(self, result) -> None:
+        self.s.compare_diffs = result.diffs
+        self._show_compare(result.trace, "second prompt")
+
+    def _show_compare(self, trace, label: str) -> None:
+        self.s.compare_label = label
+        self.s.compare_trace = trace
+
+    def run_patching(self) -> None:
+        """Every (layer, position) of the prompt on screen (clean) patched into the second
+        prompt (corrupt), recovering logit(target) − logit(contrast): the plane's tokens."""
+        s = self.s
+        if not s.prompt or not s.compare_prompt.strip():
+            self.message.emit("Patching needs two prompts: trace one, then type the second (the corrupt one).", True)
+            return
+        if len(s.plane_tokens) < 2:
+            self.message.emit("Patching needs a target and a contrast: the plane's two tokens.", True)
+            return
+        target, contrast = int(s.plane_tokens[0]), int(s.plane_tokens[1])
+        s.patching = True
+        self.status.emit("Patching every layer and position…")
+        self.runner.submit(JobKind.PATCH, patching_jobs.patch, s.prompt, s.compare_prompt, target, contrast,
+                           depends=(JobKind.LOAD,), on_partial=self._on_patch_row, on_done=self._on_patched_grid,
+                           on_failed=self._on_patch_failed, on_cancelled=self._on_patch_stopped)
+
+    def cancel_patching(self) -> None:
+        if self.s.patching:
+            self.runner.cancel(JobKind.PATCH)
+            self._on_patch_stopped()
+            self.status.emit("Patching cancelled; the rows done are kept.")
+
+    def _on_patch_row(self, payload) -> None:
+        import dataclasses
+
+        s = self.s
+        if payload[0] == "start":
+            s.patch_grid = payload[1]
+            return
+        _, layer, row = payload
+        grid = s.patch_grid
+        if grid is not None:
+            matrix = grid.matrix.copy()
+            matrix[layer] = row
+            s.patch_grid = dataclasses.replace(grid, matrix=matrix)
+
+    def _on_patched_grid(self, grid) -> None:
+        self.s.patch_grid = grid
+        self.s.patching = False
+        self.status.emit(f"Patched {grid.matrix.size} cells: the clean difference {grid.clean_diff:+.2f}, "
+                         f"the corrupt one {grid.corrupt_diff:+.2f}")
+
+    def _on_patch_failed(self, message: str) -> None:
+        self.s.patching = False
+        self.message.emit(message, True)
+
+    def _on_patch_stopped(self) -> None:
+        self.s.patching = False
+
+    def show_patched(self, layer: int, position: int) -> None:
+        """One cell's patched run as the second path on the sphere, with its lens."""
+        s = self.s
+        if not s.prompt or not s.compare_prompt.strip():
+            return
+        self.runner.submit(JobKind.PATCHED, patching_jobs.patched, s.prompt, s.compare_prompt, layer, position,
+                           s.top_k, depends=(JobKind.LOAD,),
+                           on_done=lambda tr: self._show_compare(tr, f"patched at layer {layer}, position {position}"),
+                           on_failed=self._on_side_failed)
 
     def cancel(self) -> None:
         if self._tracing:
@@ -191,11 +326,13 @@ class Controller(QObject):
         apply_view_options(scene, s)
         if s.model_ref != scene.model:
             self.load(scene.model)
+        s.steer = SteerSpec(**scene.steer) if scene.steer is not None else None  # checked by the run
         if scene.prompt:
             s.prompt = scene.prompt  # the same prompt keeps the scene's position for the run
             s.position = scene.position
             self._pending_layer = scene.layer
             self.run(scene.prompt)
+        self.compare(scene.compare_prompt)
         return scene
 
     def shutdown(self) -> None:
@@ -260,6 +397,7 @@ class Controller(QObject):
         trace = result.trace
         self._tracing = False
         s.busy = ""
+        s.traced_steer = result.steer
         if not s.plane_tokens and s.vocab is not None:
             # The article's plane is ready to look at: the prediction and its contrast.
             pair = contrast_pair(top_ids(trace.model_logits, 200), [t.id for t in trace.tokens], s.vocab.texts)
@@ -271,7 +409,9 @@ class Controller(QObject):
             s.layer = max(0, min(layer, s.available_layers() - 1))
         self._request_lessons(trace.position)
         self.request_attribution()
-        self.status.emit(f"Next token {trace.next_token.text!r} (p = {trace.next_prob:.2f})")
+        self._compare_again()
+        steered = " (steered)" if result.steer is not None else ""
+        self.status.emit(f"Next token {trace.next_token.text!r} (p = {trace.next_prob:.2f}){steered}")
         self.timing.emit(f"trace {1000 * result.seconds:.0f} ms · {len(trace.tokens)} tokens")
 
     def _on_trace_failed(self, message: str) -> None:

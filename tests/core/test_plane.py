@@ -55,6 +55,14 @@ def test_contrast_pair_prefers_a_candidate_from_the_prompt():
     assert pl.contrast_pair([], prompt_ids=[], texts=texts) is None
 
 
+def test_contrast_pair_prefers_the_predictions_shape_among_prompt_tokens():
+    texts = [" Mary", " the", " John", " store"]
+    # ' the' ranks above ' John' and both are in the prompt: a name is contrasted with a name.
+    assert pl.contrast_pair([0, 1, 2], prompt_ids=[0, 2, 1, 3], texts=texts) == (0, 2)
+    # No candidate of the same shape: the best one from the prompt.
+    assert pl.contrast_pair([0, 1, 3], prompt_ids=[1, 3], texts=texts) == (0, 1)
+
+
 def test_a_sink_position_is_found_with_the_dimensions_that_carry_it():
     layers, positions, d = 6, 5, 32
     res = rng.normal(size=(layers, positions, d))

@@ -68,3 +68,28 @@ def test_alpha_and_the_plane_scale_travel_with_the_session():
     for bad in ({"alpha": 9}, {"alpha": "big"}, {"alpha": float("nan")}, {"plane_scale": "cubic"}):
         with pytest.raises(SceneError):
             scene_from_dict({"format": "spherescope-scene", "version": 1, **bad})
+
+
+def test_the_second_prompt_and_the_steering_travel_in_scenes(tmp_path):
+    from spherescope.core.patching import SteerSpec
+    from spherescope.state.scene import scene_of
+    from spherescope.state.session import Session
+
+    s = Session()
+    s.compare_prompt = "Mary bought it"
+    s.steer = SteerSpec(15, 2322, 5099, 50.0, None)
+    path = tmp_path / "x.spherescope"
+    save_scene(path, scene_of(s, {"distance": 3.0}, []))
+    back = load_scene(path)
+    assert back.compare_prompt == "Mary bought it"
+    assert SteerSpec(**back.steer) == s.steer
+
+
+@pytest.mark.parametrize("steer", [
+    {"layer": 1, "toward": 2, "alpha": float("nan")}, {"layer": 1, "toward": 2, "alpha": "big"},
+    {"layer": -1, "toward": 2, "alpha": 1.0}, {"toward": 2, "alpha": 1.0}, {"layer": 1, "toward": True, "alpha": 1},
+    [1, 2, 3], {"layer": 1, "toward": 2, "away": -3, "alpha": 1.0},
+])
+def test_bad_steering_in_a_scene_is_refused(steer):
+    with pytest.raises(SceneError, match="steer"):
+        scene_from_dict({"format": "spherescope-scene", "version": SCENE_VERSION, "steer": steer})

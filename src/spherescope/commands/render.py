@@ -54,6 +54,7 @@ class FigureRequest:
     layer: int | None = None
     basis: str | None = None
     tokens: str | None = None  # ' Mary, John'
+    compare: str | None = None  # a second prompt (the corrupt one of the patching view)
     size: tuple[int, int] = (1920, 1080)
     style: str | None = None
     transparent: bool = False
@@ -94,6 +95,11 @@ def validate(req: FigureRequest) -> FigureRequest:
         raise ValueError("--alpha must be between 0 and 4")
     if req.view in NEEDS_TOKENS and req.tokens is None and (req.scene is None or len(req.scene.plane_tokens) < 2):
         raise ValueError(f"--view {req.view} needs two tokens: --tokens ' Mary, John' (or a scene with plane tokens)")
+    compare = req.compare if req.compare is not None else (req.scene.compare_prompt if req.scene is not None else "")
+    if req.view in ("compare", "patching") and not (compare and compare.strip()):
+        raise ValueError(f"--view {req.view} needs a second prompt: --compare 'the counterfactual prompt'")
+    if req.compare is not None and not req.compare.strip():
+        raise ValueError("--compare is empty: give the second prompt")
     if req.tokens is not None and not req.tokens.strip(", "):
         raise ValueError("--tokens is empty: give tokens separated by commas, e.g. ' Mary, John'")
     prompt = req.prompt if req.prompt is not None else (req.scene.prompt if req.scene is not None else "")
@@ -115,6 +121,8 @@ def make_figure(req: FigureRequest):
     scene = replace(req.scene) if req.scene is not None else Scene()
     if req.prompt is not None:
         scene.prompt = req.prompt
+    if req.compare is not None:
+        scene.compare_prompt = req.compare
     if isinstance(req.model, str):
         scene.model = req.model
     for key in ("position", "basis", "style", "alpha"):
@@ -158,6 +166,8 @@ def make_figure(req: FigureRequest):
         pair = contrast_pair(top_ids(trace.model_logits, 200), [t.id for t in trace.tokens], vocab.texts)
         scene.plane_tokens = list(pair) if pair is not None else []
     session, view, binding = _draw_setup(app, scene, loaded, trace, ctx)
+    if scene.compare_prompt.strip():
+        _fill_compare(session, ctx, scene, patch=req.view == "patching")
     last = trace.num_layers
     layer = req.layer if req.layer is not None else (min(max(scene.layer, 0), last) if req.scene is not None else last)
     if not 0 <= layer <= last:
@@ -240,6 +250,27 @@ def _fill_lessons(session, ctx, trace) -> None:
             ctx, inline_report(), trace.position, target, contrast)
 
 
+def _fill_compare(session, ctx, scene, patch: bool) -> None:
+    """The second prompt's trace (and the patching grid), by the window's own jobs."""
+    from spherescope.jobs import patching as patching_jobs
+    from spherescope.jobs import trace as trace_jobs
+    from spherescope.jobs.base import inline_report
+
+    toks = session.plane_tokens
+    target = int(toks[0]) if toks else None
+    contrast = int(toks[1]) if len(toks) > 1 else None
+    compared = trace_jobs.compare(ctx, inline_report(), scene.compare_prompt, session.position, 10, target, contrast)
+    session.compare_prompt = scene.compare_prompt
+    session.compare_label = "second prompt"
+    session.compare_diffs = compared.diffs
+    session.compare_trace = compared.trace
+    if patch:
+        if contrast is None:
+            raise PromptError("--view patching needs a target and a contrast: --tokens ' Mary, John'")
+        session.patch_grid = patching_jobs.patch(ctx, inline_report(), scene.prompt, scene.compare_prompt, target,
+                                                 contrast)
+
+
 def _draw(req: FigureRequest, session, binding, style: str, notes: frozenset, trace):
     from spherescope.render.figure import save_figure, sphere_image
     from spherescope.widgets.figures import describe, lesson_image, save_lesson_figure
@@ -285,6 +316,7 @@ def cmd_render(args) -> int:
     req = FigureRequest(
         prompt=args.prompt, model=args.model, view=args.view, scene=scene, position=args.position,
         layer=None if args.layer in (None, "all") else int(args.layer), basis=args.basis, tokens=args.tokens,
+        compare=args.compare,
         size=parse_size(args.size), style=args.style, transparent=args.transparent,
         annotations=None if args.annotate is None else parse_annotations(args.annotate, style),
         apply_alpha=args.apply_alpha, alpha=args.alpha, fps=args.fps, orbit=args.orbit,

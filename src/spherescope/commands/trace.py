@@ -24,15 +24,23 @@ def cmd_trace(args) -> int:
     if args.attribute is not None and args.backend != "direct":
         return fail("--attribute needs the direct backend: the nnsight backend does not record the attention and "
                     "MLP writes", EXIT_USAGE)
+    problem = check_steer_flags(args)
+    if problem is not None:
+        return fail(problem, EXIT_USAGE)
     if args.backend == "nnsight":
         return cmd_trace_nnsight(args)
     from spherescope.models.loader import load_model
-    from spherescope.models.trace import trace_prompt
+    from spherescope.models.patching import steering
+    from spherescope.models.trace import tokenize, trace_prompt
 
     loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
     plane = plane_directions(loaded, args.tokens) if args.tokens is not None else None
     pair = attribution_pair(loaded, args.attribute, args.contrast) if args.attribute is not None else None
-    trace = trace_prompt(loaded, args.prompt, position=args.position, top_k=args.top_k, sublayers=pair is not None)
+    tokens = tokenize(loaded, args.prompt)
+    steer = steer_spec(args, loaded, len(tokens))
+    with steering(loaded, steer, len(tokens)):
+        trace = trace_prompt(loaded, args.prompt, position=args.position, top_k=args.top_k, tokens=tokens,
+                             sublayers=pair is not None)
     info = loaded.info
     data = trace_to_dict(
         trace,
@@ -49,6 +57,17 @@ def cmd_trace(args) -> int:
         from spherescope.models.attribution import attribute_trace
 
         add_attribution(data, attribute_trace(loaded, trace, trace.position, *pair), loaded.token_text)
+    if steer is not None:
+        text = loaded.token_text
+        data["steer"] = {
+            "layer": steer.layer, "toward": {"id": steer.toward, "text": text(steer.toward)},
+            "away": None if steer.away is None else {"id": steer.away, "text": text(steer.away)},
+            "alpha": steer.alpha, "position": steer.position,
+            "direction": "unit vector of the effective unembedding row of toward" + (
+                " minus that of away" if steer.away is not None else "") + " (final norm gain folded in)",
+            "added_to": "the residual after block layer (0: the embeddings), at every position"
+                        if steer.position is None else "the residual after block layer, at position",
+        }
     if args.out:
         atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1))
         print(f"wrote {args.out}: {len(data['layers'])} layers, next token {quoted(data['next_token']['text'])}")
@@ -60,6 +79,12 @@ def cmd_trace(args) -> int:
     _print_layers(data["layers"], min(args.top_k, 5))
     nt = data["next_token"]
     print(f"next token: {quoted(nt['text'])} (p={nt['prob']:.3f}); |final_norm(h)| = {trace.final_normed_norm:.2f}")
+    if steer is not None:
+        st = data["steer"]
+        away = f" - {quoted(st['away']['text'])}" if st["away"] else ""
+        where = "every position" if st["position"] is None else f"position {st['position']}"
+        print(f"steered: {st['alpha']:+g} x unit({quoted(st['toward']['text'])}{away}) added after block {st['layer']} "
+              f"at {where}")
     if plane is not None:
         _print_plane(data)
     if pair is not None:
@@ -67,16 +92,16 @@ def cmd_trace(args) -> int:
     return 0
 
 
-def attribution_pair(loaded, target: str, contrast: str | None) -> tuple[int, int | None]:
-    """The token ids of --attribute and --contrast, each one token of the vocabulary."""
+def token_ids(loaded, flags) -> list[int | None]:
+    """The token id of each (flag, text), None where text is None; each must be one
+    token of the vocabulary."""
     from spherescope.core.vocab import make_lookup, token_id
-    from spherescope.models.attribution import check_pair
     from spherescope.models.errors import PromptError
 
     texts = loaded.vocab_text()
     lookup = make_lookup(tuple(texts))
     ids = []
-    for flag, text in (("--attribute", target), ("--contrast", contrast)):
+    for flag, text in flags:
         if text is None:
             ids.append(None)
             continue
@@ -85,8 +110,56 @@ def attribution_pair(loaded, target: str, contrast: str | None) -> tuple[int, in
             raise PromptError(f"{flag}: no token {text!r} in this model's vocabulary (word tokens usually start "
                               "with a space, e.g. ' Mary').")
         ids.append(tid)
+    return ids
+
+
+def attribution_pair(loaded, target: str, contrast: str | None) -> tuple[int, int | None]:
+    """The token ids of --attribute and --contrast, each one token of the vocabulary."""
+    from spherescope.models.attribution import check_pair
+
+    ids = token_ids(loaded, (("--attribute", target), ("--contrast", contrast)))
     check_pair(loaded, ids[0], ids[1])
     return ids[0], ids[1]
+
+
+STEER_FLAGS = ("steer_layer", "steer_toward", "steer_away", "steer_alpha", "steer_position")
+
+
+def steer_spec(args, loaded, n_tokens: int):
+    """The --steer-* flags as a SteerSpec (None without them), checked against the model."""
+    from spherescope.core.patching import SteerSpec
+    from spherescope.models.errors import PromptError
+
+    if all(getattr(args, f) is None for f in STEER_FLAGS):
+        return None
+    toward, away = token_ids(loaded, (("--steer-toward", args.steer_toward), ("--steer-away", args.steer_away)))
+    spec = SteerSpec(args.steer_layer, toward, away, float(args.steer_alpha), args.steer_position)
+    try:
+        spec.check(loaded.info.num_layers, loaded.info.vocab_size, n_tokens)
+    except ValueError as exc:
+        raise PromptError(str(exc)) from None
+    return spec
+
+
+def check_steer_flags(args) -> str | None:
+    """What is missing or wrong in the --steer-* flags, before any load (None: fine)."""
+    import math
+
+    given = [f for f in STEER_FLAGS if getattr(args, f) is not None]
+    if not given:
+        return None
+    for flag in ("steer_layer", "steer_toward", "steer_alpha"):
+        if getattr(args, flag) is None:
+            return f"steering needs --{flag.replace('_', '-')} (with --steer-layer, --steer-toward and --steer-alpha)"
+    if not math.isfinite(args.steer_alpha):
+        return "--steer-alpha must be a finite number"
+    if args.steer_layer < 0:
+        return "--steer-layer must be 0 (the embeddings) or more"
+    if args.steer_away is not None and args.steer_away == args.steer_toward:
+        return "--steer-away is the same token as --steer-toward: there is no direction between them"
+    if args.backend != "direct":
+        return "steering needs the direct backend"
+    return None
 
 
 def add_attribution(data: dict, at, token_text) -> None:

@@ -74,20 +74,30 @@ def _is_word(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
+def _shape(text: str) -> tuple[bool, bool]:
+    """Capitalised? a number? (' Mary' and ' John' share a shape; ' the' has another)."""
+    word = text.strip()[:1]
+    return word.isupper(), word.isdigit()
+
+
 def contrast_pair(ranked: np.ndarray, prompt_ids, texts) -> tuple[int, int] | None:
     """The pair a person would put in the plane: the top prediction, then the
-    highest-ranked candidate that also occurs in the prompt (' John' against ' Mary'
-    after "John and Mary went to the bar. John bought a drink for"); failing that, the
-    runner-up that is a word, not whitespace or punctuation. `ranked`: token ids, best
-    first. None when no second token qualifies."""
+    highest-ranked candidate that also occurs in the prompt, one of the prediction's
+    shape first (' John' against ' Mary' after "When Mary and John went to the store,
+    John bought flowers for", not ' the', which ranks higher and is in the prompt too);
+    failing that, the runner-up that is a word, not whitespace or punctuation.
+    `ranked`: token ids, best first. None when no second token qualifies."""
     ids = [int(i) for i in ranked]
     if not ids:
         return None
     top = ids[0]
     in_prompt = {int(i) for i in prompt_ids}
-    for i in ids[1:]:
-        if i in in_prompt and i != top:
+    candidates = [i for i in ids[1:] if i in in_prompt and i != top]
+    for i in candidates:
+        if _shape(texts[i]) == _shape(texts[top]) and _is_word(texts[i]):
             return top, i
+    for i in candidates:
+        return top, i
     for i in ids[1:]:
         if i != top and _is_word(texts[i]):
             return top, i

@@ -43,6 +43,9 @@ class JobKind(str, enum.Enum):
     ROUNDTRIP = "roundtrip"  # one token's embed -> unembed scores
     SPLIT = "split"  # how a text the vocabulary lacks splits, and the closest single token
     ATTRIBUTE = "attribute"  # the blocks' attention and MLP writes, and their direct logit attribution
+    COMPARE = "compare"  # a second prompt's trace, drawn beside the first
+    PATCH = "patch"  # activation patching: every (layer, position) of a clean run into a corrupt one
+    PATCHED = "patched"  # one patched run, to draw on the sphere
     FRACTIONS = "fractions"  # how many tokens' round trips return themselves
 
 

@@ -16,6 +16,7 @@ NO_MODEL = "No model is loaded; choose one in the Prompt panel."
 class Traced:
     trace: Any  # core.trajectory.Trace
     seconds: float
+    steer: Any = None  # the core.patching.SteerSpec this trace was run with
 
 
 def current_model(ctx: Context, report: Report):
@@ -26,9 +27,11 @@ def current_model(ctx: Context, report: Report):
     return ctx.model
 
 
-def trace(ctx: Context, report: Report, prompt: str, position: int, top_k: int) -> Traced:
+def trace(ctx: Context, report: Report, prompt: str, position: int, top_k: int, steer=None) -> Traced:
     """Partial results: ("tokens", tuple[Token]) first, then ("frame", layer, (T, d)
-    residuals) as each layer is computed, so the window can draw the path growing."""
+    residuals) as each layer is computed, so the window can draw the path growing.
+    `steer` (core.patching.SteerSpec): the run with a direction added (models.patching)."""
+    from spherescope.models.patching import steering
     from spherescope.models.trace import tokenize, trace_prompt
 
     model = current_model(ctx, report)
@@ -37,11 +40,40 @@ def trace(ctx: Context, report: Report, prompt: str, position: int, top_k: int) 
         tokens = tokenize(model, prompt)
         report.partial(("tokens", tokens))
         pos = position if 0 <= position < len(tokens) else None
-        result = trace_prompt(model, prompt, position=pos, top_k=top_k, tokens=tokens,
-                              on_layer=lambda f: report.partial(("frame", f.layer, f.residual)),
-                              cancel=report.cancelled)
+        with steering(model, steer, len(tokens)):
+            result = trace_prompt(model, prompt, position=pos, top_k=top_k, tokens=tokens,
+                                  on_layer=lambda f: report.partial(("frame", f.layer, f.residual)),
+                                  cancel=report.cancelled)
     ctx.trace, ctx.trace_job = result, report.job
-    return Traced(result, time.perf_counter() - t0)
+    return Traced(result, time.perf_counter() - t0, steer)
+
+
+@dataclass(frozen=True)
+class Compared:
+    trace: Any  # the second prompt's Trace
+    diffs: tuple | None  # (first, second): the lens's logit(target) − logit(contrast) per layer, at each last position
+
+
+def compare(ctx: Context, report: Report, prompt: str, position: int, top_k: int, target: int | None = None,
+            contrast: int | None = None) -> Compared:
+    """The trace of a second prompt on the same model, following the same position as
+    the first (its last when the first follows its own last, or when it is shorter), and
+    both prompts' logit difference for the target and contrast at every layer, at their
+    last positions (where the next token is predicted)."""
+    from spherescope.models.trace import lens_logit_diff, tokenize, trace_prompt
+
+    model = current_model(ctx, report)
+    with MODEL_LOCK:
+        tokens = tokenize(model, prompt)
+        first = ctx.trace
+        last = first is None or position < 0 or position >= len(first.tokens) - 1
+        pos = None if last or position >= len(tokens) else position
+        second = trace_prompt(model, prompt, position=pos, top_k=top_k, tokens=tokens, cancel=report.cancelled)
+        diffs = None
+        if target is not None and ctx.trace is not None:
+            diffs = (lens_logit_diff(model, ctx.trace.residuals[:, -1], target, contrast),
+                     lens_logit_diff(model, second.residuals[:, -1], target, contrast))
+    return Compared(second, diffs)
 
 
 def lens(ctx: Context, report: Report, position: int, top_k: int):

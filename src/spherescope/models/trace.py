@@ -61,6 +61,14 @@ def lens_tops(loaded: LoadedModel, path: np.ndarray, k: int) -> tuple[LensTop, .
     return _tops_from_logits(logits, k)
 
 
+def lens_logit_diff(loaded: LoadedModel, path: np.ndarray, target: int, contrast: int | None) -> np.ndarray:
+    """The logit lens's logit(target) − logit(contrast) (or the target's logit) at every
+    layer of a path (L+1, d), as the model's head reads each layer."""
+    logits = loaded.lens.logits(torch.from_numpy(np.ascontiguousarray(path, dtype=np.float32)))
+    diff = logits[:, target] - (logits[:, contrast] if contrast is not None else 0.0)
+    return diff.cpu().numpy().astype(np.float64)
+
+
 def _resolve_position(position: int | None, n: int) -> int:
     if position is None:
         return n - 1

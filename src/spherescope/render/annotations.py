@@ -56,6 +56,8 @@ class FigureFacts:
     norm: float | None = None
     length_as: str = "size"
     prompt_labels: str = "labels"
+    second: str = ""  # the second path, when one is drawn: what it is, its prompt and prediction
+    steered: str = ""  # how the run was steered ("" : not steered)
 
     def title(self) -> str:
         p = " ".join(self.prompt.split())
@@ -87,8 +89,34 @@ def facts_of(session, layer: float | None = None) -> FigureFacts:
     return FigureFacts(
         prompt=s.prompt, prediction=prediction, model=s.model_info.name if s.model_info is not None else s.model_ref,
         layer=cur, total=s.num_layers or max(s.available_layers() - 1, 0), kept=kept, norm=norm,
-        length_as=s.length_as, prompt_labels=s.prompt_labels,
+        length_as=s.length_as, prompt_labels=s.prompt_labels, second=second_line(s), steered=steer_line(s),
     )
+
+
+def second_line(s, with_prompt: bool = True) -> str:
+    """the second prompt “…Mary bought a drink for” → ' John' 41%, or what a patched run
+    is; without the prompt's text for the window's overlay (the Compare tab shows it)."""
+    tr = s.compare_trace
+    if tr is None:
+        return ""
+    if not with_prompt:
+        what = "the second prompt" if s.compare_label in ("", "second prompt") else s.compare_label
+        return f"{what} → {quoted(tr.next_token.text)} {100 * tr.next_prob:.0f}%"
+    text = "".join(t.text for t in tr.tokens)
+    text = " ".join(text.split())
+    if len(text) > 40:
+        text = "…" + text[-39:].split(" ", 1)[-1]  # whole words: the end is what predicts
+    what = "the second prompt" if s.compare_label in ("", "second prompt") else f"the second prompt {s.compare_label},"
+    return f"{what} “{text}” → {quoted(tr.next_token.text)} {100 * tr.next_prob:.0f}%"
+
+
+def steer_line(s) -> str:
+    st, vocab = s.traced_steer, s.vocab
+    if st is None or vocab is None:
+        return ""
+    what = quoted(vocab.texts[st.toward]) + (f" − {quoted(vocab.texts[st.away])}" if st.away is not None else "")
+    where = "every position" if st.position is None else f"position {st.position}"
+    return f"steered: {st.alpha:+g} × unit({what}) added after block {st.layer}, at {where}"
 
 
 def _font(points: float, bold: bool = False) -> QFont:
@@ -146,25 +174,34 @@ def paint_sphere_annotations(painter: QPainter, rect: QRectF, facts: FigureFacts
         boxes.append(_text(painter, rect.right() - margin, rect.top() + margin, facts.layer_text(),
                            _font(pts * 1.3, True), fg, bg, align_right=True, dry=dry))
     if "key" in which:
-        boxes += _paint_key(painter, rect, style, pts, margin, facts.prompt_labels, bg, dry)
+        boxes += _paint_key(painter, rect, style, pts, margin, facts, bg, dry)
     if "colorbar" in which and facts.total:
         boxes += _paint_colorbar(painter, rect, style, pts, margin, facts, bg, dry)
     return boxes
 
 
-def _paint_key(painter: QPainter, rect: QRectF, style: Style, pts: float, margin: float, prompt_labels: str,
+SECOND_PATH_COLOR = (33, 145, 140)  # viridis at its middle: the second path's colour map (render.sphere_view)
+
+
+def _paint_key(painter: QPainter, rect: QRectF, style: Style, pts: float, margin: float, facts: FigureFacts,
                bg: QColor, dry: bool) -> list[QRectF]:
     font = _font(pts * 0.8)
     fm = QFontMetricsF(font, painter.device())
     rows = [(style.label_color, "the lens's top tokens at this layer, with their probability")]
-    if prompt_labels != "hidden":
+    if facts.prompt_labels != "hidden":
         rows.append((style.prompt_label_color, "the prompt's tokens"))
+    if facts.second:
+        rows.append((SECOND_PATH_COLOR, f"green to yellow: {facts.second}"))
+    if facts.steered:
+        rows.append((None, facts.steered))
     rows.append((None, "' Mary' is the token with its leading space; ␣ is a space"))
     y = rect.bottom() - margin - len(rows) * fm.height() * 1.15
     x = rect.left() + margin
     dot = 0.55 * fm.height()
     boxes = []
+    room = 0.68 * rect.width() - margin - 1.6 * dot  # left of the colour bar
     for color, text in rows:
+        text = fm.elidedText(text, Qt.TextElideMode.ElideMiddle, room)
         if color is not None and not dry:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(*color))

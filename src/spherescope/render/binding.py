@@ -11,6 +11,7 @@ import pyqtgraph as pg
 
 from spherescope.core.lessons import probs_at_alpha
 from spherescope.core.projection import Projected, project
+from spherescope.render.annotations import second_line, steer_line
 from spherescope.render.sphere_view import SphereScene
 from spherescope.render.styles import STYLES
 from spherescope.state.session import Session
@@ -48,6 +49,8 @@ class ViewBinding:
         s.prompt_labels_changed.connect(lambda *_: self.on_labels())
         s.plane_tokens_changed.connect(lambda *_: self.on_labels())
         s.sublayers_changed.connect(lambda *_: self.on_sublayers())
+        s.compare_trace_changed.connect(lambda *_: (self.on_compare(), self.on_overlay()))
+        s.traced_steer_changed.connect(lambda *_: self.on_overlay())
         s.show_sublayers_changed.connect(lambda *_: (self.on_sublayers(), self.on_overlay()))
         s.highlight_changed.connect(self.on_highlight)
         s.style_changed.connect(self.on_style)
@@ -110,8 +113,18 @@ class ViewBinding:
             self.view.set_trajectory(np.zeros((0, 3), np.float32), np.zeros(0), np.zeros(0), total)
         else:
             self.view.set_trajectory(proj.points, proj.lengths, proj.kept, total, self.s.length_as)
+        self.on_compare()
         self.on_sublayers()
         self.on_layer(self.s.layer)
+
+    def on_compare(self) -> None:
+        """The second path (a second prompt or a patched run) in the same basis."""
+        path, basis = self.s.compare_path(), self.s.basis
+        if path is None or basis is None:
+            self.view.set_compare(np.zeros((0, 3), np.float32), np.zeros(0), np.zeros(0), 1)
+            return
+        p = project(path, basis)
+        self.view.set_compare(p.points, p.lengths, p.kept, self.s.num_layers or len(path) - 1, self.s.length_as)
 
     def on_sublayers(self) -> None:
         """Each block's attention and MLP writes as arcs on the sphere (sublayers shown):
@@ -163,6 +176,11 @@ class ViewBinding:
              st.marker_label_color, True),
             (f"Opacity: share of |h| the view keeps · {size}: |h| (log scale)", color, False),
         ]
+        if self.s.compare_trace is not None:
+            lines.append((f"Green to yellow: {second_line(self.s, with_prompt=False)}", color, False))
+        if self.s.traced_steer is not None:
+            line = steer_line(self.s)
+            lines.append((line[:1].upper() + line[1:], color, False))
         if self.s.show_sublayers and self.s.sublayers is not None:
             from spherescope.render.trajectory_items import TrajectoryItems as T
 

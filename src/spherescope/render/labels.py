@@ -102,7 +102,12 @@ class LabelLayer(GLGraphicsItem):
         bg = bg if isinstance(bg, QColor) else QColor.fromRgbF(*[float(c) for c in bg[:3]])
         painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         y = rect.top() + 8 * scale
-        for text, rgba, is_bold in lines:
+        # The overlay keeps to the top-left corner, wrapped, so that it stays clear of the
+        # sphere (centred) and the labels around its top.
+        room = max(0.4 * rect.width(), 240 * scale)
+        wrapped = [(part, rgba, is_bold) for text, rgba, is_bold in lines
+                   for part in _wrap(text, metrics[is_bold], room)]
+        for text, rgba, is_bold in wrapped:
             fm = metrics[is_bold]
             box = QRectF(rect.left() + 10 * scale, y, fm.horizontalAdvance(text), fm.height())
             if plates:
@@ -165,6 +170,20 @@ class LabelLayer(GLGraphicsItem):
             painter.drawText(pt, lb.text)
             drawn.append(lb.text)
         return drawn
+
+
+def _wrap(text: str, fm: QFontMetricsF, width: float) -> list[str]:
+    """Lines of at most `width` pixels, broken between words (a word longer stays whole)."""
+    out, line = [], ""
+    for word in text.split(" "):
+        cand = f"{line} {word}" if line else word
+        if line and fm.horizontalAdvance(cand) > width:
+            out.append(line)
+            line = "  " + word  # continuation lines indented a little
+        else:
+            line = cand
+    out.append(line)
+    return out
 
 
 def _area(r: QRectF) -> float:

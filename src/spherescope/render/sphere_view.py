@@ -68,7 +68,11 @@ class SphereScene:
         self.trajectory = TrajectoryItems(s, _SOLID)
         t = self.trajectory
         self.path, self.joints, self.nodes, self.vector, self.marker, self.marker_core = t.items
-        for item in (self.sphere, self.graticule, self.cloud, self.highlights, *t.sublayer_items, *t.items):
+        # A second path (another prompt, or a patched run), in another colour map.
+        self.compare = TrajectoryItems(s, _SOLID, cmap="viridis")
+        self.compare.marker_scale = 0.75
+        for item in (self.sphere, self.graticule, self.cloud, self.highlights, *t.sublayer_items, *self.compare.items,
+                     *t.items):
             self.addItem(item)
         self._static_items = (self.sphere, self.graticule, self.cloud)
         self.labels = LabelLayer(s.font_size)
@@ -162,11 +166,20 @@ class SphereScene:
     def set_current(self, layer: float) -> None:
         """The current layer; fractional between two layers in an animation."""
         self.trajectory.set_current(layer)
+        self.compare.set_current(layer)
         self._update_marker_label()
+
+    def set_compare(self, points: np.ndarray, norms: np.ndarray, kept: np.ndarray, total_layers: int,
+                    length_as: str = "size") -> None:
+        """The second path (empty arrays hide it)."""
+        self.compare.style = self.style
+        self.compare.set_data(points, norms, kept, total_layers, length_as)
+        self.compare.set_current(self.trajectory.current)
 
     def set_reveal(self, on: bool) -> None:
         """Draw the path only up to the current layer (animations), or all of it."""
         self.trajectory.set_reveal(on)
+        self.compare.set_reveal(on)
 
     def set_marker_scale(self, scale: float) -> None:
         """The marker grows with the scale α applied in the confidence view (length is confidence)."""
@@ -277,6 +290,7 @@ class SphereScene:
         """Colours, sizes and fonts of everything drawn; callers re-push data that depends on it."""
         self.style = style
         self.trajectory.style = style
+        self.compare.style = style
         self.setBackgroundColor(style.background)
         self.sphere.setColor(style.sphere)
         self.graticule.setData(color=style.graticule)
@@ -291,13 +305,15 @@ class SphereScene:
     def _scaled(self, factor: float) -> list:
         """Multiply pixel sizes and line widths for an export; returns what restores them."""
         saved = []
+        c = self.compare
         for item in (self.cloud, self.highlights, self.joints, self.nodes, self.marker, self.marker_core,
-                     self.trajectory.mids):
+                     self.trajectory.mids, c.joints, c.nodes, c.marker, c.marker_core):
             size = item.size
             saved.append((item, "size", size))
             # Through setData, so an array of sizes is re-uploaded to its vertex buffer.
             item.setData(size=np.asarray(size, np.float32) * factor if isinstance(size, np.ndarray) else size * factor)
-        for item in (self.path, self.vector, self.graticule, self.trajectory.writes, self.trajectory.writes_now):
+        for item in (self.path, self.vector, self.graticule, self.trajectory.writes, self.trajectory.writes_now,
+                     c.path, c.vector):
             saved.append((item, "width", item.width))
             item.width = item.width * factor
         return saved

@@ -16,9 +16,9 @@ from spherescope.render.shapes import ARC_STEPS, clear_colors, slerp_path
 
 
 class TrajectoryItems:
-    def __init__(self, style, gl_options: dict) -> None:
+    def __init__(self, style, gl_options: dict, cmap: str = "plasma") -> None:
         self.style = style
-        self._cmap = pg.colormap.get("plasma")
+        self._cmap = pg.colormap.get(cmap)
         self.path = gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0), width=style.path_width,
                                       antialias=True, mode="line_strip", glOptions=gl_options)
         # Round dots of the line's width at every arc vertex: a thick GL line strip

@@ -47,6 +47,8 @@ class Scene:
     plane_scale: str = "log"  # the plane view's radius: "log" or "linear"
     prompt_labels: str = "labels"  # the prompt's tokens on the sphere: labels, dots or hidden
     annotations: list[str] | None = None  # exports' annotations; None: the style's default
+    compare_prompt: str = ""  # a second prompt drawn beside the first ("" : none)
+    steer: dict | None = None  # {"layer", "toward", "away", "alpha", "position"} (core.patching.SteerSpec)
 
     def to_json(self) -> str:
         data = {"format": "spherescope-scene", "version": SCENE_VERSION, **asdict(self)}
@@ -71,7 +73,7 @@ def scene_from_dict(data) -> Scene:
             f"{SCENE_VERSION}); update spherescope to open it."
         )
     sc = Scene()
-    for key in ("model", "prompt"):
+    for key in ("model", "prompt", "compare_prompt"):
         if key in data:
             if not isinstance(data[key], str):
                 raise SceneError(f"The scene's {key} is not text.")
@@ -137,11 +139,34 @@ def scene_from_dict(data) -> Scene:
         if not isinstance(notes, list) or not all(isinstance(n, str) and n in ANNOTATIONS for n in notes):
             raise SceneError(f"The scene's annotations must be a list of: {', '.join(ANNOTATIONS)}.")
         sc.annotations = list(dict.fromkeys(notes))
+    if data.get("steer") is not None:
+        sc.steer = _steer(data["steer"])
     if "docks" in data:
         if not isinstance(data["docks"], list) or not all(isinstance(d, str) for d in data["docks"]):
             raise SceneError("The scene's docks are not a list of names.")
         sc.docks = data["docks"]
     return sc
+
+
+def _steer(st) -> dict:
+    bad = SceneError("The scene's steer must have a layer, a toward token, an optional away token and position, "
+                     "and a finite alpha.")
+    if not isinstance(st, dict):
+        raise bad
+
+    def whole(key: str, optional: bool) -> int | None:
+        v = st.get(key)
+        if v is None and optional:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise bad
+        return v
+
+    out = {"layer": whole("layer", False), "toward": whole("toward", False), "away": whole("away", True),
+           "alpha": _num(st.get("alpha"), "steering alpha"), "position": whole("position", True)}
+    if out["layer"] < 0 or out["toward"] < 0 or (out["away"] is not None and out["away"] < 0):
+        raise bad
+    return out
 
 
 def load_scene(path: str | os.PathLike) -> Scene:
@@ -172,6 +197,7 @@ def scene_of(session: Session, camera: dict, docks: list[str], annotations=None)
         show_cloud=s.show_cloud, color_by_length=s.color_by_length, length_as=s.length_as,
         show_labels=s.show_labels, docks=list(docks), alpha=float(s.alpha), plane_scale=s.plane_scale,
         prompt_labels=s.prompt_labels, annotations=None if annotations is None else sorted(annotations),
+        compare_prompt=s.compare_prompt, steer=None if s.steer is None else asdict(s.steer),
     )
 
 

@@ -41,6 +41,8 @@ class Session(Evented):
     lens_after_attention = EventedField(False)  # the Layer dock reads the lens after attention, not after the block
     use_contrast = EventedField(True)  # attribution of target minus contrast (the plane's two tokens), or the target alone
     attribution_wanted = EventedField(False)  # the attribution view is open: compute it
+    compare_prompt = EventedField("")  # a second prompt on the same model ("" : none)
+    steer = EventedField(None)  # core.patching.SteerSpec while steering, else None
     style = EventedField("dark")  # "dark" | "slide" | "paper"
     top_k = EventedField(10)
     highlight = EventedField(-1)  # a token pointed at in any view, shown on the sphere (-1: none)
@@ -60,6 +62,12 @@ class Session(Evented):
     sublayers = EventedField(None)  # core.trajectory.Sublayers of the trace, when asked for
     attribution = EventedField(None)  # core.attribution.Attribution for the followed position
     mid_lens = EventedField(None)  # tuple[LensTop]: the lens after each block's attention (blocks 1..L)
+    traced_steer = EventedField(None)  # the SteerSpec the trace on screen was run with (None: not steered)
+    compare_trace = EventedField(None)  # the second prompt's Trace (or a patched run's)
+    compare_label = EventedField("")  # what the second path is: "second prompt" or "patched at layer i, position p"
+    compare_diffs = EventedField(None)  # (first, second) lens logit differences per layer, at each last position
+    patch_grid = EventedField(None)  # core.patching.PatchGrid, filling in row by row
+    patching = EventedField(False)  # a patching grid is being computed
 
     # The lesson views.
     alpha = EventedField(1.0)  # scale of the vector the unembedding sees
@@ -168,6 +176,12 @@ class Session(Evented):
         if lens is None or not (0 <= self.layer < len(lens)):
             return None
         return lens[self.layer]
+
+    def compare_path(self) -> np.ndarray | None:
+        """(L+1, d) the second path at the position its trace follows (the controller asks
+        for the first path's position, or the last when the first follows its last)."""
+        tr = self.compare_trace
+        return None if tr is None else tr.residuals[:, tr.position]
 
     def contrast_pair(self) -> tuple[int, int] | None:
         """The prediction and the contrast a person would put in the plane, for the

@@ -25,13 +25,17 @@ from spherescope.widgets.lessons import LESSONS
 
 # `--view` names -> lesson dock keys; "sphere" is the 3-D view (render.figure).
 LESSON_VIEWS = {"plane": "plane", "attribution": "attribution", "closest": "closest", "confidence": "confidence", "norms": "norms",
-                "token-norms": "token_norms", "roundtrip": "roundtrip", "tied": "tied"}
+                "token-norms": "token_norms", "roundtrip": "roundtrip", "tied": "tied", "compare": "compare",
+                "patching": "compare"}
 VIEWS = ("sphere", *LESSON_VIEWS)
 NEEDS_TOKENS = ("plane",)  # views drawn in the plane of two chosen tokens (attribution: one at least)
 
 
-def view_for_dock(key: str) -> str | None:
-    """The --view name of a dock key (token_norms -> token-norms), None for other docks."""
+def view_for_dock(key: str, session=None) -> str | None:
+    """The --view name of a dock key (token_norms -> token-norms), None for other docks.
+    The compare dock draws the patching heatmap once there is one, else its plots."""
+    if key == "compare":
+        return "patching" if session is not None and session.patch_grid is not None else "compare"
     return next((v for v, k in LESSON_VIEWS.items() if k == key), None)
 
 
@@ -51,13 +55,17 @@ def lesson_image(session, view: str, width: int, height: int, style_name: str = 
         raise ValueError(f"unknown view {view!r}: choose from {', '.join(VIEWS)}")
     if view in NEEDS_TOKENS and len(session.plane_tokens) < 2:
         raise ValueError(f"the {view} view needs two tokens (' Mary, John')")
+    if view == "patching" and session.patch_grid is None:
+        raise ValueError("the patching view needs a patching grid: run patching on two prompts first")
+    if view == "compare" and session.compare_trace is None:
+        raise ValueError("the compare view needs a second prompt")
     style = STYLES.get(style_name, STYLES["dark"])
     theme = style.plot
     cls = {k: c for k, c, _t in LESSONS}[LESSON_VIEWS[view]]
     dock = cls(session, None, theme=theme)
     try:
         dock.refresh()
-        fig = dock.figure()
+        fig = dock.figure_of(view) if hasattr(dock, "figure_of") else dock.figure()
         if isinstance(fig, pg.PlotWidget):  # one plot: into a figure with a title row above it
             fig = composite(theme.background, [[fig.getPlotItem()]])
         lines = plot_title_lines(facts_of(session), annotations, _extra_line(view, session))

@@ -3,14 +3,41 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
-    QCheckBox, QHBoxLayout, QLabel, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
 from spherescope.core.text import quoted
 from spherescope.state.session import Session
 from spherescope.widgets.topk_bars import TopKBars
+
+
+class _Head(QLabel):
+    """A column heading that never widens the dock: its text is cut to the column's width."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._full = text
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_text(self, text: str, tip: str = "") -> None:
+        self._full = text
+        self.setToolTip(tip)
+        self._fit()
+
+    def sizeHint(self) -> QSize:
+        return QSize(60, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(20, super().minimumSizeHint().height())
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._fit()
+
+    def _fit(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(self.width(), 20)))
 
 
 class LayerDock(QWidget):
@@ -63,6 +90,14 @@ class LayerDock(QWidget):
         self.bars.token_hovered.connect(self._highlight)
         self.bars.token_clicked.connect(self._set_contrast)
         self.bars.setToolTip("Click a token to make it the second token of the plane (the contrast)")
+        # The second path's lens (a second prompt, or a patched run), beside the first.
+        self.bars2 = TopKBars()
+        self.bars2.setObjectName("compareBars")
+        self.bars2.token_hovered.connect(self._highlight)
+        self.head1 = _Head("First prompt")
+        self.head2 = _Head("Second prompt")
+        for head in (self.head1, self.head2):
+            head.setObjectName("captionLabel")
         note = QLabel("Logit lens: the final norm and unembedding applied to this layer's residual (float32).")
         note.setWordWrap(True)
         note.setObjectName("captionLabel")
@@ -82,8 +117,16 @@ class LayerDock(QWidget):
         lay.addLayout(row2)
         lay.addWidget(self.readout)
         lay.addWidget(self.after_attention)
-        lay.addWidget(self.bars, 1)
+        heads = QHBoxLayout()
+        heads.addWidget(self.head1, 1)
+        heads.addWidget(self.head2, 1)
+        lay.addLayout(heads)
+        columns = QHBoxLayout()
+        columns.addWidget(self.bars, 1)
+        columns.addWidget(self.bars2, 1)
+        lay.addLayout(columns, 1)
         lay.addWidget(note)
+        self._show_second(False)
 
         session.layer_changed.connect(self._on_layer)
         session.frame_added.connect(self._on_frames)
@@ -92,6 +135,18 @@ class LayerDock(QWidget):
         session.lens_changed.connect(self.refresh)
         session.position_changed.connect(lambda _p: self.refresh())
         session.basis_changed.connect(self.refresh)
+        session.compare_trace_changed.connect(lambda *_: self.refresh())
+
+    def _show_second(self, on: bool) -> None:
+        # Two narrower columns in the dock's width: the dock (and the 3-D view beside it)
+        # keeps its size when a second prompt comes and goes. (Narrowed before they show:
+        # a dock area that grew once for a wide hint does not give the room back.)
+        for bars in (self.bars, self.bars2):
+            bars.setMinimumWidth(110 if on else 0)
+            bars.hint_width = 130 if on else 260
+            bars.updateGeometry()
+        for w in (self.head1, self.head2, self.bars2):
+            w.setVisible(on)
 
     def _highlight(self, token: int) -> None:
         self.session.highlight = token
@@ -172,6 +227,7 @@ class LayerDock(QWidget):
         total = s.num_layers
         self.layer_label.setText(f"Layer {s.layer} / {total}" if n else "Layer –")
         path = s.path()
+        self._refresh_second()
         if path is None or s.layer >= len(path):
             self.readout.setText("Run a prompt to trace it.")
             self.bars.set_rows([])
@@ -199,3 +255,18 @@ class LayerDock(QWidget):
             self.bars.set_rows([])
             return
         self.bars.set_rows([(int(i), vocab.texts[int(i)], float(p)) for i, p in zip(lens.ids, lens.probs)])
+
+    def _refresh_second(self) -> None:
+        s, second = self.session, self.session.compare_trace
+        self._show_second(second is not None)
+        if second is None or s.vocab is None:
+            self.bars2.set_rows([])
+            return
+        tok = second.tokens[second.position].text
+        what = "Second prompt" if s.compare_label in ("", "second prompt") else "Patched run"
+        self.head2.set_text(f"{what}, at {quoted(tok)}", f"The second path: {s.compare_label}")
+        first = s.tokens[s.position].text if 0 <= s.position < len(s.tokens) else ""
+        self.head1.set_text(f"First prompt, at {quoted(first)}", "The prompt traced in the Prompt panel")
+        layer = min(s.layer, len(second.lens) - 1)
+        lens = second.lens[layer]
+        self.bars2.set_rows([(int(i), s.vocab.texts[int(i)], float(p)) for i, p in zip(lens.ids, lens.probs)])

@@ -24,7 +24,7 @@ from spherescope.state.scene import SUFFIX, SceneError, save_scene, scene_of
 from spherescope.state.session import Session
 from spherescope.widgets.basis_dock import BasisDock
 from spherescope.widgets.layer_dock import LayerDock
-from spherescope.widgets.lessons import LESSONS
+from spherescope.widgets.lessons import HEADINGS, LESSONS
 from spherescope.widgets.message_bar import MessageBar
 from spherescope.widgets.prompt_dock import PromptDock
 from spherescope.widgets.window_exports import WindowExports
@@ -82,7 +82,9 @@ class MainWindow(WindowExports, QMainWindow):
                 first = dock
             else:
                 self.tabifyDockWidget(first, dock)
+            dock.dockLocationChanged.connect(self._tab_tooltips)
         first.raise_()
+        self._tab_tooltips()
         # The left column runs the full height and holds the prompt and the basis; the
         # Layer dock has the right column to itself. With Layer and Basis stacked beside
         # the view they shared ~500 pixels, so a trace's ten lens rows were cut to four
@@ -107,6 +109,17 @@ class MainWindow(WindowExports, QMainWindow):
         self._restore_settings()
 
     # ---- construction ----
+    def _tab_tooltips(self, *_) -> None:
+        """The lesson tabs' short titles say more on hover. Qt makes the tab bars of
+        tabbed docks itself, and anew when docks move, so this runs again then."""
+        from PySide6.QtWidgets import QTabBar
+
+        by_title = {title: HEADINGS.get(key, title) for key, (_w, title) in self.lessons.items()}
+        for bar in self.findChildren(QTabBar):
+            for i in range(bar.count()):
+                if bar.tabText(i) in by_title:
+                    bar.setTabToolTip(i, by_title[bar.tabText(i)])
+
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.split()[0].lower()}")

@@ -31,8 +31,10 @@ class TopKBars(QWidget):
     def texts(self) -> list[str]:
         return [t for _, t, _ in self.rows]
 
+    hint_width = 260  # narrower when two lists share a dock
+
     def sizeHint(self) -> QSize:
-        return QSize(260, max(1, len(self.rows)) * self.ROW + 4)
+        return QSize(self.hint_width, max(1, len(self.rows)) * self.ROW + 4)
 
     def minimumSizeHint(self) -> QSize:
         # Five rows, whatever the list holds: a minimum of all ten made the window

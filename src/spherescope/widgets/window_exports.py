@@ -51,7 +51,7 @@ class WindowExports:
     def export_figure(self, dock: str, opts) -> bool:
         """A lesson dock's plot or table alone, in the chosen size and style (a fresh copy
         of the dock draws it, so one hidden behind another tab exports whole)."""
-        view = view_for_dock(dock)
+        view = view_for_dock(dock, self.session)
         if view is None:
             self.controller.notify(f"The {dock} panel has no figure to export; use Export Window.", True)
             return False
@@ -121,7 +121,7 @@ class WindowExports:
         return sweep
 
     def _export_dock(self, key: str) -> None:
-        if view_for_dock(key) is not None:
+        if view_for_dock(key, self.session) is not None:
             self.show_export_dialog(dock=key)
         else:
             self._export_widget_dialog(self.docks[key].widget(), key)

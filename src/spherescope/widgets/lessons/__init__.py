@@ -9,24 +9,41 @@ from __future__ import annotations
 
 from spherescope.widgets.lessons.attribution import AttributionDock
 from spherescope.widgets.lessons.closest import ClosestDock
+from spherescope.widgets.lessons.compare import CompareDock
 from spherescope.widgets.lessons.confidence import ConfidenceDock
 from spherescope.widgets.lessons.norms import NormsDock
 from spherescope.widgets.lessons.plane import PlaneDock
 from spherescope.widgets.lessons.roundtrip import RoundTripDock
+from spherescope.widgets.lessons.steer import SteerDock
 from spherescope.widgets.lessons.tied import TiedDock
 from spherescope.widgets.lessons.token_norms import TokenNormsDock
 
 # (key, dock class, tab title), in tab order. Every dock takes (session, controller).
 LESSONS = (
-    ("closest", ClosestDock, "Closest by which measure?"),
+    ("closest", ClosestDock, "Closest?"),
     ("plane", PlaneDock, "Token plane"),
     ("attribution", AttributionDock, "What moved it"),
-    ("confidence", ConfidenceDock, "Length is confidence"),
-    ("norms", NormsDock, "Residual norms"),
+    ("confidence", ConfidenceDock, "Confidence"),
+    ("norms", NormsDock, "Norms"),
     ("token_norms", TokenNormsDock, "Token norms"),
     ("roundtrip", RoundTripDock, "Embed → unembed"),
-    ("tied", TiedDock, "Tied or untied"),
+    ("tied", TiedDock, "Tied?"),
+    ("compare", CompareDock, "Compare and patch"),
+    ("steer", SteerDock, "Steer"),
 )
+# What each tab's short title stands for (its tooltip, and the README's headings).
+HEADINGS = {
+    "closest": "Closest by which measure? The logit against cosine and distance",
+    "plane": "The plane of two tokens: the path as the article draws it",
+    "attribution": "What moved it: each block's attention and MLP writes",
+    "confidence": "Length is confidence: scale the vector the head sees",
+    "norms": "Residual norms through the layers, every position",
+    "token_norms": "Token norms: the lengths of the vocabulary's directions",
+    "roundtrip": "Embed → unembed: one token's round trip",
+    "tied": "Tied or untied input and output embeddings",
+    "compare": "Compare a second prompt, and patch activations between the two",
+    "steer": "Steer: add a token direction to the residual",
+}
 
-__all__ = ["LESSONS", "AttributionDock", "ClosestDock", "ConfidenceDock", "NormsDock", "PlaneDock", "RoundTripDock", "TiedDock",
+__all__ = ["HEADINGS", "LESSONS", "AttributionDock", "ClosestDock", "CompareDock", "SteerDock", "ConfidenceDock", "NormsDock", "PlaneDock", "RoundTripDock", "TiedDock",
            "TokenNormsDock"]

@@ -1,0 +1,66 @@
+"""`spherescope patch`: activation patching from a clean prompt into a corrupt one, every
+layer and position, as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+
+from spherescope.commands.common import EXIT_USAGE, fail
+from spherescope.core.atomic import atomic_write_text, check_writable
+from spherescope.core.text import quoted, visible
+
+
+def cmd_patch(args) -> int:
+    for flag, text in (("--clean", args.clean), ("--corrupt", args.corrupt)):
+        if not text.strip():
+            return fail(f"{flag} is empty: give the prompt to patch {'from' if flag == '--clean' else 'into'}.",
+                        EXIT_USAGE)
+    if args.target == args.contrast:
+        return fail("--contrast is the same token as --target: choose a different token to compare with.",
+                    EXIT_USAGE)
+    if args.out is not None:
+        check_writable(args.out)  # before a slow load and grid, not after
+    from spherescope.commands.trace import token_ids
+    from spherescope.models.loader import load_model
+    from spherescope.models.patching import check_patchable, patch_grid
+    from spherescope.models.trace import trace_prompt
+
+    loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
+    target, contrast = token_ids(loaded, (("--target", args.target), ("--contrast", args.contrast)))
+    clean = trace_prompt(loaded, args.clean)
+    corrupt = trace_prompt(loaded, args.corrupt)
+    check_patchable(clean, corrupt, target, contrast, loaded.info.vocab_size)
+    grid = patch_grid(loaded, clean, corrupt, target, contrast)
+    text = loaded.token_text
+    data = {
+        "model": loaded.info.name,
+        "clean": args.clean,
+        "corrupt": args.corrupt,
+        "tokens": [{"id": t.id, "text": t.text} for t in corrupt.tokens],
+        "clean_tokens": [{"id": t.id, "text": t.text} for t in clean.tokens],
+        "target": {"id": target, "text": text(target)},
+        "contrast": {"id": contrast, "text": text(contrast)},
+        "clean_diff": grid.clean_diff,
+        "corrupt_diff": grid.corrupt_diff,
+        "layers": "0 is the embeddings, i the residual after block i, the last the residual before the final norm",
+        "matrix": [[float(v) for v in row] for row in grid.matrix],
+    }
+    if args.out is not None:
+        atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False))
+        print(f"wrote {args.out}: {grid.matrix.shape[0]} layers x {grid.matrix.shape[1]} positions")
+        return 0
+    _print_grid(data)
+    return 0
+
+
+def _print_grid(data: dict) -> None:
+    t, c = quoted(data["target"]["text"]), quoted(data["contrast"]["text"])
+    print(f"model: {data['model']}")
+    print(f"recovery of logit({t}) - logit({c}) at the last position: clean {data['clean_diff']:+.3f}, "
+          f"corrupt {data['corrupt_diff']:+.3f}")
+    print("patched: the clean run's residual at (layer, position) put into the corrupt run; 1 = all recovered")
+    heads = [visible(tok["text"], 7) for tok in data["tokens"]]
+    width = max(6, *(len(h) for h in heads))
+    print(f"{'layer':>5}  " + " ".join(f"{h:>{width}}" for h in heads))
+    for layer, row in enumerate(data["matrix"]):
+        print(f"{layer:>5}  " + " ".join(f"{v:>+{width}.2f}" for v in row))

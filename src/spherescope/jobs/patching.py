@@ -1,0 +1,39 @@
+"""Activation patching across layers and positions, and one patched run (models.patching)."""
+
+from __future__ import annotations
+
+from spherescope.jobs.base import MODEL_LOCK, Context, Report
+from spherescope.jobs.trace import current_model
+
+
+def patch(ctx: Context, report: Report, clean: str, corrupt: str, target: int, contrast: int):
+    """The recovery grid; partial results ("row", layer, recovery per position) as each
+    layer's row finishes, after ("start", PatchGrid with no rows) once both prompts are traced."""
+    import numpy as np
+
+    from spherescope.core.patching import PatchGrid
+    from spherescope.models.patching import check_patchable, patch_grid
+    from spherescope.models.trace import trace_prompt
+
+    model = current_model(ctx, report)
+    with MODEL_LOCK:
+        clean_trace = trace_prompt(model, clean, cancel=report.cancelled)
+        corrupt_trace = trace_prompt(model, corrupt, cancel=report.cancelled)
+        check_patchable(clean_trace, corrupt_trace, target, contrast, model.info.vocab_size)
+        empty = np.full((clean_trace.residuals.shape[0], len(corrupt_trace.tokens)), np.nan)
+        report.partial(("start", PatchGrid(empty, float("nan"), float("nan"), target, contrast,
+                                           corrupt_trace.tokens, clean_trace.tokens)))
+        return patch_grid(model, clean_trace, corrupt_trace, target, contrast, cancel=report.cancelled,
+                          on_row=lambda layer, row: report.partial(("row", layer, row)))
+
+
+def patched(ctx: Context, report: Report, clean: str, corrupt: str, layer: int, position: int, top_k: int):
+    """The corrupt prompt's trace with one cell's clean residual put in."""
+    from spherescope.models.patching import patched_trace
+    from spherescope.models.trace import trace_prompt
+
+    model = current_model(ctx, report)
+    with MODEL_LOCK:
+        clean_trace = trace_prompt(model, clean, cancel=report.cancelled)
+        corrupt_trace = trace_prompt(model, corrupt, cancel=report.cancelled)
+        return patched_trace(model, clean_trace, corrupt_trace, layer, position, top_k)

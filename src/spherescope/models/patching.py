@@ -1,0 +1,192 @@
+"""Intervening on the residual stream: activation patching across layers and positions,
+one patched run, and steering by adding a direction.
+
+Patching is batched: for each layer, one forward pass of the corrupt prompt with one
+batch row per position, row p having the clean run's residual at position p put in
+at that layer. A (layer, position) whose clean and corrupt residuals are bit for bit
+the same (the same token at layer 0; any position before the prompts first differ,
+since attention only looks back) changes nothing: its recovery is 0 without a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from spherescope.core.patching import PatchGrid, SteerSpec, recovery, steering_direction
+from spherescope.core.trajectory import Trace
+from spherescope.models.errors import Cancelled, PromptError
+from spherescope.models.loaded import LoadedModel
+from spherescope.models.trace import _first_tensor, _original_final_norm
+
+
+class Replace:
+    """Hooks that put vectors into the residual at one layer: `rows[b]` is a list of
+    (position, vector) for batch row b; or `add` adds a vector at positions."""
+
+    def __init__(self, loaded: LoadedModel, layer: int) -> None:
+        n = loaded.info.num_layers
+        if not 0 <= layer <= n:
+            raise PromptError(f"Layer {layer} is out of range: the model has layers 0..{n}.")
+        self.loaded, self.layer, self.n = loaded, layer, n
+        self.handles: list = []
+
+    def _edit(self, h: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __enter__(self):
+        loaded, layer, n = self.loaded, self.layer, self.n
+
+        def pre(module, args, kwargs):
+            if args:
+                return (self._edit(args[0]), *args[1:]), kwargs
+            kwargs = dict(kwargs)
+            kwargs["hidden_states"] = self._edit(kwargs["hidden_states"])
+            return args, kwargs
+
+        def post(module, args, output):
+            if isinstance(output, torch.Tensor):
+                return self._edit(output)
+            first = _first_tensor(output)
+            return (self._edit(first), *output[1:])
+
+        if layer == 0:
+            self.handles.append(loaded.blocks[0].register_forward_pre_hook(pre, with_kwargs=True))
+        elif layer == n and loaded.lens.final_norm is not None:
+            self.handles.append(_original_final_norm(loaded).register_forward_pre_hook(pre, with_kwargs=True))
+        else:
+            self.handles.append(loaded.blocks[layer - 1].register_forward_hook(post))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles = []
+
+
+class _Put(Replace):
+    def __init__(self, loaded, layer, rows: list[list[tuple[int, torch.Tensor]]]) -> None:
+        super().__init__(loaded, layer)
+        self.rows = rows
+
+    def _edit(self, h):
+        h = h.clone()
+        for b, changes in enumerate(self.rows):
+            for p, v in changes:
+                h[b, p] = v.to(h.dtype)
+        return h
+
+
+class Steer(Replace):
+    """Adds `vector` to the residual after a layer, at every position or at `position`."""
+
+    def __init__(self, loaded, layer: int, vector: np.ndarray, position: int | None = None) -> None:
+        super().__init__(loaded, layer)
+        self.vector = torch.from_numpy(np.asarray(vector, np.float32))
+        self.position = position
+
+    def _edit(self, h):
+        v = self.vector.to(h.device, h.dtype)
+        if self.position is None:
+            return h + v
+        h = h.clone()
+        h[:, self.position] = h[:, self.position] + v
+        return h
+
+
+def steering(loaded: LoadedModel, spec: SteerSpec | None, n_tokens: int):
+    """The hook that adds a steering vector while it is entered, or nothing (None). The
+    direction is the unit vector of the effective unembedding row of `spec.toward`
+    (minus `spec.away`'s): the final norm's gain folded in, as the logits see it."""
+    from contextlib import nullcontext
+
+    if spec is None:
+        return nullcontext()
+    try:
+        spec.check(loaded.info.num_layers, loaded.info.vocab_size, n_tokens)
+        w, _b = loaded.unembedding()
+        direction = steering_direction(w[spec.toward], None if spec.away is None else w[spec.away])
+    except ValueError as exc:
+        raise PromptError(str(exc)) from None
+    position = None if spec.position is None else spec.position % n_tokens
+    return Steer(loaded, spec.layer, float(spec.alpha) * direction, position)
+
+
+def _ids(loaded: LoadedModel, tokens) -> torch.Tensor:
+    device = next(loaded.model.parameters()).device
+    return torch.tensor([[t.id for t in tokens]], device=device)
+
+
+@torch.no_grad()
+def _last_logits(loaded: LoadedModel, ids: torch.Tensor) -> torch.Tensor:
+    """The model's own logits at the last position, float32, for each batch row."""
+    out = loaded.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
+    return out.logits[:, -1].float()
+
+
+def check_patchable(clean: Trace, corrupt: Trace, target: int, contrast: int, vocab_size: int) -> None:
+    if len(clean.tokens) != len(corrupt.tokens):
+        raise PromptError(f"Patching needs prompts of equal length, token for token: the clean one has "
+                          f"{len(clean.tokens)} tokens and the corrupt one {len(corrupt.tokens)}.")
+    if target == contrast:
+        raise PromptError("The contrast is the target itself: choose a different token to compare with.")
+    for name, tid in (("target", target), ("contrast", contrast)):
+        if not 0 <= int(tid) < vocab_size:
+            raise PromptError(f"The {name} token id {tid} is not in this model's vocabulary.")
+
+
+@torch.no_grad()
+def patch_grid(loaded: LoadedModel, clean: Trace, corrupt: Trace, target: int, contrast: int,
+               on_row: Callable[[int, np.ndarray], None] | None = None,
+               cancel: Callable[[], bool] | None = None, batch: bool = True) -> PatchGrid:
+    """Recovery for every layer 0..L and position; `on_row(layer, row)` as each layer's
+    row is done. `batch=False` runs each (layer, position) on its own (for tests)."""
+    check_patchable(clean, corrupt, target, contrast, loaded.info.vocab_size)
+    ids = _ids(loaded, corrupt.tokens)
+    clean_logits, corrupt_logits = _last_logits(loaded, _ids(loaded, clean.tokens))[0], _last_logits(loaded, ids)[0]
+    clean_diff = float(clean_logits[target] - clean_logits[contrast])
+    corrupt_diff = float(corrupt_logits[target] - corrupt_logits[contrast])
+    try:
+        recovery(np.zeros(1), clean_diff, corrupt_diff)  # refuses prompts the model does not tell apart
+    except ValueError as exc:
+        raise PromptError(str(exc)) from None
+    n_layers, T = clean.residuals.shape[0], clean.residuals.shape[1]
+    matrix = np.full((n_layers, T), np.nan)
+    for layer in range(n_layers):
+        if cancel is not None and cancel():
+            raise Cancelled()
+        row = np.zeros(T)
+        todo = [p for p in range(T) if not np.array_equal(clean.residuals[layer, p], corrupt.residuals[layer, p])]
+        vectors = {p: torch.from_numpy(np.ascontiguousarray(clean.residuals[layer, p])) for p in todo}
+        groups = [todo] if batch else [[p] for p in todo]
+        for group in groups:
+            if not group:
+                continue
+            with _Put(loaded, layer, [[(p, vectors[p])] for p in group]):
+                logits = _last_logits(loaded, ids.expand(len(group), -1))
+            diff = (logits[:, target] - logits[:, contrast]).cpu().numpy().astype(np.float64)
+            row[group] = recovery(diff, clean_diff, corrupt_diff)
+        matrix[layer] = row
+        if on_row is not None:
+            on_row(layer, row.copy())
+    return PatchGrid(matrix, clean_diff, corrupt_diff, int(target), int(contrast), corrupt.tokens, clean.tokens)
+
+
+@torch.no_grad()
+def patched_trace(loaded: LoadedModel, clean: Trace, corrupt: Trace, layer: int, position: int, top_k: int = 10) -> Trace:
+    """The corrupt prompt's trace with the clean residual at (layer, position) put in:
+    what one cell of the grid did, to draw on the sphere. Follows the last position."""
+    from spherescope.models.trace import trace_prompt
+
+    n = loaded.info.num_layers
+    if len(clean.tokens) != len(corrupt.tokens):
+        raise PromptError("Patching needs prompts of equal length, token for token.")
+    if not 0 <= layer <= n:
+        raise PromptError(f"Layer {layer} is out of range: the model has layers 0..{n}.")
+    if not 0 <= position < len(corrupt.tokens):
+        raise PromptError(f"Position {position} is out of range: the prompt has {len(corrupt.tokens)} tokens.")
+    vector = torch.from_numpy(np.ascontiguousarray(clean.residuals[layer, position]))
+    with _Put(loaded, layer, [[(position, vector)]]):
+        return trace_prompt(loaded, "", top_k=top_k, tokens=corrupt.tokens)

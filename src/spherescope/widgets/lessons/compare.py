@@ -1,0 +1,245 @@
+"""Compare and patch: a second prompt on the same sphere, and activation patching from the
+first (clean) into the second (corrupt) across every layer and position."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from spherescope.core.patching import angles
+from spherescope.core.text import quoted, visible
+from spherescope.render.styles import PlotTheme
+from spherescope.state.session import Session
+from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
+
+
+class CrispImage(pg.ImageItem):
+    """An image drawn cell by cell: a heatmap's cells stay sharp squares when the figure
+    is scaled up for an export (Qt would otherwise smooth them into a blur)."""
+
+    def paint(self, p, *args):
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        super().paint(p, *args)
+
+
+UPSAMPLE = 8  # SVG viewers smooth embedded images; a few pixels per cell keeps their edges
+
+
+def swap_words(text: str, a: str, b: str) -> str:
+    """`text` with the words of the tokens `a` and `b` swapped, where they stand as whole
+    words (' the' is not swapped inside ' there')."""
+    import re
+
+    def pattern(word: str) -> str:
+        edge = r"(?<!\w)" if word[:1].isalnum() else ""
+        return edge + re.escape(word) + (r"(?!\w)" if word[-1:].isalnum() else "")
+
+    a, b = a.strip(), b.strip()  # ' Mary' and 'Mary' (at the start) are the same word
+    if not a or not b or a == b:
+        return text
+    return re.sub(f"{pattern(a)}|{pattern(b)}", lambda m: b if m.group(0) == a else a, text)
+
+
+class CompareDock(LazyRefresh, QWidget):
+    def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
+        super().__init__(parent)
+        self.theme = theme or THEME
+        self.s = session
+        self.controller = controller
+        th = self.theme
+        self.second = QLineEdit()
+        self.second.setObjectName("comparePrompt")
+        self.second.setPlaceholderText("A second prompt: a counterfactual of the first (Return to compare)")
+        self.second.returnPressed.connect(self.compare)
+        self.swap = QPushButton("Swap the plane's tokens")
+        self.swap.setToolTip("The first prompt with the plane's two tokens swapped (' Mary' <-> ' John')")
+        self.swap.clicked.connect(self.swap_tokens)
+        self.go = QPushButton("Compare")
+        self.go.clicked.connect(self.compare)
+        self.patch_button = QPushButton("Run patching")
+        self.patch_button.setObjectName("patchButton")
+        self.patch_button.clicked.connect(lambda: controller.run_patching() if controller else None)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(lambda: controller.cancel_patching() if controller else None)
+        self.tokens = QLabel("")
+        self.tokens.setObjectName("compareTokens")
+        self.tokens.setWordWrap(True)
+        # Room for its three lines from the start, so the plots do not jump when they fill.
+        self.tokens.setMinimumHeight(3 * self.tokens.fontMetrics().lineSpacing() + 4)
+        self.angle_plot = plot_widget(th, "Angle between the two hidden states", "degrees", "layer")
+        self.angle = self.angle_plot.plot(pen=pg.mkPen(th.third, width=2))
+        self.diff_plot = plot_widget(th, "Logit difference, layer by layer (lens)", "Δ logit", "layer")
+        self.diff_first = self.diff_plot.plot(pen=pg.mkPen(th.accent, width=2), name="first")
+        self.diff_second = self.diff_plot.plot(pen=pg.mkPen(th.second, width=2), name="second")
+        self.diff_plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen(th.axis, width=1)))
+        legend = self.diff_plot.addLegend(offset=(10, 5), labelTextColor=th.text, labelTextSize="8pt", colCount=2)
+        legend.addItem(self.diff_first, "first prompt")
+        legend.addItem(self.diff_second, "second")
+        self.heat_plot = plot_widget(th, "Patching: recovery of the first prompt's logit difference", "layer",
+                                     "position in the second prompt")
+        self.heat_plot.setObjectName("patchingHeatmap")
+        self.heat = CrispImage(axisOrder="row-major")
+        self.heat.setColorMap(pg.colormap.get("CET-D1"))  # diverging: blue below 0, white 0, red 1
+        self.heat.setLevels((-1.0, 1.0))
+        self.heat_plot.addItem(self.heat)
+        self.heat_plot.getPlotItem().invertY(False)
+        self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get("CET-D1"), interactive=False, width=12)
+        self.bar.setImageItem(self.heat, insert_in=self.heat_plot.getPlotItem())
+        self.bar.axis.setTextPen(pg.mkPen(th.axis))
+        self.bar.axis.setPen(pg.mkPen(th.axis))
+        self.cell = pg.TextItem("", color=th.text, anchor=(0, 1), fill=pg.mkBrush(*th.plate))
+        self.cell.setZValue(20)
+        self.cell.setVisible(False)  # an empty text item still paints its plate
+        self.heat_plot.addItem(self.cell, ignoreBounds=True)
+        self.heat_plot.scene().sigMouseClicked.connect(self._on_click)
+        self.heat_plot.scene().sigMouseMoved.connect(self._on_move)
+        self.readout = QLabel("")
+        self.readout.setObjectName("patchReadout")
+        self.readout.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Second prompt"))
+        row.addWidget(self.second, 1)
+        row.addWidget(self.swap)
+        row.addWidget(self.go)
+        row.addWidget(self.patch_button)
+        row.addWidget(self.cancel_button)
+        left = QVBoxLayout()
+        left.addWidget(self.angle_plot, 1)
+        left.addWidget(self.diff_plot, 1)
+        plots = QHBoxLayout()
+        plots.addLayout(left, 2)
+        plots.addWidget(self.heat_plot, 3)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(caption(
+            "Run a counterfactual beside the prompt: its path is drawn on the sphere in green to yellow. Patching "
+            "copies the first run's residual at one layer and position into the second run and measures how much of "
+            "the first run's logit(target) − logit(contrast) comes back: 1 is all of it. Click a cell to see that run."))
+        lay.addLayout(row)
+        lay.addWidget(self.tokens)
+        lay.addLayout(plots, 1)
+        lay.addWidget(self.readout)
+        for sig in (session.compare_trace_changed, session.trace_finished, session.patch_grid_changed,
+                    session.position_changed, session.compare_diffs_changed, session.patching_changed,
+                    session.plane_tokens_changed):
+            sig.connect(self.request_refresh)
+        session.compare_prompt_changed.connect(lambda p: self.second.text() != p and self.second.setText(p))
+
+    # ---- commands ----
+    def compare(self) -> None:
+        if self.controller is not None:
+            self.controller.compare(self.second.text())
+
+    def swap_tokens(self) -> None:
+        s = self.s
+        if s.vocab is None or len(s.plane_tokens) < 2 or not s.prompt:
+            if self.controller is not None:
+                self.controller.notify("Run a prompt and choose the plane's two tokens first: they are what is swapped.")
+            return
+        a, b = (s.vocab.texts[int(i)] for i in s.plane_tokens[:2])
+        swapped = swap_words(s.prompt, a, b)
+        if swapped == s.prompt:
+            if self.controller is not None:
+                self.controller.notify(f"Neither {quoted(a)} nor {quoted(b)} is in the prompt as a word, so there is "
+                                       "nothing to swap: type the second prompt, or click a lens row to choose the "
+                                       "plane's second token.")
+            return
+        self.second.setText(swapped)
+        self.compare()
+
+    # ---- drawing ----
+    def refresh(self) -> None:
+        s = self.s
+        first, second = s.path(), s.compare_path()
+        self.tokens.setText(self._tokens_text())
+        if first is not None and second is not None and len(first) == len(second):
+            self.angle.setData(np.arange(len(first)), angles(first, second))
+        else:
+            self.angle.setData([], [])
+        diffs = s.compare_diffs
+        if diffs is not None:
+            self.diff_first.setData(np.arange(len(diffs[0])), diffs[0])
+            self.diff_second.setData(np.arange(len(diffs[1])), diffs[1])
+        else:
+            self.diff_first.setData([], [])
+            self.diff_second.setData([], [])
+        self._draw_grid()
+
+    def _tokens_text(self) -> str:
+        s = self.s
+        if s.compare_trace is None or not s.tokens:
+            return "Type a second prompt and press Return (or Swap the plane's tokens)."
+        one = " ".join(visible(t.text, 14) for t in s.tokens)
+        two = " ".join(visible(t.text, 14) for t in s.compare_trace.tokens)
+        text = f"First ({len(s.tokens)} tokens): {one}\nSecond ({len(s.compare_trace.tokens)}): {two}"
+        if len(s.tokens) != len(s.compare_trace.tokens):
+            text += "\nThe lengths differ: the paths compare last token with last; patching needs equal lengths."
+        if s.compare_label and s.compare_label != "second prompt":
+            text += f"\nOn the sphere now: the second prompt {s.compare_label}."
+        return text
+
+    def _draw_grid(self) -> None:
+        g = self.s.patch_grid
+        if g is None:
+            self.heat.clear()
+            self.readout.setText("Patching runs on the two prompts when you press Run patching." if not self.s.patching
+                                 else "Tracing both prompts…")
+            return
+        m = np.nan_to_num(g.matrix, nan=0.0)
+        self.heat.setImage(np.kron(m, np.ones((UPSAMPLE, UPSAMPLE))), levels=(-1.0, 1.0))
+        self.heat.setRect(-0.5, -0.5, m.shape[1], m.shape[0])
+        ax = self.heat_plot.getPlotItem().getAxis("bottom")
+        ax.setTicks([[(p, visible(t.text, 10)) for p, t in enumerate(g.tokens)]])
+        done = g.rows_done()
+        vocab = self.s.vocab
+        names = (quoted(vocab.texts[g.target]), quoted(vocab.texts[g.contrast])) if vocab is not None else ("", "")
+        self.heat_plot.setTitle(f"Patching: recovery of logit({names[0]}) − logit({names[1]})",
+                                color=self.theme.title, size="9pt")
+        status = f"{done} of {m.shape[0]} layers done" if done < m.shape[0] else "all layers done"
+        self.readout.setText(
+            f"Recovering logit({names[0]}) − logit({names[1]}): first (clean) {g.clean_diff:+.2f}, second (corrupt) "
+            f"{g.corrupt_diff:+.2f}; {status}. Layer 0 is the embeddings, the last the residual before the final norm.")
+
+    def _cell_at(self, scene_pos):
+        g = self.s.patch_grid
+        vb = self.heat_plot.getPlotItem().getViewBox()
+        if g is None or not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        pt = vb.mapSceneToView(scene_pos)
+        layer, pos = int(round(pt.y())), int(round(pt.x()))
+        if 0 <= layer < g.matrix.shape[0] and 0 <= pos < g.matrix.shape[1]:
+            return layer, pos, pt
+        return None
+
+    def _on_move(self, scene_pos) -> None:
+        hit = self._cell_at(scene_pos)
+        g = self.s.patch_grid
+        if hit is None or g is None or np.isnan(g.matrix[hit[0], hit[1]]):
+            self.cell.setVisible(False)
+            return
+        layer, pos, pt = hit
+        self.cell.setText(f"layer {layer}, {quoted(g.tokens[pos].text)}: {g.matrix[layer, pos]:+.2f}")
+        # Text grows away from the nearer edge, so it is never cut off by the plot's border.
+        self.cell.setAnchor((0 if pos < g.matrix.shape[1] / 2 else 1, 1 if layer < g.matrix.shape[0] / 2 else 0))
+        self.cell.setPos(pt.x(), pt.y())
+        self.cell.setVisible(True)
+
+    def _on_click(self, ev) -> None:
+        hit = self._cell_at(ev.scenePos())
+        if hit is not None and self.controller is not None:
+            self.controller.show_patched(hit[0], hit[1])
+
+    def figure_of(self, view: str):
+        """A picture: the patching heatmap ("patching") or the two prompts' angle and
+        logit-difference plots ("compare")."""
+        if view == "patching":
+            self.heat_plot.setParent(None)
+            return self.heat_plot
+        from spherescope.render.plots import composite
+
+        return composite(self.theme.background, [[self.angle_plot.getPlotItem()], [self.diff_plot.getPlotItem()]])
+
+    def figure(self):
+        return self.figure_of("patching")

@@ -1,0 +1,233 @@
+"""Steer: add α times a token direction to the residual after one block, and watch the
+path, the lens and the prediction change while the slider moves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout,
+    QWidget,
+)
+
+from spherescope.core.patching import SteerSpec
+from spherescope.core.text import quoted
+from spherescope.render.styles import PlotTheme
+from spherescope.state.session import Session
+from spherescope.widgets.lessons.common import THEME, caption, plot_widget
+
+ALPHA_RANGE = 300  # the slider runs from -ALPHA_RANGE to +ALPHA_RANGE
+
+
+class SteerDock(QWidget):
+    def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
+        super().__init__(parent)
+        self.theme = theme or THEME
+        self.s = session
+        self.controller = controller
+        self.enabled = QCheckBox("Steer")
+        self.enabled.setObjectName("steerOn")
+        self.enabled.toggled.connect(lambda _v: self.apply())
+        self.layer = QSpinBox()
+        self.layer.setObjectName("steerLayer")
+        self.layer.setRange(0, 0)
+        self.layer.setToolTip("The direction is added to the residual after this block (0: to the embeddings)")
+        self.layer.valueChanged.connect(lambda _v: self.apply())
+        self.toward = QLineEdit()
+        self.toward.setObjectName("steerToward")
+        self.toward.setPlaceholderText("toward, e.g. ␣John")
+        self.away = QLineEdit()
+        self.away.setObjectName("steerAway")
+        self.away.setPlaceholderText("away from (optional), e.g. ␣Mary")
+        for edit in (self.toward, self.away):
+            edit.returnPressed.connect(self.apply)
+            edit.textEdited.connect(lambda t, e=edit: e.setText(t.replace(" ", "␣")) if " " in t else None)
+        self.contrast_button = QPushButton("Toward the contrast")
+        self.contrast_button.setToolTip("Toward the plane's second token and away from its first (' John', not ' Mary')")
+        self.contrast_button.clicked.connect(self.toward_contrast)
+        self.alpha = QSlider(Qt.Orientation.Horizontal)
+        self.alpha.setObjectName("steerAlpha")
+        self.alpha.setRange(-ALPHA_RANGE, ALPHA_RANGE)
+        self.alpha.setValue(0)
+        self.alpha.valueChanged.connect(lambda _v: self.apply())
+        self.alpha_label = QLabel("α = 0")
+        self.alpha_label.setMinimumWidth(70)
+        self.where = QComboBox()
+        self.where.addItem("at every position", "all")
+        self.where.addItem("at the followed position", "followed")
+        self.where.currentIndexChanged.connect(lambda _i: self.apply())
+        self.readout = QLabel("")
+        self.readout.setObjectName("steerReadout")
+        self.readout.setWordWrap(True)
+        # What each α did, as the runs come back: the model's own logit(toward) −
+        # logit(away) at the followed position. Points gather while the slider moves and
+        # start afresh when anything but α changes.
+        th = self.theme
+        self.plot = plot_widget(th, "What α does to the prediction", "Δ logit", "α")
+        self.plot.setObjectName("steerPlot")
+        self.curve = self.plot.plot(pen=pg.mkPen(th.accent, width=2), symbol="o", symbolSize=5,
+                                    symbolBrush=th.accent, symbolPen=None)
+        self.now = self.plot.plot(pen=None, symbol="o", symbolSize=11, symbolBrush=th.second, symbolPen=None)
+        self.plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen(th.axis, width=1)))
+        self.plot.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen(th.axis, width=1)))
+        self.points: dict[float, float] = {}
+        self._key = None
+        self._plain = None  # (prompt, position, logits) of the last run without steering
+        form = QFormLayout()
+        tokens = QHBoxLayout()
+        tokens.addWidget(self.toward, 1)
+        tokens.addWidget(self.away, 1)
+        tokens.addWidget(self.contrast_button)
+        form.addRow("Direction", tokens)
+        after = QHBoxLayout()
+        after.addWidget(self.layer)
+        after.addWidget(self.where)
+        after.addStretch(1)
+        form.addRow("After block", after)
+        strength = QHBoxLayout()
+        strength.addWidget(self.alpha, 1)
+        strength.addWidget(self.alpha_label)
+        form.addRow("Strength", strength)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(caption(
+            "Adds α times the unit vector of a token's effective unembedding direction (minus another's) to the "
+            "residual after one block. Each change re-runs the prompt; the path, the lens and the prediction follow "
+            "while the slider moves. The residual's own length there gives α its scale (|h| in the Layer dock)."))
+        controls = QVBoxLayout()
+        controls.addWidget(self.enabled)
+        controls.addLayout(form)
+        controls.addWidget(self.readout)
+        controls.addStretch(1)
+        body = QHBoxLayout()
+        body.addLayout(controls, 3)
+        body.addWidget(self.plot, 2)
+        lay.addLayout(body, 1)
+        session.model_info_changed.connect(self._on_model)
+        session.trace_finished.connect(self._show)
+        session.steer_changed.connect(lambda _s: self._show_pending())
+        session.steer_changed.connect(self._sync)
+
+    def _on_model(self, info) -> None:
+        n = info.num_layers if info is not None else 0
+        self.layer.blockSignals(True)
+        self.layer.setRange(0, n)
+        self.layer.setValue(n // 2)
+        self.layer.blockSignals(False)
+
+    def toward_contrast(self) -> None:
+        s = self.s
+        if s.vocab is None or len(s.plane_tokens) < 2:
+            if self.controller is not None:
+                self.controller.notify("Run a prompt first: steering toward the contrast uses the plane's two tokens.")
+            return
+        a, b = (s.vocab.texts[int(i)] for i in s.plane_tokens[:2])
+        self.toward.setText(b.replace(" ", "␣"))
+        self.away.setText(a.replace(" ", "␣"))
+        self.apply()
+
+    def spec(self, quiet: bool = False) -> SteerSpec | None:
+        """What the controls ask for, or None when steering is off or incomplete."""
+        vocab = self.s.vocab
+        if not self.enabled.isChecked() or vocab is None or not self.toward.text().strip():
+            return None  # off, or not chosen yet (the readout says what is missing)
+        toward = vocab.token_id(self.toward.text())
+        away = vocab.token_id(self.away.text()) if self.away.text().strip() else None
+        if toward is None or (self.away.text().strip() and away is None):
+            bad = self.toward.text() if toward is None else self.away.text()
+            if self.controller is not None and not quiet:
+                self.controller.notify(f"No token {bad!r} in this model's vocabulary to steer with.")
+            return None
+        position = None
+        if self.where.currentData() == "followed" and self.s.tokens:
+            position = self.s.position if self.s.position >= 0 else len(self.s.tokens) - 1
+        return SteerSpec(self.layer.value(), toward, away, float(self.alpha.value()), position)
+
+    def apply(self) -> None:
+        self.alpha_label.setText(f"α = {self.alpha.value():+d}")
+        if self.controller is None:
+            return
+        spec = self.spec()
+        if spec != self.s.steer:
+            self.controller.set_steer(spec)
+
+    def _show(self) -> None:
+        s, tr = self.s, self.s.trace
+        if tr is None:
+            self.readout.setText("Run a prompt to steer it.")
+            return
+        nxt = f"next token {quoted(tr.next_token.text)} ({100 * tr.next_prob:.0f}%)"
+        st = s.traced_steer
+        if st is None:
+            self._plain = (s.prompt, tr.position, tr.model_logits)
+            missing = " Choose a token to steer toward (or press Toward the contrast)." if (
+                self.enabled.isChecked() and not self.toward.text().strip()) else ""
+            self.readout.setText(f"Not steering: {nxt}.{missing}")
+            self._gather(None)
+            return
+        vocab = s.vocab
+        what = quoted(vocab.texts[st.toward]) + (f" − {quoted(vocab.texts[st.away])}" if st.away is not None else "")
+        where = "every position" if st.position is None else f"position {st.position}"
+        text = f"Steering toward {what} after block {st.layer} at {where}, α = {st.alpha:+.0f}: {nxt}."
+        if st.away is not None:
+            diff = float(tr.model_logits[st.toward] - tr.model_logits[st.away])
+            text += f"\n{quoted(vocab.texts[st.toward])} {'beats' if diff > 0 else 'trails'} " \
+                    f"{quoted(vocab.texts[st.away])} by {abs(diff):.2f} in logit"
+            plain = self._plain
+            if plain is not None and plain[:2] == (s.prompt, tr.position):
+                text += f" (unsteered: {float(plain[2][st.toward] - plain[2][st.away]):+.2f})"
+            text += "."
+        self.readout.setText(text)
+        self._gather(st)
+
+    def _sync(self, spec) -> None:
+        """Controls follow a steer set elsewhere (a scene opened, a model loaded)."""
+        if spec == self.spec(quiet=True) or self.s.vocab is None and spec is not None:
+            return
+        widgets = (self.enabled, self.layer, self.toward, self.away, self.alpha, self.where)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            self.enabled.setChecked(spec is not None)
+            if spec is not None:
+                texts = self.s.vocab.texts
+                self.layer.setValue(spec.layer)
+                self.toward.setText(texts[spec.toward].replace(" ", "␣") if 0 <= spec.toward < len(texts) else "")
+                self.away.setText(texts[spec.away].replace(" ", "␣")
+                                  if spec.away is not None and 0 <= spec.away < len(texts) else "")
+                self.alpha.setValue(int(round(max(-ALPHA_RANGE, min(ALPHA_RANGE, spec.alpha)))))
+                self.where.setCurrentIndex(0 if spec.position is None else 1)
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        self.alpha_label.setText(f"α = {self.alpha.value():+d}")
+
+    def _show_pending(self) -> None:
+        # The run for the new setting is on its way; the readout describes the path on screen.
+        if self.s.steer is None and self.s.traced_steer is None:
+            self._show()
+
+    def _gather(self, st) -> None:
+        """Add the finished run's point to the α curve (the trace is the steered one)."""
+        s, tr = self.s, self.s.trace
+        if st is None or tr is None or s.vocab is None:
+            return
+        key = (s.prompt, st.layer, st.toward, st.away, st.position, tr.position)
+        if key != self._key:
+            self._key, self.points = key, {}
+            vocab = s.vocab
+            label = f"logit({quoted(vocab.texts[st.toward])})" + (
+                f" − logit({quoted(vocab.texts[st.away])})" if st.away is not None else "")
+            self.plot.setLabel("left", label, color=self.theme.axis)
+        logits = tr.model_logits
+        value = float(logits[st.toward] - (logits[st.away] if st.away is not None else 0.0))
+        self.points[float(st.alpha)] = value
+        xs = np.array(sorted(self.points))
+        self.curve.setData(xs, np.array([self.points[x] for x in xs]))
+        self.now.setData([float(st.alpha)], [value])
+
+    def figure(self):
+        """The α curve alone, for a picture."""
+        self.plot.setParent(None)
+        return self.plot

@@ -1,0 +1,167 @@
+"""Compare and intervene, in the window, on the article's prompt: a second prompt on the
+sphere with its own lens column, the patching heatmap filling in and its cells shown on
+the sphere, and the steering slider flipping the prediction."""
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+
+from gui_support import RUN_TIMEOUT, changed_fraction, type_and_run, view_pixels
+
+CORRUPT = "John and Mary went to the bar. Mary bought a drink for"
+
+
+def _compare(qtbot, win, prompt=CORRUPT):
+    type_and_run(qtbot, win)
+    win.docks["compare"].raise_()
+    dock = win.lessons["compare"][0]
+    dock.second.clear()
+    qtbot.keyClicks(dock.second, prompt)
+    dock.before = view_pixels(win)
+    qtbot.keyClick(dock.second, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: win.session.compare_trace is not None and win.session.compare_diffs is not None,
+                    timeout=RUN_TIMEOUT)
+    return win.session, dock
+
+
+def test_two_prompts_on_one_sphere_with_their_own_lens(qtbot, window):
+    s, dock = _compare(qtbot, window)
+    assert s.compare_prompt == CORRUPT and s.compare_label == "second prompt"
+    assert [t.text for t in s.compare_trace.tokens][8] == " Mary"
+    # The angle at the followed (last) position: 0 at the embeddings (the same ' for'), growing late.
+    x, angle = dock.angle.getData()
+    assert len(x) == 31 and angle[0] == 0.0 and angle[-1] > 5
+    first, second = s.compare_diffs
+    assert first[-1] > 0 > second[-1], "the lens says ' Mary' for the first prompt and ' John' for the second"
+    assert "Second (13)" in dock.tokens.text()
+    # The second path is drawn, in its own colours, and the overlay says what it is.
+    assert changed_fraction(dock.before, view_pixels(window)) > 0.002
+    assert any("Green to yellow: the second prompt" in t for t, _c, _b in window.view.labels.overlay)
+    # Its own lens column beside the first.
+    bars2 = window.layer_dock.bars2
+    second_top = bars2.texts()
+    assert bars2.isVisible() and " John" in second_top[:3]
+    assert " Mary" not in second_top or second_top.index(" John") < second_top.index(" Mary")
+    assert window.layer_dock.bars.texts()[0] == " Mary"
+    s.layer = 0
+    assert bars2.texts() == window.layer_dock.bars.texts(), "layer 0 at ' for' is the same embedding"
+    # Clearing the second prompt hides it all again.
+    dock.second.clear()
+    qtbot.keyClick(dock.second, Qt.Key.Key_Return)
+    assert s.compare_trace is None and not bars2.isVisible()
+
+
+def test_swap_button_makes_the_counterfactual(qtbot, window):
+    type_and_run(qtbot, window)
+    window.docks["compare"].raise_()
+    dock = window.lessons["compare"][0]
+    assert tuple(window.session.plane_tokens[:2]) == (5099, 2322)
+    qtbot.mouseClick(dock.swap, Qt.MouseButton.LeftButton)
+    assert dock.second.text() == "Mary and John went to the bar. Mary bought a drink for"
+    qtbot.waitUntil(lambda: window.session.compare_trace is not None, timeout=RUN_TIMEOUT)
+
+
+def test_patching_heatmap_fills_in_and_a_cell_goes_on_the_sphere(qtbot, window):
+    s, dock = _compare(qtbot, window)
+    rows_seen = []
+    s.patch_grid_changed.connect(lambda g: g is not None and rows_seen.append(g.rows_done()))
+    qtbot.mouseClick(dock.patch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.patch_grid is not None and not s.patching, timeout=RUN_TIMEOUT)
+    # It filled in row by row, in the worker.
+    assert rows_seen[0] == 0 and rows_seen[-1] == 31 and len(set(rows_seen)) > 10
+    m = s.patch_grid.matrix
+    assert m.shape == (31, 13) and m[0, 8] > 0.99 and m[30, 12] > 0.99
+    assert np.all(m[0, [p for p in range(13) if p != 8]] == 0.0)
+    assert "logit(' Mary') − logit(' John')" in dock.heat_plot.getPlotItem().titleLabel.text
+    assert "all layers done" in dock.readout.text()
+    # The heatmap is drawn: red where the name carries it early.
+    img = dock.heat.image
+    assert img is not None and img.shape == (31 * 8, 13 * 8)
+    # Clicking cell (layer 10, ' Mary') patches ' John' back in there: the second path becomes that run.
+    vb = dock.heat_plot.getPlotItem().getViewBox()
+    scene_pt = vb.mapViewToScene(QPointF(8, 10))
+    qtbot.mouseClick(dock.heat_plot.viewport(), Qt.MouseButton.LeftButton, pos=dock.heat_plot.mapFromScene(scene_pt))
+    qtbot.waitUntil(lambda: s.compare_label == "patched at layer 10, position 8", timeout=RUN_TIMEOUT)
+    assert s.compare_trace.next_token.text == " Mary", "the patched run recovers the clean answer"
+    head = window.layer_dock.head2
+    assert head.text().startswith("Patched run") and "patched at layer 10" in head.toolTip()
+    assert "On the sphere now" in dock.tokens.text()
+
+
+def test_patching_bad_input_and_cancel_keep_the_session(qtbot, window):
+    s, dock = _compare(qtbot, window, "Mary bought a drink for")
+    qtbot.mouseClick(dock.patch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "equal length" in window.message_bar.text(), timeout=RUN_TIMEOUT)
+    assert "13 tokens" in window.message_bar.text() and not s.patching
+    assert "The lengths differ" in dock.tokens.text()
+    trace = s.trace
+    # A target equal to its contrast.
+    dock.second.setText(CORRUPT)
+    dock.compare()
+    s.plane_tokens = (5099, 5099)
+    qtbot.mouseClick(dock.patch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "contrast is the target" in window.message_bar.text(), timeout=RUN_TIMEOUT)
+    # Cancelling mid-grid keeps the rows done and the session.
+    s.plane_tokens = (5099, 2322)
+    qtbot.mouseClick(dock.patch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.patch_grid is not None and s.patch_grid.rows_done() >= 1, timeout=RUN_TIMEOUT)
+    qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
+    assert not s.patching
+    done = s.patch_grid.rows_done()
+    assert 1 <= done < 31
+    qtbot.wait(300)  # (a cancelled job's late rows must not arrive; nothing to wait for but time)
+    assert s.patch_grid.rows_done() == done
+    assert s.trace is trace and s.prompt and window.controller.runner is not None
+    type_and_run(qtbot, window)  # still works
+
+
+def _click_box(qtbot, box):
+    """On the check box's indicator (its middle may be empty stretch)."""
+    from PySide6.QtCore import QPoint
+
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+
+
+def test_steering_slider_flips_the_prediction_live(qtbot, window):
+    type_and_run(qtbot, window)
+    s = window.session
+    plain = s.trace
+    assert plain.next_token.text == " Mary"
+    window.docks["steer"].raise_()
+    dock = window.lessons["steer"][0]
+    _click_box(qtbot, dock.enabled)
+    dock.layer.setValue(15)
+    qtbot.mouseClick(dock.contrast_button, Qt.MouseButton.LeftButton)
+    assert dock.toward.text() == "␣John" and dock.away.text() == "␣Mary"
+    dock.alpha.setFocus()
+    for _ in range(5):  # five page steps of 10 while the runs come back: the latest wins
+        qtbot.keyClick(dock.alpha, Qt.Key.Key_PageUp)
+    assert dock.enabled.isChecked() and dock.alpha.value() == 50, (dock.enabled.isChecked(), dock.alpha.value())
+    assert s.steer.alpha == 50
+    qtbot.waitUntil(lambda: s.traced_steer is not None and s.traced_steer.alpha == 50 and not s.busy,
+                    timeout=RUN_TIMEOUT)
+    assert s.trace.next_token.text != " Mary"
+    assert "' John' beats ' Mary'" in dock.readout.text() and "(unsteered: -1.66)" in dock.readout.text()
+    assert "(steered)" in window.status_text.text()
+    assert any(t.startswith("Steered: +50") for t, _c, _b in window.view.labels.overlay)
+    np.testing.assert_array_equal(s.trace.residuals[:15], plain.residuals[:15])
+    assert len(dock.points) >= 1 and dock.points[50.0] > 0
+    # Back to α = 0: exactly the plain run.
+    for _ in range(5):
+        qtbot.keyClick(dock.alpha, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: s.traced_steer is not None and s.traced_steer.alpha == 0 and not s.busy,
+                    timeout=RUN_TIMEOUT)
+    np.testing.assert_array_equal(s.trace.residuals, plain.residuals)
+    # Bad steering: one sentence, the session as it was.
+    from spherescope.core.patching import SteerSpec
+
+    steer = s.steer
+    window.controller.set_steer(SteerSpec(15, 2322, 5099, math.nan))
+    assert "finite" in window.message_bar.text() and s.steer == steer
+    window.controller.set_steer(SteerSpec(31, 2322, 5099, 10.0))
+    assert "layers 0..30" in window.message_bar.text() and s.steer == steer
+    # Off again: the plain prediction.
+    _click_box(qtbot, dock.enabled)
+    qtbot.waitUntil(lambda: s.traced_steer is None and not s.busy and s.trace.next_token.text == " Mary",
+                    timeout=RUN_TIMEOUT)
