@@ -60,6 +60,9 @@ def configure_qt() -> None:
 def make_app(argv: list[str] | None = None):
     from PySide6.QtWidgets import QApplication
 
+    from spherescope import runtime
+
+    runtime.quick_pyside_module_check()
     app = QApplication.instance()
     if app is None:
         configure_qt()
@@ -125,18 +128,139 @@ def build_main_window(settings=None, load_options: dict | None = None, model: st
     `model`: the one the window will load first (default: the last one used)."""
     from PySide6.QtCore import QSettings
 
+    from spherescope.widgets.main_window import MainWindow
+
+    settings = settings if settings is not None else QSettings("spherescope", "spherescope")
+    session, controller, view, binding = _compose(settings, load_options, model)
+    return MainWindow(session, controller, view, binding, settings, model=model)
+
+
+# What the window needs beyond Qt, imported on a thread while its frame is on screen:
+# together ~0.4 s on the reference machine (pyqtgraph alone 0.14 s), which would
+# otherwise hold up the first paint or stall the GUI thread after it.
+_DEFERRED_IMPORTS = (
+    "numpy", "pyqtgraph", "pyqtgraph.opengl", "OpenGL.GL", "spherescope.state.session", "spherescope.controller",
+    "spherescope.render.binding", "spherescope.render.sphere_window", "spherescope.widgets.prompt_dock",
+    "spherescope.widgets.layer_dock", "spherescope.widgets.basis_dock", "spherescope.widgets.lessons",
+)
+
+
+STEP_GAP_MS = 15  # between assembly steps: time for the window to paint what the last step added
+GL_WAIT_MS = 2000  # the longest model work waits for the view's shaders
+
+
+def launch_main_window(settings=None, load_options: dict | None = None, model: str | None = None):
+    """The window as a launch shows it: its frame maps at once, the rest of the app is
+    imported on a thread meanwhile, and the window is assembled in steps of a few tens
+    of milliseconds each (MainWindow.assembly), so it paints and answers throughout.
+    Calls made before it is complete (start, open_scene) wait for it (when_built)."""
+    import importlib
+    import threading
+
+    from PySide6.QtCore import QSettings, QTimer
+
+    from spherescope import runtime
+    from spherescope.widgets.main_window import MainWindow
+
+    settings = settings if settings is not None else QSettings("spherescope", "spherescope")
+    win = MainWindow(settings=settings, model=model)
+    done, failed = threading.Event(), []
+
+    def imports() -> None:
+        runtime.yield_during_imports()  # hand the GIL to the window between modules
+        try:
+            for name in _DEFERRED_IMPORTS:
+                importlib.import_module(name)
+            from spherescope.render.sphere_view import prepare_gl
+
+            prepare_gl()
+        except BaseException as exc:  # noqa: BLE001  (re-raised on the GUI thread)
+            failed.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=imports, name="spherescope-imports", daemon=True).start()
+
+    def advance(steps) -> None:
+        if win.closed_early:
+            steps.close()  # runs the generator's clean-up: a worker already started is shut down
+            return
+        if next(steps, None) is not None:
+            QTimer.singleShot(STEP_GAP_MS, lambda: advance(steps))
+
+    def assemble() -> None:
+        if win.closed_early:
+            return
+        if not done.is_set():
+            QTimer.singleShot(5, assemble)
+            return
+        if failed:
+            raise failed[0]
+
+        def steps():
+            # Model work (torch's import, the load) starts once the view has compiled its
+            # shaders (SphereScene._warm_up): on two cores, both at once made each
+            # compile three times slower, and each is one long pause of the GUI thread.
+            # So the window is released (start, open_scene) then, or after GL_WAIT_MS.
+            parts = yield from _compose_in_steps(settings, load_options, win._start_model)
+            controller, view = parts[1], parts[2]
+
+            def release() -> None:
+                if not win.built:
+                    win.release()
+
+            def gl_ready() -> None:
+                view.gl_ready.disconnect(gl_ready)
+                QTimer.singleShot(0, release)
+
+            view.gl_ready.connect(gl_ready)
+            try:
+                yield "composed"
+                yield from win.assembly(*parts, lazy_lessons=True, release=False)
+            except GeneratorExit:
+                controller.shutdown()
+                raise
+            if view.gl_warm:
+                release()
+            QTimer.singleShot(GL_WAIT_MS, release)  # a view never exposed (minimised) compiles nothing
+
+        advance(steps())
+
+    QTimer.singleShot(0, assemble)
+    return win
+
+
+def _compose_in_steps(settings, load_options, model):
+    """_compose for a launch, yielding between its parts; returns them (yield from)."""
     from spherescope.controller import Controller
     from spherescope.render.binding import ViewBinding
     from spherescope.render.sphere_window import SphereWindow
     from spherescope.state.session import Session
-    from spherescope.widgets.main_window import MainWindow, remembered_model
+    from spherescope.widgets.main_window import remembered_model
 
-    settings = settings if settings is not None else QSettings("spherescope", "spherescope")
     session = Session()
-    controller = Controller(session, load_options, expect=model or remembered_model(settings))
+    controller = Controller(session, load_options, expect=model or remembered_model(settings), warm=False)
+    try:
+        yield "controller"
+        view = SphereWindow()
+        yield "view"
+    except GeneratorExit:  # the window closed meanwhile: stop the worker it started
+        controller.shutdown()
+        raise
+    return session, controller, view, ViewBinding(session, view)
+
+
+def _compose(settings, load_options, model, warm: bool = True):
+    from spherescope.controller import Controller
+    from spherescope.render.binding import ViewBinding
+    from spherescope.render.sphere_window import SphereWindow
+    from spherescope.state.session import Session
+    from spherescope.widgets.main_window import remembered_model
+
+    session = Session()
+    controller = Controller(session, load_options, expect=model or remembered_model(settings), warm=warm)
     view = SphereWindow()
-    binding = ViewBinding(session, view)
-    return MainWindow(session, controller, view, binding, settings, model=model)
+    return session, controller, view, ViewBinding(session, view)
 
 
 def run_app(model: str | None = None, prompt: str | None = None, scene: str | None = None, device: str = "auto",
@@ -152,14 +276,13 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
 
         check_writable(snapshot)  # before a window and a worker exist, and before a slow load
     app = make_app()
-    from spherescope.controller import ModelCatalog
-    from spherescope.workers import wait_for_orphans
+    from spherescope.models.devices import load_options
 
     # Only what the command line asked for: the rest comes from the last session's choice.
-    options = ModelCatalog.load_options(device, dtype, allow_pickle)
-    win = build_main_window(load_options=options, model=model)
+    options = load_options(device, dtype, allow_pickle)
+    win = launch_main_window(load_options=options, model=model)
     if snapshot:  # before anything runs, so an early error is seen too
-        _snapshot_when_traced(app, win, snapshot)
+        win.when_built(lambda: _snapshot_when_traced(app, win, snapshot))
     win.show()
     if os.environ.get("SPHERESCOPE_REPORT_SHOWN"):  # launch-time measurements (packaging/smoke.sh)
         from PySide6.QtCore import QTimer
@@ -175,9 +298,11 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
     story = not (prompt or scene or snapshot) and win.first_launch()
     win.start(model=model, prompt=None if scene else prompt)
     if story:
-        win.tell_the_story()
+        win.when_built(win.tell_the_story)
     if scene:  # `spherescope talk.spherescope`, as a file manager's double-click runs it
         win.open_scene(scene)
+    from spherescope.workers import wait_for_orphans
+
     app.aboutToQuit.connect(wait_for_orphans)
     return app.exec()
 

@@ -45,7 +45,7 @@ class Controller(QObject):
     job_cancelled = Signal(str)  # a JobKind value: the worker stopped that job part-way
 
     def __init__(self, session: Session, load_options: dict | None = None, parent=None,
-                 expect: str | None = None) -> None:
+                 expect: str | None = None, warm: bool = True) -> None:
         """`expect`: the model the first load will ask for, so its tokenizer is parsed
         while the window is still being built."""
         super().__init__(parent)
@@ -54,7 +54,9 @@ class Controller(QObject):
         self.catalog = ModelCatalog()
         self.runner = JobRunner(self)
         self.runner.cancelled.connect(lambda kind, _job: self.job_cancelled.emit(kind.value))
-        self.runner.submit(JobKind.WARM, load_jobs.warm, expect or "")
+        self._expect = expect or ""
+        if warm:
+            self.warm_up()
         session.position_changed.connect(self._on_position)
         session.position_changed.connect(lambda *_: self._tracing or self._compare_again())
         for sig in (session.roundtrip_token_changed, session.roundtrip_mode_changed, session.roundtrip_wanted_changed):
@@ -64,11 +66,19 @@ class Controller(QObject):
                     session.use_contrast_changed, session.lens_after_attention_changed):
             sig.connect(lambda *_: self.request_attribution())
         session.plane_tokens_changed.connect(lambda *_: self._tracing or self._compare_again())
+        session.center_cloud_changed.connect(lambda *_: self.request_raw())
         self._rerun: str | None = None
         self._loading = False
         self._tracing = False
         self._pending_layer: int | None = None
         self.frames_received = 0
+
+    def warm_up(self) -> None:
+        """Import torch and read ahead the expected model's files on the worker, before
+        any load is asked for (a launch does it once the window's first frame is up)."""
+        if not getattr(self, "_warmed", False):
+            self._warmed = True
+            self.runner.submit(JobKind.WARM, load_jobs.warm, self._expect)
 
     # ---- commands ----
     def notify(self, text: str, is_error: bool = True) -> None:
@@ -77,6 +87,7 @@ class Controller(QObject):
 
     def load(self, ref: str) -> None:
         s = self.s
+        self._warmed = True  # the load imports what warming would have
         # The prompt on screen is traced again on the new model once it has loaded
         # (comparing models is the point of switching), unless a run is asked for first.
         self._rerun = s.prompt if s.trace is not None and s.prompt else None
@@ -360,10 +371,26 @@ class Controller(QObject):
             if vocab.embed is None:
                 s.cloud_space = "unembedding"  # no input space to show for a tied model
             s.vocab = vocab
+            self.request_raw()
             # The article's example token for the round trip, when the vocabulary has it.
             s.roundtrip_token = vocab.lookup.get("␣NEXT", vocab.lookup.get("␣next", -1))
             if self._rerun and not self._tracing:
                 self.run(self._rerun)
+
+    def request_raw(self) -> None:
+        """The cloud shown uncentred needs the vocabulary's uncentred directions, which
+        are made on demand in the worker; the centred cloud stands in until they come."""
+        v = self.s.vocab
+        if v is None or self.s.center_cloud or v.raw_directions is not None:
+            return
+        self.status.emit("Computing the uncentred token directions…")
+        self.runner.submit(JobKind.RAW, load_jobs.raw_space, v, depends=(JobKind.LOAD,),
+                           on_done=lambda done, asked=v: self._on_raw(asked, done), on_failed=self._on_side_failed)
+
+    def _on_raw(self, asked, done) -> None:
+        if self.s.vocab is asked:  # still the same model's vocabulary
+            self.s.vocab = done
+            self.status.emit("")
 
     def _on_loaded(self, result) -> None:
         self.s.model_stats = result.stats

@@ -33,3 +33,43 @@ def test_trajectory_cleared_before_it_was_ever_drawn(qtbot):
     view.set_trajectory(pts[:1], np.ones(1), np.ones(1), 4)  # one node: no arc
     _frame(qtbot, view)
     assert np.allclose(view.marker_position(), pts[0], atol=1e-6)
+
+
+def test_the_cloud_is_drawn_whole_when_still_and_in_part_while_moving(qtbot):
+    """Level of detail: while the camera moves, a stable subset of the cloud; once it
+    rests, the whole cloud in the cached layer (over several frames when it is large);
+    back where it started, the very same picture."""
+    import numpy as np
+
+    from spherescope.render import sphere_view as sv
+    from spherescope.render.sphere_view import SphereView
+
+    view = SphereView()
+    qtbot.addWidget(view)
+    view.resize(480, 360)
+    view.show()
+    qtbot.waitExposed(view)
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(3 * sv.CLOUD_PER_FRAME, 3)).astype(np.float32)
+    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+    view.set_cloud(pts, np.full((len(pts), 4), 0.8, np.float32))
+    n = view._n_chunks
+    assert n == -(-len(pts) // sv.CLOUD_MOVING)
+    assert sum(len(c.pos) for c in view._chunks[:n]) == len(pts), "the chunks hold every point once"
+    painted = []
+    for chunk in view._chunks:
+        orig = chunk.paint
+        chunk.paint = lambda orig=orig, chunk=chunk: (painted.append(chunk), orig())
+    qtbot.waitUntil(lambda: view._cache_done == n, timeout=20000)
+    assert len(set(painted)) == n
+    still = view.grabFramebuffer()
+    painted.clear()
+    view.orbit(30, 0)
+    with qtbot.waitSignal(view.frameSwapped, timeout=5000):
+        view.update()
+    assert set(painted) == {view._chunks[0]}, "moving: the subset only"
+    view.orbit(-30, 0)
+    qtbot.waitUntil(lambda: view._cache_done == n and not view._settle.isActive(), timeout=20000)
+    with qtbot.waitSignal(view.frameSwapped, timeout=5000):
+        view.update()
+    assert view.grabFramebuffer() == still

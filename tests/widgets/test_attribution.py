@@ -30,11 +30,12 @@ def test_attribution_view_shows_block_24_attention_moving_it_to_mary(qtbot, wind
     scene_pt = vb.mapViewToScene(QPointF(24 - 0.19, float(at.attn[23]) / 2))
     qtbot.mouseClick(dock.plot.viewport(), Qt.MouseButton.LeftButton, pos=dock.plot.mapFromScene(scene_pt))
     assert s.layer == 24
-    assert dock.readout.text().startswith("Block 24: attention +1.96") and "H3 +1.81" in dock.readout.text()
+    qtbot.waitUntil(lambda: dock.readout.text().startswith("Block 24: attention +1.96"), timeout=RUN_TIMEOUT)
+    assert "H3 +1.81" in dock.readout.text()
     # Without the contrast: the target's logit alone.
     dock.contrast.setChecked(False)
     qtbot.waitUntil(lambda: s.attribution is not None and s.attribution.contrast is None, timeout=RUN_TIMEOUT)
-    assert dock.pair.text() == "Target: logit(' Mary')"
+    qtbot.waitUntil(lambda: dock.pair.text() == "Target: logit(' Mary')", timeout=RUN_TIMEOUT)
 
 
 def test_writes_on_the_sphere_and_the_lens_after_attention(qtbot, window):

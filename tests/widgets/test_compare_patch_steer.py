@@ -74,9 +74,11 @@ def test_patching_heatmap_fills_in_and_a_cell_goes_on_the_sphere(qtbot, window):
     assert m.shape == (31, 13) and m[0, 8] > 0.99 and m[30, 12] > 0.99
     assert np.all(m[0, [p for p in range(13) if p != 8]] == 0.0)
     assert "logit(' Mary') − logit(' John')" in dock.heat_plot.getPlotItem().titleLabel.text
-    assert "all layers done" in dock.readout.text()
+    qtbot.waitUntil(lambda: "all layers done" in dock.readout.text(), timeout=RUN_TIMEOUT)
+    assert "first (clean) +1.66, second (corrupt) -2.38" in dock.readout.text()
     # The heatmap is drawn: red where the name carries it early.
     img = dock.heat.image
+    assert img.max() > 0.99 and img.min() < -0.2
     assert img is not None and img.shape == (31 * 8, 13 * 8)
     # Clicking cell (layer 10, ' Mary') patches ' John' back in there: the second path becomes that run.
     vb = dock.heat_plot.getPlotItem().getViewBox()

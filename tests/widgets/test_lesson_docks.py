@@ -22,8 +22,8 @@ def test_closest_lists_follow_layer_and_position(qtbot, window):
     assert s.vocab.texts[dot[0]] == " Mary"
     euclid = closest.column_ids(3)
     assert euclid != dot, "the Euclidean 'closest' list is not the model's ranking"
-    s.layer = 5
-    assert closest.column_ids(0) != dot
+    s.layer = 5  # the dock follows after the 3-D view's next frame
+    qtbot.waitUntil(lambda: closest.column_ids(0) != dot, timeout=RUN_TIMEOUT)
     chips = window.prompt_dock.chips
     qtbot.mouseClick(chips.viewport(), Qt.MouseButton.LeftButton, pos=chips.visualItemRect(chips.item(2)).center())
     qtbot.waitUntil(lambda: 2 in s.lessons_by_position, timeout=RUN_TIMEOUT)
@@ -60,8 +60,8 @@ def test_norms_dock_one_line_per_position(qtbot, window):
     norms = docks["norms"][0]
     window.docks["norms"].raise_()
     qtbot.waitUntil(lambda: norms.curve_count() == 13, timeout=RUN_TIMEOUT)
-    window.session.layer = 7
-    assert norms.cursor.value() == 7
+    window.session.layer = 7  # the cursor follows after the 3-D view's next frame
+    qtbot.waitUntil(lambda: norms.cursor.value() == 7, timeout=RUN_TIMEOUT)
     assert "before the final norm" in norms.final.text()
 
 
@@ -76,7 +76,8 @@ def test_token_norms_and_tied(qtbot, window):
     qtbot.mouseClick(tn.longest.viewport(), Qt.MouseButton.LeftButton, pos=tn.longest.visualItemRect(item).center())
     assert seen == [item.data(Qt.ItemDataRole.UserRole)]
     before = window.binding._cloud.points.copy()
-    tn.center.setChecked(False)
+    tn.center.setChecked(False)  # the uncentred directions are made in the worker, then drawn
+    qtbot.waitUntil(lambda: window.session.vocab.raw_directions is not None, timeout=RUN_TIMEOUT)
     assert not np.allclose(window.binding._cloud.points, before), "the uncentred cloud is drawn"
     assert "ties its embeddings" in docks["tied"][0].statement.text()
 

@@ -26,8 +26,9 @@ def test_the_plane_shows_the_turn_to_mary(qtbot, window):
     angle = plane.angle
     assert all(25 < a < 40 for a in angle[1:24]) and angle[30] < 5
     assert "Layer 30: 1.7° from ' Mary'" in dock.readout.text()
-    s.layer = 15
-    assert dock.readout.text().startswith("Layer 15: ") and "the plane keeps" in dock.readout.text()
+    s.layer = 15  # the dock follows after the 3-D view's next frame
+    qtbot.waitUntil(lambda: dock.readout.text().startswith("Layer 15: "), timeout=RUN_TIMEOUT)
+    assert "the plane keeps" in dock.readout.text()
     # The plot: both arrows labelled, the path with its layer numbers, the marker at layer 15.
     texts = [t.textItem.toPlainText() for t in dock.arrows if hasattr(t, "textItem")]
     assert texts == ["' Mary'", "' John'"]

@@ -5,17 +5,14 @@ from __future__ import annotations
 _SPECIAL = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 
 
+# One translation table (str.translate runs in C): a 262k-token vocabulary's lookup
+# took 1.5 s character by character in Python.
+_TABLE = {**{c: f"\\x{c:02x}" for c in (*range(32), *range(0x7F, 0xA0))}, **{ord(k): v for k, v in _SPECIAL.items()}}
+
+
 def visible(text: str, limit: int = 40) -> str:
     """Token text with spaces and control characters shown, as in the article's ' The' example."""
-    out = []
-    for ch in text:
-        if ch in _SPECIAL:
-            out.append(_SPECIAL[ch])
-        elif ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    s = "".join(out)
+    s = text.translate(_TABLE)
     if not s:
         return "∅"
     return s if len(s) <= limit else s[: limit - 1] + "…"

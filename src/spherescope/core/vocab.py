@@ -26,13 +26,16 @@ class Vocab:
     texts: tuple[str, ...]
     pca: Basis
     mean: np.ndarray  # (d,) the mean row removed before taking directions
-    raw_directions: np.ndarray  # (V, d) uncentred unit rows, for the "centre the cloud" option off
-    raw_pca: Basis
+    # The uncentred unit rows and their PCA, for the "centre the cloud" option off: made
+    # on demand (with_raw, in the worker), not with the rest: they are another V x d
+    # array (113 MB for SmolLM2, 671 MB for a 262k vocabulary) few views ever use.
+    raw_directions: np.ndarray | None
+    raw_pca: Basis | None
     lookup: dict  # visible text (␣Mary) -> first token id with that text, for token entry
     completions: tuple[str, ...]  # sorted keys of lookup, for the completer
     # Untied models only (and only when W_E has the residual's width): the input
     # embedding's rows, centred and not, so the cloud can show either space.
-    embed: tuple | None = None  # (directions, pca, raw_directions, raw_pca)
+    embed: tuple | None = None  # (directions, pca, raw_directions, raw_pca); raw ones None until with_raw
     # The cloud already projected onto its own PCA bases (the default view), as
     # ((basis, Projected), ...): the worker does this 25-30 ms matrix product, so the
     # GUI thread does not when the vocabulary arrives.
@@ -44,17 +47,32 @@ class Vocab:
         return token_id(self.lookup, len(self.texts), text)
 
 
-def _unit_rows(rows: np.ndarray) -> np.ndarray:
-    n = np.sqrt(np.einsum("ij,ij->i", rows, rows))
-    return np.ascontiguousarray(rows / np.maximum(n, 1e-12)[:, None], dtype=np.float32)
+def _unit_rows(rows: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Rows scaled to unit length, as a new float32 array (zero rows stay zero)."""
+    out = np.empty(rows.shape, np.float32)
+    for start in range(0, len(rows), chunk):
+        x = np.asarray(rows[start:start + chunk], np.float32)
+        n = np.sqrt(np.einsum("ij,ij->i", x, x))
+        np.divide(x, np.maximum(n, 1e-12)[:, None], out=out[start:start + chunk])
+    return out
 
 
-def _centred(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _centred_unit_rows(rows: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """(unit rows of rows - mean, mean), filled block by block into one new array: no
+    V x d temporaries (each is 671 MB for a 262k-token vocabulary, and a fresh one costs
+    seconds of page faults)."""
     mean = rows.mean(axis=0, dtype=np.float64).astype(np.float32)
-    return rows - mean, mean
+    out = np.empty(rows.shape, np.float32)
+    for start in range(0, len(rows), chunk):
+        block = out[start:start + chunk]
+        np.subtract(rows[start:start + chunk], mean, out=block)
+        n = np.sqrt(np.einsum("ij,ij->i", block, block))
+        block /= np.maximum(n, 1e-12)[:, None]
+    return out, mean
 
 
-def build_vocab(unembedding: np.ndarray, texts: list[str] | tuple[str, ...], embedding: np.ndarray | None = None) -> Vocab:
+def build_vocab(unembedding: np.ndarray, texts: list[str] | tuple[str, ...], embedding: np.ndarray | None = None,
+                raw: bool = False) -> Vocab:
     """Token directions, lengths and PCA bases of the effective unembedding rows.
 
     The rows are centred before taking directions: subtracting the mean row m shifts
@@ -62,23 +80,39 @@ def build_vocab(unembedding: np.ndarray, texts: list[str] | tuple[str, ...], emb
     the model uses, while the shared mean direction (which otherwise crowds the whole
     vocabulary into one cap of the sphere) is gone. `embedding` is given for untied
     models whose input rows have the residual's width, so the cloud can show them too.
+    `raw`: also the uncentred directions (else `with_raw` adds them when asked for).
     """
     w = np.asarray(unembedding, np.float32)
     lengths = np.sqrt(np.einsum("ij,ij->i", w, w)).astype(np.float32)
-    centred, mean = _centred(w)
-    directions = _unit_rows(centred)
-    raw = _unit_rows(w)
+    directions, mean = _centred_unit_rows(w)
     texts = tuple(texts)
     lookup = make_lookup(texts)
     embed = None
     if embedding is not None and embedding.shape == w.shape:
-        e = np.asarray(embedding, np.float32)
-        e_dirs, e_raw = _unit_rows(_centred(e)[0]), _unit_rows(e)
-        embed = (e_dirs, pca_basis(e_dirs), e_raw, pca_basis(e_raw))
-    pca, raw_pca = pca_basis(directions), pca_basis(raw)
-    return Vocab(directions=directions, lengths=lengths, texts=texts, pca=pca, mean=mean,
-                 raw_directions=raw, raw_pca=raw_pca, lookup=lookup, completions=tuple(sorted(lookup)), embed=embed,
-                 projected=((pca, project(directions, pca)), (raw_pca, project(raw, raw_pca))))
+        e_dirs = _centred_unit_rows(np.asarray(embedding, np.float32))[0]
+        embed = (e_dirs, pca_basis(e_dirs, unit=True), None, None)
+    pca = pca_basis(directions, unit=True)
+    vocab = Vocab(directions=directions, lengths=lengths, texts=texts, pca=pca, mean=mean, raw_directions=None,
+                  raw_pca=None, lookup=lookup, completions=tuple(sorted(lookup)), embed=embed,
+                  projected=((pca, project(directions, pca)),))
+    return with_raw(vocab, w, embedding) if raw else vocab
+
+
+def with_raw(vocab: Vocab, unembedding: np.ndarray, embedding: np.ndarray | None = None) -> Vocab:
+    """The vocabulary with its uncentred directions and their PCA (the cloud with the
+    "centre" option off). Returns `vocab` itself when it has them."""
+    from dataclasses import replace
+
+    if vocab.raw_directions is not None:
+        return vocab
+    raw = _unit_rows(np.asarray(unembedding, np.float32))
+    raw_pca = pca_basis(raw, unit=True)
+    embed = vocab.embed
+    if embed is not None and embedding is not None:
+        e_raw = _unit_rows(np.asarray(embedding, np.float32))
+        embed = (embed[0], embed[1], e_raw, pca_basis(e_raw, unit=True))
+    return replace(vocab, raw_directions=raw, raw_pca=raw_pca, embed=embed,
+                   projected=vocab.projected + ((raw_pca, project(raw, raw_pca)),))
 
 
 def make_lookup(texts: tuple[str, ...]) -> dict[str, int]:

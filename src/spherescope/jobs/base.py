@@ -46,6 +46,7 @@ class JobKind(str, enum.Enum):
     COMPARE = "compare"  # a second prompt's trace, drawn beside the first
     PATCH = "patch"  # activation patching: every (layer, position) of a clean run into a corrupt one
     PATCHED = "patched"  # one patched run, to draw on the sphere
+    RAW = "raw"  # the vocabulary's uncentred directions, when the cloud is shown uncentred
     FRACTIONS = "fractions"  # how many tokens' round trips return themselves
 
 

@@ -131,6 +131,23 @@ def _get_model(report: Report, ref: str, options: dict):
     return entry
 
 
+def raw_space(ctx: Context, report: Report, vocab):
+    """`vocab` with its uncentred directions (core.vocab.with_raw), for the model it
+    belongs to; the shared cache keeps the completed one."""
+    from spherescope.core.vocab import with_raw
+    from spherescope.jobs.trace import current_model
+
+    model = current_model(ctx, report)
+    with MODEL_LOCK:
+        w, _bias = model.unembedding()
+        embedding = None if model.info.tied_embeddings else model.embedding()
+        done = with_raw(vocab, w, embedding)
+    for key, (loaded, cached) in list(_MODELS.items()):
+        if loaded is model and cached is vocab:
+            _MODELS[key] = (loaded, done)
+    return done
+
+
 def memory_warning(ref: str, options: dict) -> str | None:
     """The model dialog warns before loading; a model opened any other way (recent
     list, drag and drop, command line) gets the same check here, from file headers."""

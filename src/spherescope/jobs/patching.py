@@ -9,9 +9,6 @@ from spherescope.jobs.trace import current_model
 def patch(ctx: Context, report: Report, clean: str, corrupt: str, target: int, contrast: int):
     """The recovery grid; partial results ("row", layer, recovery per position) as each
     layer's row finishes, after ("start", PatchGrid with no rows) once both prompts are traced."""
-    import numpy as np
-
-    from spherescope.core.patching import PatchGrid
     from spherescope.models.patching import check_patchable, patch_grid
     from spherescope.models.trace import trace_prompt
 
@@ -20,10 +17,8 @@ def patch(ctx: Context, report: Report, clean: str, corrupt: str, target: int, c
         clean_trace = trace_prompt(model, clean, cancel=report.cancelled)
         corrupt_trace = trace_prompt(model, corrupt, cancel=report.cancelled)
         check_patchable(clean_trace, corrupt_trace, target, contrast, model.info.vocab_size)
-        empty = np.full((clean_trace.residuals.shape[0], len(corrupt_trace.tokens)), np.nan)
-        report.partial(("start", PatchGrid(empty, float("nan"), float("nan"), target, contrast,
-                                           corrupt_trace.tokens, clean_trace.tokens)))
         return patch_grid(model, clean_trace, corrupt_trace, target, contrast, cancel=report.cancelled,
+                          on_start=lambda grid: report.partial(("start", grid)),
                           on_row=lambda layer, row: report.partial(("row", layer, row)))
 
 

@@ -140,9 +140,11 @@ def check_patchable(clean: Trace, corrupt: Trace, target: int, contrast: int, vo
 @torch.no_grad()
 def patch_grid(loaded: LoadedModel, clean: Trace, corrupt: Trace, target: int, contrast: int,
                on_row: Callable[[int, np.ndarray], None] | None = None,
-               cancel: Callable[[], bool] | None = None, batch: bool = True) -> PatchGrid:
-    """Recovery for every layer 0..L and position; `on_row(layer, row)` as each layer's
-    row is done. `batch=False` runs each (layer, position) on its own (for tests)."""
+               cancel: Callable[[], bool] | None = None, batch: bool = True,
+               on_start: Callable[[PatchGrid], None] | None = None) -> PatchGrid:
+    """Recovery for every layer 0..L and position; `on_start(grid)` with no rows done
+    once the two runs' logit differences are known, then `on_row(layer, row)` as each
+    layer's row is done. `batch=False` runs each (layer, position) on its own (tests)."""
     check_patchable(clean, corrupt, target, contrast, loaded.info.vocab_size)
     ids = _ids(loaded, corrupt.tokens)
     clean_logits, corrupt_logits = _last_logits(loaded, _ids(loaded, clean.tokens))[0], _last_logits(loaded, ids)[0]
@@ -154,6 +156,9 @@ def patch_grid(loaded: LoadedModel, clean: Trace, corrupt: Trace, target: int, c
         raise PromptError(str(exc)) from None
     n_layers, T = clean.residuals.shape[0], clean.residuals.shape[1]
     matrix = np.full((n_layers, T), np.nan)
+    if on_start is not None:
+        on_start(PatchGrid(matrix.copy(), clean_diff, corrupt_diff, int(target), int(contrast), corrupt.tokens,
+                           clean.tokens))
     for layer in range(n_layers):
         if cancel is not None and cancel():
             raise Cancelled()

@@ -93,7 +93,9 @@ class LabelLayer(GLGraphicsItem):
         bold.setPointSizeF(points)
         bold.setBold(True)
         metrics = {False: QFontMetricsF(normal, painter.device()), True: QFontMetricsF(bold, painter.device())}
-        placed: list[QRectF] = [QRectF(b) for b in obstacles]  # annotations and labels already there
+        # Boxes as (left, top, right, bottom) tuples: the overlap test runs for every
+        # candidate spot of every label each frame, and QRectF calls cost ~10x more.
+        placed: list[tuple] = [(b.left(), b.top(), b.right(), b.bottom()) for b in obstacles]
         drawn: list[str] = []
         # A translucent plate in the background colour behind each label keeps text
         # readable where it crosses the trajectory or the cloud (one fillRect each:
@@ -117,34 +119,35 @@ class LabelLayer(GLGraphicsItem):
             painter.setFont(bold if is_bold else normal)
             painter.setPen(QColor(*rgba))
             painter.drawText(QPointF(box.left(), box.top() + fm.ascent()), text)
-            placed.append(box.adjusted(-4, -1, 4, 1))
+            placed.append((box.left() - 4, box.top() - 1, box.right() + 4, box.bottom() + 1))
             drawn.append(text)
             y += fm.height() + 2 * scale
+        r_left, r_top, r_right, r_bottom = rect.left(), rect.top(), rect.right(), rect.bottom()
         for lb, required in labels:
             if not lb.text:
                 continue
             anchor = mvp.map(QVector3D(*lb.pos)).toPointF()
+            ax, ay = anchor.x(), anchor.y()
             fm = metrics[lb.bold]
             w, h = fm.horizontalAdvance(lb.text), fm.height()
+            asc = fm.ascent()
             gap = 9 * scale
             # Right of the anchor first (the token's own dot must not cover the text),
             # then left, above, below and further out. A label with no free spot is
             # dropped, unless it is required: then it takes the spot it overlaps least.
-            y0 = anchor.y() - fm.ascent() * 0.7
-            spots = [(anchor.x() + gap, y0), (anchor.x() - gap - w, y0), (anchor.x() - w / 2, anchor.y() - gap - h),
-                     (anchor.x() - w / 2, anchor.y() + gap), (anchor.x() + gap, anchor.y() - gap - h),
-                     (anchor.x() + gap, anchor.y() + gap * 0.5), (anchor.x() - gap - w, anchor.y() - gap - h),
-                     (anchor.x() - gap - w, anchor.y() + gap * 0.5), (anchor.x() + gap, y0 - 1.2 * h),
-                     (anchor.x() + gap, y0 + 1.2 * h)]
+            y0 = ay - asc * 0.7
+            spots = ((ax + gap, y0), (ax - gap - w, y0), (ax - w / 2, ay - gap - h), (ax - w / 2, ay + gap),
+                     (ax + gap, ay - gap - h), (ax + gap, ay + gap * 0.5), (ax - gap - w, ay - gap - h),
+                     (ax - gap - w, ay + gap * 0.5), (ax + gap, y0 - 1.2 * h), (ax + gap, y0 + 1.2 * h))
             box, best = None, None
-            for x, y in spots:
-                cand = QRectF(x, y, w, h)
-                if not rect.intersects(cand):
+            for x, yy in spots:
+                if x > r_right or x + w < r_left or yy > r_bottom or yy + h < r_top:
                     continue
                 # Keep a label near the edge whole: slide it inside rather than clip it.
-                cand.moveLeft(min(max(cand.left(), rect.left() + 2), rect.right() - cand.width() - 2))
-                cand.moveTop(min(max(cand.top(), rect.top() + 2), rect.bottom() - cand.height() - 2))
-                overlap = sum(_area(cand.intersected(b)) for b in placed)
+                x = min(max(x, r_left + 2), r_right - w - 2)
+                yy = min(max(yy, r_top + 2), r_bottom - h - 2)
+                cand = (x, yy, x + w, yy + h)
+                overlap = _overlap(cand, placed)
                 if overlap == 0:
                     box = cand
                     break
@@ -154,9 +157,9 @@ class LabelLayer(GLGraphicsItem):
                 box = best[1]
             if box is None:
                 continue
-            pt = QPointF(box.left(), box.top() + fm.ascent())
+            pt = QPointF(box[0], box[1] + asc)
             pad = 3 * scale  # a gap between neighbouring labels, so two never read as one
-            placed.append(box.adjusted(-pad, -pad / 3, pad, pad / 3))
+            placed.append((box[0] - pad, box[1] - pad / 3, box[2] + pad, box[3] + pad / 3))
             color = QColor(*lb.color)
             plate = QColor(bg)
             plate.setAlphaF(0.62)
@@ -164,12 +167,25 @@ class LabelLayer(GLGraphicsItem):
                 color.setAlpha(min(color.alpha(), 80))
                 plate.setAlphaF(0.25)
             if plates:  # not on a transparent export, where no background is known
-                painter.fillRect(box.adjusted(-2, 0, 2, 0), plate)
+                painter.fillRect(QRectF(box[0] - 2, box[1], box[2] - box[0] + 4, box[3] - box[1]), plate)
             painter.setFont(bold if lb.bold else normal)
             painter.setPen(color)
             painter.drawText(pt, lb.text)
             drawn.append(lb.text)
         return drawn
+
+
+def _overlap(box: tuple, placed: list[tuple]) -> float:
+    """Total area `box` shares with the boxes placed so far."""
+    l0, t0, r0, b0 = box
+    total = 0.0
+    for l1, t1, r1, b1 in placed:
+        w = (r0 if r0 < r1 else r1) - (l0 if l0 > l1 else l1)
+        if w > 0:
+            h = (b0 if b0 < b1 else b1) - (t0 if t0 > t1 else t1)
+            if h > 0:
+                total += w * h
+    return total
 
 
 def _wrap(text: str, fm: QFontMetricsF, width: float) -> list[str]:
@@ -184,7 +200,3 @@ def _wrap(text: str, fm: QFontMetricsF, width: float) -> list[str]:
             line = cand
     out.append(line)
     return out
-
-
-def _area(r: QRectF) -> float:
-    return max(r.width(), 0.0) * max(r.height(), 0.0)

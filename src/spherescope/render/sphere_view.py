@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.opengl as gl
 from OpenGL import GL
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPainter
 from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLFramebufferObjectFormat
 
@@ -33,6 +33,62 @@ _SOLID = {GL.GL_DEPTH_TEST: True, GL.GL_BLEND: True, GL.GL_CULL_FACE: False, "gl
 
 
 REFERENCE_HEIGHT = 800  # exports scale point sizes, line widths and fonts relative to this
+# Level of detail on screen. While the camera moves, the cloud is drawn from a stable
+# stratified subset of at most CLOUD_MOVING points (every k-th token by id: every
+# frequency rank is represented); when it stops, the whole cloud is drawn once into the
+# cached static layer, at most CLOUD_PER_FRAME points a frame, so that a 262k-token
+# vocabulary never holds the GUI thread for a whole cloud. Exports always draw it all.
+CLOUD_MOVING = 16_000
+CLOUD_PER_FRAME = 64_000
+SETTLE_MS = 150  # the camera counts as still this long after its last move
+WARM_GAP_MS = 20  # between the warm-up frames
+
+
+_MESH = None
+# The OpenGL functions a frame or an export calls. PyOpenGL looks each one up on its
+# first call; a launch looks them up on its import thread (prepare_gl), because on
+# the GUI thread the lookups waited for the model worker's loading of torch's
+# libraries (one loader lock): 163 ms of the first frame.
+GL_FUNCTIONS = (
+    "glAttachShader", "glBindAttribLocation", "glBindFramebuffer", "glBlendFuncSeparate", "glBlitFramebuffer",
+    "glClear", "glClearColor", "glCompileShader", "glCreateProgram", "glCreateShader", "glDeleteShader",
+    "glDepthMask", "glDisable", "glDisableVertexAttribArray", "glDrawArrays", "glDrawElements", "glEnable",
+    "glEnableVertexAttribArray", "glFinish", "glGetAttribLocation", "glGetProgramiv", "glGetShaderiv",
+    "glGetUniformLocation", "glHint", "glLineWidth", "glLinkProgram", "glShaderSource", "glUniform1f",
+    "glUniformMatrix3fv", "glUniformMatrix4fv", "glUseProgram", "glValidateProgram", "glVertexAttrib1f",
+    "glVertexAttrib4f", "glVertexAttribPointer", "glViewport", "glGetString", "glGetIntegerv", "glBindBuffer",
+    "glBindVertexArray", "glPointSize", "glBlendFunc", "glDepthFunc",
+)
+
+
+def sphere_mesh():
+    """The sphere's mesh with its normals, made once (~30 ms, on the launch's import thread)."""
+    global _MESH
+    if _MESH is None:
+        md = gl.MeshData.sphere(rows=32, cols=64, radius=1.0)
+        md.vertexNormals()
+        md.vertexNormals(indexed="faces")
+        md.vertexes(indexed="faces")
+        _MESH = md
+    return _MESH
+
+
+def prepare_gl() -> None:
+    """What the first frame would otherwise do on the GUI thread and can be done before:
+    look up the OpenGL functions, build the sphere's mesh. Needs no OpenGL context."""
+    from OpenGL.GL import shaders
+
+    sphere_mesh()
+    for module, names in ((GL, GL_FUNCTIONS), (shaders, [n for n in dir(shaders) if n.startswith("gl")])):
+        for name in names:
+            fn = getattr(module, name, None)
+            try:
+                if fn is not None:
+                    # Truth-testing a PyOpenGL function (plain, wrapped, or one of
+                    # alternatives) looks it up, as its first call would.
+                    bool(fn)
+            except Exception:  # noqa: BLE001  (looked up again on first use, as before)
+                pass
 
 
 class SphereScene:
@@ -58,7 +114,7 @@ class SphereScene:
     def _build(self) -> None:
         s = self.style
         self.setBackgroundColor(s.background)
-        md = gl.MeshData.sphere(rows=32, cols=64, radius=1.0)
+        md = sphere_mesh()
         self.sphere = gl.GLMeshItem(meshdata=md, smooth=True, color=s.sphere, shader="balloon", glOptions=_SHELL)
         self.graticule = gl.GLLinePlotItem(pos=graticule(), color=s.graticule, mode="lines", width=1.0, antialias=True, glOptions=_SHELL)
         # The cloud writes no depth either: the trajectory is the subject and is never
@@ -75,6 +131,25 @@ class SphereScene:
                      *t.items):
             self.addItem(item)
         self._static_items = (self.sphere, self.graticule, self.cloud)
+        self._chunks: list = []  # the cloud on screen, in stride classes (set_cloud)
+        self._shell: QOpenGLFramebufferObject | None = None  # the sphere alone, see paintGL
+        self._shell_key = None
+        self._cache_done = 0  # how many chunks the static layer holds for its key
+        self._settle = QTimer()
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self.update)
+        # One of each kind of point and line the scene draws, painted once each while
+        # warming up (SphereScene._warm_up) and never otherwise.
+        self._warm_items = [gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=2, color=(0, 0, 0, 0),
+                                                 pxMode=True, glOptions=opts) for opts in (_SHELL, _SOLID)]
+        self._warm_items.append(gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0), width=2.0,
+                                                  antialias=True, mode="line_strip", glOptions=_SOLID))
+        for item in self._warm_items:
+            item.setVisible(False)
+            self.addItem(item)
+        self._warming = ["cache", "points", "lines", "text"]
+        self.gl_warm = False  # set (and gl_ready emitted) once the warm-up is done
         self.labels = LabelLayer(s.font_size)
         # Priority: the marker, the axes, the lens's top tokens and the plane's tokens are
         # never dropped; a highlighted token and the prompt's tokens give way to them.
@@ -143,7 +218,28 @@ class SphereScene:
 
     def set_cloud(self, points: np.ndarray, colors: np.ndarray) -> None:
         self.cloud.setData(pos=points, color=colors, size=self.style.cloud_size)
+        self._set_chunks(points, colors)
         self._static_version += 1
+
+    def _set_chunks(self, points: np.ndarray, colors: np.ndarray) -> None:
+        """The on-screen cloud as stride classes: chunk j holds tokens j, j+k, j+2k, ...,
+        so chunk 0 alone is the subset drawn while moving and each chunk is a sample of
+        the whole vocabulary. Items are reused; none is ever drawn by exports."""
+        n = len(points)
+        k = max(1, -(-n // CLOUD_MOVING))
+        while len(self._chunks) < k:
+            item = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=1, color=(0, 0, 0, 0), pxMode=True,
+                                        glOptions=_SHELL)
+            item.setVisible(False)  # painted by paintGL itself, never by the item list
+            self.addItem(item)
+            self._chunks.append(item)
+        for j, item in enumerate(self._chunks):
+            if j < k:
+                item.setData(pos=np.ascontiguousarray(points[j::k]), color=np.ascontiguousarray(colors[j::k]),
+                             size=self.style.cloud_size)
+            else:
+                item.setData(pos=np.zeros((1, 3), np.float32), color=np.zeros((1, 4), np.float32))
+        self._n_chunks = k
 
     def set_cloud_visible(self, visible: bool) -> None:
         self.cloud.setVisible(visible)
@@ -237,53 +333,144 @@ class SphereScene:
         c = self.opts["center"]
         return (self.opts["distance"], self.opts["elevation"], self.opts["azimuth"], self.opts["fov"], c.x(), c.y(), c.z())
 
-    def _draw(self, items, region, clear: bool) -> None:
+    def _draw(self, items, region, clear: bool, force: bool = False) -> None:
+        """Paint `items` (the visible ones, or all of them with `force`: the cloud's
+        chunks, which stay hidden so that no other path paints them)."""
         self.setProjection(region, region)
         self.setModelview()
         if clear:
             GL.glClearColor(*self.opts["bgcolor"])
             GL.glClear(GL.GL_DEPTH_BUFFER_BIT | GL.GL_COLOR_BUFFER_BIT)
         for item in sorted(items, key=lambda a: a.depthValue()):
-            if item.visible():
+            if force or item.visible():
                 if self.default_vao.isCreated():
                     self.default_vao.bind()
                 item.paint()
 
+    def _fbo(self, w: int, h: int) -> QOpenGLFramebufferObject:
+        fmt = QOpenGLFramebufferObjectFormat()
+        fmt.setAttachment(QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
+        fmt.setSamples(self.format().samples())
+        return QOpenGLFramebufferObject(w, h, fmt)
+
+    def _blit(self, source: QOpenGLFramebufferObject, target: int, w: int, h: int) -> None:
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, source.handle())
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
+        GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
+        GL.glViewport(0, 0, w, h)
+
+    def _shell_layer(self, region, w: int, h: int) -> QOpenGLFramebufferObject:
+        """The translucent sphere alone, on the background. Its look depends only on the
+        camera's distance, field of view and centre, not on where it looks from (its
+        shading follows the normal relative to the eye, the same all round), so orbiting
+        reuses it: under software OpenGL it costs as much as the whole 49k-point cloud."""
+        c = self.opts["center"]
+        key = (self._static_version, w, h, self.opts["distance"], self.opts["fov"], c.x(), c.y(), c.z(),
+               tuple(self.opts["bgcolor"]), self.sphere.visible())
+        if self._shell is None or self._shell.width() != w or self._shell.height() != h:
+            self._shell, self._shell_key = self._fbo(w, h), None
+        if self._shell_key != key:
+            self._shell.bind()
+            GL.glViewport(0, 0, w, h)
+            self._draw([self.sphere], region, clear=True)
+            self._shell_key = key
+        return self._shell
+
     def paintGL(self, *args, **kwargs):
-        """Draw the sphere, graticule and 49k-point cloud once into an off-screen buffer
-        (none of them writes depth, so colour is all it holds) and reuse it while only the trajectory, marker and labels
-        change: under software OpenGL that static layer is ~90% of a frame, so a layer
-        step would otherwise cost a full redraw. While the camera moves, draw directly."""
+        """The static layer (sphere, graticule, cloud: ~90% of a frame under software
+        OpenGL) is drawn once into an off-screen buffer and reused while only the
+        trajectory, marker and labels change. None of them writes depth, so colour is
+        all that buffer holds, and the cloud can go in over several frames
+        (CLOUD_PER_FRAME points each). While the camera moves: the cached sphere, the
+        graticule, the moving subset of the cloud and the rest, drawn directly."""
         region = self.getViewport()
         w, h = self.deviceWidth(), self.deviceHeight()
         cam = self._camera_key()
         moving = cam != self._last_camera
         self._last_camera = cam
-        dynamic = [i for i in self.items if i not in self._static_items and i.parentItem() is None]
+        dynamic = [i for i in self.items if i not in self._static_items and i not in self._chunks
+                   and i not in self._warm_items and i.parentItem() is None]
         key = (self._static_version, w, h, cam, tuple(self.opts["bgcolor"]))
         default_fbo = self.defaultFramebufferObject()
+        cloud = self._chunks[:getattr(self, "_n_chunks", 0)] if self.cloud.visible() else []
+        if not getattr(self, "_painted", False):
+            # The first frame draws directly: each new kind of drawing (the sphere's
+            # shader, an off-screen buffer, a blit) costs software OpenGL a compile of
+            # ~0.1 s on first use, and spreading them over frames keeps each short.
+            self._painted = True
+            self._draw([i for i in self.items if i not in self._chunks], region, clear=True)
+            self._next_frame()  # the warm-up goes on in the next frames
+            return
         if moving and self._cache_key != key:
-            self._draw(self.items, region, clear=True)
+            shell = self._shell_layer(region, w, h)
+            self._blit(shell, default_fbo, w, h)
+            GL.glDepthMask(GL.GL_TRUE)
+            GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
+            self._draw([self.graticule], region, clear=False)
+            self._draw(cloud[:1], region, clear=False, force=True)
+            self._draw(dynamic, region, clear=False)
+            self._settle.start()  # the whole cloud once the camera rests
             return
         if self._cache is None or self._cache.width() != w or self._cache.height() != h:
-            fmt = QOpenGLFramebufferObjectFormat()
-            fmt.setAttachment(QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
-            fmt.setSamples(self.format().samples())
-            self._cache = QOpenGLFramebufferObject(w, h, fmt)
-            self._cache_key = None
+            self._cache, self._cache_key = self._fbo(w, h), None
         if self._cache_key != key:
+            # The sphere is drawn afresh here, not blitted from the moving frames' copy:
+            # software OpenGL compiles a blit for each pair of buffer formats, and this
+            # keeps it to one (buffer to screen).
             self._cache.bind()
             GL.glViewport(0, 0, w, h)
-            self._draw(self._static_items, region, clear=True)
-            self._cache_key = key
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._cache.handle())
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, default_fbo)
-        GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, default_fbo)
-        GL.glViewport(0, 0, w, h)
+            self._draw([self.sphere, self.graticule], region, clear=True)
+            self._cache_key, self._cache_done = key, 0
+        if self._cache_done < len(cloud):
+            self._cache.bind()
+            GL.glViewport(0, 0, w, h)
+            todo, count = [], 0
+            for item in cloud[self._cache_done:]:
+                if todo and count + len(item.pos) > CLOUD_PER_FRAME:
+                    break
+                todo.append(item)
+                count += len(item.pos)
+            self._draw(todo, region, clear=False, force=True)
+            self._cache_done += len(todo)
+            if self._cache_done < len(cloud):
+                self.update()  # the next slice in the next frame
+        self._blit(self._cache, default_fbo, w, h)
         GL.glDepthMask(GL.GL_TRUE)
         GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
         self._draw(dynamic, region, clear=False)
+        if self._warming:
+            self._warm_up(region)
+
+    def _warm_up(self, region) -> None:
+        """Software OpenGL compiles each kind of drawing on its first use (~50 ms each
+        here, three times that while the model worker imports torch on the other core):
+        the first frames use one kind each (an off-screen buffer and a blit, points,
+        lines, text), then `gl_ready` says the view will not compile again, so slow
+        work can start. Drawn invisibly, over the finished frame."""
+        step = self._warming.pop(0)
+        if step == "points":
+            self._draw(self._warm_items[:2], region, clear=False, force=True)
+        elif step == "lines":
+            self._draw(self._warm_items[2:], region, clear=False, force=True)
+        elif step == "text":
+            painter = QPainter(self)
+            try:
+                painter.setPen(Qt.GlobalColor.transparent)
+                painter.drawText(0, 10, "warm")
+            finally:
+                painter.end()
+        if self._warming:
+            self._next_frame()
+        else:
+            self.gl_warm = True
+            self.gl_ready.emit()
+
+    def _next_frame(self) -> None:
+        # A frame later, not at once: an update asked for while painting could be
+        # served within the same pass of the event loop, and the frames would add up
+        # to one long pause instead of several short ones.
+        QTimer.singleShot(WARM_GAP_MS, self.update)
 
     # ---- style ----
     def apply_style(self, style: Style) -> None:
@@ -352,7 +539,8 @@ class SphereScene:
             fbo = _framebuffer(width, height, 4 if antialias else 0)
             fbo.bind()
             GL.glViewport(0, 0, width, height)
-            self._draw([i for i in self.items if i is not self.labels], (0, 0, width, height), clear=True)
+            self._draw([i for i in self.items if i is not self.labels and i not in self._chunks
+                        and i not in self._warm_items], (0, 0, width, height), clear=True)
             mvp = self.currentProjection() * self.currentModelView()
             GL.glFinish()
             fbo.release()
@@ -406,6 +594,7 @@ class SphereView(SphereScene, gl.GLViewWidget):
 
     camera_changed = Signal()
     copy_requested = Signal()
+    gl_ready = Signal()  # every kind of drawing has been used once (SphereScene._warm_up)
 
     def __init__(self, parent=None, style: Style = DARK) -> None:
         super().__init__(style, parent=parent)

@@ -35,6 +35,7 @@ _DRAG_EVENTS = {QEvent.Type.DragEnter: "dragEnterEvent", QEvent.Type.DragMove: "
 class SphereWindow(SphereScene, GLViewMixin, QOpenGLWindow):
     camera_changed = Signal()
     copy_requested = Signal()
+    gl_ready = Signal()  # every kind of drawing has been used once (SphereScene._warm_up)
 
     def __init__(self, style: Style = DARK) -> None:
         super().__init__(style)

@@ -81,6 +81,7 @@ class Session(Evented):
         super().__init__()
         self.trace: Trace | None = None
         self.partial: list[np.ndarray] = []  # (T, d) per layer while a run streams in
+        self._frames = 0  # counts changes of `partial` (path() keeps its result until the next)
         self.lens_by_position: dict[int, tuple[LensTop, ...]] = {}
         self.basis: Basis | None = None
         self.trace_started = Signal()
@@ -98,6 +99,7 @@ class Session(Evented):
     def _reset_trace(self, tokens: tuple[Token, ...]) -> None:
         self.trace = None
         self.partial = []
+        self._frames += 1
         self.sublayers = None
         self.attribution = None
         self.mid_lens = None
@@ -122,6 +124,7 @@ class Session(Evented):
         if layer != len(self.partial):
             return  # out of order means stale; the controller already filters by job
         self.partial.append(residual)
+        self._frames += 1
         if self.basis_kind == "trajectory-pca" or (self.basis_kind == "token-plane" and layer == 0):
             self.update_basis(emit_always=False)
         self.frame_added.emit(layer)
@@ -129,6 +132,7 @@ class Session(Evented):
     def finish_trace(self, trace: Trace) -> None:
         self.trace = trace
         self.partial = list(trace.residuals)
+        self._frames += 1
         self.lens_by_position[trace.position] = trace.lens
         self.update_basis(emit_always=False)
         self.trace_finished.emit()
@@ -148,11 +152,20 @@ class Session(Evented):
         return len(self.partial)
 
     def path(self) -> np.ndarray | None:
-        """(n, d) residuals of the followed position, for the layers computed so far."""
+        """(n, d) residuals of the followed position, for the layers computed so far
+        (read-only: kept until the frames or the position change, since a layer step
+        asks for it from several views)."""
         if not self.partial:
             return None
         pos = self.position if 0 <= self.position < self.partial[0].shape[0] else self.partial[0].shape[0] - 1
-        return np.stack([r[pos] for r in self.partial])
+        key = (pos, self._frames)
+        cached = self.__dict__.get("_path_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        path = np.stack([r[pos] for r in self.partial])
+        path.flags.writeable = False
+        self._path_cache = (key, path)
+        return path
 
     def all_norms(self) -> np.ndarray | None:
         """(n_layers_so_far, T) residual norms."""
@@ -225,7 +238,12 @@ class Session(Evented):
         path = self.path()
         if path is None or self.basis is None:
             return None
-        return project(path, self.basis)
+        cached = self.__dict__.get("_projected_cache")
+        if cached is not None and cached[0] is path and cached[1] is self.basis:
+            return cached[2]
+        projected = project(path, self.basis)
+        self._projected_cache = (path, self.basis, projected)
+        return projected
 
     def update_basis(self, emit_always: bool = True) -> None:
         new = self._compute_basis()
@@ -242,8 +260,11 @@ class Session(Evented):
             return None
         if self.cloud_space == "embedding" and v.embed is not None:
             d, pca, raw, raw_pca = v.embed
-            return (d, pca) if self.center_cloud else (raw, raw_pca)
-        return (v.directions, v.pca) if self.center_cloud else (v.raw_directions, v.raw_pca)
+        else:
+            d, pca, raw, raw_pca = v.directions, v.pca, v.raw_directions, v.raw_pca
+        # The uncentred rows are made on demand (the controller asks the worker); until
+        # they come the centred ones stand in.
+        return (d, pca) if self.center_cloud or raw is None else (raw, raw_pca)
 
     def cloud_directions(self) -> np.ndarray | None:
         space = self._space()

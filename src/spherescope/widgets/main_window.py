@@ -16,18 +16,11 @@ from PySide6.QtWidgets import (
 )
 
 from spherescope import __version__
-from spherescope.controller import Controller
-from spherescope.render.binding import ViewBinding
-from spherescope.render.sphere_view import LAYER_KEYS
-from spherescope.render.sphere_window import SphereWindow, embed
-from spherescope.state.scene import SUFFIX, SceneError, save_scene, scene_of
-from spherescope.state.session import Session
-from spherescope.widgets.basis_dock import BasisDock
-from spherescope.widgets.layer_dock import LayerDock
-from spherescope.widgets.lessons import HEADINGS, LESSONS
-from spherescope.widgets.message_bar import MessageBar
-from spherescope.widgets.prompt_dock import PromptDock
 from spherescope.widgets.window_exports import WindowExports
+
+# The window maps before the rest of the app is imported (app.launch_main_window): the
+# modules that bring numpy, pyqtgraph and OpenGL are imported where the window is
+# assembled, not here.
 
 SETTINGS_VERSION = 2  # bump when docks change, so an old saved layout is not forced on new docks
 
@@ -38,14 +31,56 @@ def remembered_model(settings: QSettings) -> str:
 
 
 class MainWindow(WindowExports, QMainWindow):
-    def __init__(self, session: Session, controller: Controller, view: SphereWindow, binding: ViewBinding,
-                 settings: QSettings, model: str | None = None) -> None:
-        """`model`: the one `start` will load (default: the last one used)."""
+    def __init__(self, session=None, controller=None, view=None, binding=None, settings: QSettings | None = None,
+                 model: str | None = None) -> None:
+        """`model`: the one `start` will load (default: the last one used). Given the
+        session, controller, view and binding, the window is assembled at once;
+        without them it is a frame that `assembly` fills in (the app's launch shows
+        the frame first)."""
         super().__init__()
         self.setObjectName("spherescopeMainWindow")
         self.setWindowTitle("spherescope")
-        self.session, self.controller, self.view, self.binding, self.settings = session, controller, view, binding, settings
+        self.settings = settings if settings is not None else QSettings("spherescope", "spherescope")
         self._start_model = model
+        self.built = False
+        self.closed_early = False
+        self._when_built: list = []
+        self.export_annotations = None  # the last export's annotations, saved with scenes (None: style default)
+        self.resize(1480, 920)  # fits a 1080p screen with a panel
+        if self.settings.value("version", 0, type=int) == SETTINGS_VERSION:
+            geo = self.settings.value("geometry")
+            if isinstance(geo, QByteArray):
+                self.restoreGeometry(geo)
+        placeholder = QLabel("Starting spherescope…")
+        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        placeholder.setObjectName("captionLabel")
+        self.setCentralWidget(placeholder)
+        if session is not None:
+            self.assemble(session, controller, view, binding)
+
+    def assemble(self, session, controller, view, binding) -> None:
+        for _step in self.assembly(session, controller, view, binding):
+            pass
+
+    def when_built(self, fn) -> None:
+        """Run `fn` once the window is assembled (at once if it is)."""
+        if self.built:
+            fn()
+        else:
+            self._when_built.append(fn)
+
+    def assembly(self, session, controller, view, binding, lazy_lessons: bool = False, release: bool = True):
+        """Put the window together; a generator that yields between steps, each a few
+        tens of milliseconds, so a launch can let the window paint and answer between
+        them. Every step but the last leaves a window that paints correctly."""
+        from spherescope.widgets.basis_dock import BasisDock
+        from spherescope.widgets.layer_dock import LayerDock
+        from spherescope.widgets.lessons import LESSONS
+        from spherescope.widgets.message_bar import MessageBar
+        from spherescope.widgets.prompt_dock import PromptDock
+        from spherescope.render.sphere_window import embed
+
+        self.session, self.controller, self.view, self.binding = session, controller, view, binding
         controller.setParent(self)
 
         self.view.setObjectName("sphereView")
@@ -59,6 +94,7 @@ class MainWindow(WindowExports, QMainWindow):
         lay.addWidget(self.message_bar)
         lay.addWidget(self.view_container, 1)
         self.setCentralWidget(central)
+        yield "view"
 
         self.prompt_dock = PromptDock(session, controller)
         self.layer_dock = LayerDock(session)
@@ -68,51 +104,91 @@ class MainWindow(WindowExports, QMainWindow):
             "layer": self._dock("Layer", self.layer_dock, Qt.DockWidgetArea.RightDockWidgetArea),
             "basis": self._dock("Basis and view", self.basis_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
         }
-        self.lessons = {}
+        controller.message.connect(self.message_bar.show_message)
+        self.prompt_dock.model_dialog_requested.connect(self.open_model_dialog)
+        self._build_status_bar()
+        yield "docks"
+
+        self.lessons = _Lessons(self._make_lesson)
+        self._lesson_classes = {key: cls for key, cls, _title in LESSONS}
         first = None
         for key, cls, title in LESSONS:
-            widget = cls(session, controller)
-            self.lessons[key] = (widget, title)
-            dock = self._dock(title, widget, Qt.DockWidgetArea.BottomDockWidgetArea)
+            dock = self._dock(title, QWidget(), Qt.DockWidgetArea.BottomDockWidgetArea)
             dock.setObjectName(f"dock_{key}")
-            if hasattr(widget, "catch_up"):
-                dock.visibilityChanged.connect(widget.catch_up)
             self.docks[key] = dock
+            dict.__setitem__(self.lessons, key, (None, title))
             if first is None:
                 first = dock
+                # The left column runs the full height and holds the prompt and the
+                # basis; the Layer dock has the right column to itself. With Layer and
+                # Basis stacked beside the view they shared ~500 pixels, so a trace's
+                # ten lens rows were cut to four and the basis text clipped. The
+                # lessons keep the rest of the width, enough for their tab titles.
+                self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+                self.resizeDocks([first], [300], Qt.Orientation.Vertical)
             else:
                 self.tabifyDockWidget(first, dock)
             dock.dockLocationChanged.connect(self._tab_tooltips)
+            # A lesson is made when its tab first comes to the front (each is 20-90 ms
+            # of plots to build), or at once when the window is assembled in one go.
+            dock.visibilityChanged.connect(lambda visible, k=key: visible and self.lessons[k])
+        yield "lesson docks"
+        if not lazy_lessons:
+            for key, _cls, _title in LESSONS:
+                self.lessons[key]
+                yield key
         first.raise_()
+        self.lessons[LESSONS[0][0]]  # the tab in front
         self._tab_tooltips()
-        # The left column runs the full height and holds the prompt and the basis; the
-        # Layer dock has the right column to itself. With Layer and Basis stacked beside
-        # the view they shared ~500 pixels, so a trace's ten lens rows were cut to four
-        # and the basis text clipped. The lessons keep the rest of the width, enough for
-        # their six tab titles unelided.
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.resizeDocks([first], [300], Qt.Orientation.Vertical)
-        self.lessons["plane"][0].look_down_requested.connect(self.look_down_on_plane)
         self.docks["roundtrip"].visibilityChanged.connect(
             lambda visible: visible and setattr(self.session, "roundtrip_wanted", True))
         self.docks["attribution"].visibilityChanged.connect(
             lambda visible: visible and setattr(self.session, "attribution_wanted", True))
-        self._build_status_bar()
         self._build_menus()
         self._build_layer_keys()
-
-        controller.message.connect(self.message_bar.show_message)
-        self.prompt_dock.model_dialog_requested.connect(self.open_model_dialog)
         self.setAcceptDrops(True)
-        self.export_annotations = None  # the last export's annotations, saved with scenes (None: style default)
-        self.resize(1480, 920)  # fits a 1080p screen with a panel
         self._restore_settings()
+        if release:
+            self.release()
+        yield "done"
+
+    def release(self) -> None:
+        """The window is complete: run what waited for it (start, open_scene, ...)."""
+        if self.built:
+            return
+        self.built = True
+        waiting, self._when_built = self._when_built, []
+        for fn in waiting:
+            fn()
 
     # ---- construction ----
+    def _make_lesson(self, key: str):
+        """The lesson dock's widget, made now and put into its (tabbed) dock."""
+        widget = self._lesson_classes[key](self.session, self.controller)
+        if hasattr(widget, "refresh_after"):
+            widget.refresh_after(self.view.frameSwapped)
+        dock = self.docks[key]
+        if hasattr(widget, "catch_up"):
+            dock.visibilityChanged.connect(widget.catch_up)
+        if key == "plane":
+            widget.look_down_requested.connect(self.look_down_on_plane)
+        old = dock.widget()
+        dock.setWidget(widget)
+        if old is not None:
+            old.deleteLater()
+        # Made after the session moved on (a model loaded, a prompt traced): catch up.
+        if hasattr(widget, "sync"):
+            widget.sync()
+        elif hasattr(widget, "refresh"):
+            widget.refresh()
+        return widget
+
     def _tab_tooltips(self, *_) -> None:
         """The lesson tabs' short titles say more on hover. Qt makes the tab bars of
         tabbed docks itself, and anew when docks move, so this runs again then."""
         from PySide6.QtWidgets import QTabBar
+
+        from spherescope.widgets.lessons import HEADINGS
 
         by_title = {title: HEADINGS.get(key, title) for key, (_w, title) in self.lessons.items()}
         for bar in self.findChildren(QTabBar):
@@ -226,6 +302,8 @@ class MainWindow(WindowExports, QMainWindow):
         because Qt lets a focused editor claim them first), and keyPressEvent for the
         keys the 3-D view passes on (a key sent on from an embedded window bypasses
         the shortcut map)."""
+        from spherescope.render.sphere_view import LAYER_KEYS
+
         actions = {"previous": lambda: self.layer_dock.step(-1), "next": lambda: self.layer_dock.step(1),
                    "play": self.layer_dock.toggle_play}
         self._layer_keys = {key: actions[name] for key, name in LAYER_KEYS.items()}
@@ -235,7 +313,7 @@ class MainWindow(WindowExports, QMainWindow):
             sc.activated.connect(fn)
 
     def keyPressEvent(self, ev) -> None:
-        fn = self._layer_keys.get(ev.key())
+        fn = getattr(self, "_layer_keys", {}).get(ev.key())
         if fn is not None and not ev.modifiers():
             fn()
             ev.accept()
@@ -256,11 +334,14 @@ class MainWindow(WindowExports, QMainWindow):
 
     # ---- scenes ----
     def current_scene(self):
+        from spherescope.state.scene import scene_of
+
         return scene_of(self.session, self.view.camera(), [k for k, d in self.docks.items() if d.isVisible()],
                         self.export_annotations)
 
     def save_scene(self, path: str) -> bool:
         from spherescope.core.atomic import WriteError
+        from spherescope.state.scene import SUFFIX, SceneError, save_scene
 
         if not path.endswith(SUFFIX):
             path += SUFFIX
@@ -274,6 +355,9 @@ class MainWindow(WindowExports, QMainWindow):
 
     def open_scene(self, path: str) -> bool:
         """Restore a scene; on any problem say why and leave the current session as it was."""
+        if not self.built:
+            self.when_built(lambda: self.open_scene(path))
+            return True
         scene = self.controller.open_scene(path)
         if scene is None:
             return False
@@ -323,6 +407,8 @@ class MainWindow(WindowExports, QMainWindow):
             ev.acceptProposedAction()
 
     def dropEvent(self, ev) -> None:
+        from spherescope.state.scene import SUFFIX
+
         for url in ev.mimeData().urls():
             path = url.toLocalFile()
             if path.endswith(SUFFIX):
@@ -394,6 +480,9 @@ class MainWindow(WindowExports, QMainWindow):
 
     def start(self, model: str | None = None, prompt: str | None = None) -> None:
         """Begin loading a model (the last one used by default) and optionally run a prompt."""
+        if not self.built:
+            self.when_built(lambda: self.start(model, prompt))
+            return
         self.controller.load(model or self._start_model or self.last_model())
         if prompt:
             self.prompt_dock.editor.setPlainText(prompt)
@@ -419,12 +508,39 @@ class MainWindow(WindowExports, QMainWindow):
         return not _str_list(self.settings.value("recent_prompts", []))
 
     def closeEvent(self, ev) -> None:
+        if not self.built:  # closed while still being put together: the launch stops there
+            self.closed_early = True
+            self._when_built = []
+            if getattr(self, "controller", None) is not None:
+                self.controller.shutdown()
+            super().closeEvent(ev)
+            return
         self.layer_dock.timer.stop()
         if self.sweep is not None:
             self.sweep.cancel()
         self.save_settings()
         self.controller.shutdown()
         super().closeEvent(ev)
+
+
+class _Lessons(dict):
+    """key -> (lesson widget, tab title); a widget is made on first access."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self._make = make
+        self._making: set[str] = set()
+
+    def __getitem__(self, key):
+        widget, title = dict.__getitem__(self, key)
+        if widget is None and key not in self._making:  # (a dock shown while its widget is made)
+            self._making.add(key)
+            try:
+                widget = self._make(key)
+            finally:
+                self._making.discard(key)
+            dict.__setitem__(self, key, (widget, title))
+        return widget, title
 
 
 def _str_list(value) -> list[str]:

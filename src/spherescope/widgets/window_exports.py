@@ -10,11 +10,10 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 from spherescope.core.atomic import WriteError
-from spherescope.render.animation import LayerSweep
-from spherescope.render.export import save_widget
-from spherescope.render.figure import save_figure, sphere_image
-from spherescope.widgets.export_dialog import ExportDialog
-from spherescope.widgets.figures import save_lesson_figure, view_for_dock
+
+# The rendering modules are imported where they are used: this mixin is part of the
+# window's class, which must import quickly (the window maps before numpy, pyqtgraph
+# and OpenGL are imported; app.launch_main_window).
 
 
 class WindowExports:
@@ -22,6 +21,8 @@ class WindowExports:
 
     def show_export_dialog(self, animation: bool = False, dock: str | None = None):
         """Export Image / Export Animation of the 3-D view, or (`dock`) a lesson's figure."""
+        from spherescope.widgets.export_dialog import ExportDialog
+
         kind = "figure" if dock else ("animation" if animation else "image")
         name = {"figure": f"spherescope-{dock}.png", "animation": "spherescope.mp4", "image": "spherescope.png"}[kind]
         dlg = ExportDialog((self.view.width(), self.view.height()), animation, self.session.style,
@@ -34,6 +35,8 @@ class WindowExports:
         return dlg
 
     def export_image(self, opts) -> bool:
+        from spherescope.render.figure import save_figure, sphere_image
+
         self.export_annotations = opts.annotations
         if not opts.path:
             self.controller.notify("Choose a file to export to.", True)
@@ -51,6 +54,8 @@ class WindowExports:
     def export_figure(self, dock: str, opts) -> bool:
         """A lesson dock's plot or table alone, in the chosen size and style (a fresh copy
         of the dock draws it, so one hidden behind another tab exports whole)."""
+        from spherescope.widgets.figures import save_lesson_figure, view_for_dock
+
         view = view_for_dock(dock, self.session)
         if view is None:
             self.controller.notify(f"The {dock} panel has no figure to export; use Export Window.", True)
@@ -80,6 +85,8 @@ class WindowExports:
         return True
 
     def export_animation(self, opts):
+        from spherescope.render.animation import LayerSweep
+
         if self.sweep is not None:
             self.controller.notify("An animation export is already running.", True)
             return None
@@ -121,6 +128,8 @@ class WindowExports:
         return sweep
 
     def _export_dock(self, key: str) -> None:
+        from spherescope.widgets.figures import view_for_dock
+
         if view_for_dock(key, self.session) is not None:
             self.show_export_dialog(dock=key)
         else:
@@ -133,6 +142,8 @@ class WindowExports:
             self.export_widget(widget, path)
 
     def export_widget(self, widget: QWidget, path: str) -> bool:
+        from spherescope.render.export import save_widget
+
         try:
             save_widget(widget, path)
         except WriteError as exc:

@@ -73,8 +73,9 @@ class AttributionDock(LazyRefresh, QWidget):
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.readout)
         lay.addWidget(self.note)
-        for sig in (session.attribution_changed, session.layer_changed, session.plane_tokens_changed, session.vocab_changed):
+        for sig in (session.attribution_changed, session.plane_tokens_changed, session.vocab_changed):
             sig.connect(self.request_refresh)
+        session.layer_changed.connect(self.request_frame_refresh)
 
     def _use_contrast_pair(self) -> None:
         pair = self.s.contrast_pair()

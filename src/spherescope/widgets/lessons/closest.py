@@ -55,8 +55,9 @@ class ClosestDock(LazyRefresh, QWidget):
         lay.addWidget(self.table, 1)
         lay.addWidget(self.summary)
         self._ids: dict[tuple[int, int], int] = {}
-        for sig in (session.layer_changed, session.position_changed, session.lessons_changed):
+        for sig in (session.position_changed, session.lessons_changed):
             sig.connect(self.request_refresh)
+        session.layer_changed.connect(self.request_frame_refresh)
 
     def refresh(self) -> None:
         les = self.s.current_lesson()

@@ -127,6 +127,11 @@ class CompareDock(LazyRefresh, QWidget):
             sig.connect(self.request_refresh)
         session.compare_prompt_changed.connect(lambda p: self.second.text() != p and self.second.setText(p))
 
+    def sync(self) -> None:
+        """Everything from the session as it is now (a dock made after it changed)."""
+        self.second.setText(self.s.compare_prompt)
+        self.refresh()
+
     # ---- commands ----
     def compare(self) -> None:
         if self.controller is not None:

@@ -68,8 +68,9 @@ class ConfidenceDock(LazyRefresh, QWidget):
             "logit, so the top token's probability rises with α while the ranking stays. Temperature T divides them."))
         lay.addLayout(row)
         lay.addLayout(plots, 1)
-        for sig in (session.layer_changed, session.position_changed, session.alpha_changed, session.lessons_changed):
+        for sig in (session.position_changed, session.alpha_changed, session.lessons_changed):
             sig.connect(self.request_refresh)
+        session.layer_changed.connect(self.request_frame_refresh)
 
     def figure(self):
         """The top-k probabilities at α as bars, p(top) and entropy against α, and p(top)

@@ -78,7 +78,7 @@ class PlaneDock(LazyRefresh, QWidget):
                     session.plane_tokens_changed, session.plane_scale_changed, session.vocab_changed,
                     session.center_cloud_changed, session.cloud_space_changed):
             sig.connect(self.request_refresh)
-        session.layer_changed.connect(lambda _l: self._dirty or self._on_layer())
+        session.layer_changed.connect(lambda _l: self._dirty or self.after_frame("layer", self._on_layer))
         self._coords = None  # (x, y) as drawn, per layer
         self._plane = None
 

@@ -105,6 +105,12 @@ class RoundTripDock(QWidget):
         self.row_curve.setData(np.arange(len(row)), row)
         self.row_plot.setTitle(f"W_E[{token:,}]: its embedding row (d = {len(row)})", color=self.theme.title, size="9pt")
 
+    def sync(self) -> None:
+        """Everything from the session as it is now (a dock made after the model loaded)."""
+        self._show_token(self.s.roundtrip_token)
+        self._on_fractions()
+        self.refresh()
+
     def refresh(self) -> None:
         self._show_selection()
         for it in self.peak_items:

@@ -109,6 +109,13 @@ class SteerDock(QWidget):
         session.steer_changed.connect(lambda _s: self._show_pending())
         session.steer_changed.connect(self._sync)
 
+    def sync(self) -> None:
+        """Everything from the session as it is now (a dock made after the model loaded)."""
+        if self.s.model_info is not None:
+            self._on_model(self.s.model_info)
+        self._sync(self.s.steer)
+        self._show()
+
     def _on_model(self, info) -> None:
         n = info.num_layers if info is not None else 0
         self.layer.blockSignals(True)

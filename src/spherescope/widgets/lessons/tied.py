@@ -43,6 +43,11 @@ class TiedDock(QWidget):
         session.model_stats_changed.connect(lambda *_: self.refresh())
         session.vocab_changed.connect(lambda *_: self.refresh())
 
+    def sync(self) -> None:
+        """Everything from the session as it is now (a dock made after the model loaded)."""
+        self.space.setCurrentIndex(max(0, self.space.findData(self.s.cloud_space)))
+        self.refresh()
+
     def refresh(self) -> None:
         st, info = self.s.model_stats, self.s.model_info
         self.plot.clear()
