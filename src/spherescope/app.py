@@ -70,7 +70,11 @@ def make_app(argv: list[str] | None = None):
         app.setApplicationName("spherescope")
         app.setOrganizationName("spherescope")
         app.setDesktopFileName("io.github.spherescope")
-    _apply_theme(app)
+    if not app.property("spherescope_themed"):
+        # Once per process: setting a style sheet again re-polishes every live widget
+        # (seconds with a window open), and figure() calls this for every picture.
+        _apply_theme(app)
+        app.setProperty("spherescope_themed", True)
     _collect_garbage_on_gui_thread()
     return app
 
@@ -264,7 +268,8 @@ def _compose(settings, load_options, model, warm: bool = True):
 
 
 def run_app(model: str | None = None, prompt: str | None = None, scene: str | None = None, device: str = "auto",
-            dtype: str | None = None, allow_pickle: bool = False, snapshot: str | None = None) -> int:
+            dtype: str | None = None, allow_pickle: bool = False, snapshot: str | None = None,
+            ignore_memory: bool = False) -> int:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")) and sys.platform.startswith("linux"):
         print("spherescope: error: no display found; run on a desktop, or under xvfb-run.", file=sys.stderr)
         return 1
@@ -275,11 +280,22 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
         from spherescope.core.atomic import check_writable
 
         check_writable(snapshot)  # before a window and a worker exist, and before a slow load
+        if scene and not prompt:
+            from spherescope.state.scene import SceneError, load_scene
+
+            try:
+                if not load_scene(scene).prompt.strip():
+                    print("spherescope: error: the scene has no prompt, so there is nothing to trace for "
+                          "--snapshot; add --prompt", file=sys.stderr)
+                    return 1
+            except SceneError as exc:
+                print(f"spherescope: error: cannot open the scene: {exc}", file=sys.stderr)
+                return 1
     app = make_app()
     from spherescope.models.devices import load_options
 
     # Only what the command line asked for: the rest comes from the last session's choice.
-    options = load_options(device, dtype, allow_pickle)
+    options = load_options(device, dtype, allow_pickle, ignore_memory)
     win = launch_main_window(load_options=options, model=model)
     if snapshot:  # before anything runs, so an early error is seen too
         win.when_built(lambda: _snapshot_when_traced(app, win, snapshot))

@@ -24,6 +24,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU; shards over several GPUs when one is too small), cpu, cuda, cuda:1, mps, shard")
     p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default=None, help="weights precision; the lens is always float32")
     p.add_argument("--allow-pickle", action="store_true", help="allow pickled .bin checkpoints (they can run code; only for sources you trust)")
+    p.add_argument("--ignore-memory", action="store_true",
+                   help="load even when the model's estimated memory exceeds what is free (it may swap or fail)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,11 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = ("gui", "trace", "patch", "render", "-h", "--help", "--version", "--debug")
-    if not argv or argv[0] in ("--model", "--prompt", "--device", "--dtype", "--allow-pickle", "--snapshot") or argv[0].startswith(("--model=", "--snapshot=")) or (
+    if not argv or argv[0] in ("--model", "--prompt", "--device", "--dtype", "--allow-pickle", "--ignore-memory", "--snapshot") or argv[0].startswith(("--model=", "--snapshot=")) or (
         argv[0] not in commands and not argv[0].startswith("-")
     ):
         argv = ["gui", *argv]  # `spherescope [--model M] [scene]` opens the window
+    for i, arg in enumerate(argv):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 come in as lone surrogates
+            return fail(f"argument {i + 1} is not valid UTF-8 text; check the terminal's encoding", EXIT_USAGE)
     args = build_parser().parse_args(argv)
+    if args.command in ("trace", "patch", "render"):
+        _interrupt_on_sigterm()
     if args.command is None:  # only global flags, e.g. `spherescope --debug`: open the window
         args = build_parser().parse_args([*argv, "gui"])
     try:
@@ -130,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_render(args)
         return cmd_gui(args)
     except KeyboardInterrupt:
+        _remove_partial_files()
         return fail("interrupted", 130)
     except Exception as exc:
         if args.debug:
@@ -144,8 +154,28 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (rerun with --debug for details)")
 
 
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM ends a command as Ctrl+C does: through KeyboardInterrupt, so partial files
+    are deleted and the exit is one line, not a traceback or a half-written file."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use)
+        pass
+
+
+def _remove_partial_files() -> None:
+    if "spherescope.render.export" in sys.modules:
+        sys.modules["spherescope.render.export"].remove_partial_files()
+
+
 def cmd_gui(args) -> int:
     from spherescope.app import run_app
 
-    return run_app(model=args.model, prompt=args.prompt, scene=args.scene, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
+    return run_app(model=args.model, prompt=args.prompt, scene=args.scene, device=args.device, dtype=args.dtype,
+                   allow_pickle=args.allow_pickle, ignore_memory=args.ignore_memory,
                    snapshot=args.snapshot)

@@ -68,6 +68,11 @@ class Controller(QObject):
         session.plane_tokens_changed.connect(lambda *_: self._tracing or self._compare_again())
         session.center_cloud_changed.connect(lambda *_: self.request_raw())
         self._rerun: str | None = None
+        self._restoring = False  # the load going back to the last model after a failure
+        self.ignore_memory_once = False
+        self._loaded_name = ""
+        self._last_traced: str | None = None
+        self.loaded_ref: str | None = None  # the last model that loaded (the one to remember)
         self._loading = False
         self._tracing = False
         self._pending_layer: int | None = None
@@ -85,9 +90,14 @@ class Controller(QObject):
         """A sentence for the message bar, from any view."""
         self.message.emit(text, is_error)
 
-    def load(self, ref: str) -> None:
+    def load(self, ref: str, restoring: bool = False) -> None:
         s = self.s
         self._warmed = True  # the load imports what warming would have
+        # If this load fails, the last model that loaded comes back (see _on_load_failed)
+        # with the last prompt traced on it.
+        self._restoring = restoring
+        if s.trace is not None and s.prompt:
+            self._last_traced = s.prompt
         # The prompt on screen is traced again on the new model once it has loaded
         # (comparing models is the point of switching), unless a run is asked for first.
         self._rerun = s.prompt if s.trace is not None and s.prompt else None
@@ -108,7 +118,10 @@ class Controller(QObject):
         s.busy = "loading"
         self.status.emit(f"Loading {ref}…")
         self.progress.emit(0.0)
-        self.runner.submit(JobKind.LOAD, load_jobs.load, ref, dict(self.load_options),
+        options = dict(self.load_options)
+        if self.ignore_memory_once:  # the model dialog's "Load anyway": this load only
+            options["ignore_memory"], self.ignore_memory_once = True, False
+        self.runner.submit(JobKind.LOAD, load_jobs.load, ref, options,
                            on_partial=self._on_load_partial, on_done=self._on_loaded,
                            on_failed=self._on_load_failed)
 
@@ -334,10 +347,22 @@ class Controller(QObject):
             self.message.emit(f"Cannot open the scene: {exc}", True)
             return None
         s = self.s
-        apply_view_options(scene, s)
         if s.model_ref != scene.model:
+            # First: the old vocabulary goes, so the scene's token ids are never looked up
+            # in it; they are checked against the new one when it arrives (_check_tokens).
             self.load(scene.model)
-        s.steer = SteerSpec(**scene.steer) if scene.steer is not None else None  # checked by the run
+        elif s.vocab is not None:
+            from spherescope.core.vocab import check_token_ids
+
+            try:
+                check_token_ids(scene.plane_tokens, len(s.vocab.texts))
+            except ValueError as exc:
+                scene.plane_tokens = []
+                self.message.emit(f"The scene's plane tokens do not fit this model: {exc}", True)
+        apply_view_options(scene, s)
+        s.steer = SteerSpec(**scene.steer) if scene.steer is not None else None
+        if s.vocab is not None:
+            self._check_tokens()
         if scene.prompt:
             s.prompt = scene.prompt  # the same prompt keeps the scene's position for the run
             s.position = scene.position
@@ -370,12 +395,38 @@ class Controller(QObject):
             self.timing.emit(f"load {seconds:.1f} s")
             if vocab.embed is None:
                 s.cloud_space = "unembedding"  # no input space to show for a tied model
+            # Checked before the vocabulary is published: its listeners index it with them.
+            self._check_tokens(len(vocab.texts))
             s.vocab = vocab
+            self.loaded_ref = s.model_ref
+            self._loaded_name = info.name
             self.request_raw()
             # The article's example token for the round trip, when the vocabulary has it.
             s.roundtrip_token = vocab.lookup.get("␣NEXT", vocab.lookup.get("␣next", -1))
             if self._rerun and not self._tracing:
                 self.run(self._rerun)
+
+    def _check_tokens(self, n: int | None = None) -> None:
+        """Token ids that came from outside (a scene) checked against the vocabulary that
+        has arrived: out of range, they are dropped with a sentence, never indexed."""
+        from spherescope.core.vocab import check_token_ids
+
+        s = self.s
+        if n is None:
+            n = len(s.vocab.texts) if s.vocab is not None else 0
+        if s.plane_tokens:
+            try:
+                check_token_ids(s.plane_tokens, n)
+            except ValueError as exc:
+                s.plane_tokens = ()
+                self.message.emit(f"The scene's plane tokens do not fit this model: {exc} The plane takes the "
+                                  "prediction and its contrast after the run instead.", True)
+        if s.steer is not None:
+            try:
+                s.steer.check(s.model_info.num_layers if s.model_info else 10**9, n)
+            except ValueError as exc:
+                s.steer = None
+                self.message.emit(f"The scene's steering does not fit this model: {exc}", True)
 
     def request_raw(self) -> None:
         """The cloud shown uncentred needs the vocabulary's uncentred directions, which
@@ -402,7 +453,15 @@ class Controller(QObject):
         self.s.busy = ""
         self.progress.emit(1.0)
         self.status.emit("Model not loaded")
-        self.message.emit(message, True)
+        back = self.loaded_ref
+        if self._restoring or not back or back == self.s.model_ref:
+            self.message.emit(message, True)
+            return
+        # The last model that loaded is still in the worker's memory: going back to it
+        # takes a moment, where leaving the window empty would lose the user's work.
+        self.message.emit(f"{message} {self._loaded_name or back} stays loaded.", True)
+        self.load(back, restoring=True)
+        self._rerun = self._last_traced
 
     def _on_trace_partial(self, payload) -> None:
         s = self.s
@@ -446,6 +505,8 @@ class Controller(QObject):
         self._pending_layer = None
         self.s.busy = "loading" if self._loading else ""
         self.status.emit("Run failed")
+        if message == trace_jobs.NO_MODEL and self.s.model_info is None and self.s.model_ref:
+            return  # the load's own failure is the message to keep on screen
         self.message.emit(message, True)
 
     def _on_position(self, pos: int) -> None:
@@ -523,8 +584,9 @@ class ModelCatalog:
         return devices.device_choices()
 
     @staticmethod
-    def load_options(device: str | None = None, dtype: str | None = None, allow_pickle: bool = False) -> dict:
-        return devices.load_options(device, dtype, allow_pickle)
+    def load_options(device: str | None = None, dtype: str | None = None, allow_pickle: bool = False,
+                     ignore_memory: bool = False) -> dict:
+        return devices.load_options(device, dtype, allow_pickle, ignore_memory)
 
     @staticmethod
     def memory_warning(summary: ModelSummary, dtype: str | None, device: str, free: int | None) -> str | None:

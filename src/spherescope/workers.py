@@ -11,6 +11,7 @@ them, so a superseded request never reaches a view.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -165,4 +166,9 @@ def wait_for_orphans(ms: int = 30000) -> None:
     for t in list(_ORPHANS):
         t.wait(ms)
         _ORPHANS.pop(t, None)
+
+
+# Also at interpreter exit, for scripts and tests that close a window without running
+# the app's quit: a QThread destroyed while it runs aborts the process.
+atexit.register(wait_for_orphans)
 

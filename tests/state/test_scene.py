@@ -32,7 +32,7 @@ def test_missing_optional_keys_take_defaults():
         ('[1, 2]', "not a spherescope scene"),
         ('{"format": "spherescope-scene", "version": 1, "layer": "ten"}', "whole number"),
         ('{"format": "spherescope-scene", "version": 1, "basis": "magic"}', "Unknown basis"),
-        ('{"format": "spherescope-scene", "version": 1, "camera": {"distance": -1}}', "positive"),
+        ('{"format": "spherescope-scene", "version": 1, "camera": {"distance": -1}}', "camera distance"),
         ('{"format": "spherescope-scene", "version": 1, "camera": {"azimuth": NaN}}', "not a number"),
     ],
 )
@@ -93,3 +93,55 @@ def test_the_second_prompt_and_the_steering_travel_in_scenes(tmp_path):
 def test_bad_steering_in_a_scene_is_refused(steer):
     with pytest.raises(SceneError, match="steer"):
         scene_from_dict({"format": "spherescope-scene", "version": SCENE_VERSION, "steer": steer})
+
+
+@pytest.mark.parametrize("data, words", [
+    ({"position": 10 ** 10}, "position"),
+    ({"layer": -2 ** 40}, "layer"),
+    ({"plane_tokens": [2 ** 63, 5]}, "plane tokens"),
+    ({"plane_tokens": [5, 5]}, "repeat"),
+    ({"camera": {"distance": 1e308}}, "camera distance"),
+    ({"camera": {"fov": -720}}, "camera fov"),
+    ({"camera": {"elevation": float("nan")}}, "camera elevation"),
+    ({"camera": {"center": [0, 0, 1e9]}}, "camera centre"),
+])
+def test_scene_values_out_of_range_are_refused(data, words):
+    with pytest.raises(SceneError, match=words):
+        scene_from_dict({"format": "spherescope-scene", "version": SCENE_VERSION, **data})
+
+
+def test_a_deeply_nested_scene_is_a_bad_file_not_a_crash(tmp_path):
+    p = tmp_path / "deep.spherescope"
+    p.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SceneError, match="not valid scene JSON|nests"):
+        load_scene(p)
+    inner = tmp_path / "inner.spherescope"
+    inner.write_text('{"format": "spherescope-scene", "version": 1, "docks": ' + "[" * 50 + "]" * 50 + "}")
+    with pytest.raises(SceneError, match="nests"):
+        load_scene(inner)
+
+
+def test_only_regular_small_files_are_read_as_scenes(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe.spherescope"
+    os.mkfifo(fifo)
+    done = []
+    t = threading.Thread(target=lambda: done.append(pytest.raises(SceneError, load_scene, fifo)))
+    t.start()
+    t.join(10)
+    assert done, "reading a FIFO blocked"
+    big = tmp_path / "big.spherescope"
+    with open(big, "wb") as f:
+        f.truncate(6_000_000)
+    with pytest.raises(SceneError, match="too large"):
+        load_scene(big)
+
+
+def test_saving_a_scene_to_a_folder_is_refused(tmp_path):
+    from spherescope.core.atomic import WriteError
+
+    with pytest.raises(WriteError, match="folder"):
+        save_scene(tmp_path, Scene())
+    assert not (tmp_path / ".spherescope").exists()

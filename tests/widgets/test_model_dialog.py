@@ -103,15 +103,29 @@ def test_summary_module_reads_no_weights(monkeypatch):
     assert all(f.endswith((".gguf", "meminfo")) for f in opened)
 
 
-def test_model_opened_without_the_dialog_still_warns_about_memory(qtbot, window, tmp_path, monkeypatch):
+def test_a_model_too_big_for_the_memory_is_refused_unless_loaded_anyway(qtbot, window, tmp_path, monkeypatch):
+    """Opened without the dialog (the recent list, a drop), a model whose estimate exceeds
+    the free memory is refused before anything is allocated, and the current one stays;
+    the dialog's "Load anyway" loads it, for that load only."""
     folder = save_tiny("gpt2", tmp_path / "gpt2")
     monkeypatch.setattr(devices, "available_memory", lambda device: 100 * 2**20)
-    window.prompt_dock.choose_model(str(folder))  # as the recent list or a drop does
-    qtbot.waitUntil(lambda: "Needs about" in window.message_bar.text(), timeout=LOAD_TIMEOUT)
-    assert "only 100.0 MB" in window.message_bar.text()
-    # A warning, not a refusal: the model still loads.
+    window.prompt_dock.choose_model(str(folder))
+    qtbot.waitUntil(lambda: "Not loading" in window.message_bar.text(), timeout=LOAD_TIMEOUT)
+    assert "only 100.0 MB" in window.message_bar.text() and "Load anyway" in window.message_bar.text()
+    qtbot.waitUntil(lambda: window.session.model_info is not None, timeout=LOAD_TIMEOUT)
+    assert window.session.model_ref == "embedded"
+
+    window.prompt_dock._on_model_activated(window.prompt_dock.model_combo.count() - 1)
+    dlg = window.model_dialog
+    qtbot.waitExposed(dlg)
+    dlg.source.setEditText(str(folder))
+    dlg.refresh()
+    assert dlg.load_button.text() == "Load anyway"
+    qtbot.mouseClick(dlg.load_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.session.model_info is not None and window.session.model_info.architecture == "gpt2",
                     timeout=LOAD_TIMEOUT)
+    assert "Needs about" in window.message_bar.text()  # said, though not refused
+    assert "ignore_memory" not in window.controller.load_options and not window.controller.ignore_memory_once
 
 
 def test_precision_is_remembered_but_not_the_pickle_opt_in(qtbot, make_window, tmp_path):

@@ -25,7 +25,8 @@ def cmd_patch(args) -> int:
     from spherescope.models.patching import check_patchable, patch_grid
     from spherescope.models.trace import trace_prompt
 
-    loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
+    loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
+                        ignore_memory=args.ignore_memory)
     target, contrast = token_ids(loaded, (("--target", args.target), ("--contrast", args.contrast)))
     clean = trace_prompt(loaded, args.clean)
     corrupt = trace_prompt(loaded, args.corrupt)

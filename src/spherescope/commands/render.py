@@ -321,7 +321,7 @@ def cmd_render(args) -> int:
         annotations=None if args.annotate is None else parse_annotations(args.annotate, style),
         apply_alpha=args.apply_alpha, alpha=args.alpha, fps=args.fps, orbit=args.orbit,
         seconds_per_layer=args.speed, out=out,
-        load_options=load_options(args.device, args.dtype, args.allow_pickle),
+        load_options=load_options(args.device, args.dtype, args.allow_pickle, args.ignore_memory),
     )
     path, what = make_figure(req)
     print(f"wrote {path}: {what}")

@@ -13,10 +13,10 @@ from spherescope.core.trace_json import trace_to_dict
 def cmd_trace(args) -> int:
     if args.top_k < 1:
         return fail("--top-k must be at least 1", EXIT_USAGE)
-    if args.prompt == "":
+    if not args.prompt.strip():  # the window's rule too: whitespace alone is no prompt
         return fail("The prompt is empty; type some text to trace.", EXIT_USAGE)
-    if args.out:
-        check_writable(args.out)  # fail before a slow load, not after it
+    if args.out is not None:
+        check_writable(args.out)  # fail before a slow load, not after it (an empty name included)
     if args.remote and args.backend != "nnsight":
         return fail("--remote needs --backend nnsight", EXIT_USAGE)
     if args.contrast is not None and args.attribute is None:
@@ -33,7 +33,8 @@ def cmd_trace(args) -> int:
     from spherescope.models.patching import steering
     from spherescope.models.trace import tokenize, trace_prompt
 
-    loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
+    loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
+                        ignore_memory=args.ignore_memory)
     plane = plane_directions(loaded, args.tokens) if args.tokens is not None else None
     pair = attribution_pair(loaded, args.attribute, args.contrast) if args.attribute is not None else None
     tokens = tokenize(loaded, args.prompt)
@@ -69,7 +70,7 @@ def cmd_trace(args) -> int:
                         if steer.position is None else "the residual after block layer, at position",
         }
     if args.out:
-        atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1))
+        atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False))
         print(f"wrote {args.out}: {len(data['layers'])} layers, next token {quoted(data['next_token']['text'])}")
         return 0
     toks = " ".join(quoted(t.text) for t in trace.tokens)
@@ -254,7 +255,8 @@ def cmd_trace_nnsight(args) -> int:
     else:
         from spherescope.models.loader import load_model
 
-        loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle)
+        loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
+                        ignore_memory=args.ignore_memory)
         lm = nb.wrap(loaded.model, loaded.tokenizer)
         name, text = loaded.info.name, loaded.token_text
     rt = nb.trace_nnsight(lm, args.prompt, position=args.position, top_k=args.top_k, remote=args.remote, token_text=text)
@@ -267,7 +269,7 @@ def cmd_trace_nnsight(args) -> int:
     if args.out:
         data = {"model": name, "backend": "nnsight", "remote": rt.remote, "position": rt.position,
                 "tokens": [{"id": t.id, "text": t.text} for t in rt.tokens], "layers": layers}
-        atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1))
+        atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False))
         print(f"wrote {args.out}: {len(layers)} layers via nnsight{' on NDIF' if rt.remote else ''}")
         return 0
     print(f"model: {name} via nnsight ({'remote, NDIF' if rt.remote else 'local'})")

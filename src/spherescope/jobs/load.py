@@ -118,6 +118,10 @@ def _get_model(report: Report, ref: str, options: dict):
         if warning:
             report.partial(("warning", warning))
         loaded = load_model(ref, progress=progress, cancel=report.cancelled, **options)
+        from spherescope.models import cache
+
+        if cache.fallback_warning:
+            report.partial(("warning", cache.fallback_warning))
         report.progress("Computing token directions", 0.99)
         w, _bias = loaded.unembedding()
         embedding = None if loaded.info.tied_embeddings else loaded.embedding()

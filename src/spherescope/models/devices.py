@@ -17,7 +17,8 @@ from spherescope.models.errors import ModelError
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps", "shard")
 
 
-def load_options(device: str | None = None, dtype: str | None = None, allow_pickle: bool = False) -> dict:
+def load_options(device: str | None = None, dtype: str | None = None, allow_pickle: bool = False,
+                 ignore_memory: bool = False) -> dict:
     """The keyword arguments for `load_model` that differ from its defaults. The
     automatic device, the stored precision and no pickles add no key, so options that
     are passed on or remembered hold only what someone chose."""
@@ -28,6 +29,8 @@ def load_options(device: str | None = None, dtype: str | None = None, allow_pick
         opts["dtype"] = dtype
     if allow_pickle:
         opts["allow_pickle"] = True
+    if ignore_memory:
+        opts["ignore_memory"] = True
     return opts
 
 

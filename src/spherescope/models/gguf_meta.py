@@ -9,6 +9,7 @@ the arrays it does not need. Format: https://github.com/ggml-org/ggml/blob/maste
 from __future__ import annotations
 
 import math
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,10 +53,17 @@ class _Buf:
 
     CHUNK = 1 << 20
 
-    def __init__(self, fh) -> None:
+    def __init__(self, fh, size: int | None = None) -> None:
         self.fh = fh
         self.data = b""
         self.pos = 0
+        self.size = size  # the file's size: no count or length in the header can exceed it
+
+    def bound(self, count: int, each: int, what: str) -> None:
+        """A header count whose items could not fit in the file is a corrupt header (a
+        loop over 2^60 strings would otherwise never end)."""
+        if self.size is not None and count * each > self.size:
+            raise GGUFFormatError(f"The GGUF header claims {what} larger than the whole file; the file is corrupt.")
 
     def _fill(self, n: int) -> None:
         if len(self.data) - self.pos < n:
@@ -83,6 +91,7 @@ class _Buf:
 
     def string(self) -> str:
         n = self.unpack("<Q")
+        self.bound(n, 1, "a string")
         if n > _MAX_STRING:
             raise GGUFFormatError("The GGUF header holds an impossible string length; the file is corrupt.")
         return self.read(n).decode("utf-8", errors="replace")
@@ -96,12 +105,16 @@ class _Buf:
             itype, n = self.unpack("<I"), self.unpack("<Q")
             if itype in _SCALARS:
                 size = struct.calcsize(_SCALARS[itype])
+                self.bound(n, size, "an array")
                 if n <= 16:
                     return [self.unpack(_SCALARS[itype]) for _ in range(n)]
                 self.skip(size * n)
             elif itype == _STRING:
+                self.bound(n, 8, "an array of strings")
                 for _ in range(n):
-                    self.skip(self.unpack("<Q"))
+                    length = self.unpack("<Q")
+                    self.bound(length, 1, "a string")
+                    self.skip(length)
             else:
                 raise GGUFFormatError(f"The GGUF header has an array of unknown type {itype}; the file is corrupt.")
             return n  # only the length of long arrays is kept
@@ -111,7 +124,7 @@ class _Buf:
 def read_gguf_meta(path: str | Path) -> GGUFMeta:
     try:
         with open(path, "rb") as fh:
-            buf = _Buf(fh)
+            buf = _Buf(fh, os.fstat(fh.fileno()).st_size)
             if buf.read(4) != b"GGUF":
                 raise GGUFFormatError(f"{Path(path).name} is not a GGUF file (its first bytes are not 'GGUF').")
             version = buf.unpack("<I")
@@ -120,6 +133,7 @@ def read_gguf_meta(path: str | Path) -> GGUFMeta:
             n_tensors, n_kv = buf.unpack("<Q"), buf.unpack("<Q")
             if n_tensors > 1_000_000 or n_kv > 1_000_000:
                 raise GGUFFormatError("The GGUF header claims an impossible number of entries; the file is corrupt.")
+            buf.bound(n_tensors + n_kv, 12, "entries")
             meta = GGUFMeta(version)
             for _ in range(n_kv):
                 key = buf.string()

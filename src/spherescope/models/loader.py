@@ -99,6 +99,13 @@ def check_causal(config) -> None:
         ) from None
 
 
+def _cause(exc: BaseException) -> str:
+    """The line of a library error that says what is wrong: validation errors wrap the
+    reason ("The hidden size (1) is not a multiple of ...") in a line naming a validator."""
+    text = str(exc.__cause__ or exc).strip() or type(exc).__name__
+    return " ".join(text.split())[:300]
+
+
 def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str, allow_pickle: bool,
                      progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
                      read_span: tuple[float, float] = (0.1, 0.9)):
@@ -111,16 +118,16 @@ def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str,
         kw["gguf_file"] = gguf_file
     try:
         config = AutoConfig.from_pretrained(folder, **kw)
-    except ValueError as exc:
-        msg = str(exc).splitlines()[0]
+    except OSError as exc:
+        raise ModelError(f"Cannot read the model configuration: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # ValueError, and the hub's validation errors for impossible sizes
+        msg = _cause(exc)
         if gguf_file and "architecture" in msg.lower():
             raise ModelError(
                 f"transformers cannot read this GGUF architecture ({msg}); use a safetensors "
                 "copy of the model instead."
             ) from None
-        raise ModelError(f"Cannot read the model configuration: {msg}") from None
-    except OSError as exc:
-        raise ModelError(f"Cannot read the model configuration: {str(exc).splitlines()[0]}") from None
+        raise ModelError(f"The model's configuration is not valid: {msg}") from None
     check_causal(config)
     if not gguf_file:
         use_st = _check_weights_safe(folder, allow_pickle)
@@ -140,7 +147,11 @@ def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str,
         # tokenizer already knows, whenever tokenizer_config.json does not list them.
         tok_kw["added_tokens_decoder"] = parsed.get_added_tokens_decoder()
     if not gguf_file:
-        read_ahead(sorted(folder.glob("*.safetensors")), progress=progress, cancel=cancel, span=read_span)
+        weights = sorted(folder.glob("*.safetensors"))
+        for f in weights:
+            if not f.is_file():  # a dangling or looping symlink, a folder named like one
+                raise ModelError(f"{f.name} in {folder} is not a readable file (a broken link?); remove it or fix it.")
+        read_ahead(weights, progress=progress, cancel=cancel, span=read_span)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kw)
         if parsed is not None and not isinstance(getattr(tokenizer, "_tokenizer", None), type(parsed)):
@@ -151,7 +162,13 @@ def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str,
     except (ModelError, Cancelled):
         raise
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        text = str(exc)
+        if "Weights only load failed" in text or "weights_only" in text:
+            # torch's safe unpickler refused objects it does not know: no code ran.
+            raise ModelError(f"The pickled checkpoint in {folder} holds Python objects beyond plain tensors, which "
+                             "the safe loader refuses even with --allow-pickle (it never runs code from a checkpoint). "
+                             "Convert it to safetensors with the tool that made it.") from None
+        first = (text.strip().splitlines() or [type(exc).__name__])[0]
         raise ModelError(f"Cannot load the model from {folder}: {first[:300]}") from None
     model.eval()
     if device not in ("cpu", "shard"):
@@ -252,6 +269,12 @@ def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Calla
                      dtype=None, device: str = "cpu"):
     """Convert once, then load the cached safetensors copy like any model directory, so
     precision, device and sharding work the same for GGUF files."""
+    from spherescope.models.gguf_meta import GGUFFormatError, read_gguf_meta
+
+    try:
+        read_gguf_meta(path)  # our bounded reader first: a corrupt header gets a sentence, not gguf's struct error
+    except GGUFFormatError as exc:
+        raise ModelError(str(exc)) from None
     folder, built_now = cache.get_or_build(cache.gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
     if built_now:
         cache.prune_date_keyed_entries(path, folder.parent)
@@ -271,6 +294,21 @@ def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Calla
                                 progress=progress, cancel=cancel, read_span=(0.92, 0.95))
 
 
+def _refuse_if_too_big(source: Source, dtype: str | None, device: str | None) -> None:
+    """ModelError before any allocation when the estimate (from headers and the config,
+    models.summary) exceeds the free memory where the weights will go."""
+    from spherescope.models import devices, summary
+
+    try:
+        s = summary.summarize(source)
+    except ModelError:
+        return  # the load itself says what is wrong with it
+    where = devices.likely_device(device)
+    refusal = summary.memory_refusal(s, dtype, where, devices.available_memory(where))
+    if refusal:
+        raise ModelError(refusal)
+
+
 def load_model(
     ref: str | Source | None = None,
     *,
@@ -279,9 +317,14 @@ def load_model(
     allow_pickle: bool = False,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
+    ignore_memory: bool = False,
 ):
-    """Load a causal LM and its tokenizer, and wrap them with a lens. Runs off the GUI thread."""
+    """Load a causal LM and its tokenizer, and wrap them with a lens. Runs off the GUI
+    thread. A model whose estimated memory exceeds what is free is refused before
+    anything is allocated, unless `ignore_memory`."""
     source = ref if isinstance(ref, Source) else resolve(ref)
+    if not ignore_memory:
+        _refuse_if_too_big(source, dtype, device)
     if progress:
         progress(f"Importing torch for {source.label}", 0.05)
     import torch

@@ -39,11 +39,15 @@ class ModelSummary:
     context: int | None = None
     license: str | None = None
     note: str = ""  # e.g. "first load converts the GGUF once (about 20 s for 135M)"
+    # What the config's sizes imply (what transformers allocates before reading weights):
+    # a config claiming more than its files hold is judged by the config.
+    claimed_parameters: int | None = None
 
     def weight_bytes(self, dtype: str | None = None) -> int | None:
-        if self.parameters is None:
+        params = max(self.parameters or 0, self.claimed_parameters or 0)
+        if not params:
             return None
-        return self.parameters * _BYTES.get(dtype or self.loads_as, 4)
+        return params * _BYTES.get(dtype or self.loads_as, 4)
 
     def memory_bytes(self, dtype: str | None = None) -> int | None:
         """Weights at the chosen precision, plus the float32 lens and vocabulary geometry
@@ -168,20 +172,33 @@ def safetensors_headers(folder: Path) -> dict[str, tuple[tuple[int, ...], str]]:
     """name -> (shape, dtype) for every tensor in the folder's safetensors files."""
     out: dict = {}
     for f in sorted(folder.glob("*.safetensors")):
-        with open(f, "rb") as fh:
-            raw = fh.read(8)
-            if len(raw) != 8:
-                raise ModelError(f"{f.name} is truncated (no safetensors header).")
-            n = struct.unpack("<Q", raw)[0]
-            if n > 100 * 2**20:
-                raise ModelError(f"{f.name} has an impossible header size; the file is corrupt.")
-            try:
+        try:
+            if not f.is_file():  # a dangling or looping symlink, a folder
+                raise ModelError(f"{f.name} in {folder} is not a readable file (a broken link?); remove it or fix it.")
+            with open(f, "rb") as fh:
+                raw = fh.read(8)
+                if len(raw) != 8:
+                    raise ModelError(f"{f.name} is truncated (no safetensors header).")
+                n = struct.unpack("<Q", raw)[0]
+                if n > 100 * 2**20 or n > f.stat().st_size:
+                    raise ModelError(f"{f.name} has an impossible header size; the file is corrupt.")
                 header = json.loads(fh.read(n))
-            except ValueError:
-                raise ModelError(f"{f.name} has an unreadable header; the file is corrupt.") from None
+        except OSError as exc:
+            raise ModelError(f"Cannot read {f.name} in {folder}: {exc.strerror or exc}.") from None
+        except (ValueError, RecursionError):
+            raise ModelError(f"{f.name} has an unreadable header; the file is corrupt.") from None
+        if not isinstance(header, dict):
+            raise ModelError(f"{f.name} has an unreadable header; the file is corrupt.")
         for name, entry in header.items():
             if name != "__metadata__" and isinstance(entry, dict):
-                out[name] = (tuple(entry.get("shape", ())), entry.get("dtype", "?"))
+                shape = entry.get("shape", ())
+                if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool)
+                                                          and 0 <= d < 2**40 for d in shape):
+                    raise ModelError(f"{f.name} lists a tensor {name[:60]!r} with an impossible shape; the file is corrupt.")
+                dtype = entry.get("dtype", "?")
+                if not isinstance(dtype, str):
+                    raise ModelError(f"{f.name} lists a tensor {name[:60]!r} with an impossible type; the file is corrupt.")
+                out[name] = (tuple(shape), dtype)
     return out
 
 
@@ -190,6 +207,8 @@ def _from_dir(folder: Path, label: str) -> ModelSummary:
         cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelError(f"Cannot read {folder / 'config.json'}: {exc}") from None
+    if not isinstance(cfg, dict):
+        raise ModelError(f"{folder / 'config.json'} is not a model configuration (a JSON object of settings).")
     t = _text_config(cfg)
     tensors = safetensors_headers(folder)
     params = None
@@ -207,8 +226,12 @@ def _from_dir(folder: Path, label: str) -> ModelSummary:
     layers = _first(t, "num_hidden_layers", "n_layer", "num_layers")
     width = _first(t, "hidden_size", "n_embd", "d_model")
     vocab = _first(t, "vocab_size")
-    if params is None and layers and width and vocab:
-        params = 12 * layers * width * width + vocab * width * (1 if tied else 2)  # the usual estimate
+    if isinstance(layers, int) and isinstance(width, int) and isinstance(vocab, int) and min(layers, width, vocab) > 0:
+        # The usual estimate from the config (blocks 12 d^2, embeddings): an over-estimate
+        # for small models, and for a hostile config the only warning before allocation.
+        claimed = 12 * layers * width * width + vocab * width * (1 if tied else 2)
+    else:
+        claimed = None
     archs = cfg.get("architectures") or []
     return ModelSummary(
         label=label,
@@ -217,10 +240,11 @@ def _from_dir(folder: Path, label: str) -> ModelSummary:
         width=width,
         vocab=vocab,
         tied=bool(tied),
-        parameters=params,
+        parameters=params if params is not None else claimed,
         stored_dtype=stored,
         loads_as=loads_as,
         context=_first(t, "max_position_embeddings", "n_positions", "max_sequence_length"),
+        claimed_parameters=claimed,
     )
 
 
@@ -234,6 +258,17 @@ def _cached_hub_folder(repo: str) -> Path | None:
     except Exception:  # an invalid id is answered when loading, with its own message
         return None
     return Path(hit).parent if isinstance(hit, str) else None
+
+
+def memory_refusal(summary: ModelSummary, dtype: str | None, device: str, available: int | None) -> str | None:
+    """A sentence refusing a load whose estimate exceeds the free memory (None: go on)."""
+    need = summary.memory_bytes(dtype)
+    if need is None or available is None or need <= available:
+        return None
+    where = "GPU memory" if device.startswith("cuda") or device == "shard" else "memory"
+    return (f"Not loading {summary.label}: it needs about {human_bytes(need)} but only {human_bytes(available)} of "
+            f"{where} is free. Choose float16/bfloat16 or a smaller model, or load it anyway (Load anyway in the "
+            "Model dialog, --ignore-memory on the command line).")
 
 
 def memory_warning(summary: ModelSummary, dtype: str | None, device: str, available: int | None) -> str | None:

@@ -78,7 +78,9 @@ class ViewBinding:
     def on_basis(self) -> None:
         basis, vocab = self.s.basis, self.s.vocab
         if basis is None or vocab is None:
-            self._cloud = None
+            # Forgotten with the cloud: the same model coming back from memory brings the
+            # very same basis object, which must be drawn again, not skipped as current.
+            self._cloud, self._cloud_basis = None, None
             self.view.set_cloud(np.zeros((1, 3), np.float32), np.zeros((1, 4), np.float32))
         elif basis is not self._cloud_basis or self._cloud_key != (self.s.center_cloud, self.s.cloud_space):
             self._cloud_key = (self.s.center_cloud, self.s.cloud_space)

@@ -8,7 +8,6 @@ never a half-written export under the user's chosen name.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect, QSize
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QWidget
 
-from spherescope.core.atomic import WriteError, atomic_write_bytes, check_writable
+from spherescope.core.atomic import WriteError, atomic_write_bytes, check_writable, replace_into, temp_beside
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ANIMATION_SUFFIXES = (".mp4", ".gif")
@@ -129,9 +128,8 @@ class AnimationWriter:
         if not 0 < fps <= 120:
             raise WriteError("The frame rate must be between 1 and 120.")
         self.size, self.fps, self.frames = (w, h), float(fps), 0
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".part{self.suffix}", dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = temp_beside(self.path, suffix=f".part{self.suffix}")
+        _LIVE.add(self)
         self._gif_frames: list = []
         self._palette = None  # a GIF's one palette, from its first frame and the path's colours
         self._ffmpeg = None
@@ -169,7 +167,8 @@ class AnimationWriter:
                 first, rest = self._gif_frames[0], self._gif_frames[1:]
                 first.save(self.tmp, format="GIF", save_all=True, append_images=rest, duration=int(round(1000 / self.fps)),
                            loop=0, optimize=False, disposal=1)
-            os.replace(self.tmp, self.path)
+            replace_into(self.tmp, self.path)
+            _LIVE.discard(self)
         except Exception as exc:
             self.abort()
             if isinstance(exc, OSError):
@@ -185,7 +184,19 @@ class AnimationWriter:
                 pass
             self._ffmpeg = None
         self._gif_frames = []
+        _LIVE.discard(self)
         try:
             self.tmp.unlink()
         except OSError:
             pass
+
+
+# Animations being written, so that a signal (Ctrl+C, SIGTERM) deletes their partial
+# files on the way out (remove_partial_files).
+_LIVE: set = set()
+
+
+def remove_partial_files() -> None:
+    """Abort every animation still being written: its temporary file is deleted."""
+    for writer in list(_LIVE):
+        writer.abort()

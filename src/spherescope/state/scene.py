@@ -52,13 +52,56 @@ class Scene:
 
     def to_json(self) -> str:
         data = {"format": "spherescope-scene", "version": SCENE_VERSION, **asdict(self)}
-        return json.dumps(data, ensure_ascii=False, indent=1)
+        return json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
 
 
-def _num(v, name: str) -> float:
+MAX_SCENE_BYTES = 5_000_000  # a real scene is a few kB; a bigger file is not one
+MAX_DEPTH = 32  # a real scene nests 3 deep
+INT32 = 2 ** 31  # positions, layers and token ids cross Qt signals as 32-bit ints
+
+
+def _num(v, name: str, lo: float = -math.inf, hi: float = math.inf) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise SceneError(f"The scene's {name} is not a number.")
+    if not lo <= v <= hi:
+        raise SceneError(f"The scene's {name} ({v:g}) is out of range: it must be between {lo:g} and {hi:g}.")
     return float(v)
+
+
+def _int(v, name: str, lo: int = -INT32, hi: int = INT32 - 1) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise SceneError(f"The scene's {name} is not a whole number.")
+    if not lo <= v <= hi:
+        raise SceneError(f"The scene's {name} ({v}) is out of range.")
+    return v
+
+
+def _short(value) -> str:
+    """A value quoted in a message, cut: a hostile file's 'basis' can be megabytes."""
+    r = repr(value)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+def _encodable(text: str) -> bool:
+    """JSON escapes can spell lone surrogates, which no file, tokenizer or widget takes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _depth(value, limit: int) -> int:
+    """How deeply lists and objects nest (iteratively: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (list, dict)):
+            deepest = max(deepest, d)
+            if deepest > limit:
+                return deepest
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
 
 
 def scene_from_dict(data) -> Scene:
@@ -77,40 +120,43 @@ def scene_from_dict(data) -> Scene:
         if key in data:
             if not isinstance(data[key], str):
                 raise SceneError(f"The scene's {key} is not text.")
+            if not _encodable(data[key]):
+                raise SceneError(f"The scene's {key} holds characters that are not valid Unicode "
+                                 "(a lone surrogate escape).")
             setattr(sc, key, data[key])
     for key in ("position", "layer"):
         if key in data:
-            if isinstance(data[key], bool) or not isinstance(data[key], int):
-                raise SceneError(f"The scene's {key} is not a whole number.")
-            setattr(sc, key, data[key])
+            setattr(sc, key, _int(data[key], key))
     if "basis" in data:
         if data["basis"] not in BASIS_KINDS:
-            raise SceneError(f"Unknown basis {data['basis']!r} in the scene.")
+            raise SceneError(f"Unknown basis {_short(data['basis'])} in the scene.")
         sc.basis = data["basis"]
     if "plane_tokens" in data:
         toks = data["plane_tokens"]
-        if not isinstance(toks, list) or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in toks):
+        if not isinstance(toks, list) or not all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < INT32
+                                                 for t in toks):
             raise SceneError("The scene's plane tokens are not token ids.")
+        if len(set(toks[:3])) != len(toks[:3]):
+            raise SceneError("The scene's plane tokens repeat a token: a plane needs different tokens.")
         sc.plane_tokens = toks[:3]
     if "camera" in data:
         cam = data["camera"]
         if not isinstance(cam, dict):
             raise SceneError("The scene's camera is not valid.")
         merged = dict(sc.camera)
-        for key in ("distance", "elevation", "azimuth", "fov"):
+        ranges = {"distance": (0.01, 1000.0), "elevation": (-90.0, 90.0), "azimuth": (-1e6, 1e6), "fov": (1.0, 179.0)}
+        for key, (lo, hi) in ranges.items():
             if key in cam:
-                merged[key] = _num(cam[key], f"camera {key}")
+                merged[key] = _num(cam[key], f"camera {key}", lo, hi)
         if "center" in cam:
             c = cam["center"]
             if not isinstance(c, list) or len(c) != 3:
                 raise SceneError("The scene's camera centre is not valid.")
-            merged["center"] = [_num(x, "camera centre") for x in c]
-        if merged["distance"] <= 0:
-            raise SceneError("The scene's camera distance must be positive.")
+            merged["center"] = [_num(x, "camera centre", -1000.0, 1000.0) for x in c]
         sc.camera = merged
     if "style" in data:
         if data["style"] not in STYLES:
-            raise SceneError(f"Unknown style {data['style']!r} in the scene.")
+            raise SceneError(f"Unknown style {_short(data['style'])} in the scene.")
         sc.style = data["style"]
     for key in ("show_cloud", "color_by_length", "show_labels"):
         if key in data:
@@ -142,7 +188,7 @@ def scene_from_dict(data) -> Scene:
     if data.get("steer") is not None:
         sc.steer = _steer(data["steer"])
     if "docks" in data:
-        if not isinstance(data["docks"], list) or not all(isinstance(d, str) for d in data["docks"]):
+        if not isinstance(data["docks"], list) or not all(isinstance(d, str) and _encodable(d) for d in data["docks"]):
             raise SceneError("The scene's docks are not a list of names.")
         sc.docks = data["docks"]
     return sc
@@ -158,7 +204,7 @@ def _steer(st) -> dict:
         v = st.get(key)
         if v is None and optional:
             return None
-        if isinstance(v, bool) or not isinstance(v, int):
+        if isinstance(v, bool) or not isinstance(v, int) or not -INT32 <= v < INT32:
             raise bad
         return v
 
@@ -170,19 +216,38 @@ def _steer(st) -> dict:
 
 
 def load_scene(path: str | os.PathLike) -> Scene:
+    """A scene file, checked before it is read: a regular file (a FIFO would block the
+    read forever), at most MAX_SCENE_BYTES, JSON nested at most MAX_DEPTH deep."""
+    import stat
+
+    name = os.path.basename(str(path))
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise SceneError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise SceneError(f"Cannot read {path}: it is not a regular file.")
+    if st.st_size > MAX_SCENE_BYTES:
+        raise SceneError(f"{name} is {st.st_size / 1e6:.0f} MB: too large to be a scene (they are a few kB).")
     try:
         with open(path, "rb") as f:
-            raw = f.read(50_000_000)
+            raw = f.read(MAX_SCENE_BYTES + 1)
     except OSError as exc:
         raise SceneError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise SceneError(f"{os.path.basename(path)} is corrupt or truncated: it is not valid scene JSON.") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise SceneError(f"{name} is corrupt or truncated: it is not valid scene JSON.") from None
+    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise SceneError(f"{name} nests its data more than {MAX_DEPTH} deep: it is not a scene.")
     return scene_from_dict(data)
 
 
 def save_scene(path: str | os.PathLike, scene: Scene) -> None:
+    from spherescope.core.atomic import WriteError
+
+    if os.path.isdir(path):
+        raise WriteError(f"Cannot save the scene as {path}: it is a folder; give a file name.")
     atomic_write_text(path, scene.to_json())
 
 

@@ -340,9 +340,14 @@ class MainWindow(WindowExports, QMainWindow):
                         self.export_annotations)
 
     def save_scene(self, path: str) -> bool:
+        import os
+
         from spherescope.core.atomic import WriteError
         from spherescope.state.scene import SUFFIX, SceneError, save_scene
 
+        if os.path.isdir(path) or not os.path.basename(path):
+            self.controller.notify(f"Scene not saved: {path} is a folder; give the scene a file name.", True)
+            return False
         if not path.endswith(SUFFIX):
             path += SUFFIX
         try:
@@ -394,12 +399,16 @@ class MainWindow(WindowExports, QMainWindow):
 
     def apply_model_choice(self, choice) -> None:
         options = dict(choice.options)
+        # Never remembered: the next model is judged on its own.
+        ignore_memory = options.pop("ignore_memory", False)
         changed = options != self.controller.load_options
         self.controller.load_options = options
-        if choice.ref == self.session.model_ref and changed:
-            self.controller.load(choice.ref)  # same model, other device or precision
+        self.controller.ignore_memory_once = ignore_memory
+        if choice.ref == self.session.model_ref and (changed or self.session.model_info is None):
+            self.controller.load(choice.ref)  # same model, other device or precision, or a retry
         elif choice.ref != self.session.model_ref:
             self.prompt_dock.choose_model(choice.ref)
+        self.controller.ignore_memory_once = False
 
     # ---- drag and drop: scenes, model folders and .gguf files ----
     def dragEnterEvent(self, ev) -> None:
@@ -470,7 +479,8 @@ class MainWindow(WindowExports, QMainWindow):
         st.setValue("version", SETTINGS_VERSION)
         st.setValue("geometry", self.saveGeometry())
         st.setValue("window_state", self.saveState(SETTINGS_VERSION))
-        st.setValue("last_model", self.session.model_ref)
+        if self.controller.loaded_ref:  # a model that failed to load is not the next launch's
+            st.setValue("last_model", self.controller.loaded_ref)
         st.setValue("recent_models", list(self.session.recent_models))
         st.setValue("recent_prompts", list(self.session.recent_prompts[:20]))
         opts = self.controller.load_options

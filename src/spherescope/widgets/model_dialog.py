@@ -135,7 +135,10 @@ class ModelDialog(QDialog):
         return text
 
     def choice(self) -> ModelChoice:
-        opts = self.catalog.load_options(self.device.currentData(), self.precision.currentData(), self.allow_pickle.isChecked())
+        # "Load anyway" (shown when the estimate exceeds the free memory) is the window's
+        # --ignore-memory, for this load only.
+        opts = self.catalog.load_options(self.device.currentData(), self.precision.currentData(),
+                                         self.allow_pickle.isChecked(), self.load_button.text() == "Load anyway")
         return ModelChoice(self.ref(), opts)
 
     def set_source(self, ref: str) -> None:
