@@ -39,6 +39,38 @@ def load_in_subprocess(cache: str | None) -> tuple[float, float, float]:
     return float(out[0]), float(out[1]), float(out[2])
 
 
+def verify_cache() -> None:
+    """The cached copy's full-content check, run on every load, against reading the same
+    bytes and doing nothing with them (both from the page cache, as on a warm launch)."""
+    from spherescope.models.cache import gguf_cache_dir, is_valid
+    from spherescope.models.source import embedded_gguf
+
+    entry = gguf_cache_dir(embedded_gguf())
+    files = [p for p in entry.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+
+    def bare_read() -> None:
+        buf = bytearray(8 << 20)
+        for p in files:
+            with open(p, "rb", buffering=0) as f:
+                while f.readinto(buf):
+                    pass
+
+    def check() -> None:
+        assert is_valid(entry)
+
+    tb = statistics.median(timed(bare_read) for _ in range(5))
+    tv = statistics.median(timed(check) for _ in range(5))
+    print(f"cache verification (XXH3-128 of all {size / 1e6:.0f} MB, every load): {tv:.3f} s; reading the same "
+          f"bytes: {tb:.3f} s; ratio {tv / tb:.2f}")
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cold", action="store_true")
@@ -54,6 +86,8 @@ def main() -> None:
     print(f"first trace in a fresh process: median {statistics.median(x[1] for x in loads):.3f} s")
     print(f"peak RSS, load + one trace: {max(x[2] for x in loads):.0f} MB (target <= 900 MB; the float32 weights "
           f"file alone is ~515 MB of it, imports of torch and transformers ~340 MB)")
+
+    verify_cache()
 
     import torch
 

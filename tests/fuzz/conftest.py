@@ -1,0 +1,20 @@
+"""Hypothesis profiles for the fuzzing suite.
+
+CI runs the "ci" profile (about a minute in all). For a long local run:
+
+    SPHERESCOPE_FUZZ=long .venv/bin/python -m pytest tests/fuzz
+
+"long" tries 1,500 inputs per property (7.5x the CI run; about half an hour on two
+cores, most of it loading fuzzed configs). Failures are saved in .hypothesis/ and
+replayed first on the next run.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                     HealthCheck.function_scoped_fixture])
+settings.register_profile("ci", max_examples=200, **_COMMON)
+settings.register_profile("long", max_examples=1500, **_COMMON)
+settings.load_profile(os.environ.get("SPHERESCOPE_FUZZ", "ci"))
