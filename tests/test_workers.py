@@ -157,3 +157,28 @@ def test_a_job_that_runs_again_lets_queued_work_go_first(qtbot, runner):
         runner.submit(JobKind.ROUNDTRIP, lambda ctx, report: order.append("roundtrip"))
         other_queued.set()
     assert order == ["count 0", "roundtrip", "count 1", "count 2"]
+
+
+def test_a_script_that_fails_with_a_job_running_exits_without_an_abort():
+    """An uncaught error while the worker was busy destroyed its running QThread at
+    interpreter exit: "QThread: Destroyed while thread ... is still running", then
+    SIGABRT (exit 134). Running workers are now stopped in order at exit."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import time
+        from PySide6.QtCore import QCoreApplication
+        from spherescope.jobs.base import JobKind
+        from spherescope.workers import JobRunner
+
+        app = QCoreApplication([])
+        runner = JobRunner()
+        runner.submit(JobKind.TRACE, lambda ctx, report: time.sleep(1.0))
+        raise RuntimeError("the script's own error")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "the script's own error" in r.stderr
+    assert "QThread" not in r.stderr and "Aborted" not in r.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from spherescope.jobs.base import Context, JobKind, Report, run_job
 # Threads (and their workers) still finishing a job after their window closed: held
 # here so Python does not destroy a running QThread, which would abort the process.
 _ORPHANS: dict[QThread, QObject] = {}
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # every JobRunner not yet collected
 
 
 @dataclass
@@ -86,6 +88,7 @@ class JobRunner(QObject):
         self.worker.moveToThread(self.thread)
         self.worker.result.connect(self._on_result)  # queued: the worker lives in another thread
         self.thread.start()
+        _LIVE.add(self)
 
     @property
     def context(self) -> Context:
@@ -168,7 +171,15 @@ def wait_for_orphans(ms: int = 30000) -> None:
         _ORPHANS.pop(t, None)
 
 
-# Also at interpreter exit, for scripts and tests that close a window without running
-# the app's quit: a QThread destroyed while it runs aborts the process.
-atexit.register(wait_for_orphans)
+def _at_exit() -> None:
+    """At interpreter exit, for scripts and tests that end without the app's quit (an
+    uncaught error, a window never closed): a QThread destroyed while it runs aborts
+    the process, so every worker still running is stopped in order first."""
+    for runner in list(_LIVE):
+        if not runner.closed:
+            runner.shutdown()
+    wait_for_orphans()
+
+
+atexit.register(_at_exit)
 
