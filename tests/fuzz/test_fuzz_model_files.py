@@ -8,7 +8,7 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from spherescope.models.errors import ModelError
@@ -77,6 +77,7 @@ _size_value = st.integers(-2, 64) | st.sampled_from([2**20, 2**31, 2**40, 10**12
 @given(changes=st.dictionaries(st.sampled_from(_SIZES + ["model_type", "architectures", "torch_dtype",
                                                          "tie_word_embeddings", "rms_norm_eps"]),
                                _size_value, min_size=1, max_size=3))
+@example(changes={"hidden_size": 0, "model_type": 0, "architectures": 1})  # found by a CI-profile run
 def test_config_values(tmp_path_factory, changes):
     tmp = tmp_path_factory.mktemp("cfg")
     folder = _copy(tmp, tmp_path_factory.getbasetemp())

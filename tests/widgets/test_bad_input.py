@@ -170,3 +170,37 @@ def test_a_model_that_fails_to_load_leaves_the_current_one_on_screen(qtbot, wind
     assert "configuration" in _message(window)  # not overwritten by the scene's run
     # The same model back from memory is drawn again (its cloud was once skipped as current).
     assert len(window.view.cloud.pos) == len(s.vocab.texts) == 49152
+
+
+def _broken_link(tmp_path, loop: bool):
+    folder = save_tiny("llama", tmp_path / "m")
+    target = folder / "model.safetensors"
+    target.unlink()
+    target.symlink_to(target if loop else tmp_path / "nowhere.safetensors")
+    return str(folder)
+
+
+def _gguf(tmp_path, counts: tuple[int, int], body: bytes = b""):
+    import struct
+
+    path = tmp_path / "odd.gguf"
+    path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, *counts) + body + b"\0" * 64)
+    return str(path)
+
+
+@pytest.mark.parametrize("make, pattern", [
+    (lambda p: _broken_link(p, loop=False), "not a readable file"),
+    (lambda p: _broken_link(p, loop=True), "not a readable file"),
+    (lambda p: _gguf(p, (0, 2**60)), "impossible number of entries"),
+    (lambda p: _gguf(p, (0, 1), __import__("struct").pack("<Q", 2**62)), "larger than the whole file"),
+    (lambda p: _gguf(p, (0, 1), __import__("struct").pack("<Q", 1) + b"k" + __import__("struct").pack("<IIQ", 9, 4, 2**60)),
+     "larger than the whole file"),
+])
+def test_hostile_model_files_in_the_window_are_a_sentence_and_the_model_stays(qtbot, window, tmp_path, make, pattern):
+    """The adversarial pass's window cases: the same sentences as on the command line,
+    never "unexpected …", and the model on screen stays."""
+    window.prompt_dock.choose_model(make(tmp_path))
+    qtbot.waitUntil(lambda: pattern in _message(window), timeout=RUN_TIMEOUT)
+    assert "unexpected" not in _message(window).lower()
+    qtbot.waitUntil(lambda: window.session.model_info is not None and not window.session.busy, timeout=LOAD_TIMEOUT)
+    assert window.session.model_ref == "embedded"

@@ -232,10 +232,12 @@ def _from_dir(folder: Path, label: str) -> ModelSummary:
         claimed = 12 * layers * width * width + vocab * width * (1 if tied else 2)
     else:
         claimed = None
-    archs = cfg.get("architectures") or []
+    archs = cfg.get("architectures")
+    names = [cfg.get("model_type"), *(archs if isinstance(archs, list) else [])]
+    architecture = next((n for n in names if isinstance(n, str) and n), "unknown")[:60]
     return ModelSummary(
         label=label,
-        architecture=str(cfg.get("model_type") or (archs[0] if archs else "unknown")),
+        architecture=architecture,
         layers=layers,
         width=width,
         vocab=vocab,
