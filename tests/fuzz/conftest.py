@@ -4,8 +4,8 @@ CI runs the "ci" profile (about a minute in all). For a long local run:
 
     SPHERESCOPE_FUZZ=long .venv/bin/python -m pytest tests/fuzz
 
-"long" tries 1,500 new inputs per property (7.5x the CI run; about half an hour on two
-cores, most of it loading fuzzed configs). Failures are saved in .hypothesis/ and
+"long" tries 1,500 new inputs per property (7.5x the CI run; about 8 minutes on two
+cores, half of it loading fuzzed configs). Failures are saved in .hypothesis/ and
 replayed first on the next run.
 """
 
