@@ -352,17 +352,13 @@ class Controller(QObject):
             # in it; they are checked against the new one when it arrives (_check_tokens).
             self.load(scene.model)
         elif s.vocab is not None:
-            from spherescope.core.vocab import check_token_ids
-
-            try:
-                check_token_ids(scene.plane_tokens, len(s.vocab.texts))
-            except ValueError as exc:
+            # Checked before they reach the session: its listeners index the vocabulary.
+            if not self._plane_tokens_fit(scene.plane_tokens, len(s.vocab.texts)):
                 scene.plane_tokens = []
-                self.message.emit(f"The scene's plane tokens do not fit this model: {exc}", True)
         apply_view_options(scene, s)
         s.steer = SteerSpec(**scene.steer) if scene.steer is not None else None
         if s.vocab is not None:
-            self._check_tokens()
+            self._check_steer(len(s.vocab.texts))
         if scene.prompt:
             s.prompt = scene.prompt  # the same prompt keeps the scene's position for the run
             s.position = scene.position
@@ -406,21 +402,26 @@ class Controller(QObject):
             if self._rerun and not self._tracing:
                 self.run(self._rerun)
 
-    def _check_tokens(self, n: int | None = None) -> None:
-        """Token ids that came from outside (a scene) checked against the vocabulary that
-        has arrived: out of range, they are dropped with a sentence, never indexed."""
+    def _check_tokens(self, n: int) -> None:
+        """Token ids that came from outside (a scene) checked against a vocabulary of n
+        tokens that has arrived: out of range, they are dropped with a sentence, never indexed."""
+        if self.s.plane_tokens and not self._plane_tokens_fit(self.s.plane_tokens, n):
+            self.s.plane_tokens = ()
+        self._check_steer(n)
+
+    def _plane_tokens_fit(self, tokens, n: int) -> bool:
         from spherescope.core.vocab import check_token_ids
 
+        try:
+            check_token_ids(tokens, n)
+        except ValueError as exc:
+            self.message.emit(f"The scene's plane tokens do not fit this model: {exc} The plane takes the "
+                              "prediction and its contrast after the run instead.", True)
+            return False
+        return True
+
+    def _check_steer(self, n: int) -> None:
         s = self.s
-        if n is None:
-            n = len(s.vocab.texts) if s.vocab is not None else 0
-        if s.plane_tokens:
-            try:
-                check_token_ids(s.plane_tokens, n)
-            except ValueError as exc:
-                s.plane_tokens = ()
-                self.message.emit(f"The scene's plane tokens do not fit this model: {exc} The plane takes the "
-                                  "prediction and its contrast after the run instead.", True)
         if s.steer is not None:
             try:
                 s.steer.check(s.model_info.num_layers if s.model_info else 10**9, n)
