@@ -65,6 +65,7 @@ def make_app(argv: list[str] | None = None):
     runtime.quick_pyside_module_check()
     app = QApplication.instance()
     if app is None:
+        runtime.limit_malloc_arenas()  # before Qt's and the worker's threads exist
         configure_qt()
         app = QApplication(argv or sys.argv[:1])
         app.setApplicationName("spherescope")

@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         except UnicodeEncodeError:  # bytes that are not UTF-8 come in as lone surrogates
             return fail(f"argument {i + 1} is not valid UTF-8 text; check the terminal's encoding", EXIT_USAGE)
     args = build_parser().parse_args(argv)
+    from spherescope import runtime
+
+    runtime.limit_malloc_arenas()  # before torch's threads exist
     if args.command in ("trace", "patch", "render"):
         _interrupt_on_sigterm()
     if args.command is None:  # only global flags, e.g. `spherescope --debug`: open the window

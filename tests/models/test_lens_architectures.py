@@ -71,6 +71,29 @@ def test_effective_unembedding_is_the_lens_up_to_a_positive_scale(arch_loaded):
     np.testing.assert_allclose(raw * scale, logits - b, atol=2e-3 * np.abs(logits).max() + 1e-4)
 
 
+def test_vocabulary_directions_are_the_centred_effective_rows_without_a_copy(arch_loaded):
+    """The vocabulary's directions are computed from the head's rows on use (core.
+    unit_rows); they must equal the unit rows of the centred W_eff, and for heads behind
+    an RMSNorm they must not hold a V x d copy of their own."""
+    from spherescope.core.vocab import build_vocab
+
+    arch, loaded = arch_loaded
+    W, _b = loaded.unembedding()
+    u, gain, _b2 = loaded.head_factors()
+    np.testing.assert_allclose(u * gain if gain is not None else u, W, rtol=1e-6, atol=1e-7)
+    vocab = build_vocab(u, loaded.vocab_text(), scale=gain)
+    centred = W - W.mean(axis=0, dtype=np.float64).astype(np.float32)
+    want = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(vocab.directions), want, atol=2e-6)
+    np.testing.assert_allclose(vocab.lengths, np.linalg.norm(W, axis=1), rtol=1e-5)
+    rows = loaded.unembedding_rows([3, 1])
+    np.testing.assert_allclose(rows, W[[3, 1]], rtol=1e-6, atol=1e-7)
+    head = loaded.lens.head.weight.detach().numpy()
+    rms = loaded.lens.project_out is None and not isinstance(loaded.lens.final_norm, torch.nn.LayerNorm)
+    assert np.shares_memory(vocab.directions.base, head) == rms, arch
+    assert not vocab.directions.base.flags.writeable or not rms  # the model's weights are not for writing
+
+
 def test_streaming_callback_sees_every_layer_in_order(arch_loaded):
     _, loaded = arch_loaded
     seen = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from spherescope.commands.common import EXIT_USAGE, fail
+from spherescope.commands.common import EXIT_USAGE, fail, load_model_for
 from spherescope.core.atomic import atomic_write_text, check_writable
 from spherescope.core.text import quoted, visible
 
@@ -21,12 +21,10 @@ def cmd_patch(args) -> int:
     if args.out is not None:
         check_writable(args.out)  # before a slow load and grid, not after
     from spherescope.commands.trace import token_ids
-    from spherescope.models.loader import load_model
     from spherescope.models.patching import check_patchable, patch_grid
     from spherescope.models.trace import trace_prompt
 
-    loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
-                        ignore_memory=args.ignore_memory)
+    loaded = load_model_for(args)
     target, contrast = token_ids(loaded, (("--target", args.target), ("--contrast", args.contrast)))
     clean = trace_prompt(loaded, args.clean)
     corrupt = trace_prompt(loaded, args.corrupt)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from spherescope.commands.common import EXIT_USAGE, fail
+from spherescope.commands.common import EXIT_USAGE, fail, load_model_for
 from spherescope.core.atomic import atomic_write_text, check_writable
 from spherescope.core.text import quoted
 from spherescope.core.trace_json import trace_to_dict
@@ -29,12 +29,10 @@ def cmd_trace(args) -> int:
         return fail(problem, EXIT_USAGE)
     if args.backend == "nnsight":
         return cmd_trace_nnsight(args)
-    from spherescope.models.loader import load_model
     from spherescope.models.patching import steering
     from spherescope.models.trace import tokenize, trace_prompt
 
-    loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
-                        ignore_memory=args.ignore_memory)
+    loaded = load_model_for(args)
     plane = plane_directions(loaded, args.tokens) if args.tokens is not None else None
     pair = attribution_pair(loaded, args.attribute, args.contrast) if args.attribute is not None else None
     tokens = tokenize(loaded, args.prompt)
@@ -197,6 +195,7 @@ def plane_directions(loaded, text: str) -> tuple[list[tuple[int, str]], object, 
     import numpy as np
 
     from spherescope.core.plane import plane_axes
+    from spherescope.core.unit_rows import scaled_mean
     from spherescope.core.vocab import make_lookup, parse_tokens, token_id
     from spherescope.models.errors import PromptError
 
@@ -205,9 +204,9 @@ def plane_directions(loaded, text: str) -> tuple[list[tuple[int, str]], object, 
     table = SimpleNamespace(texts=texts, token_id=lambda t: token_id(lookup, len(texts), t))
     try:
         ids = parse_tokens(table, text, count=2, what="--tokens")
-        w, _bias = loaded.unembedding()
-        mean = w.mean(axis=0, dtype=np.float64)
-        first, second = (np.asarray(w[i], np.float64) - mean for i in ids)
+        u, gain, _bias = loaded.head_factors()
+        mean = scaled_mean(u, gain).astype(np.float64)
+        first, second = (np.asarray(row, np.float64) - mean for row in loaded.unembedding_rows(ids))
         plane_axes(first, second)  # a token with no direction, or two parallel ones, is refused here
     except ValueError as exc:
         raise PromptError(str(exc)) from None
@@ -253,10 +252,8 @@ def cmd_trace_nnsight(args) -> int:
         lm = nb.wrap(src.ref)
         name, text = src.ref, None
     else:
-        from spherescope.models.loader import load_model
-
-        loaded = load_model(args.model, device=args.device, dtype=args.dtype, allow_pickle=args.allow_pickle,
-                        ignore_memory=args.ignore_memory)
+    
+        loaded = load_model_for(args)
         lm = nb.wrap(loaded.model, loaded.tokenizer)
         name, text = loaded.info.name, loaded.token_text
     rt = nb.trace_nnsight(lm, args.prompt, position=args.position, top_k=args.top_k, remote=args.remote, token_text=text)

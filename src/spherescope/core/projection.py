@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spherescope.core.geometry import directions
+from spherescope.core.unit_rows import UnitRows
 
 _EPS = 1e-12
 
@@ -38,12 +39,18 @@ class Projected:
     kept: np.ndarray  # (n,) float32 in [0, 1]: |B x| / |x|
 
 
-def project(vectors: np.ndarray, basis: Basis) -> Projected:
-    v = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
-    coords = v @ basis.axes.T
-    # Row norms by einsum: linalg.norm squares into a temporary as large as the input,
-    # 4x slower on the 49k-row vocabulary, and this runs on the GUI thread.
-    full = np.sqrt(np.einsum("ij,ij->i", v, v))
+def project(vectors: np.ndarray | UnitRows, basis: Basis) -> Projected:
+    if isinstance(vectors, UnitRows):
+        # The vocabulary: its rows' lengths are known (1), and the product comes from
+        # the head's rows without making the directions.
+        coords = vectors @ basis.axes.T
+        full = vectors.lengths()
+    else:
+        v = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        coords = v @ basis.axes.T
+        # Row norms by einsum: linalg.norm squares into a temporary as large as the
+        # input, 4x slower on the 49k-row vocabulary, and this runs on the GUI thread.
+        full = np.sqrt(np.einsum("ij,ij->i", v, v))
     inplane = np.sqrt(np.einsum("ij,ij->i", coords, coords))
     kept = np.clip(inplane / np.maximum(full, _EPS), 0.0, 1.0)
     points = coords / np.maximum(inplane, _EPS)[:, None]
@@ -76,14 +83,15 @@ def _pca_axes(rows: np.ndarray, n: int, center: bool = True, chunk: int = 4096) 
     # float64, ~1e-6 relative error per block) and the sum in float64. A float64 copy
     # of the whole vocabulary and a centred second copy were 450 MB of fresh memory
     # and 1.1 s per PCA on the reference machine; this is 0.2 s.
-    rows = np.asarray(rows)
+    if not isinstance(rows, UnitRows):
+        rows = np.asarray(rows)
     if not np.issubdtype(rows.dtype, np.floating):
         rows = rows.astype(np.float64)
     d = rows.shape[-1]
     cov = np.zeros((d, d))
     total = np.zeros(d)
     for start in range(0, len(rows), chunk):
-        x = rows[start:start + chunk]
+        x = np.asarray(rows[start:start + chunk])
         cov += x.T @ x
         total += x.sum(axis=0, dtype=np.float64)
     if center and len(rows):

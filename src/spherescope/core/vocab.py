@@ -13,6 +13,7 @@ import numpy as np
 
 from spherescope.core.projection import Basis, pca_basis, project
 from spherescope.core.text import visible
+from spherescope.core.unit_rows import UnitRows, row_norms, scaled_mean
 
 LOOKUP_WIDTH = 60  # visible() width of lookup keys: long enough for any real token
 
@@ -21,15 +22,17 @@ LOOKUP_WIDTH = 60  # visible() width of lookup keys: long enough for any real to
 class Vocab:
     """Per-model vocabulary geometry, computed once in the worker."""
 
-    directions: np.ndarray  # (V, d) float32 unit rows of the centred effective unembedding
+    # (V, d) unit rows of the centred effective unembedding, as UnitRows: computed from
+    # the head's rows on use, never stored (core.unit_rows says why).
+    directions: UnitRows
     lengths: np.ndarray  # (V,) float32 row lengths (uncentred: the article's token norms)
     texts: tuple[str, ...]
     pca: Basis
     mean: np.ndarray  # (d,) the mean row removed before taking directions
     # The uncentred unit rows and their PCA, for the "centre the cloud" option off: made
-    # on demand (with_raw, in the worker), not with the rest: they are another V x d
-    # array (113 MB for SmolLM2, 671 MB for a 262k vocabulary) few views ever use.
-    raw_directions: np.ndarray | None
+    # on demand (with_raw, in the worker), not with the rest: their PCA is a pass over
+    # the whole vocabulary (0.2-1.4 s) few views ever need.
+    raw_directions: UnitRows | None
     raw_pca: Basis | None
     lookup: dict  # visible text (␣Mary) -> first token id with that text, for token entry
     completions: tuple[str, ...]  # sorted keys of lookup, for the completer
@@ -47,32 +50,8 @@ class Vocab:
         return token_id(self.lookup, len(self.texts), text)
 
 
-def _unit_rows(rows: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """Rows scaled to unit length, as a new float32 array (zero rows stay zero)."""
-    out = np.empty(rows.shape, np.float32)
-    for start in range(0, len(rows), chunk):
-        x = np.asarray(rows[start:start + chunk], np.float32)
-        n = np.sqrt(np.einsum("ij,ij->i", x, x))
-        np.divide(x, np.maximum(n, 1e-12)[:, None], out=out[start:start + chunk])
-    return out
-
-
-def _centred_unit_rows(rows: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    """(unit rows of rows - mean, mean), filled block by block into one new array: no
-    V x d temporaries (each is 671 MB for a 262k-token vocabulary, and a fresh one costs
-    seconds of page faults)."""
-    mean = rows.mean(axis=0, dtype=np.float64).astype(np.float32)
-    out = np.empty(rows.shape, np.float32)
-    for start in range(0, len(rows), chunk):
-        block = out[start:start + chunk]
-        np.subtract(rows[start:start + chunk], mean, out=block)
-        n = np.sqrt(np.einsum("ij,ij->i", block, block))
-        block /= np.maximum(n, 1e-12)[:, None]
-    return out, mean
-
-
 def build_vocab(unembedding: np.ndarray, texts: list[str] | tuple[str, ...], embedding: np.ndarray | None = None,
-                raw: bool = False) -> Vocab:
+                raw: bool = False, scale: np.ndarray | None = None) -> Vocab:
     """Token directions, lengths and PCA bases of the effective unembedding rows.
 
     The rows are centred before taking directions: subtracting the mean row m shifts
@@ -81,35 +60,44 @@ def build_vocab(unembedding: np.ndarray, texts: list[str] | tuple[str, ...], emb
     vocabulary into one cap of the sphere) is gone. `embedding` is given for untied
     models whose input rows have the residual's width, so the cloud can show them too.
     `raw`: also the uncentred directions (else `with_raw` adds them when asked for).
+    `scale`: a per-column factor of the rows (the final norm's gain), when the rows
+    given are the head's own: the effective rows are unembedding * scale, and the
+    directions keep pointing at the head's memory instead of a scaled copy.
     """
-    w = np.asarray(unembedding, np.float32)
-    lengths = np.sqrt(np.einsum("ij,ij->i", w, w)).astype(np.float32)
-    directions, mean = _centred_unit_rows(w)
+    w = np.asarray(unembedding)
+    w = w if w.dtype == np.float32 else w.astype(np.float32)
+    lengths = row_norms(w, scale)
+    directions = UnitRows(w, scale, scaled_mean(w, scale))
     texts = tuple(texts)
     lookup = make_lookup(texts)
     embed = None
     if embedding is not None and embedding.shape == w.shape:
-        e_dirs = _centred_unit_rows(np.asarray(embedding, np.float32))[0]
+        e = np.asarray(embedding, np.float32)
+        e_dirs = UnitRows(e, None, scaled_mean(e))
         embed = (e_dirs, pca_basis(e_dirs, unit=True), None, None)
     pca = pca_basis(directions, unit=True)
-    vocab = Vocab(directions=directions, lengths=lengths, texts=texts, pca=pca, mean=mean, raw_directions=None,
-                  raw_pca=None, lookup=lookup, completions=tuple(sorted(lookup)), embed=embed,
+    vocab = Vocab(directions=directions, lengths=lengths, texts=texts, pca=pca, mean=directions.shift,
+                  raw_directions=None, raw_pca=None, lookup=lookup, completions=tuple(sorted(lookup)), embed=embed,
                   projected=((pca, project(directions, pca)),))
     return with_raw(vocab, w, embedding) if raw else vocab
 
 
-def with_raw(vocab: Vocab, unembedding: np.ndarray, embedding: np.ndarray | None = None) -> Vocab:
+def with_raw(vocab: Vocab, unembedding: np.ndarray | None = None, embedding: np.ndarray | None = None) -> Vocab:
     """The vocabulary with its uncentred directions and their PCA (the cloud with the
-    "centre" option off). Returns `vocab` itself when it has them."""
+    "centre" option off). Returns `vocab` itself when it has them. The uncentred rows
+    are the centred ones' recipe without the shift, and their lengths are the token
+    norms already known, so `unembedding` is no longer needed (kept for callers)."""
     from dataclasses import replace
 
     if vocab.raw_directions is not None:
         return vocab
-    raw = _unit_rows(np.asarray(unembedding, np.float32))
+    d = vocab.directions
+    raw = UnitRows(d.base, d.scale, None, vocab.lengths)
     raw_pca = pca_basis(raw, unit=True)
     embed = vocab.embed
-    if embed is not None and embedding is not None:
-        e_raw = _unit_rows(np.asarray(embedding, np.float32))
+    if embed is not None:
+        e = embed[0].base
+        e_raw = UnitRows(e, None, None)
         embed = (embed[0], embed[1], e_raw, pca_basis(e_raw, unit=True))
     return replace(vocab, raw_directions=raw, raw_pca=raw_pca, embed=embed,
                    projected=vocab.projected + ((raw_pca, project(raw, raw_pca)),))

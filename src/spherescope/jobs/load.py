@@ -93,8 +93,9 @@ def adopt(ctx: Context, report: Report, model, tokenizer, name: str = "in-memory
     with MODEL_LOCK:
         model.eval()
         loaded = LoadedModel.wrap(model, tokenizer, Source("memory", name))
-        w, _bias = loaded.unembedding()
-        vocab = build_vocab(w, loaded.vocab_text(), None if loaded.info.tied_embeddings else loaded.embedding())
+        u, gain, _bias = loaded.head_factors()
+        vocab = build_vocab(u, loaded.vocab_text(), None if loaded.info.tied_embeddings else loaded.embedding(),
+                            scale=gain)
         stats = model_stats(loaded)
     ctx.model, ctx.model_job, ctx.trace, ctx.trace_job = loaded, report.job, None, -1
     ctx.caches = {}
@@ -123,10 +124,11 @@ def _get_model(report: Report, ref: str, options: dict):
         if cache.fallback_warning:
             report.partial(("warning", cache.fallback_warning))
         report.progress("Computing token directions", 0.99)
-        w, _bias = loaded.unembedding()
+        u, gain, _bias = loaded.head_factors()
         embedding = None if loaded.info.tied_embeddings else loaded.embedding()
-        entry = (loaded, build_vocab(w, loaded.vocab_text(), embedding))
+        entry = (loaded, build_vocab(u, loaded.vocab_text(), embedding, scale=gain))
         runtime.freeze_heap()  # the model and its vocabulary geometry live until it is replaced
+        runtime.release_free_memory()  # the load's temporaries: tens of MB glibc would keep
         _MODELS[key] = entry
         while len(_MODELS) > MAX_MODELS:
             _MODELS.popitem(last=False)
@@ -143,9 +145,7 @@ def raw_space(ctx: Context, report: Report, vocab):
 
     model = current_model(ctx, report)
     with MODEL_LOCK:
-        w, _bias = model.unembedding()
-        embedding = None if model.info.tied_embeddings else model.embedding()
-        done = with_raw(vocab, w, embedding)
+        done = with_raw(vocab)
     for key, (loaded, cached) in list(_MODELS.items()):
         if loaded is model and cached is vocab:
             _MODELS[key] = (loaded, done)

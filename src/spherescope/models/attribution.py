@@ -31,15 +31,16 @@ def attribute_trace(loaded: LoadedModel, trace: Trace, position: int, target: in
     k = None if sub is None else sub.index(position)
     if k is None:
         raise PromptError(f"Position {position} was traced without its sublayers; trace it again.")
-    w, b = loaded.unembedding()  # effective rows (the final norm's gain folded in), float32
+    u, g, b = loaded.head_factors()  # effective rows W = U * g (the final norm's gain folded in)
     h_last = np.asarray(trace.residuals[-1, position], np.float32)
     lens = loaded.lens
     x = lens.normed(torch.from_numpy(h_last[None]))
     if lens.project_out is not None:
         x = lens.project_out(x)
     precap = lens.head(x).float()[0].cpu().numpy().astype(np.float64)  # before any soft-capping
-    scale = final_scale(w @ h_last, precap - b)
-    direction = w[target].astype(np.float64) - (w[contrast] if contrast is not None else 0.0)
+    scale = final_scale(u @ (h_last * g if g is not None else h_last), precap - b)
+    rows = loaded.unembedding_rows([target] if contrast is None else [target, contrast]).astype(np.float64)
+    direction = rows[0] - (rows[1] if contrast is not None else 0.0)
     bias = float(b[target] - (b[contrast] if contrast is not None else 0.0))
     logit_diff = float(precap[target] - (precap[contrast] if contrast is not None else 0.0))
     heads = head_bias = None

@@ -145,30 +145,49 @@ class Lens:
         The final norm's gain (and LayerNorm's centring) and OPT's project_out are folded
         into the rows, so W's rows are the directions that the *raw* residual must point
         along to raise each token: the honest "token directions" for a picture of h.
+        A new V x d array: `effective_factors` gives the same without one where it can.
         """
-        w = self.head.weight.detach().float()
-        if self.project_out is not None:
-            w = w @ self.project_out.weight.detach().float()
-        bias = torch.zeros(w.shape[0], device=w.device)
+        u, gain, bias = self.effective_factors(hidden_size)
+        return (u * gain if gain is not None else np.array(u, np.float32)), bias
+
+    @torch.no_grad()
+    def effective_factors(self, hidden_size: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(U, g, b) with effective_unembedding's W = U * g (per column), or W = U when g
+        is None. Behind an RMSNorm with no project_out (the Llama family, Gemma), on the
+        CPU, U is the head's own float32 rows, shared with the model: no V x d copy (113
+        MB for SmolLM2, 671 MB for a 262k vocabulary). Otherwise U is W itself."""
+        head_w = self.head.weight.detach()
+        bias = torch.zeros(head_w.shape[0], device=head_w.device)
         head_bias = getattr(self.head, "bias", None)
         if head_bias is not None:
             bias = bias + head_bias.detach().float()
         norm = self.final_norm
+        if self.project_out is None and not isinstance(norm, nn.LayerNorm) and head_w.device.type == "cpu" \
+                and head_w.dtype == torch.float32:
+            u = head_w.numpy()
+            u.flags.writeable = False  # the model's own weights
+            gain = None
+            if norm is not None:
+                # Every RMSNorm variant (Llama's w, Gemma's 1 + w) maps a constant vector
+                # to its gain, so probing with ones reads the gain without knowing the class.
+                gain = norm(torch.ones(1, hidden_size, device=head_w.device))[0].float().cpu().numpy()
+            return u, gain, np.ascontiguousarray(bias.cpu().numpy(), dtype=np.float32)
+        w = head_w.float()
+        if self.project_out is not None:
+            w = w @ self.project_out.weight.detach().float()
         if isinstance(norm, nn.LayerNorm):
             if norm.bias is not None:
                 beta = norm.bias.detach().float()
                 b_out = self.project_out(beta) if self.project_out is not None else beta
-                bias = bias + self.head.weight.detach().float() @ b_out
+                bias = bias + head_w.float() @ b_out
             if norm.weight is not None:
                 w = w * norm.weight.detach().float()
             w = w - w.mean(dim=1, keepdim=True)
         elif norm is not None:
-            # Every RMSNorm variant (Llama's w, Gemma's 1 + w) maps a constant vector to
-            # its gain, so probing with ones reads the gain without knowing the class.
             ones = torch.ones(1, hidden_size, device=w.device)
-            gain = norm(ones)[0].float()
-            w = w * gain
+            w = w * norm(ones)[0].float()
         return (
             np.ascontiguousarray(w.cpu().numpy(), dtype=np.float32),
+            None,
             np.ascontiguousarray(bias.cpu().numpy(), dtype=np.float32),
         )

@@ -106,8 +106,8 @@ def steering(loaded: LoadedModel, spec: SteerSpec | None, n_tokens: int):
         return nullcontext()
     try:
         spec.check(loaded.info.num_layers, loaded.info.vocab_size, n_tokens)
-        w, _b = loaded.unembedding()
-        direction = steering_direction(w[spec.toward], None if spec.away is None else w[spec.away])
+        rows = loaded.unembedding_rows([spec.toward] if spec.away is None else [spec.toward, spec.away])
+        direction = steering_direction(rows[0], None if spec.away is None else rows[1])
     except ValueError as exc:
         raise PromptError(str(exc)) from None
     position = None if spec.position is None else spec.position % n_tokens
