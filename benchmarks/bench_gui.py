@@ -192,6 +192,10 @@ def main() -> None:
           f"p95 {p95:.1f} ms; with the docks redrawn median {dmed:.1f} ms, p95 {dp95:.1f} ms")
     wait(lambda: len(win.session.fractions) == 2, timeout=600)
     print(f"  (the count, both modes, took {time.perf_counter() - t_count:.0f} s once for this model)")
+    # The count's results redraw the round-trip dock and free its buffers: the steady
+    # state begins once that is done.
+    settle = time.perf_counter() + 1.0
+    wait(lambda: time.perf_counter() > settle)
 
     for key in win.lessons:
         win.docks[key].show()

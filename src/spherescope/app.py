@@ -55,6 +55,11 @@ def configure_qt() -> None:
     fmt.setDepthBufferSize(24)
     QSurfaceFormat.setDefaultFormat(fmt)
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    # Qt paints a window that asked for an update only after a 5 ms timer (to gather
+    # requests), on platforms without a compositor's frame clock, such as X11 under
+    # software OpenGL. Requests made in one pass of the event loop are still gathered
+    # with 0; a layer step reached the screen ~2 ms sooner (measured 10.5 vs 12.8 ms).
+    os.environ.setdefault("QT_QPA_UPDATE_IDLE_TIME", "0")
 
 
 def make_app(argv: list[str] | None = None):

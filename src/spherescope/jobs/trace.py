@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from spherescope import runtime
 from spherescope.jobs.base import MODEL_LOCK, Context, JobKind, Report
 from spherescope.models.errors import ModelError
 
@@ -45,7 +46,11 @@ def trace(ctx: Context, report: Report, prompt: str, position: int, top_k: int, 
                                   on_layer=lambda f: report.partial(("frame", f.layer, f.residual)),
                                   cancel=report.cancelled)
     ctx.trace, ctx.trace_job = result, report.job
-    return Traced(result, time.perf_counter() - t0, steer)
+    seconds = time.perf_counter() - t0
+    # A run's temporaries (the lens's logits, the forward's activations) are freed by
+    # now; glibc would keep them: ~50 MB more after six runs (1,206 against 1,150 MB).
+    runtime.release_free_memory()
+    return Traced(result, seconds, steer)
 
 
 @dataclass(frozen=True)
