@@ -66,6 +66,13 @@ def load(ctx: Context, report: Report, ref: str, options: dict) -> Loaded:
     Partial results: ("progress", stage, fraction), ("warning", sentence) and, as soon
     as the model is usable, ("model", ModelInfo, Vocab, seconds): the window draws the
     cloud before the token-norm statistics are ready."""
+    # A load asked for before any warm-up (a launch that loads at once) imports torch
+    # itself (models.lessons below is the first to), so the same measures first, or
+    # torch's extension holds the GIL for ~0.27 s while the dynamic linker resolves its
+    # libraries: a 244-264 ms pause of the window at every launch, measured. Both
+    # return at once when already done.
+    runtime.yield_during_imports()
+    runtime.preload_torch_libraries()
     from spherescope.models.lessons import model_stats
 
     t0 = time.perf_counter()
