@@ -140,15 +140,29 @@ class SphereScene:
         self._settle.setInterval(SETTLE_MS)
         self._settle.timeout.connect(self.update)
         # One of each kind of point and line the scene draws, painted once each while
-        # warming up (SphereScene._warm_up) and never otherwise.
-        self._warm_items = [gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=2, color=(0, 0, 0, 0),
-                                                 pxMode=True, glOptions=opts) for opts in (_SHELL, _SOLID)]
-        self._warm_items.append(gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), color=(0, 0, 0, 0), width=2.0,
-                                                  antialias=True, mode="line_strip", glOptions=_SOLID))
+        # warming up (SphereScene._warm_up) and never otherwise. Software OpenGL
+        # compiles a drawing for each layout of its inputs, so the kinds are: one colour
+        # for all, a colour per point (the cloud, markers), and a colour and size per
+        # point (the path's nodes). The first real frame with per-point colours compiled
+        # while torch's libraries were loading: a 183 ms pause right after the warm-up.
+        zero, rgba = np.zeros((1, 3), np.float32), np.zeros((1, 4), np.float32)
+        self._warm_steps = {
+            "points": [gl.GLScatterPlotItem(pos=zero, size=2, color=(0, 0, 0, 0), pxMode=True, glOptions=opts)
+                       for opts in (_SHELL, _SOLID)],
+            "coloured points": [gl.GLScatterPlotItem(pos=zero, size=2, color=rgba, pxMode=True, glOptions=opts)
+                                for opts in (_SHELL, _SOLID)],
+            "sized points": [gl.GLScatterPlotItem(pos=zero, size=np.full(1, 2, np.float32), color=rgba, pxMode=True,
+                                                  glOptions=_SOLID)],
+            "lines": [gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), color=color, width=2.0, antialias=True,
+                                        mode="line_strip", glOptions=_SOLID)
+                      for color in ((0, 0, 0, 0), np.zeros((2, 4), np.float32))],
+        }
+        self._warm_items = [item for items in self._warm_steps.values() for item in items]
         for item in self._warm_items:
             item.setVisible(False)
             self.addItem(item)
-        self._warming = ["cache", "points", "lines", "text"]
+        self._warming = ["cache", "blit", *self._warm_steps, "text"]
+        self._warm_turn = False  # the next frame is the warm-up's own (see paintGL)
         self.gl_warm = False  # set (and gl_ready emitted) once the warm-up is done
         self.labels = LabelLayer(s.font_size)
         # Priority: the marker, the axes, the lens's top tokens and the plane's tokens are
@@ -399,13 +413,28 @@ class SphereScene:
         key = (self._static_version, w, h, cam, tuple(self.opts["bgcolor"]))
         default_fbo = self.defaultFramebufferObject()
         cloud = self._chunks[:getattr(self, "_n_chunks", 0)] if self.cloud.visible() else []
-        if not getattr(self, "_painted", False):
-            # The first frame draws directly: each new kind of drawing (the sphere's
-            # shader, an off-screen buffer, a blit) costs software OpenGL a compile of
-            # ~0.1 s on first use, and spreading them over frames keeps each short.
+        direct = [i for i in self.items if i not in self._chunks]
+        if self._warming and not self._warm_turn:
+            # While warming up, only the warm-up's own frames (a timer apart) compile
+            # anything; any other paint (the first, the layout settling as the window is
+            # built) draws straight to the screen with the kinds already compiled. Two
+            # compiling frames in one turn of the event loop were one 150-190 ms pause.
+            first = not getattr(self, "_painted", False)
             self._painted = True
-            self._draw([i for i in self.items if i not in self._chunks], region, clear=True)
-            self._next_frame()  # the warm-up goes on in the next frames
+            self._draw(direct, region, clear=True)
+            if first:
+                self._next_frame()  # the warm-up goes on in the next frames
+            return
+        self._warm_turn = False
+        if self._warming and self._warming[0] == "cache":
+            # The static layer's first drawing into its buffer (its own compile, for the
+            # buffer's format) in one frame, the copy to the screen (the blit's) in the next.
+            self._build_cache(region, w, h, key)
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, default_fbo)
+            GL.glViewport(0, 0, w, h)
+            self._draw(direct, region, clear=True)
+            self._warming.pop(0)
+            self._next_frame()
             return
         if moving and self._cache_key != key:
             shell = self._shell_layer(region, w, h)
@@ -417,16 +446,7 @@ class SphereScene:
             self._draw(dynamic, region, clear=False)
             self._settle.start()  # the whole cloud once the camera rests
             return
-        if self._cache is None or self._cache.width() != w or self._cache.height() != h:
-            self._cache, self._cache_key = self._fbo(w, h), None
-        if self._cache_key != key:
-            # The sphere is drawn afresh here, not blitted from the moving frames' copy:
-            # software OpenGL compiles a blit for each pair of buffer formats, and this
-            # keeps it to one (buffer to screen).
-            self._cache.bind()
-            GL.glViewport(0, 0, w, h)
-            self._draw([self.sphere, self.graticule], region, clear=True)
-            self._cache_key, self._cache_done = key, 0
+        self._build_cache(region, w, h, key)
         if self._cache_done < len(cloud):
             self._cache.bind()
             GL.glViewport(0, 0, w, h)
@@ -447,17 +467,28 @@ class SphereScene:
         if self._warming:
             self._warm_up(region)
 
+    def _build_cache(self, region, w: int, h: int, key) -> None:
+        """The static layer's buffer, with the sphere and graticule drawn for `key`."""
+        if self._cache is None or self._cache.width() != w or self._cache.height() != h:
+            self._cache, self._cache_key = self._fbo(w, h), None
+        if self._cache_key != key:
+            # The sphere is drawn afresh here, not blitted from the moving frames' copy:
+            # software OpenGL compiles a blit for each pair of buffer formats, and this
+            # keeps it to one (buffer to screen).
+            self._cache.bind()
+            GL.glViewport(0, 0, w, h)
+            self._draw([self.sphere, self.graticule], region, clear=True)
+            self._cache_key, self._cache_done = key, 0
+
     def _warm_up(self, region) -> None:
         """Software OpenGL compiles each kind of drawing on its first use (~50 ms each
         here, three times that while the model worker imports torch on the other core):
-        the first frames use one kind each (an off-screen buffer and a blit, points,
-        lines, text), then `gl_ready` says the view will not compile again, so slow
+        the first frames use one kind each (an off-screen buffer and a blit, the kinds
+        of points and lines, text), then `gl_ready` says the view will not compile again, so slow
         work can start. Drawn invisibly, over the finished frame."""
         step = self._warming.pop(0)
-        if step == "points":
-            self._draw(self._warm_items[:2], region, clear=False, force=True)
-        elif step == "lines":
-            self._draw(self._warm_items[2:], region, clear=False, force=True)
+        if step in self._warm_steps:
+            self._draw(self._warm_steps[step], region, clear=False, force=True)
         elif step == "text":
             painter = QPainter(self)
             try:
@@ -475,7 +506,11 @@ class SphereScene:
         # A frame later, not at once: an update asked for while painting could be
         # served within the same pass of the event loop, and the frames would add up
         # to one long pause instead of several short ones.
-        QTimer.singleShot(WARM_GAP_MS, self.update)
+        QTimer.singleShot(WARM_GAP_MS, self._warm_frame)
+
+    def _warm_frame(self) -> None:
+        self._warm_turn = True
+        self.update()
 
     # ---- style ----
     def apply_style(self, style: Style) -> None:
