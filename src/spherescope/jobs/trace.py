@@ -48,7 +48,8 @@ def trace(ctx: Context, report: Report, prompt: str, position: int, top_k: int, 
     ctx.trace, ctx.trace_job = result, report.job
     seconds = time.perf_counter() - t0
     # A run's temporaries (the lens's logits, the forward's activations) are freed by
-    # now; glibc would keep them: ~50 MB more after six runs (1,206 against 1,150 MB).
+    # now; glibc would keep them (bench_gui, window RSS after six runs: 1,206 MB
+    # before, 1,179 MB with this).
     runtime.release_free_memory()
     return Traced(result, seconds, steer)
 
