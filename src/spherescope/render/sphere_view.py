@@ -414,11 +414,12 @@ class SphereScene:
         default_fbo = self.defaultFramebufferObject()
         cloud = self._chunks[:getattr(self, "_n_chunks", 0)] if self.cloud.visible() else []
         direct = [i for i in self.items if i not in self._chunks]
-        if self._warming and not self._warm_turn:
-            # While warming up, only the warm-up's own frames (a timer apart) compile
-            # anything; any other paint (the first, the layout settling as the window is
-            # built) draws straight to the screen with the kinds already compiled. Two
-            # compiling frames in one turn of the event loop were one 150-190 ms pause.
+        if self._warming and self._warming[0] in ("cache", "blit") and not self._warm_turn:
+            # Until the cached layer has been drawn and copied once, only the warm-up's
+            # own frames (a timer apart) compile; any other paint (the first, the layout
+            # settling as the window is built) draws straight to the screen with the
+            # kinds already compiled. The first two frames, both compiling in one turn of
+            # the event loop, were one 150-190 ms pause.
             first = not getattr(self, "_painted", False)
             self._painted = True
             self._draw(direct, region, clear=True)
