@@ -154,3 +154,15 @@ def test_half_precision_model_gives_a_float32_lens_close_to_float32(arch, dtype,
     for a, b in zip(t32.lens, t16.lens):
         p32 = dict(zip(a.ids.tolist(), a.probs.tolist()))
         assert abs(p32.get(int(b.ids[0]), 0.0) - float(b.probs[0])) < 0.02 or int(a.ids[0]) == int(b.ids[0])
+
+
+def test_a_few_token_texts_are_those_of_the_whole_vocabulary(tiny_dir):
+    """A command decodes only the tokens it names (no 49k-string table); the texts must
+    be exactly those the window's table gives."""
+    loaded = load_model(str(tiny_dir))
+    ids = (0, 1, 7, loaded.info.vocab_size - 1)
+    few = [loaded.token_text(i) for i in ids]
+    assert loaded._vocab_text is None, "a few texts did not decode the whole vocabulary"
+    table = loaded.vocab_text()
+    assert few == [table[i] for i in ids]
+    assert loaded.token_text(loaded.info.vocab_size) == f"<{loaded.info.vocab_size}>"

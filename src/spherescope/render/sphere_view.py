@@ -485,8 +485,8 @@ class SphereScene:
         """Software OpenGL compiles each kind of drawing on its first use (~50 ms each
         here, three times that while the model worker imports torch on the other core):
         the first frames use one kind each (an off-screen buffer and a blit, the kinds
-        of points and lines, text), then `gl_ready` says the view will not compile again, so slow
-        work can start. Drawn invisibly, over the finished frame."""
+        of points and lines, text), then `gl_ready` says the view will not compile
+        again, so slow work can start. Drawn invisibly, over the finished frame."""
         step = self._warming.pop(0)
         if step in self._warm_steps:
             self._draw(self._warm_steps[step], region, clear=False, force=True)
