@@ -252,7 +252,6 @@ def cmd_trace_nnsight(args) -> int:
         lm = nb.wrap(src.ref)
         name, text = src.ref, None
     else:
-    
         loaded = load_model_for(args)
         lm = nb.wrap(loaded.model, loaded.tokenizer)
         name, text = loaded.info.name, loaded.token_text

@@ -79,14 +79,14 @@ def build_vocab(unembedding: np.ndarray, texts: list[str] | tuple[str, ...], emb
     vocab = Vocab(directions=directions, lengths=lengths, texts=texts, pca=pca, mean=directions.shift,
                   raw_directions=None, raw_pca=None, lookup=lookup, completions=tuple(sorted(lookup)), embed=embed,
                   projected=((pca, project(directions, pca)),))
-    return with_raw(vocab, w, embedding) if raw else vocab
+    return with_raw(vocab) if raw else vocab
 
 
-def with_raw(vocab: Vocab, unembedding: np.ndarray | None = None, embedding: np.ndarray | None = None) -> Vocab:
+def with_raw(vocab: Vocab) -> Vocab:
     """The vocabulary with its uncentred directions and their PCA (the cloud with the
     "centre" option off). Returns `vocab` itself when it has them. The uncentred rows
     are the centred ones' recipe without the shift, and their lengths are the token
-    norms already known, so `unembedding` is no longer needed (kept for callers)."""
+    norms already known."""
     from dataclasses import replace
 
     if vocab.raw_directions is not None:

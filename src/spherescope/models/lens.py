@@ -139,23 +139,17 @@ class Lens:
         return self.logits(torch.from_numpy(np.ascontiguousarray(h, dtype=np.float32))).cpu().numpy()
 
     @torch.no_grad()
-    def effective_unembedding(self, hidden_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(W, b) with logit(h) = (W @ h) / s(h) + b before soft-capping, s(h) > 0 a scalar.
+    def effective_factors(self, hidden_size: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(U, g, b): the effective unembedding W = U * g (per column; W = U when g is
+        None) and bias b, with logit(h) = (W @ h) / s(h) + b before soft-capping, s(h) > 0
+        a scalar.
 
         The final norm's gain (and LayerNorm's centring) and OPT's project_out are folded
-        into the rows, so W's rows are the directions that the *raw* residual must point
-        along to raise each token: the honest "token directions" for a picture of h.
-        A new V x d array: `effective_factors` gives the same without one where it can.
-        """
-        u, gain, bias = self.effective_factors(hidden_size)
-        return (u * gain if gain is not None else np.array(u, np.float32)), bias
-
-    @torch.no_grad()
-    def effective_factors(self, hidden_size: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """(U, g, b) with effective_unembedding's W = U * g (per column), or W = U when g
-        is None. Behind an RMSNorm with no project_out (the Llama family, Gemma), on the
-        CPU, U is the head's own float32 rows, shared with the model: no V x d copy (113
-        MB for SmolLM2, 671 MB for a 262k vocabulary). Otherwise U is W itself."""
+        into W's rows, so they are the directions that the *raw* residual must point along
+        to raise each token: the honest "token directions" for a picture of h. Behind an
+        RMSNorm with no project_out (the Llama family, Gemma), on the CPU, U is the head's
+        own float32 rows, shared with the model: no V x d copy (113 MB for SmolLM2, 671 MB
+        for a 262k vocabulary). Otherwise U is W itself, made here."""
         head_w = self.head.weight.detach()
         bias = torch.zeros(head_w.shape[0], device=head_w.device)
         head_bias = getattr(self.head, "bias", None)
