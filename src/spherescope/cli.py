@@ -114,16 +114,16 @@ def main(argv: list[str] | None = None) -> int:
         argv[0] not in commands and not argv[0].startswith("-")
     ):
         argv = ["gui", *argv]  # `spherescope [--model M] [scene]` opens the window
+    from spherescope.core.text import encodable
+
     for i, arg in enumerate(argv):
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:  # bytes that are not UTF-8 come in as lone surrogates
+        if not encodable(arg):  # bytes that are not UTF-8 come in as lone surrogates
             return fail(f"argument {i + 1} is not valid UTF-8 text; check the terminal's encoding", EXIT_USAGE)
     args = build_parser().parse_args(argv)
-    from spherescope import runtime
-
-    runtime.limit_malloc_arenas()  # before torch's threads exist
     if args.command in ("trace", "patch", "render"):
+        from spherescope import runtime
+
+        runtime.limit_malloc_arenas()  # before torch's threads exist (the window's make_app does its own)
         _interrupt_on_sigterm()
     if args.command is None:  # only global flags, e.g. `spherescope --debug`: open the window
         args = build_parser().parse_args([*argv, "gui"])

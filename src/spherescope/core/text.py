@@ -22,3 +22,13 @@ def quoted(text: str) -> str:
     """A token as the article writes it: in quotes, leading space kept ( ' Mary' )."""
     body = text.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
     return repr(body) if "'" not in body else '"' + body + '"'
+
+
+def encodable(text: str) -> bool:
+    """Text that can be written as UTF-8: JSON escapes and undecodable command-line bytes
+    arrive as lone surrogates, which no file, tokenizer or widget takes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

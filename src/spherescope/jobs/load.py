@@ -121,8 +121,10 @@ def _get_model(report: Report, ref: str, options: dict):
             report.check()
             report.progress(stage, frac)
 
-        # Only for a model not already in memory: a cached one has spent its memory.
-        warning = memory_warning(ref, options)
+        # Only for a model not already in memory (a cached one has spent its memory), and
+        # only when it loads anyway: otherwise load_model refuses it, on the same estimate
+        # (its sentence is the message), and reading the headers here too was work twice.
+        warning = memory_warning(ref, options) if options.get("ignore_memory") else None
         if warning:
             report.partial(("warning", warning))
         loaded = load_model(ref, progress=progress, cancel=report.cancelled, **options)

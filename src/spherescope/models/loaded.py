@@ -11,6 +11,16 @@ from spherescope.models.lens import Lens, find_blocks
 from spherescope.models.source import Source
 
 
+def context_length(config) -> int | None:
+    """The most tokens the model reads, as its (text) config says; None when it does not."""
+    text_cfg = config.get_text_config() if hasattr(config, "get_text_config") else config
+    for attr in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+        v = getattr(text_cfg, attr, None)
+        if isinstance(v, int) and v > 0:
+            return v
+    return None
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
@@ -48,12 +58,7 @@ class LoadedModel:
         emb = model.get_input_embeddings()
         tied = bool(head is not None and emb is not None and head.weight.data_ptr() == emb.weight.data_ptr())
         p = next(model.parameters())
-        ctx = None
-        for attr in ("max_position_embeddings", "n_positions", "max_sequence_length"):
-            v = getattr(text_cfg, attr, None)
-            if isinstance(v, int) and v > 0:
-                ctx = v
-                break
+        ctx = context_length(cfg)
         tmax = getattr(tokenizer, "model_max_length", None)
         if ctx is None and isinstance(tmax, int) and 0 < tmax < 10**7:
             ctx = tmax

@@ -19,7 +19,7 @@ from spherescope.models.devices import accelerators, check_dtype, pick_device
 from spherescope.models.errors import Cancelled, ModelError
 from spherescope.models.loaded import LoadedModel
 from spherescope.models.source import Source, embedded_gguf, resolve
-from spherescope.models.summary import summarize
+from spherescope.models.summary import summarize, weight_files
 
 # Encoder-only and encoder-decoder families: transformers will happily build an
 # "LM head" for some of them, but there is no left-to-right residual stream to follow.
@@ -147,11 +147,7 @@ def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str,
         # tokenizer already knows, whenever tokenizer_config.json does not list them.
         tok_kw["added_tokens_decoder"] = parsed.get_added_tokens_decoder()
     if not gguf_file:
-        weights = sorted(folder.glob("*.safetensors"))
-        for f in weights:
-            if not f.is_file():  # a dangling or looping symlink, a folder named like one
-                raise ModelError(f"{f.name} in {folder} is not a readable file (a broken link?); remove it or fix it.")
-        read_ahead(weights, progress=progress, cancel=cancel, span=read_span)
+        read_ahead(weight_files(folder), progress=progress, cancel=cancel, span=read_span)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kw)
         if parsed is not None and not isinstance(getattr(tokenizer, "_tokenizer", None), type(parsed)):

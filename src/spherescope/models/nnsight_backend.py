@@ -113,10 +113,9 @@ def trace_nnsight(lm, prompt: str, *, position: int | None = None, top_k: int = 
     n = len(ids)
     # The same rule as the direct backend (models.trace.tokenize), before any model work:
     # a prompt over the context was run here for minutes and tens of GB.
-    cfg0 = lm._module.config
-    text = cfg0.get_text_config() if hasattr(cfg0, "get_text_config") else cfg0
-    ctx = next((getattr(text, k) for k in ("max_position_embeddings", "n_positions", "max_sequence_length")
-                if isinstance(getattr(text, k, None), int)), None)
+    from spherescope.models.loaded import context_length
+
+    ctx = context_length(lm._module.config)
     if ctx is not None and n > ctx:
         raise PromptError(f"The prompt is {n:,} tokens but the model reads at most {ctx:,}; it was refused, not "
                           "truncated: shorten it.")

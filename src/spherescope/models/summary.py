@@ -168,13 +168,21 @@ def _first(cfg: dict, *keys):
     return None
 
 
+def weight_files(folder: Path) -> list[Path]:
+    """The folder's safetensors files, in order; ModelError (a sentence) for one that is
+    not a readable file: a dangling or looping symlink, a folder named like one."""
+    files = sorted(folder.glob("*.safetensors"))
+    for f in files:
+        if not f.is_file():
+            raise ModelError(f"{f.name} in {folder} is not a readable file (a broken link?); remove it or fix it.")
+    return files
+
+
 def safetensors_headers(folder: Path) -> dict[str, tuple[tuple[int, ...], str]]:
     """name -> (shape, dtype) for every tensor in the folder's safetensors files."""
     out: dict = {}
-    for f in sorted(folder.glob("*.safetensors")):
+    for f in weight_files(folder):
         try:
-            if not f.is_file():  # a dangling or looping symlink, a folder
-                raise ModelError(f"{f.name} in {folder} is not a readable file (a broken link?); remove it or fix it.")
             with open(f, "rb") as fh:
                 raw = fh.read(8)
                 if len(raw) != 8:
@@ -262,22 +270,31 @@ def _cached_hub_folder(repo: str) -> Path | None:
     return Path(hit).parent if isinstance(hit, str) else None
 
 
-def memory_refusal(summary: ModelSummary, dtype: str | None, device: str, available: int | None) -> str | None:
-    """A sentence refusing a load whose estimate exceeds the free memory (None: go on)."""
+def _shortfall(summary: ModelSummary, dtype: str | None, device: str, available: int | None):
+    """(bytes needed, which memory) when the estimate exceeds what is free; None when it
+    fits or either side is unknown (no false alarm)."""
     need = summary.memory_bytes(dtype)
     if need is None or available is None or need <= available:
         return None
-    where = "GPU memory" if device.startswith("cuda") or device == "shard" else "memory"
+    return need, "GPU memory" if device.startswith("cuda") or device == "shard" else "memory"
+
+
+def memory_refusal(summary: ModelSummary, dtype: str | None, device: str, available: int | None) -> str | None:
+    """A sentence refusing a load whose estimate exceeds the free memory (None: go on)."""
+    short = _shortfall(summary, dtype, device, available)
+    if short is None:
+        return None
+    need, where = short
     return (f"Not loading {summary.label}: it needs about {human_bytes(need)} but only {human_bytes(available)} of "
             f"{where} is free. Choose float16/bfloat16 or a smaller model, or load it anyway (Load anyway in the "
             "Model dialog, --ignore-memory on the command line).")
 
 
 def memory_warning(summary: ModelSummary, dtype: str | None, device: str, available: int | None) -> str | None:
-    need = summary.memory_bytes(dtype)
-    if need is None or available is None or need <= available:
+    short = _shortfall(summary, dtype, device, available)
+    if short is None:
         return None
-    where = "GPU memory" if device.startswith("cuda") or device == "shard" else "memory"
+    need, where = short
     return (
         f"Needs about {human_bytes(need)} but only {human_bytes(available)} of {where} is free: "
         "loading may fail or swap. Choose float16/bfloat16, another device, or a smaller model."

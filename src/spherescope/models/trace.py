@@ -176,13 +176,13 @@ def trace_prompt(
         missing = [i for i, r in enumerate(residuals) if r is None]
         raise RuntimeError(f"layers {missing} were never reached by the forward pass")
     stacked = np.stack(residuals)  # type: ignore[arg-type]
-    check_finite(stacked, logits=None)
+    check_finite(stacked)
     path = torch.from_numpy(np.ascontiguousarray(stacked[:, pos]))
     lens = lens_tops(loaded, stacked[:, pos], top_k)
     final_normed_norm = float(loaded.lens.normed(path[-1:]).norm())
     check_cancel()
     logits = out.logits[0, pos].float()
-    check_finite(stacked, logits.cpu().numpy())
+    check_finite(logits=logits.cpu().numpy())
     probs = torch.softmax(logits, dim=-1)
     nid = int(torch.argmax(logits))
     return Trace(
@@ -201,10 +201,10 @@ def trace_prompt(
     )
 
 
-def check_finite(residuals: np.ndarray, logits=None) -> None:
+def check_finite(residuals: np.ndarray | None = None, logits=None) -> None:
     """A trace with NaN or infinity in it is an error, never a result (a corrupt weight
     file gives NaN from some layer on): ModelError, naming the first such layer."""
-    if not np.isfinite(residuals).all():
+    if residuals is not None and not np.isfinite(residuals).all():
         bad = np.where(~np.isfinite(residuals).reshape(len(residuals), -1).all(axis=1))[0]
         raise ModelError(f"The model produced NaN or infinite values from layer {int(bad[0])} on: its weights are "
                          "probably corrupt (delete spherescope's cache folder to rebuild a converted copy), or it "

@@ -413,7 +413,6 @@ class SphereScene:
         key = (self._static_version, w, h, cam, tuple(self.opts["bgcolor"]))
         default_fbo = self.defaultFramebufferObject()
         cloud = self._chunks[:getattr(self, "_n_chunks", 0)] if self.cloud.visible() else []
-        direct = [i for i in self.items if i not in self._chunks]
         if self._warming and self._warming[0] in ("cache", "blit") and not self._warm_turn:
             # Until the cached layer has been drawn and copied once, only the warm-up's
             # own frames (a timer apart) compile; any other paint (the first, the layout
@@ -422,7 +421,7 @@ class SphereScene:
             # the event loop, were one 150-190 ms pause.
             first = not getattr(self, "_painted", False)
             self._painted = True
-            self._draw(direct, region, clear=True)
+            self._draw(self._direct_items(), region, clear=True)
             if first:
                 self._next_frame()  # the warm-up goes on in the next frames
             return
@@ -433,7 +432,7 @@ class SphereScene:
             self._build_cache(region, w, h, key)
             GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, default_fbo)
             GL.glViewport(0, 0, w, h)
-            self._draw(direct, region, clear=True)
+            self._draw(self._direct_items(), region, clear=True)
             self._warming.pop(0)
             self._next_frame()
             return
@@ -467,6 +466,10 @@ class SphereScene:
         self._draw(dynamic, region, clear=False)
         if self._warming:
             self._warm_up(region)
+
+    def _direct_items(self) -> list:
+        """What a frame drawn straight to the screen paints (the warm-up's frames)."""
+        return [i for i in self.items if i not in self._chunks]
 
     def _build_cache(self, region, w: int, h: int, key) -> None:
         """The static layer's buffer, with the sphere and graticule drawn for `key`."""

@@ -15,6 +15,7 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from spherescope.core.atomic import atomic_write_text
+from spherescope.core.text import encodable
 from spherescope.state.session import BASIS_KINDS, Session
 
 SCENE_VERSION = 1
@@ -82,15 +83,6 @@ def _short(value) -> str:
     return r if len(r) <= 40 else r[:37] + "..."
 
 
-def _encodable(text: str) -> bool:
-    """JSON escapes can spell lone surrogates, which no file, tokenizer or widget takes."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _depth(value, limit: int) -> int:
     """How deeply lists and objects nest (iteratively: no recursion to exhaust)."""
     deepest, stack = 0, [(value, 1)]
@@ -120,7 +112,7 @@ def scene_from_dict(data) -> Scene:
         if key in data:
             if not isinstance(data[key], str):
                 raise SceneError(f"The scene's {key} is not text.")
-            if not _encodable(data[key]):
+            if not encodable(data[key]):
                 raise SceneError(f"The scene's {key} holds characters that are not valid Unicode "
                                  "(a lone surrogate escape).")
             setattr(sc, key, data[key])
@@ -188,7 +180,7 @@ def scene_from_dict(data) -> Scene:
     if data.get("steer") is not None:
         sc.steer = _steer(data["steer"])
     if "docks" in data:
-        if not isinstance(data["docks"], list) or not all(isinstance(d, str) and _encodable(d) for d in data["docks"]):
+        if not isinstance(data["docks"], list) or not all(isinstance(d, str) and encodable(d) for d in data["docks"]):
             raise SceneError("The scene's docks are not a list of names.")
         sc.docks = data["docks"]
     return sc
