@@ -122,3 +122,75 @@ def test_no_prefetch_of_a_gguf_when_the_cache_key_would_import_transformers(monk
     monkeypatch.setattr(cache, "gguf_cache_dir", lambda path: pytest.fail("the cache key was computed"))
     assert tp.tokenizer_file(str(gguf)) is None
     assert tp.tokenizer_file(None) is None
+
+
+def _same_tokenizer(a, b) -> None:
+    assert json.loads(a.to_str()) == json.loads(b.to_str())
+    for text in ("John and Mary went to the bar.", "<eos>héllo\n\t 🙂 日本 <x> 123", ""):
+        assert a.encode(text).ids == b.encode(text).ids
+
+
+def _bpe_with_added_tokens():
+    """A byte-level BPE whose added tokens mix the kinds the piecewise parse must place:
+    special and not, in the vocabulary and beyond it, stripped and single-word."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+    vocab = {c: i for i, c in enumerate(pre_tokenizers.ByteLevel.alphabet())}
+    for piece in ("Jo", "hn", "John", "ĠM", "ary", "ĠMary", "<sep>"):
+        vocab[piece] = len(vocab)
+    merges = [("J", "o"), ("h", "n"), ("Jo", "hn"), ("Ġ", "M"), ("a", "ry"), ("ĠM", "ary")]
+    vocab["ry"] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, dropout=None, fuse_unk=False))
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.TemplateProcessing(single="$A <sep>", special_tokens=[("<sep>", vocab["<sep>"])])
+    tok.add_tokens([AddedToken("<x>", single_word=True), AddedToken("<sep>", special=True),
+                    AddedToken("<pad>", special=True, lstrip=True, rstrip=True), AddedToken("plain", normalized=False)])
+    return tok
+
+
+def test_the_piecewise_parse_gives_the_same_tokenizer(tiny, monkeypatch):
+    import tokenizers
+
+    files = [(tiny / "tokenizer.json").read_bytes(), _bpe_with_added_tokens().to_str().encode()]
+    expected = [tokenizers.Tokenizer.from_buffer(data) for data in files]
+
+    def whole(data):
+        raise AssertionError("a BPE tokenizer was parsed in one call")
+
+    monkeypatch.setattr(tokenizers.Tokenizer, "from_buffer", staticmethod(whole))
+    for data, want in zip(files, expected):
+        _same_tokenizer(tp._parse(data), want)
+
+
+def test_what_the_piecewise_parse_does_not_know_is_parsed_whole():
+    import tokenizers
+    from tokenizers import models
+
+    word = tokenizers.Tokenizer(models.WordLevel({"a": 0, "b": 1, "[UNK]": 2}, unk_token="[UNK]"))
+    data = word.to_str().encode()
+    _same_tokenizer(tp._parse(data), tokenizers.Tokenizer.from_buffer(data))
+    newer = json.loads(_bpe_with_added_tokens().to_str())
+    newer["model"]["a_setting_from_a_later_version"] = True
+    data = json.dumps(newer).encode()
+    calls = []
+    real = tokenizers.Tokenizer.from_buffer
+
+    def whole(data):
+        calls.append(data)
+        return real(data)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tokenizers.Tokenizer, "from_buffer", staticmethod(whole))
+        parsed = tp._parse(data)
+    assert calls == [data], "a setting the pieces do not know went unnoticed"
+    _same_tokenizer(parsed, real(data))
+
+
+@pytest.mark.real_model
+def test_the_real_tokenizer_parses_the_same_in_pieces(real_model):
+    import tokenizers
+
+    data = tp.tokenizer_file("embedded").read_bytes()
+    _same_tokenizer(tp._parse(data), tokenizers.Tokenizer.from_buffer(data))
