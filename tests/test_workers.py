@@ -28,6 +28,34 @@ def test_import_hook_freezes_the_heap_and_yields_only_in_its_thread():
         gc.unfreeze()
 
 
+def test_the_import_hook_keeps_inspects_module_index_current(tmp_path, monkeypatch):
+    """torch's import asks inspect where its operators are defined; the first such
+    lookup indexed every module loaded so far in one long run of system calls. The
+    hook indexes modules as they arrive, once enough are new."""
+    import importlib
+    import inspect
+    import sys
+
+    from spherescope import runtime
+
+    (tmp_path / "spherescope_probe_mod.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("spherescope_probe_mod")
+    try:
+        path = inspect.getabsfile(module)
+        inspect.modulesbyfile.pop(path, None)
+        inspect._filesbymodname.pop("spherescope_probe_mod", None)
+        monkeypatch.setattr(runtime, "_indexed", len(sys.modules) - runtime.INDEX_EVERY + 1)
+        runtime.index_module_files()
+        assert path not in inspect.modulesbyfile, "indexed before enough modules were new"
+        monkeypatch.setattr(runtime, "_indexed", len(sys.modules) - runtime.INDEX_EVERY)
+        runtime.index_module_files()
+        assert inspect.modulesbyfile.get(path) == "spherescope_probe_mod"
+        assert runtime._indexed == len(sys.modules)
+    finally:
+        sys.modules.pop("spherescope_probe_mod", None)
+
+
 def test_window_parses_its_first_models_tokenizer_before_loading_it(qtbot, settings, tiny_dir, monkeypatch):
     from spherescope.models import tokenizer_prefetch
     from spherescope.app import build_main_window

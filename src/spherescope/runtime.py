@@ -37,7 +37,9 @@ class ImportYield:
     the hundred thousand, and the young generations they fill were scanned by the GUI
     thread's collector: 70-90 ms per collection while torch imported. Frozen every
     15 ms, a collection sees at most the last 15 ms of allocations; what imports create
-    (modules, classes, functions) lives until exit anyway."""
+    (modules, classes, functions) lives until exit anyway.
+
+    And it keeps `inspect`'s index of module files current (`index_module_files`)."""
 
     def __init__(self, thread_id: int) -> None:
         self.thread_ids = {thread_id}
@@ -48,9 +50,36 @@ class ImportYield:
             now = time.perf_counter()
             if now - self.last > 0.015:
                 freeze_heap()
+                index_module_files()
                 time.sleep(0.001)
                 self.last = time.perf_counter()
         return None
+
+
+INDEX_EVERY = 100
+_indexed = 0  # len(sys.modules) at the last index
+
+
+def index_module_files() -> None:
+    """Bring `inspect`'s file-to-module index up to date with the modules imported since
+    the last call. torch's import records where its custom operators are defined
+    (inspect.getframeinfo), and the first lookup indexes every module loaded so far:
+    ~2,000 of them, each with a stat and a realpath's lstat per folder. That run of
+    short system calls, each releasing and at once retaking the GIL, starved the GUI
+    thread for 100-185 ms (the starvation `ImportYield` answers for imports). Indexed
+    whenever INDEX_EVERY more modules have arrived, no run is long; each update walks
+    all modules (~2 ms at 2,500), hence not at every hand-over."""
+    global _indexed
+    inspect = sys.modules.get("inspect")
+    if inspect is None or len(sys.modules) - _indexed < INDEX_EVERY:
+        return
+    _indexed = len(sys.modules)
+    try:
+        # An int has no __module__, so getmodule falls through to its index update and
+        # then finds nothing for a file that is no module's.
+        inspect.getmodule(0, "<spherescope: index module files>")
+    except Exception:  # noqa: BLE001 - an index left to inspect itself is only slower
+        return
 
 
 def yield_during_imports() -> None:
