@@ -214,6 +214,7 @@ def launch_main_window(settings=None, load_options: dict | None = None, model: s
             # So the window is released (start, open_scene) then, or after GL_WAIT_MS.
             parts = yield from _compose_in_steps(settings, load_options, win._start_model)
             controller, view = parts[1], parts[2]
+            view.hold_warm_up(True)  # its compiles after the window's parts, not among them
 
             def release() -> None:
                 if not win.built:
@@ -235,6 +236,7 @@ def launch_main_window(settings=None, load_options: dict | None = None, model: s
             except GeneratorExit:
                 controller.shutdown()
                 raise
+            view.hold_warm_up(False)
             if view.gl_warm:
                 release()
             QTimer.singleShot(GL_WAIT_MS, release)  # a view never exposed (minimised) compiles nothing

@@ -73,3 +73,28 @@ def test_the_cloud_is_drawn_whole_when_still_and_in_part_while_moving(qtbot):
     with qtbot.waitSignal(view.frameSwapped, timeout=5000):
         view.update()
     assert view.grabFramebuffer() == still
+
+
+def test_the_warm_up_waits_while_held_and_the_first_frames_are_the_background(qtbot):
+    """A launch holds the view's warm-up while the window around it is assembled: until
+    then its frames are the background alone (no compiling); once released, the sphere
+    appears and the warm-up runs to its end (gl_ready)."""
+    from spherescope.render.sphere_view import SphereView
+
+    view = SphereView()
+    view.hold_warm_up(True)
+    qtbot.addWidget(view)
+    view.resize(320, 240)
+    view.show()
+    qtbot.waitExposed(view)
+    for _ in range(3):
+        _frame(qtbot, view)
+    assert not view.gl_warm and view._warming[0] == "shapes", "the warm-up went on while held"
+    held = view.grabFramebuffer()
+    background = held.pixelColor(5, 5)
+    assert held.pixelColor(160, 120) == background, "a held view drew the scene"
+    with qtbot.waitSignal(view.gl_ready, timeout=10_000):
+        view.hold_warm_up(False)
+    assert view.gl_warm
+    drawn = view.grabFramebuffer()
+    assert drawn.pixelColor(160, 120) != drawn.pixelColor(5, 5), "the sphere is not drawn after the warm-up"

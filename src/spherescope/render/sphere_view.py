@@ -39,7 +39,7 @@ REFERENCE_HEIGHT = 800  # exports scale point sizes, line widths and fonts relat
 # cached static layer, at most CLOUD_PER_FRAME points a frame, so that a 262k-token
 # vocabulary never holds the GUI thread for a whole cloud. Exports always draw it all.
 CLOUD_MOVING = 16_000
-CLOUD_PER_FRAME = 64_000
+CLOUD_PER_FRAME = 16_000
 SETTLE_MS = 150  # the camera counts as still this long after its last move
 WARM_GAP_MS = 20  # between the warm-up frames
 
@@ -161,8 +161,9 @@ class SphereScene:
         for item in self._warm_items:
             item.setVisible(False)
             self.addItem(item)
-        self._warming = ["cache", "blit", *self._warm_steps, "text"]
+        self._warming = ["shapes", "cache", "blit", *self._warm_steps, "text"]
         self._warm_turn = False  # the next frame is the warm-up's own (see paintGL)
+        self._warm_held = self._warm_pending = False  # see hold_warm_up
         self.gl_warm = False  # set (and gl_ready emitted) once the warm-up is done
         self.labels = LabelLayer(s.font_size)
         # Priority: the marker, the axes, the lens's top tokens and the plane's tokens are
@@ -413,19 +414,27 @@ class SphereScene:
         key = (self._static_version, w, h, cam, tuple(self.opts["bgcolor"]))
         default_fbo = self.defaultFramebufferObject()
         cloud = self._chunks[:getattr(self, "_n_chunks", 0)] if self.cloud.visible() else []
-        if self._warming and self._warming[0] in ("cache", "blit") and not self._warm_turn:
+        if self._warming and self._warming[0] in ("shapes", "cache", "blit") and not self._warm_turn:
             # Until the cached layer has been drawn and copied once, only the warm-up's
             # own frames (a timer apart) compile; any other paint (the first, the layout
             # settling as the window is built) draws straight to the screen with the
             # kinds already compiled. The first two frames, both compiling in one turn of
-            # the event loop, were one 150-190 ms pause.
+            # the event loop, were one 150-190 ms pause. The very first frame is the
+            # background alone: it comes in the same turn as the surface's creation and
+            # the window's first composition (~55 ms), and the sphere's and the lines'
+            # first drawing (~45 ms) with it made a ~100 ms pause.
             first = not getattr(self, "_painted", False)
             self._painted = True
-            self._draw(self._direct_items(), region, clear=True)
+            self._draw([] if self._warming[0] == "shapes" else self._direct_items(), region, clear=True)
             if first:
                 self._next_frame()  # the warm-up goes on in the next frames
             return
         self._warm_turn = False
+        if self._warming and self._warming[0] == "shapes":
+            self._draw(self._direct_items(), region, clear=True)
+            self._warming.pop(0)
+            self._next_frame()
+            return
         if self._warming and self._warming[0] == "cache":
             # The static layer's first drawing into its buffer (its own compile, for the
             # buffer's format) in one frame, the copy to the screen (the blit's) in the next.
@@ -513,8 +522,21 @@ class SphereScene:
         QTimer.singleShot(WARM_GAP_MS, self._warm_frame)
 
     def _warm_frame(self) -> None:
+        if self._warm_held:
+            self._warm_pending = True
+            return
         self._warm_turn = True
         self.update()
+
+    def hold_warm_up(self, held: bool) -> None:
+        """Hold the warm-up's frames while the window around the view is put together (a
+        launch's assembly): each of its steps is followed by the widgets' repaint
+        (~40 ms), and a compiling frame in the same turn of the event loop made one
+        ~100 ms pause of the two."""
+        self._warm_held = held
+        if not held and self._warm_pending:
+            self._warm_pending = False
+            self._next_frame()
 
     # ---- style ----
     def apply_style(self, style: Style) -> None:
