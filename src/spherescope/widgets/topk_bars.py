@@ -46,7 +46,16 @@ class TopKBars(QWidget):
         return min(len(self.rows), max(0, (self.height() - 4) // self.ROW))
 
     def paintEvent(self, ev) -> None:
+        # Ended explicitly, not by the painter's destructor: anything holding this frame
+        # (a traceback, a profiler, a stack sampler) kept it active past the paint, and
+        # Qt warned "endPaint() called with active painter" and dropped the frame.
         p = QPainter(self)
+        try:
+            self._paint(p)
+        finally:
+            p.end()
+
+    def _paint(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         fm = QFontMetrics(self.font())
         w = self.width()
