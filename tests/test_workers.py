@@ -56,6 +56,42 @@ def test_the_import_hook_keeps_inspects_module_index_current(tmp_path, monkeypat
         sys.modules.pop("spherescope_probe_mod", None)
 
 
+def test_eager_handover_shortens_the_switch_interval_until_the_last_use_ends():
+    import sys
+
+    from spherescope import runtime
+
+    before = sys.getswitchinterval()
+    with runtime.eager_handover():
+        assert sys.getswitchinterval() == min(before, runtime.HANDOVER_S)
+        with runtime.eager_handover():  # a load inside a warm-up, or two threads at once
+            pass
+        assert sys.getswitchinterval() == min(before, runtime.HANDOVER_S), "the inner use restored it early"
+    assert sys.getswitchinterval() == before
+    try:
+        with runtime.eager_handover():
+            raise ValueError("a failed load")
+    except ValueError:
+        pass
+    assert sys.getswitchinterval() == before, "a failure left the interval short"
+
+
+def test_the_load_jobs_run_with_the_eager_handover(monkeypatch):
+    """warm and load import and load with it; both are where the window's pauses were."""
+    import sys
+
+    from spherescope import runtime
+    from spherescope.jobs import load as load_jobs
+    from spherescope.models import tokenizer_prefetch
+
+    seen = []
+    monkeypatch.setattr(tokenizer_prefetch, "prefetch", lambda ref: seen.append(sys.getswitchinterval()))
+    monkeypatch.setattr(load_jobs, "_load", lambda *a: seen.append(sys.getswitchinterval()))
+    load_jobs.warm(None, None, "embedded")
+    load_jobs.load(None, None, "embedded", {})
+    assert seen == [min(runtime.HANDOVER_S, sys.getswitchinterval())] * 2
+
+
 def test_window_parses_its_first_models_tokenizer_before_loading_it(qtbot, settings, tiny_dir, monkeypatch):
     from spherescope.models import tokenizer_prefetch
     from spherescope.app import build_main_window

@@ -9,6 +9,7 @@ collector that runs on a timer) lives in app.py.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -89,6 +90,40 @@ def yield_during_imports() -> None:
             f.thread_ids.add(threading.get_ident())
             return
     sys.meta_path.insert(0, ImportYield(threading.get_ident()))
+
+
+HANDOVER_S = 0.001  # the switch interval while the model worker imports and loads
+_handover_lock = threading.Lock()
+_handover_depth = 0
+_handover_saved = 0.005
+
+
+@contextlib.contextmanager
+def eager_handover():
+    """While the worker imports torch and transformers and loads a model, a thread
+    waiting for the GIL asks for it after HANDOVER_S instead of CPython's 5 ms.
+
+    That wait restarts whenever the holder releases and retakes the GIL, as it does
+    around every system call; importing is thousands of them (stat, open, read, and
+    torch's decorators looking up their source files), so the GUI thread could wait
+    through a whole run of them: 80-150 ms pauses during the load, in 5 of 8 launches
+    (`benchmarks/bench_stalls.py`). With 1 ms, runs of Python work between the calls
+    are long enough for the request to be made: none of 8 launches had a load pause
+    over 50 ms, and the load took as long (median 5.55 s to the cloud, against 5.49).
+    Process-wide, so nested and concurrent uses restore it only when the last ends."""
+    global _handover_depth, _handover_saved
+    with _handover_lock:
+        if _handover_depth == 0:
+            _handover_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_handover_saved, HANDOVER_S))
+        _handover_depth += 1
+    try:
+        yield
+    finally:
+        with _handover_lock:
+            _handover_depth -= 1
+            if _handover_depth == 0:
+                sys.setswitchinterval(_handover_saved)
 
 
 def preload_torch_libraries() -> None:

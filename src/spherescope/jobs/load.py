@@ -47,16 +47,17 @@ def warm(ctx: Context, report: Report, ref: str) -> None:
 
     runtime.yield_during_imports()
     runtime.preload_torch_libraries()
-    if ref:
-        tokenizer_prefetch.prefetch(ref)
-    try:
-        import torch  # noqa: F401
-        from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
-        # transformers imports each architecture (and its loading machinery, 1-2 s)
-        # lazily on first use; the default model's is worth having ready.
-        from transformers import LlamaConfig, LlamaForCausalLM  # noqa: F401
-    except Exception:  # noqa: BLE001
-        return
+    with runtime.eager_handover():
+        if ref:
+            tokenizer_prefetch.prefetch(ref)
+        try:
+            import torch  # noqa: F401
+            from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
+            # transformers imports each architecture (and its loading machinery, 1-2 s)
+            # lazily on first use; the default model's is worth having ready.
+            from transformers import LlamaConfig, LlamaForCausalLM  # noqa: F401
+        except Exception:  # noqa: BLE001
+            return
     runtime.freeze_heap()
 
 
@@ -73,6 +74,11 @@ def load(ctx: Context, report: Report, ref: str, options: dict) -> Loaded:
     # return at once when already done.
     runtime.yield_during_imports()
     runtime.preload_torch_libraries()
+    with runtime.eager_handover():
+        return _load(ctx, report, ref, options)
+
+
+def _load(ctx: Context, report: Report, ref: str, options: dict) -> Loaded:
     from spherescope.models.lessons import model_stats
 
     t0 = time.perf_counter()
