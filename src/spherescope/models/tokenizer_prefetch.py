@@ -4,9 +4,10 @@
 80-100 ms for SmolLM2's 49,152-token BPE on the 2-core reference machine, long
 enough to freeze a window already on screen (the GUI thread needs the GIL for every
 paint and every event handler). The model worker therefore parses it in its warm-up,
-and a BPE tokenizer in three shorter pieces with the GIL handed over between them
-(`_parse`): the JSON text (~40 ms, Python's parser), the vocabulary and merges (~45 ms,
-one Rust call) and the rest. The load that follows takes that object instead of
+and a BPE tokenizer in three shorter pieces (`_parse`): the JSON text (~40 ms, Python's
+parser), the vocabulary and merges (~45 ms, one Rust call) and the rest. A GUI thread
+kept waiting by one piece has asked for the GIL by the time it ends, and CPython hands
+it over before the next piece (measured: the longest wait is one piece). The load that follows takes that object instead of
 parsing the file again.
 
 `prefetch` runs only in the model worker, and so do the loads that `take` from the slot;
@@ -16,7 +17,6 @@ the one slot therefore needs no lock. Elsewhere (the command line) the slot is e
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from spherescope.models import cache
@@ -89,12 +89,6 @@ _BPE_OPTIONS = {"dropout", "unk_token", "continuing_subword_prefix", "end_of_wor
                 "fuse_unk", "byte_fallback", "ignore_merges"}
 
 
-def _handover() -> None:
-    # A short sleep, not sleep(0): the waiting GUI thread must get the GIL, not just a
-    # chance at it that this thread wins again at once.
-    time.sleep(0.001)
-
-
 def _parse(data: bytes):
     """The tokenizer that `tokenizers.Tokenizer.from_buffer(data)` gives, built in pieces
     for a BPE model so that no single GIL-holding call lasts more than about half as long
@@ -103,7 +97,6 @@ def _parse(data: bytes):
     import tokenizers
 
     spec = json.loads(data)
-    _handover()
     model = spec.get("model") if isinstance(spec, dict) else None
     if not isinstance(model, dict) or model.get("type") != "BPE" or not set(model) - {"type", "vocab", "merges"} <= _BPE_OPTIONS:
         return tokenizers.Tokenizer.from_buffer(data)
@@ -115,9 +108,7 @@ def _parse(data: bytes):
         shell = dict(spec, model=dict(model, vocab={}, merges=[]), added_tokens=[])
         tokenizer = tokenizers.Tokenizer.from_str(json.dumps(shell))
         pairs = [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in merges]
-        _handover()
         tokenizer.model = tokenizers.models.BPE(vocab=vocab, merges=pairs, **options)
-        _handover()
         # Added tokens last and in the file's order, as the one-call parse adds them: each
         # takes its id from the vocabulary when it is there (add_tokens keeps `special`).
         tokenizer.add_tokens([tokenizers.AddedToken(t["content"], single_word=t["single_word"], lstrip=t["lstrip"],
