@@ -85,6 +85,10 @@ def test_the_load_jobs_run_with_the_eager_handover(monkeypatch):
     from spherescope.models import tokenizer_prefetch
 
     seen = []
+    # Not for this (the test's) process: the import hook would slow its imports, and the
+    # freeze keep its objects from the collector, for the rest of the session.
+    monkeypatch.setattr(runtime, "yield_during_imports", lambda: None)
+    monkeypatch.setattr(runtime, "freeze_heap", lambda: None)
     monkeypatch.setattr(tokenizer_prefetch, "prefetch", lambda ref: seen.append(sys.getswitchinterval()))
     monkeypatch.setattr(load_jobs, "_load", lambda *a: seen.append(sys.getswitchinterval()))
     load_jobs.warm(None, None, "embedded")
