@@ -50,7 +50,7 @@ def test_patch_table_on_a_tiny_model(tiny_dir):
     (["--corrupt", "Mary bought a drink for"], "equal length"),
     (["--corrupt", CORRUPT, "--contrast", " Mary"], "same token as --target"),
     (["--corrupt", "  "], "--corrupt is empty"),
-    (["--corrupt", CORRUPT, "--target", " Zqxjw"], "no token ' Zqxjw'"),
+    (["--corrupt", CORRUPT, "--target", " Zqxjw"], "tokens, not one"),
     (["--corrupt", CORRUPT, "--out", "/no/such/dir/g.json"], "does not exist"),
     (["--corrupt", ARTICLE], "nothing to recover"),
 ])
@@ -101,7 +101,7 @@ def test_trace_steered_toward_john_flips_the_prediction(tmp_path):
     (["--steer-toward", " Mary", "--steer-alpha", "3"], "needs --steer-layer"),
     (["--steer-layer", "1", "--steer-toward", " Mary", "--steer-away", " Mary", "--steer-alpha", "3"], "same token"),
     (["--steer-layer", "1", "--steer-toward", " Mary", "--steer-alpha", "3", "--steer-position", "40"], "out of range"),
-    (["--steer-layer", "1", "--steer-toward", " Zqxjw", "--steer-alpha", "3"], "no token ' Zqxjw'"),
+    (["--steer-layer", "1", "--steer-toward", " Zqxjw", "--steer-alpha", "3"], "tokens, not one"),
     (["--steer-layer", "1", "--steer-toward", " Mary", "--steer-alpha", "3", "--backend", "nnsight"], "direct backend"),
 ])
 def test_steer_bad_input_one_line(tiny_dir, args, pattern, capsys):

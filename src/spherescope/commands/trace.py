@@ -16,7 +16,7 @@ def cmd_trace(args) -> int:
     if not args.prompt.strip():  # the window's rule too: whitespace alone is no prompt
         return fail("The prompt is empty; type some text to trace.", EXIT_USAGE)
     if args.out is not None:
-        check_writable(args.out)  # fail before a slow load, not after it (an empty name included)
+        check_writable(args.out, reading=(args.model,))  # fail before a slow load, not after it (an empty name included)
     if args.remote and args.backend != "nnsight":
         return fail("--remote needs --backend nnsight", EXIT_USAGE)
     if args.contrast is not None and args.attribute is None:
@@ -55,7 +55,7 @@ def cmd_trace(args) -> int:
     if pair is not None:
         from spherescope.models.attribution import attribute_trace
 
-        add_attribution(data, attribute_trace(loaded, trace, trace.position, *pair), loaded.token_text)
+        add_attribution(data, attribute_trace(loaded, trace, trace.position, *pair, steer=steer), loaded.token_text)
     if steer is not None:
         text = loaded.token_text
         data["steer"] = {
@@ -93,23 +93,10 @@ def cmd_trace(args) -> int:
 
 def token_ids(loaded, flags) -> list[int | None]:
     """The token id of each (flag, text), None where text is None; each must be one
-    token of the vocabulary."""
-    from spherescope.core.vocab import make_lookup, token_id
-    from spherescope.models.errors import PromptError
+    token as the tokenizer encodes it (models.token_lookup)."""
+    from spherescope.models.token_lookup import resolve_token
 
-    texts = loaded.vocab_text()
-    lookup = make_lookup(tuple(texts))
-    ids = []
-    for flag, text in flags:
-        if text is None:
-            ids.append(None)
-            continue
-        tid = token_id(lookup, len(texts), text)
-        if tid is None:
-            raise PromptError(f"{flag}: no token {text!r} in this model's vocabulary (word tokens usually start "
-                              "with a space, e.g. ' Mary').")
-        ids.append(tid)
-    return ids
+    return [None if text is None else resolve_token(loaded, text, flag) for flag, text in flags]
 
 
 def attribution_pair(loaded, target: str, contrast: str | None) -> tuple[int, int | None]:
@@ -167,6 +154,7 @@ def add_attribution(data: dict, at, token_text) -> None:
         "target": {"id": at.target, "text": token_text(at.target)},
         "contrast": None if at.contrast is None else {"id": at.contrast, "text": token_text(at.contrast)},
         "logit_diff": at.logit_diff, "embed": at.embed, "bias": at.bias, "scale": at.scale,
+        **({"steer": {"dla": at.steer}} if at.steer is not None else {}),
         "layers": [
             {"layer": i + 1,
              "attn": {"norm": float(at.attn_norm[i]), "dla": float(at.attn[i]),
@@ -180,8 +168,9 @@ def add_attribution(data: dict, at, token_text) -> None:
 def _print_attribution(data: dict) -> None:
     a = data["attribution"]
     what = f"logit({quoted(a['target']['text'])})" + (f" - logit({quoted(a['contrast']['text'])})" if a["contrast"] else "")
+    steer = f", steering vector {a['steer']['dla']:+.3f}" if "steer" in a else ""
     print(f"direct logit attribution of {what} = {a['logit_diff']:+.3f} (embedding {a['embed']:+.3f}, "
-          f"bias {a['bias']:+.3f}, final norm scale {a['scale']:.2f}):")
+          f"bias {a['bias']:+.3f}{steer}, final norm scale {a['scale']:.2f}):")
     print(f"{'block':>5}  {'attention':>9}  {'MLP':>7}")
     for row in a["layers"]:
         print(f"{row['layer']:>5}  {row['attn']['dla']:>+9.3f}  {row['mlp']['dla']:>+7.3f}")
@@ -190,18 +179,16 @@ def _print_attribution(data: dict) -> None:
 def plane_directions(loaded, text: str) -> tuple[list[tuple[int, str]], object, object]:
     """The two tokens of --tokens and their directions as the sphere draws them: the
     centred effective unembedding rows. ValueError-free: a bad choice is a PromptError."""
-    from types import SimpleNamespace
-
     import numpy as np
 
     from spherescope.core.plane import plane_axes
     from spherescope.core.unit_rows import scaled_mean
-    from spherescope.core.vocab import make_lookup, parse_tokens, token_id
+    from spherescope.core.vocab import parse_tokens
     from spherescope.models.errors import PromptError
+    from spherescope.models.token_lookup import TokenTable
 
-    texts = loaded.vocab_text()
-    lookup = make_lookup(tuple(texts))
-    table = SimpleNamespace(texts=texts, token_id=lambda t: token_id(lookup, len(texts), t))
+    table = TokenTable(loaded)
+    texts = table.texts
     try:
         ids = parse_tokens(table, text, count=2, what="--tokens")
         u, gain, _bias = loaded.head_factors()

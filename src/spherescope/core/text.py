@@ -32,3 +32,11 @@ def encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+_UNSHOWN = {v: k for k, v in _SPECIAL.items()}
+
+
+def raw_text(text: str) -> str:
+    """The inverse of visible() for what a person types: ␣Mary -> ' Mary'."""
+    return "".join(_UNSHOWN.get(c, c) for c in text)

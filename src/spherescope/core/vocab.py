@@ -7,6 +7,7 @@ computed here once per model, in the worker.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ from spherescope.core.projection import Basis, pca_basis, project
 from spherescope.core.text import visible
 from spherescope.core.unit_rows import UnitRows, row_norms, scaled_mean
 
-LOOKUP_WIDTH = 60  # visible() width of lookup keys: long enough for any real token
+LOOKUP_WIDTH = 1 << 30  # visible() width of lookup keys: never cut (a cut key named another, longer token)
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Vocab:
     # the whole vocabulary (0.2-1.4 s) few views ever need.
     raw_directions: UnitRows | None
     raw_pca: Basis | None
-    lookup: dict  # visible text (␣Mary) -> first token id with that text, for token entry
+    lookup: dict  # visible text (␣Mary) -> first token id with that whole text, for token entry
     completions: tuple[str, ...]  # sorted keys of lookup, for the completer
     # Untied models only (and only when W_E has the residual's width): the input
     # embedding's rows, centred and not, so the cloud can show either space.
@@ -45,8 +46,8 @@ class Vocab:
     projected: tuple = ()
 
     def token_id(self, text: str) -> int | None:
-        """The id of a typed token: its visible form (␣Mary), its raw form (' Mary') or a
-        numeric id. None when the vocabulary has no such single token."""
+        """The id of a typed token: its visible form (␣Mary), its raw form (' Mary') or an
+        explicit id (#2024). None when the vocabulary has no such single token."""
         return token_id(self.lookup, len(self.texts), text)
 
 
@@ -111,23 +112,25 @@ def make_lookup(texts: tuple[str, ...]) -> dict[str, int]:
     return lookup
 
 
+def explicit_id(text: str) -> int | None:
+    """`#2024` -> 2024: the one way to name a token by its id. Digits alone are text
+    ('2024' is a string the tokenizer splits), never guessed to be an id."""
+    m = re.fullmatch(r"#(\d{1,12})", (text or "").strip())
+    return None if m is None else int(m.group(1))
+
+
 def token_id(lookup: dict[str, int], vocab_size: int, text: str) -> int | None:
-    """The one rule for a token a person types: the visible form (␣Mary), the raw form
-    (' Mary', spaces kept) or a numeric id within the vocabulary."""
-    text = (text or "").strip("\n")
+    """The one rule for a token a person types where only the vocabulary's texts are at
+    hand (the window): `#id`, or the token's whole text, visible (␣Mary) or raw
+    (' Mary'). The command line checks with the tokenizer itself (models.token_lookup)."""
     if not text:
         return None
+    i = explicit_id(text)
+    if i is not None:
+        return i if 0 <= i < vocab_size else None
     if text in lookup:
         return lookup[text]
-    shown = visible(text, LOOKUP_WIDTH)
-    if shown in lookup:
-        return lookup[shown]
-    digits = text.strip()
-    if digits.isdigit() and len(digits) < 12:
-        i = int(digits)
-        if 0 <= i < vocab_size:
-            return i
-    return None
+    return lookup.get(visible(text, LOOKUP_WIDTH))
 
 
 def split_token_list(text: str) -> list[str]:
@@ -147,8 +150,10 @@ def parse_tokens(vocab: Vocab, text: str, count: int | None = None, what: str = 
     for part in parts:
         tid = vocab.token_id(part)
         if tid is None:
-            raise ValueError(f"No token {part!r} in this model's vocabulary (word tokens usually start with a space, "
-                             f"e.g. ' Mary').")
+            why = getattr(vocab, "why_not", None)
+            raise ValueError(why(part) if why is not None else
+                             f"No token {part!r} in this model's vocabulary (word tokens usually start with a space, "
+                             f"e.g. ' Mary'; write #id for a token by its id).")
         ids.append(tid)
     if count is not None and len(ids) != count:
         raise ValueError(f"{what.capitalize()} need exactly {count} tokens, not {len(ids)}: e.g. ' Mary, John'.")
