@@ -118,3 +118,63 @@ def test_bad_input_is_one_sentence(tok):
 
     with pytest.raises(Cancelled):
         patch_grid(loaded, clean, corrupt, target, contrast, cancel=cancel)
+
+
+def _lens_top(lm, trace):
+    import torch
+
+    logits = lm.lens.logits(torch.from_numpy(np.ascontiguousarray(trace.residuals[-1:, trace.position])))[0]
+    return logits.float().numpy()
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_the_last_layer_is_one_thing_under_steering_and_patching(arch, tok):
+    """Issue 31: steered or patched after the last block, the lens at the last layer is
+    the model's own output, and a one-position edit there does not crash."""
+    lm = _wrap(arch, tok)
+    tokens = tokenize(lm, CLEAN)
+    n, L = len(tokens), lm.info.num_layers
+    for position in (None, 2):
+        spec = SteerSpec(L, 5, None, 3.0, position)
+        with steering(lm, spec, n):
+            tr = trace_prompt(lm, "", tokens=tokens)
+        np.testing.assert_allclose(_lens_top(lm, tr), tr.model_logits, atol=2e-4, rtol=1e-4)
+        assert int(tr.lens[-1].ids[0]) == int(np.argmax(tr.model_logits))
+    clean, corrupt = trace_prompt(lm, CLEAN), trace_prompt(lm, CORRUPT)
+    patched = patched_trace(lm, clean, corrupt, L, n - 1)  # the grid's top row, last position
+    np.testing.assert_allclose(_lens_top(lm, patched), patched.model_logits, atol=2e-4, rtol=1e-4)
+    np.testing.assert_allclose(patched.residuals[-1, -1], clean.residuals[-1, -1], atol=1e-5)
+
+
+def test_steering_beyond_the_dtype_is_refused_and_a_degenerate_state_is_an_error(tok):
+    from spherescope.models.errors import ModelError
+    from spherescope.models.patching import alpha_limit
+    from spherescope.models.trace import check_not_degenerate
+    import torch
+
+    lm = _wrap("llama", tok)
+    tokens = tokenize(lm, CLEAN)
+    with pytest.raises(PromptError, match="too large for this model's float32"):
+        with steering(lm, SteerSpec(1, 5, None, 1e30, None), len(tokens)):
+            pass
+    assert alpha_limit(torch.float16) < 1e4 < alpha_limit(torch.float32)
+    path = np.ones((3, 4), np.float32)
+    path[2] = 1e30
+    with pytest.raises(ModelError, match="from layer 2 on"):
+        check_not_degenerate(path, 0.0, torch.zeros(7))
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2", "gemma2", "phi"])
+def test_attribution_under_steering_sums_to_the_steered_difference(arch, tok):
+    from spherescope.models.attribution import attribute_trace
+
+    lm = _wrap(arch, tok)
+    tokens = tokenize(lm, CLEAN)
+    n, L = len(tokens), lm.info.num_layers
+    for layer, position in ((0, None), (1, None), (L, None), (1, n - 1), (1, 2)):
+        spec = SteerSpec(layer, 5, 7, 4.0, position)
+        with steering(lm, spec, n):
+            tr = trace_prompt(lm, "", tokens=tokens, sublayers=True)
+        at = attribute_trace(lm, tr, tr.position, 3, 9, steer=spec)
+        assert at.total == pytest.approx(at.logit_diff, abs=2e-3), (layer, position)
+        assert (at.steer is None) == (position == 2), "a vector added elsewhere is no term here"

@@ -19,7 +19,7 @@ def cmd_patch(args) -> int:
         return fail("--contrast is the same token as --target: choose a different token to compare with.",
                     EXIT_USAGE)
     if args.out is not None:
-        check_writable(args.out)  # before a slow load and grid, not after
+        check_writable(args.out, reading=(args.model,))  # before a slow load and grid, not after
     from spherescope.commands.trace import token_ids
     from spherescope.models.patching import check_patchable, patch_grid
     from spherescope.models.trace import trace_prompt
@@ -29,7 +29,8 @@ def cmd_patch(args) -> int:
     clean = trace_prompt(loaded, args.clean)
     corrupt = trace_prompt(loaded, args.corrupt)
     check_patchable(clean, corrupt, target, contrast, loaded.info.vocab_size)
-    grid = patch_grid(loaded, clean, corrupt, target, contrast)
+    progress = _Progress(args, clean.residuals.shape[0])
+    grid = patch_grid(loaded, clean, corrupt, target, contrast, on_plan=progress.plan, on_row=progress.row)
     text = loaded.token_text
     data = {
         "model": loaded.info.name,
@@ -50,6 +51,39 @@ def cmd_patch(args) -> int:
         return 0
     _print_grid(data)
     return 0
+
+
+PATCH_REFUSE_S = 1800  # a grid estimated to take longer is refused unless --ignore-memory
+SHOW_PROGRESS_S = 20.0  # a grid estimated to take longer prints its rows as they finish
+
+
+class _Progress:
+    """Refuses, before the first patched run, a grid that would not fit or would take
+    hours; says what it will cost, and each row as it finishes, when it takes a while."""
+
+    def __init__(self, args, n_layers: int) -> None:
+        self.ignore = args.ignore_memory
+        self.n_layers = n_layers
+        self.shown = False
+
+    def plan(self, plan) -> None:
+        import sys
+
+        from spherescope.models.errors import PromptError
+
+        if not self.ignore and (not plan.fits or plan.seconds > PATCH_REFUSE_S):
+            why = "one patched run alone needs more memory than is free" if not plan.fits else "that is too long to wait"
+            raise PromptError(f"This patching grid needs {plan.describe()}: {why}. Use shorter prompts, or pass "
+                              "--ignore-memory to run it anyway.")
+        self.shown = plan.seconds > SHOW_PROGRESS_S
+        if self.shown:
+            print(f"patching: {plan.describe()}", file=sys.stderr, flush=True)
+
+    def row(self, layer: int, _row) -> None:
+        import sys
+
+        if self.shown:
+            print(f"patching: layer {layer} of {self.n_layers - 1} done", file=sys.stderr, flush=True)
 
 
 def _print_grid(data: dict) -> None:

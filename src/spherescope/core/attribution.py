@@ -36,11 +36,12 @@ class Attribution:
     mlp_norm: np.ndarray  # (L,) |MLP write|
     heads: np.ndarray | None = None  # (L, H) each head's term (its share of attn), where heads are linear
     head_bias: np.ndarray | None = None  # (L,) the output projection's bias term (attn = heads.sum + head_bias)
+    steer: float | None = None  # a steering vector added at this position: its own term (None: not steered here)
 
     @property
     def total(self) -> float:
         """The sum of all terms: equal to logit_diff up to float rounding."""
-        return float(self.embed + self.bias + self.attn.sum() + self.mlp.sum())
+        return float(self.embed + self.bias + self.attn.sum() + self.mlp.sum() + (self.steer or 0.0))
 
     def top_heads(self, layer: int, k: int = 5) -> list[tuple[int, float]]:
         """The k heads of a block (1-based layer) with the largest terms, by size."""
@@ -53,9 +54,11 @@ class Attribution:
 
 def attribute(h0: np.ndarray, attn: np.ndarray, mlp: np.ndarray, direction: np.ndarray, scale: float,
               bias: float, logit_diff: float, target: int, contrast: int | None, position: int,
-              heads: np.ndarray | None = None, head_bias: np.ndarray | None = None) -> Attribution:
+              heads: np.ndarray | None = None, head_bias: np.ndarray | None = None,
+              steer: np.ndarray | None = None) -> Attribution:
     """`attn`, `mlp`: (L, d) writes at the position; `direction`: w_t − w_c (d,);
-    `heads`: (L, H, d) per-head writes or None; `head_bias`: (L, d) or None."""
+    `heads`: (L, H, d) per-head writes or None; `head_bias`: (L, d) or None;
+    `steer`: (d,) a vector added to the residual at the position, or None."""
     d = np.asarray(direction, np.float64)
     s = float(scale)
     a = np.asarray(attn, np.float64)
@@ -67,6 +70,7 @@ def attribute(h0: np.ndarray, attn: np.ndarray, mlp: np.ndarray, direction: np.n
         attn_norm=np.linalg.norm(a, axis=1).astype(np.float32), mlp_norm=np.linalg.norm(m, axis=1).astype(np.float32),
         heads=None if heads is None else (np.asarray(heads, np.float64) @ d / s).astype(np.float32),
         head_bias=None if head_bias is None else (np.asarray(head_bias, np.float64) @ d / s).astype(np.float32),
+        steer=None if steer is None else float(np.asarray(steer, np.float64) @ d / s),
     )
 
 

@@ -23,9 +23,12 @@ def attribute(ctx: Context, report: Report, position: int, target: int, contrast
         raise PromptError(f"Position {position} is out of range: the prompt has {tr.residuals.shape[1]} tokens.")
     with MODEL_LOCK:
         if tr.sublayers is None or tr.sublayers.index(position) is None:
+            from spherescope.models.patching import steering
+
             report.progress("Tracing attention and MLP writes", None)
-            tr = trace_prompt(model, "", position=position, top_k=len(tr.lens[0].ids), tokens=tr.tokens,
-                              cancel=report.cancelled, sublayers=True)
+            with steering(model, ctx.trace_steer, len(tr.tokens)):  # the same run: steered as it was
+                tr = trace_prompt(model, "", position=position, top_k=len(tr.lens[0].ids), tokens=tr.tokens,
+                                  cancel=report.cancelled, sublayers=True)
             ctx.trace = tr
         report.check()
         from spherescope.models.trace import lens_tops
@@ -33,4 +36,4 @@ def attribute(ctx: Context, report: Report, position: int, target: int, contrast
         k = tr.sublayers.index(position)
         after_attention = tr.residuals[:-1, position] + tr.sublayers.attn[:, k]
         mid_lens = lens_tops(model, after_attention, len(tr.lens[0].ids))
-        return tr.sublayers, attribute_trace(model, tr, position, target, contrast), mid_lens
+        return tr.sublayers, attribute_trace(model, tr, position, target, contrast, steer=ctx.trace_steer), mid_lens

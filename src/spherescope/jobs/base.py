@@ -58,6 +58,7 @@ class Context:
     model_job: int = -1  # the LOAD job that produced `model`
     trace: Any = None  # core.trajectory.Trace, the last one finished
     trace_job: int = -1
+    trace_steer: Any = None  # the SteerSpec `trace` was run with (None: not steered)
     caches: dict = field(default_factory=dict)  # per-model derived data (cleared on load)
 
     def cache(self, key, make: Callable[[], Any]):

@@ -45,7 +45,7 @@ def trace(ctx: Context, report: Report, prompt: str, position: int, top_k: int, 
             result = trace_prompt(model, prompt, position=pos, top_k=top_k, tokens=tokens,
                                   on_layer=lambda f: report.partial(("frame", f.layer, f.residual)),
                                   cancel=report.cancelled)
-    ctx.trace, ctx.trace_job = result, report.job
+    ctx.trace, ctx.trace_job, ctx.trace_steer = result, report.job, steer
     seconds = time.perf_counter() - t0
     # A run's temporaries (the lens's logits, the forward's activations) are freed by
     # now; glibc would keep them (bench_gui, window RSS after six runs: 1,206 MB

@@ -22,8 +22,12 @@ def check_pair(loaded: LoadedModel, target: int, contrast: int | None) -> None:
 
 
 @torch.no_grad()
-def attribute_trace(loaded: LoadedModel, trace: Trace, position: int, target: int, contrast: int | None) -> Attribution:
-    """The attribution at `position`. The trace must have its sublayers recorded there."""
+def attribute_trace(loaded: LoadedModel, trace: Trace, position: int, target: int, contrast: int | None,
+                    steer=None) -> Attribution:
+    """The attribution at `position`. The trace must have its sublayers recorded there.
+    `steer`: the SteerSpec the trace was run with. Its vector, where it was added at
+    this position, is a term of its own, so the terms still sum to the logit difference
+    (the blocks' writes are recorded inside the blocks, without it)."""
     from spherescope.models.sublayers import head_writes, sublayer_spec
 
     check_pair(loaded, target, contrast)
@@ -50,5 +54,13 @@ def attribute_trace(loaded: LoadedModel, trace: Trace, position: int, target: in
         heads = np.stack([h for h, _b in per_layer])
         d = heads.shape[-1]
         head_bias = np.stack([hb if hb is not None else np.zeros(d, np.float32) for _h, hb in per_layer])
-    return attribute(trace.residuals[0, position], sub.attn[:, k], sub.mlp[:, k], direction, scale, bias,
-                     logit_diff, target, contrast, position, heads, head_bias)
+    h0 = np.asarray(trace.residuals[0, position], np.float32)
+    steer_vec = None
+    if steer is not None and (steer.position is None or steer.position % trace.residuals.shape[1] == position):
+        from spherescope.models.patching import steer_vector
+
+        steer_vec = steer_vector(loaded, steer, trace.residuals.shape[1])
+        if steer.layer == 0:  # added to the embeddings: layer 0's residual holds it
+            h0 = h0 - steer_vec
+    return attribute(h0, sub.attn[:, k], sub.mlp[:, k], direction, scale, bias,
+                     logit_diff, target, contrast, position, heads, head_bias, steer_vec)

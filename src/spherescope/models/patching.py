@@ -11,6 +11,7 @@ since attention only looks back) changes nothing: its recovery is 0 without a ru
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ from spherescope.core.patching import PatchGrid, SteerSpec, recovery, steering_d
 from spherescope.core.trajectory import Trace
 from spherescope.models.errors import Cancelled, PromptError
 from spherescope.models.loaded import LoadedModel
-from spherescope.models.trace import _first_tensor, _original_final_norm
+from spherescope.models.trace import _first_tensor
 
 
 class Replace:
@@ -37,7 +38,7 @@ class Replace:
         raise NotImplementedError
 
     def __enter__(self):
-        loaded, layer, n = self.loaded, self.layer, self.n
+        loaded, layer = self.loaded, self.layer
 
         def pre(module, args, kwargs):
             if args:
@@ -52,10 +53,12 @@ class Replace:
             first = _first_tensor(output)
             return (self._edit(first), *output[1:])
 
+        # The last layer is edited at the last block's output, not at the final norm's
+        # input: the lens calls that same norm module on every layer afterwards, and a
+        # hook there edited the lens's rows too (steered twice, or a patch shaped for
+        # the model's batch meeting the lens's (layers, d) rows).
         if layer == 0:
             self.handles.append(loaded.blocks[0].register_forward_pre_hook(pre, with_kwargs=True))
-        elif layer == n and loaded.lens.final_norm is not None:
-            self.handles.append(_original_final_norm(loaded).register_forward_pre_hook(pre, with_kwargs=True))
         else:
             self.handles.append(loaded.blocks[layer - 1].register_forward_hook(post))
         return self
@@ -104,14 +107,33 @@ def steering(loaded: LoadedModel, spec: SteerSpec | None, n_tokens: int):
 
     if spec is None:
         return nullcontext()
+    vector = steer_vector(loaded, spec, n_tokens)
+    dtype = next(loaded.model.parameters()).dtype
+    limit = alpha_limit(dtype)
+    if abs(float(spec.alpha)) > limit:
+        raise PromptError(f"α = {spec.alpha:g} is too large for this model's {str(dtype).replace('torch.', '')} "
+                          f"arithmetic: the norms square the residual, so |α| must stay under {limit:.1e}.")
+    position = None if spec.position is None else spec.position % n_tokens
+    return Steer(loaded, spec.layer, vector, position)
+
+
+def steer_vector(loaded: LoadedModel, spec: SteerSpec, n_tokens: int) -> np.ndarray:
+    """α x the unit steering direction (float32, (d,)), checked against the model."""
     try:
         spec.check(loaded.info.num_layers, loaded.info.vocab_size, n_tokens)
         rows = loaded.unembedding_rows([spec.toward] if spec.away is None else [spec.toward, spec.away])
         direction = steering_direction(rows[0], None if spec.away is None else rows[1])
     except ValueError as exc:
         raise PromptError(str(exc)) from None
-    position = None if spec.position is None else spec.position % n_tokens
-    return Steer(loaded, spec.layer, float(spec.alpha) * direction, position)
+    return (float(spec.alpha) * direction).astype(np.float32)
+
+
+def alpha_limit(dtype: torch.dtype) -> float:
+    """The largest |α| a steered residual can carry in this dtype: its entries must
+    stay representable, and their squares (every norm takes them, in float32 at
+    least) finite; a tenth of that leaves room for what the blocks add."""
+    big = float(torch.finfo(dtype).max) if dtype.is_floating_point else float(torch.finfo(torch.float32).max)
+    return min(big, float(torch.finfo(torch.float32).max) ** 0.5) / 10
 
 
 def _ids(loaded: LoadedModel, tokens) -> torch.Tensor:
@@ -121,9 +143,74 @@ def _ids(loaded: LoadedModel, tokens) -> torch.Tensor:
 
 @torch.no_grad()
 def _last_logits(loaded: LoadedModel, ids: torch.Tensor) -> torch.Tensor:
-    """The model's own logits at the last position, float32, for each batch row."""
-    out = loaded.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
+    """The model's own logits at the last position, float32, for each batch row. Only
+    the last position goes through the head (logits_to_keep): the whole prompt's
+    logits are T x V floats a row, 1.5 GB for 8,000 tokens of SmolLM2."""
+    kwargs = dict(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
+    try:
+        out = loaded.model(**kwargs, logits_to_keep=1)
+    except TypeError:  # an architecture without it
+        out = loaded.model(**kwargs)
     return out.logits[:, -1].float()
+
+
+@dataclass(frozen=True)
+class PatchPlan:
+    """What a patching grid will cost, known before its first patched run."""
+
+    runs: int  # patched sequences to run (cells whose clean and corrupt residuals differ)
+    batch: int  # sequences per forward pass, chosen to fit the memory
+    seconds: float  # about how long, from the two runs already timed
+    bytes_per_run: int  # the activations one patched sequence needs at its peak
+    budget: int  # the memory the batches may use
+
+    @property
+    def fits(self) -> bool:
+        return self.bytes_per_run <= self.budget
+
+    def describe(self) -> str:
+        return (f"{self.runs:,} patched runs in batches of {self.batch}, about {_duration(self.seconds)} and "
+                f"{self.bytes_per_run * self.batch / 1e9:.1f} GB at a time")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:,.0f} days"
+
+
+def bytes_per_run(loaded: LoadedModel, n_tokens: int) -> int:
+    """A patched run's peak activations: a few residual-wide and MLP-wide tensors per
+    token, one attention score matrix per head (eager attention's worst case), and the
+    last position's logits."""
+    cfg = loaded.model.config
+    cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+    d = loaded.info.hidden_size
+    inner = int(getattr(cfg, "intermediate_size", None) or getattr(cfg, "n_inner", None) or 4 * d)
+    heads = int(getattr(cfg, "num_attention_heads", None) or getattr(cfg, "n_head", None) or 1)
+    item = max(next(loaded.model.parameters()).element_size(), 4)
+    return item * (n_tokens * (8 * d + 3 * inner) + heads * n_tokens * n_tokens) + 4 * loaded.info.vocab_size
+
+
+def plan_patch(loaded: LoadedModel, clean: Trace, corrupt: Trace, seconds_per_run: float,
+               budget: int | None = None) -> PatchPlan:
+    from spherescope.models.devices import available_memory
+
+    n_layers, T = clean.residuals.shape[0], clean.residuals.shape[1]
+    runs = int(sum(int((clean.residuals[i] != corrupt.residuals[i]).any(axis=1).sum()) for i in range(n_layers)))
+    if budget is None:
+        free = available_memory(loaded.info.device)
+        budget = int((free if free is not None else 4 << 30) * 0.5)
+    per = bytes_per_run(loaded, T)
+    batch = int(max(1, min(T, budget // max(per, 1))))
+    # Batched rows share the weights' reads: measured on the article's pair, a row of 13
+    # in one pass costs about 0.45 of 13 single runs; 0.6 keeps the estimate on the safe side.
+    share = 1.0 if batch == 1 else 0.6
+    return PatchPlan(runs, batch, seconds_per_run * runs * share, per, budget)
 
 
 def check_patchable(clean: Trace, corrupt: Trace, target: int, contrast: int, vocab_size: int) -> None:
@@ -141,13 +228,21 @@ def check_patchable(clean: Trace, corrupt: Trace, target: int, contrast: int, vo
 def patch_grid(loaded: LoadedModel, clean: Trace, corrupt: Trace, target: int, contrast: int,
                on_row: Callable[[int, np.ndarray], None] | None = None,
                cancel: Callable[[], bool] | None = None, batch: bool = True,
-               on_start: Callable[[PatchGrid], None] | None = None) -> PatchGrid:
+               on_start: Callable[[PatchGrid], None] | None = None,
+               on_plan: Callable[[PatchPlan], None] | None = None) -> PatchGrid:
     """Recovery for every layer 0..L and position; `on_start(grid)` with no rows done
     once the two runs' logit differences are known, then `on_row(layer, row)` as each
-    layer's row is done. `batch=False` runs each (layer, position) on its own (tests)."""
+    layer's row is done. `batch=False` runs each (layer, position) on its own (tests).
+    `on_plan(plan)` hears the cost before any patched run, and may refuse by raising."""
+    import time
+
     check_patchable(clean, corrupt, target, contrast, loaded.info.vocab_size)
     ids = _ids(loaded, corrupt.tokens)
+    t0 = time.perf_counter()
     clean_logits, corrupt_logits = _last_logits(loaded, _ids(loaded, clean.tokens))[0], _last_logits(loaded, ids)[0]
+    plan = plan_patch(loaded, clean, corrupt, (time.perf_counter() - t0) / 2)
+    if on_plan is not None:
+        on_plan(plan)
     clean_diff = float(clean_logits[target] - clean_logits[contrast])
     corrupt_diff = float(corrupt_logits[target] - corrupt_logits[contrast])
     try:
@@ -165,10 +260,11 @@ def patch_grid(loaded: LoadedModel, clean: Trace, corrupt: Trace, target: int, c
         row = np.zeros(T)
         todo = [p for p in range(T) if not np.array_equal(clean.residuals[layer, p], corrupt.residuals[layer, p])]
         vectors = {p: torch.from_numpy(np.ascontiguousarray(clean.residuals[layer, p])) for p in todo}
-        groups = [todo] if batch else [[p] for p in todo]
+        size = plan.batch if batch else 1
+        groups = [todo[i:i + size] for i in range(0, len(todo), size)]
         for group in groups:
-            if not group:
-                continue
+            if cancel is not None and cancel():
+                raise Cancelled()
             with _Put(loaded, layer, [[(p, vectors[p])] for p in group]):
                 logits = _last_logits(loaded, ids.expand(len(group), -1))
             diff = (logits[:, target] - logits[:, contrast]).cpu().numpy().astype(np.float64)

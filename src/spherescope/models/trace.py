@@ -183,6 +183,7 @@ def trace_prompt(
     check_cancel()
     logits = out.logits[0, pos].float()
     check_finite(logits=logits.cpu().numpy())
+    check_not_degenerate(stacked[:, pos], final_normed_norm, logits)
     probs = torch.softmax(logits, dim=-1)
     nid = int(torch.argmax(logits))
     return Trace(
@@ -212,6 +213,21 @@ def check_finite(residuals: np.ndarray | None = None, logits=None) -> None:
     if logits is not None and not np.isfinite(logits).all():
         raise ModelError("The model's output logits contain NaN or infinite values: its weights are probably "
                          "corrupt, or it overflows in this precision (try --dtype float32).")
+
+
+def check_not_degenerate(path: np.ndarray, final_normed_norm: float, logits: torch.Tensor) -> None:
+    """A state the final norm cannot take (its squares overflow to infinity, or it is
+    zero) gives a normalised state of length 0 and a uniform distribution: finite, but
+    no answer. An error naming the layer, like NaN, never a 'prediction'."""
+    if np.isfinite(final_normed_norm) and final_normed_norm > 0 and float(logits.max() - logits.min()) > 0:
+        return
+    with np.errstate(over="ignore"):
+        sq = np.square(path.astype(np.float32)).sum(axis=1)
+    bad = np.where(~np.isfinite(sq) | (sq == 0))[0]
+    where = f"from layer {int(bad[0])} on" if len(bad) else "at the last layer"
+    raise ModelError(f"The residual {where} is too large (or too small) for the final norm: its squares overflow, "
+                     "the normalised state has no length and every token gets the same probability. This is no "
+                     "prediction; use a smaller steering strength α.")
 
 
 def _original_final_norm(loaded: LoadedModel):

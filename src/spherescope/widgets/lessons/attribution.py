@@ -121,7 +121,8 @@ class AttributionDock(LazyRefresh, QWidget):
         self.readout.setText(self._layer_text(at, s.layer))
         self.note.setText(
             f"{what} = embedding {at.embed:+.2f} + attention {float(at.attn.sum()):+.2f} + MLP {float(at.mlp.sum()):+.2f}"
-            f"{f' + bias {at.bias:+.2f}' if abs(at.bias) > 5e-3 else ''} = {at.total:+.2f} (before any soft-capping). "
+            f"{f' + bias {at.bias:+.2f}' if abs(at.bias) > 5e-3 else ''}"
+            f"{f' + steering vector {at.steer:+.2f}' if at.steer is not None else ''} = {at.total:+.2f} (before any soft-capping). "
             f"Exact at the last layer's norm scale (s = {at.scale:.1f}); reading a middle block's term as its effect "
             "linearises the norm at that layer, an approximation.")
 
