@@ -17,3 +17,11 @@ def figure(*args, **kwargs):
     from spherescope.api import figure as _figure
 
     return _figure(*args, **kwargs)
+
+
+def start_virtual_display(size=(1600, 1000)) -> str:
+    """Start a private Xvfb (with GLX) and point DISPLAY at it, so the 3-D sphere
+    renders in a notebook or on a server with no screen: see spherescope.display."""
+    from spherescope.display import start_virtual_display as _start
+
+    return _start(size)

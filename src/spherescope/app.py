@@ -62,7 +62,10 @@ def configure_qt() -> None:
     os.environ.setdefault("QT_QPA_UPDATE_IDLE_TIME", "0")
 
 
-def make_app(argv: list[str] | None = None):
+def make_app(argv: list[str] | None = None, window: bool = True):
+    """The QApplication, made once. `window=False` (figures drawn for a caller's own
+    process): without the window's process-wide measures, the malloc arena cap and
+    the collector moved onto a GUI-thread timer."""
     from PySide6.QtWidgets import QApplication
 
     from spherescope import runtime
@@ -70,7 +73,8 @@ def make_app(argv: list[str] | None = None):
     runtime.quick_pyside_module_check()
     app = QApplication.instance()
     if app is None:
-        runtime.limit_malloc_arenas()  # before Qt's and the worker's threads exist
+        if window:
+            runtime.limit_malloc_arenas()  # before Qt's and the worker's threads exist
         configure_qt()
         app = QApplication(argv or sys.argv[:1])
         app.setApplicationName("spherescope")
@@ -81,7 +85,8 @@ def make_app(argv: list[str] | None = None):
         # (seconds with a window open), and figure() calls this for every picture.
         _apply_theme(app)
         app.setProperty("spherescope_themed", True)
-    _collect_garbage_on_gui_thread()
+    if window:
+        _collect_garbage_on_gui_thread()
     return app
 
 
@@ -283,8 +288,11 @@ def _compose(settings, load_options, model, warm: bool = True):
 def run_app(model: str | None = None, prompt: str | None = None, scene: str | None = None, device: str = "auto",
             dtype: str | None = None, allow_pickle: bool = False, snapshot: str | None = None,
             ignore_memory: bool = False) -> int:
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")) and sys.platform.startswith("linux"):
-        print("spherescope: error: no display found; run on a desktop, or under xvfb-run.", file=sys.stderr)
+    from spherescope.display import display_problem
+
+    problem = display_problem()
+    if problem is not None:
+        print(f"spherescope: error: {problem}", file=sys.stderr)
         return 1
     if snapshot:
         if not (prompt or scene):

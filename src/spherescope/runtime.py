@@ -83,8 +83,30 @@ def index_module_files() -> None:
         return
 
 
+_LOCAL = threading.local()
+
+
+@contextlib.contextmanager
+def in_callers_process():
+    """Work done for a caller's own process (spherescope.figure, the Python API) on this
+    thread: the window's measures (the import hook, the switch interval, the frozen
+    heap) are left out, so the caller's garbage collector and scheduling stay its own."""
+    before = getattr(_LOCAL, "caller", False)
+    _LOCAL.caller = True
+    try:
+        yield
+    finally:
+        _LOCAL.caller = before
+
+
+def for_caller() -> bool:
+    return getattr(_LOCAL, "caller", False)
+
+
 def yield_during_imports() -> None:
     """For imports made by the calling thread (the model worker, the launch's importer)."""
+    if for_caller():
+        return
     for f in sys.meta_path:
         if isinstance(f, ImportYield):
             f.thread_ids.add(threading.get_ident())
@@ -112,6 +134,9 @@ def eager_handover():
     over 50 ms, and the load took as long (median 5.55 s to the cloud, against 5.49).
     Process-wide, so nested and concurrent uses restore it only when the last ends."""
     global _handover_depth, _handover_saved
+    if for_caller():
+        yield
+        return
     with _handover_lock:
         if _handover_depth == 0:
             _handover_saved = sys.getswitchinterval()
@@ -157,7 +182,8 @@ def freeze_heap() -> None:
     reach: they live as long as the process, and scanning them made each full
     collection on the GUI thread a visible stall. Safe from this thread: freezing frees
     nothing. Garbage cycles already there stay until exit; that is a few kB."""
-    gc.freeze()
+    if not for_caller():
+        gc.freeze()
 
 
 def quick_pyside_module_check() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,14 @@ def check_size(w: int, h: int) -> tuple[int, int]:
     if not (16 <= w <= MAX_SIDE and 16 <= h <= MAX_SIDE):
         raise ValueError(f"--size must be between 16 and {MAX_SIDE} pixels a side")
     return int(w), int(h)
+
+
+class NoDisplay(RuntimeError):
+    """No screen for Qt to open (display.display_problem says why)."""
+
+
+class WrongThread(RuntimeError):
+    """figure() called where Qt cannot draw: off the main thread, or during another call."""
 
 
 @dataclass
@@ -67,6 +76,7 @@ class FigureRequest:
     out: Path | None = None
     load_options: dict = field(default_factory=dict)
     model_name: str = "in-memory model"
+    reading: tuple = ()  # the files the request reads (a scene file): --out never replaces one
 
 
 def validate(req: FigureRequest) -> FigureRequest:
@@ -106,18 +116,42 @@ def validate(req: FigureRequest) -> FigureRequest:
     if not prompt or not prompt.strip():
         raise PromptError("The prompt is empty: pass --prompt or a --scene that has one.")
     if req.out is not None:
-        check_writable(req.out)
+        check_writable(req.out, reading=(*req.reading, req.model if isinstance(req.model, (str, Path)) else None))
     return req
 
 
+_FIGURE_LOCK = threading.Lock()
+
+
 def make_figure(req: FigureRequest):
-    """Draw the request; returns (QImage or the written Path, a one-line description)."""
+    """Draw the request; returns (QImage or the written Path, a one-line description).
+    Qt draws on the thread that made its application, the main one: a call from any
+    other thread, or while another call is drawing, is refused at once with a sentence
+    (it would otherwise wait for ever on an event loop that thread does not run)."""
+    from spherescope import runtime
+
+    if threading.current_thread() is not threading.main_thread():
+        raise WrongThread("spherescope draws figures with Qt, which works on the main thread only: call figure() "
+                          "from the main thread (in a notebook, from a cell, not a background thread).")
+    if not _FIGURE_LOCK.acquire(blocking=False):
+        raise WrongThread("Another figure is being drawn in this process: draw one at a time.")
+    try:
+        with runtime.in_callers_process():
+            return _make_figure(req)
+    finally:
+        _FIGURE_LOCK.release()
+
+
+def _make_figure(req: FigureRequest):
     from spherescope.app import make_app
     from spherescope.state.scene import Scene
 
     validate(req)
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
-        raise RuntimeError("no display for OpenGL: run under xvfb-run or in a desktop session")
+    from spherescope.display import display_problem
+
+    problem = display_problem()
+    if problem is not None:
+        raise NoDisplay(problem)
     scene = replace(req.scene) if req.scene is not None else Scene()
     if req.prompt is not None:
         scene.prompt = req.prompt
@@ -128,7 +162,7 @@ def make_figure(req: FigureRequest):
     for key in ("position", "basis", "style", "alpha"):
         if getattr(req, key) is not None:
             setattr(scene, key, getattr(req, key))
-    app = make_app()
+    app = make_app(window=False)
     from spherescope.jobs import load as load_jobs
     from spherescope.jobs import trace as trace_jobs
     from spherescope.jobs.base import Context, inline_report
@@ -143,9 +177,10 @@ def make_figure(req: FigureRequest):
     vocab = loaded.vocab
     if req.tokens is not None:
         from spherescope.core.vocab import parse_tokens
+        from spherescope.models.token_lookup import TokenTable
 
         try:
-            ids = parse_tokens(vocab, req.tokens, count=2 if req.view == "plane" else None, what="--tokens")
+            ids = parse_tokens(TokenTable(ctx.model), req.tokens, count=2 if req.view == "plane" else None, what="--tokens")
         except ValueError as exc:
             raise PromptError(str(exc)) from None
         scene.plane_tokens = ids[:3]
@@ -322,6 +357,7 @@ def cmd_render(args) -> int:
         apply_alpha=args.apply_alpha, alpha=args.alpha, fps=args.fps, orbit=args.orbit,
         seconds_per_layer=args.speed, out=out,
         load_options=load_options(args.device, args.dtype, args.allow_pickle, args.ignore_memory),
+        reading=(args.scene,) if args.scene else (),
     )
     path, what = make_figure(req)
     print(f"wrote {path}: {what}")

@@ -45,9 +45,28 @@ def target_of(path: str | os.PathLike) -> Path:
     return p
 
 
-def check_writable(path: str | os.PathLike) -> Path:
+def _read_file(st: os.stat_result, reading) -> str | None:
+    """The input among `reading` that is the same file as `st`, or None."""
+    for item in reading:
+        if item is None:
+            continue
+        try:
+            q = Path(item)
+            candidates = [c for c in q.iterdir() if c.is_file()] if q.is_dir() else [q]
+            for c in candidates:
+                cs = os.stat(c)
+                if (cs.st_dev, cs.st_ino) == (st.st_dev, st.st_ino):
+                    return str(c)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def check_writable(path: str | os.PathLike, reading=()) -> Path:
     """The file a write to `path` would replace, checked before any slow work: a
-    WriteError (a sentence) if it cannot be written."""
+    WriteError (a sentence) if it cannot be written, or if it is one of the files the
+    command reads (`reading`: paths, folders for every file in them), whatever name
+    it goes by (the same inode)."""
     p = target_of(path)
     parent = p.parent if str(p.parent) else Path(".")
     try:
@@ -57,6 +76,9 @@ def check_writable(path: str | os.PathLike) -> Path:
     except OSError as exc:
         raise WriteError(f"Cannot write {p}: {exc.strerror or exc}.") from None
     if st is not None:
+        read = _read_file(st, reading)
+        if read is not None:
+            raise WriteError(f"Cannot write {p}: it is {read}, which this command reads; choose another file name.")
         if stat.S_ISDIR(st.st_mode):
             raise WriteError(f"Cannot write {p}: it is a directory.")
         if not stat.S_ISREG(st.st_mode):

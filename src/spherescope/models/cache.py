@@ -109,8 +109,29 @@ def _remove(path: Path) -> None:
             pass
 
 
+def _owner_gone(name: str) -> bool:
+    """A building directory named ".<key>.<pid>-<random>" whose process has ended."""
+    import re
+
+    m = re.search(r"\.(\d{1,10})-[^.]*$", name)
+    if m is None:
+        return False
+    pid = int(m.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
+
+
 def sweep_stale_builds(root: Path, older_than_s: float = STALE_BUILD_S) -> int:
-    """Delete building directories (".<key>.<random>") a killed process left behind."""
+    """Delete building directories (".<key>.<pid>-<random>") a killed process left
+    behind: at once when their process is gone, else (another process still building,
+    or a name without a pid) once they are older than `older_than_s`."""
     import time
 
     removed = 0
@@ -120,8 +141,8 @@ def sweep_stale_builds(root: Path, older_than_s: float = STALE_BUILD_S) -> int:
         return 0
     for e in entries:
         try:
-            if e.name.startswith(".") and e.is_dir(follow_symlinks=False) and \
-                    time.time() - e.stat(follow_symlinks=False).st_mtime > older_than_s:
+            if e.name.startswith(".") and e.is_dir(follow_symlinks=False) and (
+                    _owner_gone(e.name) or time.time() - e.stat(follow_symlinks=False).st_mtime > older_than_s):
                 shutil.rmtree(e.path, ignore_errors=True)
                 removed += 1
         except OSError:
@@ -147,8 +168,26 @@ def usable_root(root: Path) -> Path:
         return fallback
 
 
-def get_or_build(key: str, build: Callable[[Path], None], root: Path | None = None) -> tuple[Path, bool]:
-    """Return (directory, built_now). `build(tmpdir)` must fill tmpdir completely."""
+class CacheFull(OSError):
+    """The disk filled while building an entry (the message says where and how much)."""
+
+
+def _disk_full(exc: BaseException) -> bool:
+    import errno
+
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        if "No space left on device" in str(exc):  # safetensors' own error type
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def get_or_build(key: str, build: Callable[[Path], None], root: Path | None = None,
+                 need_bytes: int | None = None) -> tuple[Path, bool]:
+    """Return (directory, built_now). `build(tmpdir)` must fill tmpdir completely.
+    `need_bytes`: about how much the entry takes, for the sentence a full disk gets."""
     root = usable_root(cache_root() if root is None else root)
     final = root / key
     if final.exists() or final.is_symlink():
@@ -156,7 +195,7 @@ def get_or_build(key: str, build: Callable[[Path], None], root: Path | None = No
             return final, False
         _remove(final)  # corrupt, partial, or not even a directory: rebuilt
     sweep_stale_builds(root)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.{os.getpid()}-", dir=root))
     try:
         build(tmp)
         _write_manifest(tmp)
@@ -167,8 +206,14 @@ def get_or_build(key: str, build: Callable[[Path], None], root: Path | None = No
             if not is_valid(final):
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if _disk_full(exc):
+            free = shutil.disk_usage(root).free
+            need = f"about {need_bytes / 1e6:,.0f} MB" if need_bytes else "more room"
+            raise CacheFull(f"The disk holding spherescope's cache folder {root} is full ({free / 1e6:,.0f} MB free): "
+                            f"converting this model needs {need}. Free some space there, or set SPHERESCOPE_CACHE "
+                            "to a folder on a disk with room.") from None
         raise
     return final, True
 

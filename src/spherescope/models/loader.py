@@ -268,10 +268,15 @@ def load_gguf_cached(path: Path, progress: Progress | None = None, cancel: Calla
     from spherescope.models.gguf_meta import GGUFFormatError, read_gguf_meta
 
     try:
-        read_gguf_meta(path)  # our bounded reader first: a corrupt header gets a sentence, not gguf's struct error
+        meta = read_gguf_meta(path)  # our bounded reader first: a corrupt header gets a sentence, not gguf's struct error
     except GGUFFormatError as exc:
         raise ModelError(str(exc)) from None
-    folder, built_now = cache.get_or_build(cache.gguf_cache_key(path), lambda tmp: _convert_gguf(path, tmp, progress, cancel))
+    need = 4 * meta.parameter_count + (64 << 20)  # float32 weights and the tokenizer
+    try:
+        folder, built_now = cache.get_or_build(cache.gguf_cache_key(path),
+                                               lambda tmp: _convert_gguf(path, tmp, progress, cancel), need_bytes=need)
+    except cache.CacheFull as exc:
+        raise ModelError(str(exc)) from None
     if built_now:
         cache.prune_date_keyed_entries(path, folder.parent)
     span = (0.92, 0.95) if built_now else (0.1, 0.9)  # after a conversion the bar is near its end

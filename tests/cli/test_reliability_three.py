@@ -1,0 +1,116 @@
+"""Issue 31's numbered cases that are not about the numbers themselves: writes that
+would replace an input, a display that is not there, a half-built cache entry, a full
+disk, and figure() called from the wrong thread."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from spherescope.core.atomic import WriteError, check_writable
+
+
+def test_out_never_replaces_a_file_the_command_reads(tmp_path):
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF....")
+    with pytest.raises(WriteError, match="which this command reads"):
+        check_writable(model, reading=(str(model),))
+    link = tmp_path / "same.gguf"
+    os.link(model, link)  # another name, the same inode
+    with pytest.raises(WriteError, match="which this command reads"):
+        check_writable(link, reading=(str(model),))
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    with pytest.raises(WriteError):
+        check_writable(folder / "config.json", reading=(str(folder),))
+    assert check_writable(tmp_path / "grid.json", reading=(str(model), str(folder))).name == "grid.json"
+
+
+def test_patch_out_onto_its_model_is_refused_and_the_model_kept(tiny_dir, tmp_path):
+    weights = next(p for p in tiny_dir.iterdir() if p.suffix == ".safetensors")
+    before = weights.read_bytes()
+    from spherescope.cli import main
+
+    code = main(["patch", "--model", str(tiny_dir), "--clean", "a b", "--corrupt", "a c", "--target", "a",
+                 "--contrast", "b", "--out", str(weights)])
+    assert code != 0
+    assert weights.read_bytes() == before
+
+
+def _run_render(env_extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-m", "spherescope", "render", "--view", "norms", "--prompt", "x",
+                           "--out", "/tmp/never-written.png"], env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("display", [None, ":87", "nohost.invalid:3"])
+def test_render_without_a_display_says_so_and_never_aborts(display):
+    r = _run_render({} if display is None else {"DISPLAY": display})
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "No display" in r.stderr and "start_virtual_display" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_a_half_built_cache_entry_of_a_dead_process_is_swept_whatever_its_age(tmp_path):
+    from spherescope.models import cache
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = tmp_path / f".model-key.{dead.pid}-abc123"
+    orphan.mkdir()
+    (orphan / "model.safetensors").write_bytes(b"half")
+    mine = tmp_path / f".model-key.{os.getpid()}-def456"
+    mine.mkdir()
+    assert cache.sweep_stale_builds(tmp_path) == 1
+    assert not orphan.exists() and mine.exists()
+
+
+def test_a_full_disk_names_the_cache_the_space_and_the_variable(tmp_path):
+    import errno
+
+    from spherescope.models import cache
+
+    def build(tmp):
+        (tmp / "part").write_bytes(b"x")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(cache.CacheFull) as info:
+        cache.get_or_build("k", build, root=tmp_path, need_bytes=540_000_000)
+    msg = str(info.value)
+    assert str(tmp_path) in msg and "540 MB" in msg and "SPHERESCOPE_CACHE" in msg
+    assert [p.name for p in tmp_path.iterdir()] == [], "nothing half-built is left"
+
+
+def test_figure_from_another_thread_is_refused_at_once():
+    import spherescope
+
+    got = []
+
+    def call():
+        try:
+            spherescope.figure("x", view="norms")
+        except Exception as exc:  # noqa: BLE001
+            got.append(exc)
+
+    t = threading.Thread(target=call)
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "figure() from a thread must not hang"
+    assert got and "main thread" in str(got[0])
+
+
+def test_start_virtual_display_gives_a_reachable_display():
+    code = ("import os, spherescope\n"
+            "os.environ.pop('DISPLAY', None)\n"
+            "name = spherescope.start_virtual_display()\n"
+            "from spherescope.display import display_problem\n"
+            "assert display_problem() is None, display_problem()\n"
+            "assert spherescope.start_virtual_display() == name\n"
+            "print(name)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().startswith(":")
