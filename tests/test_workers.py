@@ -250,3 +250,35 @@ def test_a_script_that_fails_with_a_job_running_exits_without_an_abort():
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert "the script's own error" in r.stderr
     assert "QThread" not in r.stderr and "Aborted" not in r.stderr
+
+
+def test_superseded_jobs_leave_no_record_and_free_what_their_callbacks_captured(qtbot, runner):
+    """200 submits while the worker is busy: all but the last go stale before they
+    start. Their records (and the vocabularies their callbacks hold) must not stay."""
+    import gc
+    import weakref
+
+    class Vocab:  # stands in for the whole vocabulary a raw-directions callback captures
+        pass
+
+    started, release = _threading.Event(), _threading.Event()
+
+    def hold(ctx, report):
+        started.set()
+        release.wait(10)
+        return "held"
+
+    runner.submit(JobKind.ROUNDTRIP, hold)
+    assert started.wait(10)
+    refs = []
+    for i in range(200):
+        vocab = Vocab()
+        refs.append(weakref.ref(vocab))
+        last = runner.submit(JobKind.TRACE, lambda ctx, report, i=i: i, on_done=lambda r, v=vocab: v)
+        del vocab
+    release.set()
+    with qtbot.waitSignal(runner.done, timeout=10_000, check_params_cb=lambda k, j, r: j == last):
+        pass
+    qtbot.waitUntil(lambda: not runner._jobs, timeout=10_000)
+    gc.collect()
+    assert sum(r() is not None for r in refs) == 0, "a superseded job's callback kept what it captured"

@@ -40,7 +40,7 @@ class _Job:
 class _Worker(QObject):
     """Lives in the worker thread and runs what the runner sends, one job at a time."""
 
-    result = Signal(object)  # (job, outcome, payload), outcome: partial | done | failed | cancelled
+    result = Signal(object)  # (job, outcome, payload), outcome: partial | done | failed | cancelled | dropped
     run = Signal(object)  # (job, fn, args, stale)
 
     def __init__(self) -> None:
@@ -54,7 +54,10 @@ class _Worker(QObject):
     def _execute(self, request) -> None:
         job, fn, args, stale, deps = request
         if stale():
-            return  # superseded before it started: nothing to report
+            # Superseded before it started: no outcome to report, but the runner must
+            # forget the job (and the callbacks, with whatever they captured).
+            self.result.emit((job, "dropped", None))
+            return
         report = Report(job, stale, lambda payload: self.result.emit((job, "partial", payload)), deps)
         outcome, payload = run_job(fn, self.ctx, report, args)
         if outcome == "again":
@@ -136,6 +139,8 @@ class JobRunner(QObject):
             return
         if outcome != "partial":
             self._jobs.pop(job, None)
+        if outcome == "dropped":
+            return
         if outcome == "cancelled":
             if meta.on_cancelled is not None:
                 meta.on_cancelled()

@@ -6,25 +6,99 @@ thread cross over through Qt queued signals before they touch state.
 
 from __future__ import annotations
 
+import sys
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 
-class Signal:
-    def __init__(self) -> None:
-        self._slots: list[Callable[..., Any]] = []
+def _alive(owner: Any) -> bool:
+    """False for a Qt object whose C++ side is gone. Asked through shiboken6 only when
+    the process already loaded it, so state/ keeps importing no Qt."""
+    shiboken = sys.modules.get("shiboken6")
+    if shiboken is None:
+        return True
+    try:
+        return bool(shiboken.isValid(owner))
+    except TypeError:  # not a Qt object
+        return True
 
-    def connect(self, slot: Callable[..., Any]) -> None:
-        if slot not in self._slots:
-            self._slots.append(slot)
+
+class _Receiver:
+    """One connected slot. A bound method is held through a weak reference to its
+    object (a state object never keeps a widget alive); any slot can name an `owner`
+    whose death or deletion (Qt's deleteLater) ends the connection."""
+
+    __slots__ = ("func", "name", "ref", "owner", "key")
+
+    def __init__(self, slot: Callable[..., Any], owner: Any = None) -> None:
+        target = getattr(slot, "__self__", None)
+        if target is not None and not isinstance(target, type) and _weakable(target):
+            self.func, self.name, self.ref = None, slot.__name__, weakref.ref(target)
+            self.key = (id(target), slot.__name__)
+        else:
+            self.func, self.name, self.ref = slot, None, None
+            self.key = (id(slot), None)
+        self.owner = weakref.ref(owner) if owner is not None and _weakable(owner) else None
+
+    def resolve(self) -> Callable[..., Any] | None:
+        """The callable, or None when its object or owner is gone (dead or deleted)."""
+        if self.owner is not None:
+            owner = self.owner()
+            if owner is None or not _alive(owner):
+                return None
+        if self.ref is None:
+            return self.func
+        target = self.ref()
+        if target is None or not _alive(target):
+            return None
+        return getattr(target, self.name, None)
+
+
+def _weakable(obj: Any) -> bool:
+    try:
+        weakref.ref(obj)
+        return True
+    except TypeError:
+        return False
+
+
+class Signal:
+    """A synchronous signal with lifetimes: receivers whose object (or `owner`) has
+    died, or whose Qt object was deleted, are dropped, never called."""
+
+    def __init__(self) -> None:
+        self._receivers: list[_Receiver] = []
+
+    def connect(self, slot: Callable[..., Any], owner: Any = None) -> None:
+        r = _Receiver(slot, owner)
+        if not any(x.key == r.key and x.resolve() is not None for x in self._receivers):
+            self._receivers.append(r)
 
     def disconnect(self, slot: Callable[..., Any]) -> None:
-        if slot in self._slots:
-            self._slots.remove(slot)
+        key = _Receiver(slot).key
+        self._receivers = [r for r in self._receivers if r.key != key]
+
+    def disconnect_owner(self, owner: Any) -> None:
+        """Every connection made with `owner`, or to a method of it."""
+        self._receivers = [r for r in self._receivers
+                           if not ((r.owner is not None and r.owner() is owner) or (r.ref is not None and r.ref() is owner))]
+
+    def __len__(self) -> int:
+        """Live receivers (the dead are pruned)."""
+        self._receivers = [r for r in self._receivers if r.resolve() is not None]
+        return len(self._receivers)
 
     def emit(self, *args: Any) -> None:
-        for slot in list(self._slots):
+        dead = False
+        for r in list(self._receivers):
+            slot = r.resolve()
+            if slot is None:
+                dead = True
+                continue
             slot(*args)
+        if dead:
+            self._receivers = [r for r in self._receivers if r.resolve() is not None]
 
 
 def _changed(a: Any, b: Any) -> bool:

@@ -95,6 +95,25 @@ class Session(Evented):
                     self.cloud_space_changed):
             sig.connect(lambda *_: self.update_basis())
 
+    def snapshot(self) -> "Session":
+        """A detached copy: the same choices and results (arrays shared, never written
+        in place), none of the receivers. An export draws from one, so a throwaway dock
+        can neither outlive its figure inside the live session nor write into it."""
+        from spherescope.state.events import EventedField
+
+        copy = type(self)()
+        for klass in type(self).__mro__:
+            for name, field in vars(klass).items():
+                if isinstance(field, EventedField) and field.attr in self.__dict__:
+                    copy.__dict__[field.attr] = self.__dict__[field.attr]
+        copy.trace = self.trace
+        copy.partial = list(self.partial)
+        copy._frames = self._frames
+        copy.lens_by_position = dict(self.lens_by_position)
+        copy.lessons_by_position = dict(self.lessons_by_position)
+        copy.basis = self.basis
+        return copy
+
     # ---- trace lifecycle (called by the controller on the GUI thread) ----
     def _reset_trace(self, tokens: tuple[Token, ...]) -> None:
         self.trace = None

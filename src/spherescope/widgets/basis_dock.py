@@ -76,7 +76,7 @@ class BasisDock(QWidget):
         self.prompt_labels.setToolTip("The prompt's tokens on the sphere (their labels give way to the lens's top tokens)")
         self.prompt_labels.currentIndexChanged.connect(
             lambda i: setattr(session, "prompt_labels", self.prompt_labels.itemData(i)))
-        session.prompt_labels_changed.connect(lambda v: self.prompt_labels.setCurrentIndex(self.prompt_labels.findData(v)))
+        session.prompt_labels_changed.connect(lambda v: self.prompt_labels.setCurrentIndex(self.prompt_labels.findData(v)), owner=self)
         self.length_as = QComboBox()
         self.length_as.addItem("Node size (on the sphere)", "size")
         self.length_as.addItem("Node radius (inside the sphere)", "radius")
@@ -113,7 +113,7 @@ class BasisDock(QWidget):
         session.show_cloud_changed.connect(self.show_cloud.setChecked)
         session.color_by_length_changed.connect(self.color_len.setChecked)
         session.show_labels_changed.connect(self.labels.setChecked)
-        session.length_as_changed.connect(lambda v: self.length_as.setCurrentIndex(self.length_as.findData(v)))
+        session.length_as_changed.connect(lambda v: self.length_as.setCurrentIndex(self.length_as.findData(v)), owner=self)
         self._on_kind(session.basis_kind)
 
     def _show_spaces(self, text: str) -> None:

@@ -3,8 +3,10 @@ chosen size and style, PNG or SVG, with annotations. The window's Export Dock,
 `spherescope render --view` and the Python API all come here.
 
 A lesson is drawn by a fresh copy of its dock, made for the export in the export's
-style and bound to the same session, so a dock hidden behind another tab exports the
-same picture as one in front, and the window on screen is untouched.
+style and bound to a detached snapshot of the session (Session.snapshot), so a dock
+hidden behind another tab exports the same picture as one in front, the window on
+screen is untouched, and nothing of the throwaway dock stays subscribed to the
+live session after it is deleted.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def lesson_image(session, view: str, width: int, height: int, style_name: str = 
     style = STYLES.get(style_name, STYLES["dark"])
     theme = style.plot
     cls = {k: c for k, c, _t in LESSONS}[LESSON_VIEWS[view]]
+    session = session.snapshot()  # the throwaway dock binds to a detached copy, never to the live session
     dock = cls(session, None, theme=theme)
     try:
         dock.refresh()

@@ -75,7 +75,7 @@ class LayerDock(QWidget):
         self.after_attention.setToolTip("Read the lens on the residual after this block's attention, before its MLP")
         self.after_attention.toggled.connect(lambda v: setattr(session, "lens_after_attention", v))
         session.lens_after_attention_changed.connect(self.after_attention.setChecked)
-        session.mid_lens_changed.connect(lambda *_: self.refresh())
+        session.mid_lens_changed.connect(lambda *_: self.refresh(), owner=self)
         self.loop = QCheckBox("Loop")
         self.loop.setChecked(True)
         self.timer = QTimer(self)
@@ -133,9 +133,9 @@ class LayerDock(QWidget):
         session.trace_started.connect(self._on_frames)
         session.trace_finished.connect(self._on_frames)
         session.lens_changed.connect(self.refresh)
-        session.position_changed.connect(lambda _p: self.refresh())
+        session.position_changed.connect(lambda _p: self.refresh(), owner=self)
         session.basis_changed.connect(self.refresh)
-        session.compare_trace_changed.connect(lambda *_: self.refresh())
+        session.compare_trace_changed.connect(lambda *_: self.refresh(), owner=self)
 
     def _show_second(self, on: bool) -> None:
         # Two narrower columns in the dock's width: the dock (and the 3-D view beside it)

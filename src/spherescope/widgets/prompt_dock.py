@@ -86,8 +86,8 @@ class PromptDock(QWidget):
 
         session.busy_changed.connect(self._on_busy)
         session.model_info_changed.connect(self._on_model_info)
-        session.model_ref_changed.connect(lambda _ref: self._rebuild_combo())
-        session.recent_models_changed.connect(lambda _refs: self._rebuild_combo())
+        session.model_ref_changed.connect(lambda _ref: self._rebuild_combo(), owner=self)
+        session.recent_models_changed.connect(lambda _refs: self._rebuild_combo(), owner=self)
         self._rebuild_combo()
 
     # ---- model picker ----

@@ -125,7 +125,7 @@ class CompareDock(LazyRefresh, QWidget):
                     session.position_changed, session.compare_diffs_changed, session.patching_changed,
                     session.plane_tokens_changed):
             sig.connect(self.request_refresh)
-        session.compare_prompt_changed.connect(lambda p: self.second.text() != p and self.second.setText(p))
+        session.compare_prompt_changed.connect(lambda p: self.second.text() != p and self.second.setText(p), owner=self)
 
     def sync(self) -> None:
         """Everything from the session as it is now (a dock made after it changed)."""

@@ -57,7 +57,7 @@ class NormsDock(LazyRefresh, QWidget):
         lay.addLayout(row)
         for sig in (session.frame_added, session.position_changed, session.trace_started, session.trace_finished):
             sig.connect(self.request_refresh)
-        session.layer_changed.connect(lambda layer: self.after_frame("cursor", lambda: self.cursor.setValue(layer)))
+        session.layer_changed.connect(lambda layer: self.after_frame("cursor", lambda: self.cursor.setValue(layer)), owner=self)
 
     def refresh(self) -> None:
         norms = self.s.all_norms()

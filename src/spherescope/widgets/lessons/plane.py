@@ -50,7 +50,7 @@ class PlaneDock(LazyRefresh, QWidget):
         self.scale.setToolTip("Log keeps the early layers (|h| of a few units) apart from the origin; the angles are the same")
         self.scale.setCurrentIndex(self.scale.findData(session.plane_scale))
         self.scale.currentIndexChanged.connect(lambda i: setattr(session, "plane_scale", self.scale.itemData(i)))
-        session.plane_scale_changed.connect(lambda v: self.scale.setCurrentIndex(self.scale.findData(v)))
+        session.plane_scale_changed.connect(lambda v: self.scale.setCurrentIndex(self.scale.findData(v)), owner=self)
         self.pair_button = QPushButton("Prediction vs contrast")
         self.pair_button.setToolTip("The top prediction and the best-ranked token that also occurs in the prompt")
         self.pair_button.clicked.connect(self.use_contrast_pair)
@@ -78,7 +78,7 @@ class PlaneDock(LazyRefresh, QWidget):
                     session.plane_tokens_changed, session.plane_scale_changed, session.vocab_changed,
                     session.center_cloud_changed, session.cloud_space_changed):
             sig.connect(self.request_refresh)
-        session.layer_changed.connect(lambda _l: self._dirty or self.after_frame("layer", self._on_layer))
+        session.layer_changed.connect(lambda _l: self._dirty or self.after_frame("layer", self._on_layer), owner=self)
         self._coords = None  # (x, y) as drawn, per layer
         self._plane = None
 

@@ -106,7 +106,7 @@ class SteerDock(QWidget):
         lay.addLayout(body, 1)
         session.model_info_changed.connect(self._on_model)
         session.trace_finished.connect(self._show)
-        session.steer_changed.connect(lambda _s: self._show_pending())
+        session.steer_changed.connect(lambda _s: self._show_pending(), owner=self)
         session.steer_changed.connect(self._sync)
 
     def sync(self) -> None:

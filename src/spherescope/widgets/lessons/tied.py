@@ -27,7 +27,7 @@ class TiedDock(QWidget):
         self.space.addItem("Output space: unembedding rows (where logits are dot products)", "unembedding")
         self.space.addItem("Input space: embedding rows", "embedding")
         self.space.currentIndexChanged.connect(lambda i: setattr(session, "cloud_space", self.space.itemData(i)))
-        session.cloud_space_changed.connect(lambda v: self.space.setCurrentIndex(self.space.findData(v)))
+        session.cloud_space_changed.connect(lambda v: self.space.setCurrentIndex(self.space.findData(v)), owner=self)
         space_row = QHBoxLayout()
         space_row.addWidget(QLabel("Tokens on the sphere"))
         space_row.addWidget(self.space, 1)
@@ -40,8 +40,8 @@ class TiedDock(QWidget):
         lay.addLayout(space_row)
         lay.addWidget(self.plot, 1)
         lay.addStretch(0)
-        session.model_stats_changed.connect(lambda *_: self.refresh())
-        session.vocab_changed.connect(lambda *_: self.refresh())
+        session.model_stats_changed.connect(lambda *_: self.refresh(), owner=self)
+        session.vocab_changed.connect(lambda *_: self.refresh(), owner=self)
 
     def sync(self) -> None:
         """Everything from the session as it is now (a dock made after the model loaded)."""

@@ -43,8 +43,8 @@ class TokenNormsDock(QWidget):
             "(rare or unused tokens) is much longer or shorter. Click one to find it on the sphere."))
         lay.addLayout(row, 1)
         lay.addWidget(self.center)
-        session.model_stats_changed.connect(lambda *_: self.refresh())
-        session.vocab_changed.connect(lambda *_: self.refresh())
+        session.model_stats_changed.connect(lambda *_: self.refresh(), owner=self)
+        session.vocab_changed.connect(lambda *_: self.refresh(), owner=self)
 
     def refresh(self) -> None:
         st, vocab = self.s.model_stats, self.s.vocab
