@@ -25,3 +25,11 @@ def start_virtual_display(size=(1600, 1000)) -> str:
     from spherescope.display import start_virtual_display as _start
 
     return _start(size)
+
+
+def load(ref=None, **kwargs):
+    """Load a model once for many analyses (traces, patching, figures, as arrays and
+    tables): see spherescope.model_api.load."""
+    from spherescope.model_api import load as _load
+
+    return _load(ref, **kwargs)

@@ -91,10 +91,16 @@ def in_callers_process():
     """Work done for a caller's own process (spherescope.figure, the Python API) on this
     thread: the window's measures (the import hook, the switch interval, the frozen
     heap) are left out, so the caller's garbage collector and scheduling stay its own."""
+    import warnings
+
     before = getattr(_LOCAL, "caller", False)
     _LOCAL.caller = True
     try:
-        yield
+        with warnings.catch_warnings():
+            # tqdm's notebook progress bar warns on import inside Jupyter without
+            # ipywidgets; transformers imports it, and spherescope shows no such bar.
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            yield
     finally:
         _LOCAL.caller = before
 

@@ -20,34 +20,12 @@ def cmd_patch(args) -> int:
                     EXIT_USAGE)
     if args.out is not None:
         check_writable(args.out, reading=(args.model,))  # before a slow load and grid, not after
-    from spherescope.commands.trace import token_ids
-    from spherescope.models.patching import check_patchable, patch_grid
-    from spherescope.models.trace import trace_prompt
-
     loaded = load_model_for(args)
-    target, contrast = token_ids(loaded, (("--target", args.target), ("--contrast", args.contrast)))
-    clean = trace_prompt(loaded, args.clean)
-    corrupt = trace_prompt(loaded, args.corrupt)
-    check_patchable(clean, corrupt, target, contrast, loaded.info.vocab_size)
-    progress = _Progress(args, clean.residuals.shape[0])
-    grid = patch_grid(loaded, clean, corrupt, target, contrast, on_plan=progress.plan, on_row=progress.row)
-    text = loaded.token_text
-    data = {
-        "model": loaded.info.name,
-        "clean": args.clean,
-        "corrupt": args.corrupt,
-        "tokens": [{"id": t.id, "text": t.text} for t in corrupt.tokens],
-        "clean_tokens": [{"id": t.id, "text": t.text} for t in clean.tokens],
-        "target": {"id": target, "text": text(target)},
-        "contrast": {"id": contrast, "text": text(contrast)},
-        "clean_diff": grid.clean_diff,
-        "corrupt_diff": grid.corrupt_diff,
-        "layers": "0 is the embeddings, i the residual after block i, the last the residual before the final norm",
-        "matrix": [[float(v) for v in row] for row in grid.matrix],
-    }
+    data = patch_data(loaded, args.clean, args.corrupt, args.target, args.contrast, ignore_memory=args.ignore_memory,
+                      show_progress=True)
     if args.out is not None:
         atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False))
-        print(f"wrote {args.out}: {grid.matrix.shape[0]} layers x {grid.matrix.shape[1]} positions")
+        print(f"wrote {args.out}: {len(data['matrix'])} layers x {len(data['matrix'][0])} positions")
         return 0
     _print_grid(data)
     return 0
@@ -57,13 +35,48 @@ PATCH_REFUSE_S = 1800  # a grid estimated to take longer is refused unless --ign
 SHOW_PROGRESS_S = 20.0  # a grid estimated to take longer prints its rows as they finish
 
 
+def patch_data(loaded, clean_prompt: str, corrupt_prompt: str, target: str, contrast: str, *,
+               ignore_memory: bool = False, show_progress: bool = False) -> dict:
+    """The public JSON of a patching grid: what `patch` writes, and what the Python API
+    returns (spherescope.model_api), from this one function."""
+    from spherescope.commands.trace import token_ids
+    from spherescope.models.errors import PromptError
+    from spherescope.models.patching import check_patchable, patch_grid
+    from spherescope.models.trace import trace_prompt
+
+    for name, text in (("clean", clean_prompt), ("corrupt", corrupt_prompt)):
+        if not text or not text.strip():
+            raise PromptError(f"The {name} prompt is empty.")
+    target_id, contrast_id = token_ids(loaded, (("--target", target), ("--contrast", contrast)))
+    clean = trace_prompt(loaded, clean_prompt)
+    corrupt = trace_prompt(loaded, corrupt_prompt)
+    check_patchable(clean, corrupt, target_id, contrast_id, loaded.info.vocab_size)
+    progress = _Progress(ignore_memory, clean.residuals.shape[0], show_progress)
+    grid = patch_grid(loaded, clean, corrupt, target_id, contrast_id, on_plan=progress.plan, on_row=progress.row)
+    text = loaded.token_text
+    return {
+        "model": loaded.info.name,
+        "clean": clean_prompt,
+        "corrupt": corrupt_prompt,
+        "tokens": [{"id": t.id, "text": t.text} for t in corrupt.tokens],
+        "clean_tokens": [{"id": t.id, "text": t.text} for t in clean.tokens],
+        "target": {"id": target_id, "text": text(target_id)},
+        "contrast": {"id": contrast_id, "text": text(contrast_id)},
+        "clean_diff": grid.clean_diff,
+        "corrupt_diff": grid.corrupt_diff,
+        "layers": "0 is the embeddings, i the residual after block i, the last the residual before the final norm",
+        "matrix": [[float(v) for v in row] for row in grid.matrix],
+    }
+
+
 class _Progress:
     """Refuses, before the first patched run, a grid that would not fit or would take
     hours; says what it will cost, and each row as it finishes, when it takes a while."""
 
-    def __init__(self, args, n_layers: int) -> None:
-        self.ignore = args.ignore_memory
+    def __init__(self, ignore_memory: bool, n_layers: int, printing: bool) -> None:
+        self.ignore = ignore_memory
         self.n_layers = n_layers
+        self.printing = printing
         self.shown = False
 
     def plan(self, plan) -> None:
@@ -75,7 +88,7 @@ class _Progress:
             why = "one patched run alone needs more memory than is free" if not plan.fits else "that is too long to wait"
             raise PromptError(f"This patching grid needs {plan.describe()}: {why}. Use shorter prompts, or pass "
                               "--ignore-memory to run it anyway.")
-        self.shown = plan.seconds > SHOW_PROGRESS_S
+        self.shown = self.printing and plan.seconds > SHOW_PROGRESS_S
         if self.shown:
             print(f"patching: {plan.describe()}", file=sys.stderr, flush=True)
 

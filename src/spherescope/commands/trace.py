@@ -29,44 +29,15 @@ def cmd_trace(args) -> int:
         return fail(problem, EXIT_USAGE)
     if args.backend == "nnsight":
         return cmd_trace_nnsight(args)
-    from spherescope.models.patching import steering
-    from spherescope.models.trace import tokenize, trace_prompt
-
     loaded = load_model_for(args)
-    plane = plane_directions(loaded, args.tokens) if args.tokens is not None else None
-    pair = attribution_pair(loaded, args.attribute, args.contrast) if args.attribute is not None else None
-    tokens = tokenize(loaded, args.prompt)
-    steer = steer_spec(args, loaded, len(tokens))
-    with steering(loaded, steer, len(tokens)):
-        trace = trace_prompt(loaded, args.prompt, position=args.position, top_k=args.top_k, tokens=tokens,
-                             sublayers=pair is not None)
+    steer = None if all(getattr(args, f) is None for f in STEER_FLAGS) else {
+        "layer": args.steer_layer, "toward": args.steer_toward, "away": args.steer_away, "alpha": args.steer_alpha,
+        "position": args.steer_position}
+    data, trace = trace_data(loaded, args.prompt, position=args.position, top_k=args.top_k, tokens=args.tokens,
+                             attribute=args.attribute, contrast=args.contrast, steer=steer)
     info = loaded.info
-    data = trace_to_dict(
-        trace,
-        model=info.name,
-        hidden_size=info.hidden_size,
-        vocab_size=info.vocab_size,
-        tied=info.tied_embeddings,
-        token_text=loaded.token_text,
-        top_k=args.top_k,
-    )
-    if plane is not None:
-        add_plane(data, trace.path(), *plane)
-    if pair is not None:
-        from spherescope.models.attribution import attribute_trace
-
-        add_attribution(data, attribute_trace(loaded, trace, trace.position, *pair, steer=steer), loaded.token_text)
-    if steer is not None:
-        text = loaded.token_text
-        data["steer"] = {
-            "layer": steer.layer, "toward": {"id": steer.toward, "text": text(steer.toward)},
-            "away": None if steer.away is None else {"id": steer.away, "text": text(steer.away)},
-            "alpha": steer.alpha, "position": steer.position,
-            "direction": "unit vector of the effective unembedding row of toward" + (
-                " minus that of away" if steer.away is not None else "") + " (final norm gain folded in)",
-            "added_to": "the residual after block layer (0: the embeddings), at every position"
-                        if steer.position is None else "the residual after block layer, at position",
-        }
+    plane = data.get("plane_tokens")
+    pair = data.get("attribution")
     if args.out:
         atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False))
         print(f"wrote {args.out}: {len(data['layers'])} layers, next token {quoted(data['next_token']['text'])}")
@@ -78,7 +49,7 @@ def cmd_trace(args) -> int:
     _print_layers(data["layers"], min(args.top_k, 5))
     nt = data["next_token"]
     print(f"next token: {quoted(nt['text'])} (p={nt['prob']:.3f}); |final_norm(h)| = {trace.final_normed_norm:.2f}")
-    if steer is not None:
+    if "steer" in data:
         st = data["steer"]
         away = f" - {quoted(st['away']['text'])}" if st["away"] else ""
         where = "every position" if st["position"] is None else f"position {st['position']}"
@@ -89,6 +60,58 @@ def cmd_trace(args) -> int:
     if pair is not None:
         _print_attribution(data)
     return 0
+
+
+def trace_data(loaded, prompt: str, *, position: int | None = None, top_k: int = 10, tokens: str | None = None,
+               attribute: str | None = None, contrast: str | None = None, steer: dict | None = None):
+    """(the public JSON of one trace, the Trace): what `trace` prints and writes, and
+    what the Python API returns (spherescope.model_api), from this one function.
+    `steer`: dict(layer, toward, alpha, away=None, position=None) with token texts."""
+    from types import SimpleNamespace
+
+    from spherescope.models.errors import PromptError
+    from spherescope.models.patching import steering
+    from spherescope.models.trace import tokenize, trace_prompt
+
+    if top_k < 1:
+        raise PromptError("top_k must be at least 1.")
+    if contrast is not None and attribute is None:
+        raise PromptError("A contrast needs a target to attribute: give attribute too.")
+    flags = None
+    if steer is not None:
+        flags = SimpleNamespace(steer_layer=steer.get("layer"), steer_toward=steer.get("toward"),
+                                steer_away=steer.get("away"), steer_alpha=steer.get("alpha"),
+                                steer_position=steer.get("position"), backend="direct")
+        problem = check_steer_flags(flags)
+        if problem is not None:
+            raise PromptError(problem)
+    plane = plane_directions(loaded, tokens) if tokens is not None else None
+    pair = attribution_pair(loaded, attribute, contrast) if attribute is not None else None
+    toks = tokenize(loaded, prompt)
+    spec = steer_spec(flags, loaded, len(toks)) if flags is not None else None
+    with steering(loaded, spec, len(toks)):
+        trace = trace_prompt(loaded, prompt, position=position, top_k=top_k, tokens=toks, sublayers=pair is not None)
+    info = loaded.info
+    data = trace_to_dict(trace, model=info.name, hidden_size=info.hidden_size, vocab_size=info.vocab_size,
+                         tied=info.tied_embeddings, token_text=loaded.token_text, top_k=top_k)
+    if plane is not None:
+        add_plane(data, trace.path(), *plane)
+    if pair is not None:
+        from spherescope.models.attribution import attribute_trace
+
+        add_attribution(data, attribute_trace(loaded, trace, trace.position, *pair, steer=spec), loaded.token_text)
+    if spec is not None:
+        text = loaded.token_text
+        data["steer"] = {
+            "layer": spec.layer, "toward": {"id": spec.toward, "text": text(spec.toward)},
+            "away": None if spec.away is None else {"id": spec.away, "text": text(spec.away)},
+            "alpha": spec.alpha, "position": spec.position,
+            "direction": "unit vector of the effective unembedding row of toward" + (
+                " minus that of away" if spec.away is not None else "") + " (final norm gain folded in)",
+            "added_to": "the residual after block layer (0: the embeddings), at every position"
+                        if spec.position is None else "the residual after block layer, at position",
+        }
+    return data, trace
 
 
 def token_ids(loaded, flags) -> list[int | None]:
@@ -207,20 +230,23 @@ def add_plane(data: dict, path, tokens, first, second) -> None:
 
     p = plane_path(path, first, second)
     data["plane_tokens"] = [{"id": int(i), "text": t} for i, t in tokens]
-    for row, x, y, kept in zip(data["layers"], p.x, p.y, p.kept):
-        row["plane"] = {"x": float(x), "y": float(y), "kept": float(kept)}
+    for row, x, y, kept, cos in zip(data["layers"], p.x, p.y, p.kept, p.cos_first):
+        row["plane"] = {"x": float(x), "y": float(y), "kept": float(kept), "cos": float(cos)}
 
 
 def _print_plane(data: dict) -> None:
     a, b = (quoted(t["text"]) for t in data["plane_tokens"])
     print(f"in the plane of {a} (x) and {b} (y, orthogonal to {a}):")
-    print(f"{'layer':>5}  {'x':>9}  {'y':>9}  {'angle':>6}  kept")
+    print(f"angle: within the plane; true angle: between h itself and {a} (cos = x / |h|); kept: the share of |h| "
+          "in the plane")
+    print(f"{'layer':>5}  {'x':>9}  {'y':>9}  {'angle':>6}  {'true angle':>10}  kept")
     import math
 
     for row in data["layers"]:
         pl = row["plane"]
+        true = math.degrees(math.acos(max(-1.0, min(1.0, pl["cos"]))))
         print(f"{row['layer']:>5}  {pl['x']:>9.2f}  {pl['y']:>9.2f}  {math.degrees(math.atan2(pl['y'], pl['x'])):>5.1f}°  "
-              f"{100 * pl['kept']:.0f}%")
+              f"{true:>9.1f}°  {100 * pl['kept']:.0f}%")
 
 
 def cmd_trace_nnsight(args) -> int:

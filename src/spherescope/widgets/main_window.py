@@ -268,6 +268,9 @@ class MainWindow(WindowExports, QMainWindow):
         docks_menu = file_menu.addMenu("Export &Dock")
         for key, dock in self.docks.items():
             self._action(docks_menu, dock.windowTitle() + "…", lambda _=False, k=key: self._export_dock(k))
+        data_menu = file_menu.addMenu("Export Da&ta")
+        for key, title in self.DATA_VIEWS:
+            self._action(data_menu, title + "…", lambda _=False, k=key: self._export_data_dialog(k))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 

@@ -152,6 +152,35 @@ class WindowExports:
         self.controller.notify(f"Saved {path}", False)
         return True
 
+    DATA_VIEWS = (("sphere", "Trajectory (norms and lens)"), ("plane", "Token plane"), ("attribution", "What moved it"),
+                  ("norms", "Norms (every position)"), ("closest", "Closest?"), ("confidence", "Confidence (α curve)"),
+                  ("patching", "Patching grid"), ("compare", "Compare (logit differences)"),
+                  ("token-norms", "Token norms"))
+
+    def _export_data_dialog(self, view: str) -> None:
+        path, chosen = QFileDialog.getSaveFileName(self, "Export data", str(Path.home() / f"spherescope-{view}.csv"),
+                                                   "CSV table (*.csv);;JSON records (*.json)")
+        if path:
+            if not Path(path).suffix:
+                path += ".json" if "JSON" in chosen else ".csv"
+            self.export_data(view, path)
+
+    def export_data(self, view: str, path: str) -> bool:
+        """The numbers behind a view as CSV or JSON (by the file's suffix), with the
+        Python API's column names (state.data_export)."""
+        from spherescope.core.atomic import atomic_write_text
+        from spherescope.state.data_export import table_text, view_table
+
+        fmt = "json" if Path(path).suffix.lower() == ".json" else "csv"
+        try:
+            cols, rows = view_table(self.session, view)
+            atomic_write_text(path, table_text(cols, rows, fmt))
+        except (WriteError, ValueError) as exc:
+            self.controller.notify(f"Export failed: {exc}", True)
+            return False
+        self.controller.notify(f"Saved {len(rows):,} rows of {view} data to {path}", False)
+        return True
+
     def copy_view_image(self) -> None:
         QGuiApplication.clipboard().setImage(self.view.grab_image())
         self.statusBar().showMessage("Copied the view to the clipboard", 3000)
