@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--layer", default=None, help="layer number for a PNG (default: the last), or 'all'")
     rd.add_argument("--basis", choices=["unembedding-pca", "token-plane", "trajectory-pca"], default=None)
     rd.add_argument("--tokens", default=None, help="comma-separated tokens spanning a token-plane basis, e.g. ' Mary, John'")
+    rd.add_argument("--camera", default=None, metavar="VIEW",
+                    help="plane (straight above the token plane; the default with --tokens), top, oblique, or "
+                         "AZIMUTH,ELEVATION[,DISTANCE]")
     rd.add_argument("--size", default="1920x1080", help="WxH in pixels (default 1920x1080)")
     rd.add_argument("--style", choices=["dark", "slide", "paper"], default=None)
     rd.add_argument("--transparent", action="store_true", help="transparent background (PNG)")

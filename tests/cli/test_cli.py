@@ -107,7 +107,7 @@ def test_article_plane_in_the_json(tmp_path):
     angles, kept = [], []
     for row in data["layers"]:
         p = row["plane"]
-        assert set(p) == {"x", "y", "kept"}
+        assert set(p) == {"x", "y", "kept", "cos"}
         assert p["kept"] == pytest.approx(math.hypot(p["x"], p["y"]) / row["norm"], rel=1e-4)
         angles.append(math.degrees(math.atan2(p["y"], p["x"])))
         kept.append(p["kept"])

@@ -40,19 +40,35 @@ def test_patch_out_onto_its_model_is_refused_and_the_model_kept(tiny_dir, tmp_pa
     assert weights.read_bytes() == before
 
 
-def _run_render(env_extra):
+def _run_render(env_extra, view, out, model):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env.update(env_extra)
-    return subprocess.run([sys.executable, "-m", "spherescope", "render", "--view", "norms", "--prompt", "x",
-                           "--out", "/tmp/never-written.png"], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "spherescope", "render", "--model", str(model), "--view", view,
+                           "--prompt", "John and Mary", "--size", "320x200", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.parametrize("display", [None, ":87", "nohost.invalid:3"])
-def test_render_without_a_display_says_so_and_never_aborts(display):
-    r = _run_render({} if display is None else {"DISPLAY": display})
+def test_the_sphere_without_a_display_says_so_and_never_aborts(display, tiny_dir, tmp_path):
+    out = tmp_path / "sphere.png"
+    r = _run_render({} if display is None else {"DISPLAY": display}, "sphere", out, tiny_dir)
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert "No display" in r.stderr and "start_virtual_display" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not out.exists()
+
+
+def test_a_2d_view_draws_with_no_display_at_all(tiny_dir, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "norms.png"
+    r = _run_render({"DISPLAY": ":87"}, "norms", out, tiny_dir)
+    assert r.returncode == 0, r.stderr
+    img = Image.open(out)
+    assert img.size == (320, 200)
+    import numpy as np
+
+    assert np.asarray(img.convert("L")).std() > 5, "a plot, not a flat image"
 
 
 def test_a_half_built_cache_entry_of_a_dead_process_is_swept_whatever_its_age(tmp_path):

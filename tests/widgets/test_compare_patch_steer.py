@@ -108,11 +108,16 @@ def test_patching_bad_input_and_cancel_keep_the_session(qtbot, window):
     s.plane_tokens = (5099, 2322)
     qtbot.mouseClick(dock.patch_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: s.patch_grid is not None and s.patch_grid.rows_done() >= 1, timeout=RUN_TIMEOUT)
-    qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
-    assert not s.patching
-    done = s.patch_grid.rows_done()
-    assert 1 <= done < 31
-    qtbot.wait(300)  # (a cancelled job's late rows must not arrive; nothing to wait for but time)
+    from spherescope.jobs.base import JobKind
+
+    runner = window.controller.runner
+    # The worker says when the cancelled job has stopped; rows it sent before that are
+    # dropped on arrival, and none can come after.
+    with qtbot.waitSignal(runner.cancelled, timeout=RUN_TIMEOUT, check_params_cb=lambda kind, job: kind == JobKind.PATCH):
+        qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
+        assert not s.patching
+        done = s.patch_grid.rows_done()
+        assert 1 <= done < 31
     assert s.patch_grid.rows_done() == done
     assert s.trace is trace and s.prompt and window.controller.runner is not None
     type_and_run(qtbot, window)  # still works

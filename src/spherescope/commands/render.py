@@ -63,6 +63,7 @@ class FigureRequest:
     layer: int | None = None
     basis: str | None = None
     tokens: str | None = None  # ' Mary, John'
+    camera: str | None = None  # plane | top | oblique | AZ,EL[,DIST]; default: above the plane with tokens
     compare: str | None = None  # a second prompt (the corrupt one of the patching view)
     size: tuple[int, int] = (1920, 1080)
     style: str | None = None
@@ -115,6 +116,10 @@ def validate(req: FigureRequest) -> FigureRequest:
     prompt = req.prompt if req.prompt is not None else (req.scene.prompt if req.scene is not None else "")
     if not prompt or not prompt.strip():
         raise PromptError("The prompt is empty: pass --prompt or a --scene that has one.")
+    if req.camera is not None:
+        from spherescope.state.scene import parse_camera
+
+        parse_camera(req.camera)  # refused before any load
     if req.out is not None:
         check_writable(req.out, reading=(*req.reading, req.model if isinstance(req.model, (str, Path)) else None))
     return req
@@ -140,6 +145,39 @@ def make_figure(req: FigureRequest):
             return _make_figure(req)
     finally:
         _FIGURE_LOCK.release()
+        _delete_now()
+
+
+def _delete_now() -> None:
+    """Run the deletions a figure asked for (deleteLater): a script or notebook runs no
+    Qt event loop, so they would wait, with everything they hold, until the process ends."""
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    if QCoreApplication.instance() is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
+def _needs_gl(req: FigureRequest) -> bool:
+    """The 3-D sphere (a picture or a sweep) draws with OpenGL; every other view is a 2-D
+    plot that Qt draws with no display at all."""
+    suffix = req.out.suffix.lower() if req.out is not None else ""
+    return req.view == "sphere" or suffix in ANIMATION_SUFFIXES
+
+
+def _platform_for(gl: bool) -> list[str] | None:
+    """The QApplication's arguments: Qt's offscreen platform for 2-D figures when there
+    is no display (and no application yet); NoDisplay for the sphere without one."""
+    from spherescope.display import display_problem
+
+    problem = display_problem()
+    if problem is None:
+        return None
+    if gl:
+        raise NoDisplay(problem)
+    return ["spherescope", "-platform", "offscreen"]
 
 
 def _make_figure(req: FigureRequest):
@@ -147,11 +185,8 @@ def _make_figure(req: FigureRequest):
     from spherescope.state.scene import Scene
 
     validate(req)
-    from spherescope.display import display_problem
-
-    problem = display_problem()
-    if problem is not None:
-        raise NoDisplay(problem)
+    gl = _needs_gl(req)
+    argv = _platform_for(gl)
     scene = replace(req.scene) if req.scene is not None else Scene()
     if req.prompt is not None:
         scene.prompt = req.prompt
@@ -162,7 +197,11 @@ def _make_figure(req: FigureRequest):
     for key in ("position", "basis", "style", "alpha"):
         if getattr(req, key) is not None:
             setattr(scene, key, getattr(req, key))
-    app = make_app(window=False)
+    app = make_app(argv, window=False)
+    if gl and app.platformName() == "offscreen":
+        raise NoDisplay("This process draws its figures without a display (Qt's offscreen platform, chosen when a "
+                        "2-D figure came first with no display), and the 3-D sphere needs OpenGL on one: call "
+                        "spherescope.start_virtual_display() before the first figure of a process.")
     from spherescope.jobs import load as load_jobs
     from spherescope.jobs import trace as trace_jobs
     from spherescope.jobs.base import Context, inline_report
@@ -186,6 +225,13 @@ def _make_figure(req: FigureRequest):
         scene.plane_tokens = ids[:3]
         if req.basis is None and req.scene is None:
             scene.basis = "token-plane"
+    from spherescope.state.scene import parse_camera
+
+    if req.camera is not None:
+        scene.camera = parse_camera(req.camera, scene.camera)
+    elif req.scene is None and scene.basis == "token-plane":
+        # The article's turn is seen from above the plane; an oblique camera hides it.
+        scene.camera = parse_camera("plane", scene.camera)
     else:
         from spherescope.core.vocab import check_token_ids
 
@@ -200,7 +246,7 @@ def _make_figure(req: FigureRequest):
 
         pair = contrast_pair(top_ids(trace.model_logits, 200), [t.id for t in trace.tokens], vocab.texts)
         scene.plane_tokens = list(pair) if pair is not None else []
-    session, view, binding = _draw_setup(app, scene, loaded, trace, ctx)
+    session, view, binding = _draw_setup(app, scene, loaded, trace, ctx, gl)
     if scene.compare_prompt.strip():
         _fill_compare(session, ctx, scene, patch=req.view == "patching")
     last = trace.num_layers
@@ -217,7 +263,9 @@ def _make_figure(req: FigureRequest):
     try:
         return _draw(req, session, binding, style, notes, trace)
     finally:
-        view.close()
+        if view is not None:
+            view.close()
+            view.deleteLater()
         del binding
 
 
@@ -233,7 +281,7 @@ def _position(position: int, ctx, prompt: str) -> int:
     return position % n
 
 
-def _draw_setup(app, scene, loaded, trace, ctx):
+def _draw_setup(app, scene, loaded, trace, ctx, gl: bool = True):
     from PySide6.QtCore import Qt
 
     from spherescope.render.binding import ViewBinding
@@ -242,12 +290,14 @@ def _draw_setup(app, scene, loaded, trace, ctx):
     from spherescope.state.session import Session
 
     session = Session()
-    view = SphereView()
-    view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # a GL context, never a window on screen
-    view.resize(800, 800)
-    view.show()
-    app.processEvents()
-    binding = ViewBinding(session, view)
+    view = binding = None
+    if gl:
+        view = SphereView()
+        view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # a GL context, never a window on screen
+        view.resize(800, 800)
+        view.show()
+        app.processEvents()
+        binding = ViewBinding(session, view)
     session.model_ref = scene.model
     session.model_info = loaded.info
     apply_view_options(scene, session)
@@ -260,7 +310,8 @@ def _draw_setup(app, scene, loaded, trace, ctx):
     session.finish_trace(trace)
     session.model_stats = loaded.stats
     _fill_lessons(session, ctx, trace)
-    view.set_camera(scene.camera)
+    if view is not None:
+        view.set_camera(scene.camera)
     return session, view, binding
 
 
@@ -357,7 +408,7 @@ def cmd_render(args) -> int:
         apply_alpha=args.apply_alpha, alpha=args.alpha, fps=args.fps, orbit=args.orbit,
         seconds_per_layer=args.speed, out=out,
         load_options=load_options(args.device, args.dtype, args.allow_pickle, args.ignore_memory),
-        reading=(args.scene,) if args.scene else (),
+        reading=(args.scene,) if args.scene else (), camera=args.camera,
     )
     path, what = make_figure(req)
     print(f"wrote {path}: {what}")

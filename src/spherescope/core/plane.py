@@ -48,8 +48,21 @@ class PlanePath:
 
     @property
     def angle(self) -> np.ndarray:
-        """Degrees from the first token's direction, counter-clockwise toward the second."""
+        """Degrees from the first token's direction within the plane, counter-clockwise
+        toward the second. Only the part of h in the plane counts: where the plane keeps
+        little of |h|, this is far smaller than the true angle (`true_angle`)."""
         return np.degrees(np.arctan2(self.y, self.x))
+
+    @property
+    def cos_first(self) -> np.ndarray:
+        """cos of the angle between h itself and the first token's direction: x / |h|."""
+        return self.x / np.maximum(self.norm, _EPS)
+
+    @property
+    def true_angle(self) -> np.ndarray:
+        """Degrees between h itself (all of it, not its shadow in the plane) and the
+        first token's direction; what a cosine over the whole space says."""
+        return np.degrees(np.arccos(np.clip(self.cos_first, -1.0, 1.0)))
 
 
 def plane_path(path: np.ndarray, first: np.ndarray, second: np.ndarray) -> PlanePath:

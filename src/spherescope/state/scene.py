@@ -270,3 +270,40 @@ def apply_view_options(scene: Scene, session: Session) -> None:
     s.alpha = scene.alpha
     s.plane_scale = scene.plane_scale
     s.prompt_labels = scene.prompt_labels
+
+
+CAMERAS = {
+    "oblique": {"distance": 3.7, "elevation": 22.0, "azimuth": 12.0},
+    # Straight above the plane of the basis's first two axes, the first pointing right:
+    # with a token-plane basis, the article's figure seen on the sphere.
+    "plane": {"distance": 3.2, "elevation": 90.0, "azimuth": -90.0},
+}
+CAMERAS["top"] = CAMERAS["plane"]
+
+
+def parse_camera(text: str, base: dict | None = None) -> dict:
+    """`plane`, `top`, `oblique` or `AZ,EL[,DIST]` (degrees, degrees, sphere radii) as a
+    scene camera; ValueError (a sentence) for anything else."""
+    cam = dict(base or Scene().camera)
+    key = (text or "").strip().lower()
+    if key in CAMERAS:
+        cam.update(CAMERAS[key])
+        cam["center"] = [0.0, 0.0, 0.0]
+        return cam
+    parts = [p.strip() for p in key.split(",")]
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) not in (2, 3) or not all(math.isfinite(x) for x in nums):
+        raise ValueError(f"--camera {text!r}: use plane, top, oblique or AZIMUTH,ELEVATION[,DISTANCE] "
+                         "(e.g. 30,20 or 30,20,4)")
+    az, el = nums[0], nums[1]
+    if not -90.0 <= el <= 90.0:
+        raise ValueError(f"--camera elevation {el:g} is out of range: -90 to 90 degrees.")
+    cam.update(azimuth=az, elevation=el)
+    if len(nums) == 3:
+        if not 0.5 <= nums[2] <= 100.0:
+            raise ValueError(f"--camera distance {nums[2]:g} is out of range: 0.5 to 100 sphere radii.")
+        cam["distance"] = nums[2]
+    return cam

@@ -46,7 +46,9 @@ def _extra_line(view: str, session) -> str:
         plane, _ = session.plane_path()
         if plane is not None and len(plane.kept):
             i = min(max(session.layer, 0), len(plane.kept) - 1)
-            return f"the plane keeps {100 * plane.kept[i]:.0f}% of |h| at this layer"
+            first = quoted(session.vocab.texts[int(session.plane_tokens[0])])
+            return (f"{plane.angle[i]:.1f}° from {first} in the plane, which keeps {100 * plane.kept[i]:.0f}% of |h|; "
+                    f"h itself is {plane.true_angle[i]:.0f}° from {first} (cos {plane.cos_first[i]:.2f})")
     return ""
 
 
@@ -66,17 +68,26 @@ def lesson_image(session, view: str, width: int, height: int, style_name: str = 
     cls = {k: c for k, c, _t in LESSONS}[LESSON_VIEWS[view]]
     session = session.snapshot()  # the throwaway dock binds to a detached copy, never to the live session
     dock = cls(session, None, theme=theme)
+    made = []  # what the export made outside the dock (a plot it handed over, a composite)
     try:
         dock.refresh()
         fig = dock.figure_of(view) if hasattr(dock, "figure_of") else dock.figure()
+        made.append(fig)
         if isinstance(fig, pg.PlotWidget):  # one plot: into a figure with a title row above it
             fig = composite(theme.background, [[fig.getPlotItem()]])
+            made.append(fig)
         lines = plot_title_lines(facts_of(session), annotations, _extra_line(view, session))
         with titled(fig, lines, theme.title):
             if svg:
                 return plot_svg(fig, width, height, None if transparent else QColor(theme.background))
             return plot_image(fig, width, height, None if transparent else QColor(theme.background))
     finally:
+        # A plot the dock handed over has no parent any more: deleted with the dock it
+        # would not be, and its connections would keep the snapshot (and its lessons,
+        # megabytes a figure) alive for as long as the process runs.
+        for w in made:
+            if hasattr(w, "deleteLater") and w.parent() is None:
+                w.deleteLater()
         dock.deleteLater()
 
 

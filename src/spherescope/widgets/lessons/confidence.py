@@ -84,13 +84,17 @@ class ConfidenceDock(LazyRefresh, QWidget):
             n = len(rows)
             probs = [p for _i, _t, p in rows]
             brushes = [pg.mkBrush(*th.bar_top)] + [pg.mkBrush(*th.bar)] * (n - 1)
-            bars.addItem(pg.BarGraphItem(x0=0, y=list(range(n)), height=0.7, width=probs, brushes=brushes, pen=None))
+            # In percent: probabilities as fractions under 1 let the axis pick an SI
+            # prefix and read "100 / 200 / 300" for a 34% bar.
+            percent = [100 * p for p in probs]
+            bars.getAxis("bottom").enableAutoSIPrefix(False)
+            bars.addItem(pg.BarGraphItem(x0=0, y=list(range(n)), height=0.7, width=percent, brushes=brushes, pen=None))
             left = bars.getAxis("left")
             left.setTicks([[(k, f"{quoted(t)} {100 * p:.1f}%") for k, (_i, t, p) in enumerate(rows)]])
             bars.invertY(True)
-            bars.setXRange(0, max(probs) * 1.05, padding=0)
+            bars.setXRange(0, max(percent) * 1.05, padding=0)
         bars.setTitle(f"Top tokens at α = {self.s.alpha:.2f}", color=th.title, size="9pt")
-        bars.setLabel("bottom", "probability", color=th.axis)
+        bars.setLabel("bottom", "probability (%)", color=th.axis)
         bars.getAxis("bottom").enableAutoSIPrefix(False)
         for side in ("left", "bottom"):
             bars.getAxis(side).setPen(pg.mkPen(th.axis))

@@ -167,8 +167,9 @@ class PlaneDock(LazyRefresh, QWidget):
         p = self._plane
         a = self.s.vocab.texts[int(self.s.plane_tokens[0])]
         self.readout.setText(
-            f"Layer {i}: {p.angle[i]:.1f}° from {quoted(a)}, {np.hypot(p.x[i], p.y[i]):,.1f} along the plane; "
-            f"the plane keeps {100 * p.kept[i]:.0f}% of |h| = {p.norm[i]:,.1f}.")
+            f"Layer {i}: {p.angle[i]:.1f}° from {quoted(a)} within the plane, {np.hypot(p.x[i], p.y[i]):,.1f} along "
+            f"it; the plane keeps {100 * p.kept[i]:.0f}% of |h| = {p.norm[i]:,.1f}, so h itself is "
+            f"{p.true_angle[i]:.0f}° from {quoted(a)} (cos {p.cos_first[i]:.3f}).")
 
     def figure(self):
         """The plot alone, for a picture (the dock is a throwaway copy when exporting)."""

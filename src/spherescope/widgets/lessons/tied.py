@@ -79,7 +79,16 @@ class TiedDock(QWidget):
         self.plot.setParent(None)
         st, info = self.s.model_stats, self.s.model_info
         if st is not None and info is not None and st.tied:
+            # One matrix, so no cosine between two to show: its row lengths instead,
+            # the one thing about it that still varies token by token.
             self.plot.show()
-            self.plot.setTitle(f"{info.name} ties its embeddings (W_U = W_E): a token's input and output "
-                               "directions are the same", color=self.theme.title, size="9pt")
+            self.plot.clear()
+            h = st.embed_hist
+            self.plot.plot(h.edges, h.counts, stepMode="center", fillLevel=0, brush=self.theme.third_fill,
+                           pen=pg.mkPen(self.theme.third))
+            self.plot.setLabel("bottom", "row length |W_E[t]| = |W_U[t]|", color=self.theme.axis)
+            self.plot.setLabel("left", "tokens", color=self.theme.axis)
+            self.plot.getPlotItem().enableAutoRange()
+            self.plot.setTitle(f"{info.name} ties its embeddings (W_U = W_E): one matrix, so a token's input and "
+                               "output directions are the same; its rows' lengths", color=self.theme.title, size="9pt")
         return self.plot
