@@ -5,7 +5,8 @@ compute in the command line (each command's time less a process that only loads)
     .venv/bin/python benchmarks/bench_api.py
 
 Bar: api_total <= load + 1.5 x cli_compute. Also: RSS after 50 figure() calls against
-after 1 (bar 1.2x), and figure() from a worker thread refused at once.
+after 1 (bar 1.2x), 50 more through spherescope.figure, and 100 figure() calls from a
+worker thread refused at once.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def main() -> None:
         m.figure("norms", ARTICLE, size=(640, 360))
     after_50 = rss_mb()
     print(f"RSS after 1 figure {after_one:.0f} MB, after 50 {after_50:.0f} MB: {after_50 / after_one:.2f}x (bar <= 1.2)")
+    for _ in range(50):
+        spherescope.figure(ARTICLE, view="confidence", size=(640, 360))
+    print(f"RSS after 50 more through spherescope.figure (same model, reused): {rss_mb():.0f} MB")
 
     refused = []
     t2 = time.perf_counter()

@@ -25,7 +25,8 @@ def figure(prompt: str | None = None, *, model: Any = "embedded", tokenizer: Any
            basis: str | None = None, transparent: bool = False, annotations: str | list[str] | None = None,
            scene: str | os.PathLike | None = None, alpha: float | None = None, apply_alpha: bool = False,
            fps: float = 30.0, orbit: float = 0.0, seconds_per_layer: float = 0.25, device: str = "auto",
-           dtype: str | None = None, model_name: str = "in-memory model", camera: str | None = None):
+           dtype: str | None = None, model_name: str = "in-memory model", camera: str | None = None,
+           whole_path: bool = False):
     """Draw one view of a prompt's trace. Returns a PIL image when `out` is None, else the
     path written (.png, .jpg, .svg; .mp4 or .gif for the layer sweep of the sphere).
 
@@ -36,7 +37,8 @@ def figure(prompt: str | None = None, *, model: Any = "embedded", tokenizer: Any
     compare: a second prompt, drawn on the sphere beside the first; the corrupt prompt
     of view="patching" (the first is the clean one).
     camera: "plane" (straight above the token plane: the default with tokens), "top",
-    "oblique", or "AZ,EL[,DIST]".
+    "oblique", or "AZ,EL[,DIST]". whole_path: the sphere at one layer draws the path
+    up to that layer unless this is True.
     annotations: "all", "none", a list of title/model/layer/colorbar/key/kept, or None
     for the style's default (all for slides). Raises ValueError for a bad argument and
     spherescope's own errors (one sentence each) for bad input such as an empty prompt.
@@ -60,7 +62,7 @@ def figure(prompt: str | None = None, *, model: Any = "embedded", tokenizer: Any
         annotations=None if annotations is None else parse_annotations(annotations, style_name),
         apply_alpha=apply_alpha, alpha=alpha, fps=fps, orbit=orbit, seconds_per_layer=seconds_per_layer,
         out=Path(out) if out is not None else None, load_options=load_options(device, dtype), model_name=model_name,
-        camera=camera,
+        camera=camera, whole_path=whole_path,
     )
     result, _what = make_figure(req)
     if out is not None:

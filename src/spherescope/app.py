@@ -217,7 +217,7 @@ def launch_main_window(settings=None, load_options: dict | None = None, model: s
             # shaders (SphereScene._warm_up): on two cores, both at once made each
             # compile three times slower, and each is one long pause of the GUI thread.
             # So the window is released (start, open_scene) then, or after GL_WAIT_MS.
-            parts = yield from _compose_in_steps(settings, load_options, win._start_model)
+            parts = yield from _compose_in_steps(settings, load_options, win.start_model)
             controller, view = parts[1], parts[2]
             view.hold_warm_up(True)  # its compiles after the window's parts, not among them
 

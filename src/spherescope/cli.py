@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--camera", default=None, metavar="VIEW",
                     help="plane (straight above the token plane; the default with --tokens), top, oblique, or "
                          "AZIMUTH,ELEVATION[,DISTANCE]")
+    rd.add_argument("--whole-path", action="store_true",
+                    help="a picture of one layer draws the whole path, not only up to that layer")
     rd.add_argument("--size", default="1920x1080", help="WxH in pixels (default 1920x1080)")
     rd.add_argument("--style", choices=["dark", "slide", "paper"], default=None)
     rd.add_argument("--transparent", action="store_true", help="transparent background (PNG)")

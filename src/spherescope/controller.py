@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from spherescope.core.geometry import top_ids
 from spherescope.core.patching import SteerSpec
+from spherescope.core.vocab import default_roundtrip_token
 from spherescope.core.plane import contrast_pair
 from spherescope.jobs import attribution as attribution_jobs
 from spherescope.jobs import lessons as lesson_jobs
@@ -76,7 +77,6 @@ class Controller(QObject):
         self._loading = False
         self._tracing = False
         self._pending_layer: int | None = None
-        self.frames_received = 0
 
     def warm_up(self) -> None:
         """Import torch and read ahead the expected model's files on the worker, before
@@ -139,7 +139,6 @@ class Controller(QObject):
         if not same_prompt:
             s.position = -1  # a new prompt follows its last token
         self._tracing = True
-        self.frames_received = 0
         s.busy = "running"
         self.status.emit("Tracing…" if not self._loading else "Waiting for the model to load…")
         self.runner.submit(JobKind.TRACE, trace_jobs.trace, prompt, s.position, s.top_k, s.steer,
@@ -236,6 +235,10 @@ class Controller(QObject):
         import dataclasses
 
         s = self.s
+        if payload[0] == "plan":  # the cost, known before the first patched run
+            plan = payload[1]
+            self.status.emit(f"Patching: {plan.describe()}. Cancel keeps the rows done.")
+            return
         if payload[0] == "start":
             s.patch_grid = payload[1]
             return
@@ -398,7 +401,7 @@ class Controller(QObject):
             self._loaded_name = info.name
             self.request_raw()
             # The article's example token for the round trip, when the vocabulary has it.
-            s.roundtrip_token = vocab.lookup.get("␣NEXT", vocab.lookup.get("␣next", -1))
+            s.roundtrip_token = default_roundtrip_token(vocab, missing=-1)  # -1: none until one is typed
             if self._rerun and not self._tracing:
                 self.run(self._rerun)
 
@@ -470,7 +473,6 @@ class Controller(QObject):
             s.begin_trace(payload[1])
             return
         _, layer, residual = payload
-        self.frames_received += 1
         before = s.available_layers()
         following = s.layer >= max(0, before - 1)
         s.add_frame(layer, residual)

@@ -64,6 +64,7 @@ class FigureRequest:
     basis: str | None = None
     tokens: str | None = None  # ' Mary, John'
     camera: str | None = None  # plane | top | oblique | AZ,EL[,DIST]; default: above the plane with tokens
+    whole_path: bool = False  # a picture of one layer draws the path up to it, unless this
     compare: str | None = None  # a second prompt (the corrupt one of the patching view)
     size: tuple[int, int] = (1920, 1080)
     style: str | None = None
@@ -323,7 +324,9 @@ def _fill_lessons(session, ctx, trace) -> None:
     pos, per_layer = lesson_jobs.lessons(ctx, inline_report(), trace.position)
     session.set_lessons(pos, per_layer)
     vocab = session.vocab
-    session.roundtrip_token = vocab.lookup.get("␣next", 0)
+    from spherescope.core.vocab import default_roundtrip_token
+
+    session.roundtrip_token = default_roundtrip_token(vocab)
     _token, _mode, scores, row = lesson_jobs.roundtrip(ctx, inline_report(), session.roundtrip_token, session.roundtrip_mode)
     session.roundtrip_row = row
     session.roundtrip_scores = scores
@@ -372,7 +375,7 @@ def _draw(req: FigureRequest, session, binding, style: str, notes: frozenset, tr
         path = sweep.run_blocking()
         return Path(path), f"{sweep.total} frames at {w}x{h}, {req.fps:g} frames/s"
     if req.view == "sphere":
-        img = sphere_image(binding, w, h, style, req.transparent, notes, req.apply_alpha)
+        img = sphere_image(binding, w, h, style, req.transparent, notes, req.apply_alpha, whole_path=req.whole_path)
         what = f"layer {session.layer}, next token {trace.next_token.text!r}"
         if req.out is None:
             return img, what
@@ -408,7 +411,7 @@ def cmd_render(args) -> int:
         apply_alpha=args.apply_alpha, alpha=args.alpha, fps=args.fps, orbit=args.orbit,
         seconds_per_layer=args.speed, out=out,
         load_options=load_options(args.device, args.dtype, args.allow_pickle, args.ignore_memory),
-        reading=(args.scene,) if args.scene else (), camera=args.camera,
+        reading=(args.scene,) if args.scene else (), camera=args.camera, whole_path=args.whole_path,
     )
     path, what = make_figure(req)
     print(f"wrote {path}: {what}")

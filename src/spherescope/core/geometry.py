@@ -23,7 +23,7 @@ def directions(vectors: np.ndarray) -> np.ndarray:
     return v / np.maximum(n, _EPS)
 
 
-def _top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest scores, best first (ties broken by lower index)."""
     k = max(0, min(int(k), scores.shape[-1]))
     if k == 0:
@@ -35,13 +35,13 @@ def _top_indices(scores: np.ndarray, k: int) -> np.ndarray:
 
 def top_ids(scores: np.ndarray, k: int) -> np.ndarray:
     """Ids of the k largest scores, best first."""
-    return _top_indices(np.asarray(scores), k)
+    return top_indices(np.asarray(scores), k)
 
 
 def top_by_dot(h: np.ndarray, table: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k rows with the largest dot product with h: this is what a logit ranks."""
     scores = table @ np.asarray(h, dtype=table.dtype)
-    idx = _top_indices(scores, k)
+    idx = top_indices(scores, k)
     return idx, scores[idx]
 
 
@@ -54,7 +54,7 @@ def top_by_cosine(
     h = np.asarray(h, dtype=table.dtype)
     hn = float(np.linalg.norm(h))
     cos = (table @ h) / (np.maximum(table_lengths, _EPS) * max(hn, _EPS))
-    idx = _top_indices(cos, k)
+    idx = top_indices(cos, k)
     return idx, cos[idx]
 
 
@@ -68,7 +68,7 @@ def top_by_euclid(
     # |u - h|^2 = |u|^2 - 2 u.h + |h|^2, without materialising V x d differences.
     d2 = table_sq_lengths - 2.0 * (table @ h) + float(h @ h)
     d2 = np.maximum(d2, 0.0)
-    idx = _top_indices(-d2, k)
+    idx = top_indices(-d2, k)
     return idx, np.sqrt(d2[idx])
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spherescope.core.geometry import _top_indices
+from spherescope.core.geometry import top_indices
 
 ALPHAS = np.linspace(0.0, 4.0, 41)
 TEMPERATURES = np.linspace(0.0, 5.0, 51)
@@ -53,9 +53,9 @@ def closest(x: np.ndarray, U: np.ndarray, u_norm: np.ndarray, u_sq: np.ndarray, 
     xn = float(np.linalg.norm(x))
     cos = dots / (np.maximum(u_norm, 1e-12) * max(xn, 1e-12))
     d2 = np.maximum(u_sq - 2.0 * dots + xn * xn, 0.0)
-    top = _top_indices(logits, k)
-    by_cos = _top_indices(cos, k)
-    by_euc = _top_indices(-d2, k)
+    top = top_indices(logits, k)
+    by_cos = top_indices(cos, k)
+    by_euc = top_indices(-d2, k)
     c = Closest(top, logits[top], by_cos, cos[by_cos], by_euc, np.sqrt(d2[by_euc]), xn, u_norm[top], cos[top], b[top])
     return c, logits.astype(np.float32)
 
@@ -100,7 +100,7 @@ def probs_at_alpha(logits: np.ndarray, b: np.ndarray, alpha: float, k: int = 10)
     the normaliser, float64 only for the k kept (the confidence dock calls this on
     every layer step)."""
     z = np.asarray(alpha * (logits - b) + b, np.float32)
-    top = _top_indices(z, k)
+    top = top_indices(z, k)
     m = float(z[top[0]]) if len(top) else 0.0
     total = float(np.exp(z - m, dtype=np.float32).sum(dtype=np.float64))
     return top, np.exp(z[top].astype(np.float64) - m) / total
@@ -207,7 +207,7 @@ def entropy_fraction(entropy: np.ndarray, vocab_size: int) -> np.ndarray:
 
 def top_peaks(scores: np.ndarray, k: int = 6) -> np.ndarray:
     """The k highest scores' token ids, highest first."""
-    return _top_indices(np.asarray(scores), k)
+    return top_indices(np.asarray(scores), k)
 
 
 def cosine_histogram(cosines: np.ndarray, bins: int = 60) -> tuple[np.ndarray, np.ndarray, float]:

@@ -133,6 +133,15 @@ def token_id(lookup: dict[str, int], vocab_size: int, text: str) -> int | None:
     return lookup.get(visible(text, LOOKUP_WIDTH))
 
 
+ROUNDTRIP_DEFAULTS = ("␣NEXT", "␣next")  # the round trip's first token: the article's example
+
+
+def default_roundtrip_token(vocab: Vocab, missing: int = 0) -> int:
+    """The token the round-trip lesson starts on, the same in the window and in figures:
+    the first of ROUNDTRIP_DEFAULTS the vocabulary has, else `missing`."""
+    return next((vocab.lookup[t] for t in ROUNDTRIP_DEFAULTS if t in vocab.lookup), missing)
+
+
 def split_token_list(text: str) -> list[str]:
     """' Mary, John' -> [' Mary', ' John']: commas separate, the space after a comma
     belongs to the token (the article writes " Mary" with its leading space)."""

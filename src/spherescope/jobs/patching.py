@@ -19,7 +19,8 @@ def patch(ctx: Context, report: Report, clean: str, corrupt: str, target: int, c
         check_patchable(clean_trace, corrupt_trace, target, contrast, model.info.vocab_size)
         return patch_grid(model, clean_trace, corrupt_trace, target, contrast, cancel=report.cancelled,
                           on_start=lambda grid: report.partial(("start", grid)),
-                          on_row=lambda layer, row: report.partial(("row", layer, row)))
+                          on_row=lambda layer, row: report.partial(("row", layer, row)),
+                          on_plan=lambda plan: report.partial(("plan", plan)))
 
 
 def patched(ctx: Context, report: Report, clean: str, corrupt: str, layer: int, position: int, top_k: int):

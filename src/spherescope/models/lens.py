@@ -16,7 +16,7 @@ from torch import nn
 
 from spherescope.models.errors import ModelError
 
-_FINAL_NORM_PATHS = (
+FINAL_NORM_PATHS = (
     "model.norm",  # llama, mistral, qwen2, gemma*, phi3, smollm
     "transformer.ln_f",  # gpt2
     "model.decoder.final_layer_norm",  # opt
@@ -24,28 +24,28 @@ _FINAL_NORM_PATHS = (
     "model.final_layernorm",  # phi-1/2
     "model.language_model.norm",
 )
-_BLOCK_PATHS = (
+BLOCK_PATHS = (
     "model.layers",
     "transformer.h",
     "model.decoder.layers",
     "gpt_neox.layers",
     "model.language_model.layers",
 )
-_MISSING = object()
+MISSING = object()
 
 
-def _get(root: nn.Module, path: str):
+def get_path(root: nn.Module, path: str):
     obj = root
     for part in path.split("."):
-        obj = getattr(obj, part, _MISSING)
-        if obj is _MISSING:
-            return _MISSING
+        obj = getattr(obj, part, MISSING)
+        if obj is MISSING:
+            return MISSING
     return obj
 
 
 def find_blocks(model: nn.Module) -> nn.ModuleList:
-    for path in _BLOCK_PATHS:
-        obj = _get(model, path)
+    for path in BLOCK_PATHS:
+        obj = get_path(model, path)
         if isinstance(obj, nn.ModuleList) and len(obj) > 0:
             return obj
     raise ModelError(
@@ -56,9 +56,9 @@ def find_blocks(model: nn.Module) -> nn.ModuleList:
 
 def find_final_norm(model: nn.Module) -> nn.Module | None:
     """The final norm module, or None for models that have none (OPT-350m)."""
-    for path in _FINAL_NORM_PATHS:
-        obj = _get(model, path)
-        if obj is _MISSING:
+    for path in FINAL_NORM_PATHS:
+        obj = get_path(model, path)
+        if obj is MISSING:
             continue
         if obj is None:
             return None  # the attribute exists and is deliberately empty
@@ -100,8 +100,8 @@ class Lens:
     @classmethod
     def for_model(cls, model: nn.Module) -> "Lens":
         norm = find_final_norm(model)
-        project_out = _get(model, "model.decoder.project_out")
-        if project_out is _MISSING:
+        project_out = get_path(model, "model.decoder.project_out")
+        if project_out is MISSING:
             project_out = None
         head = model.get_output_embeddings()
         if head is None:

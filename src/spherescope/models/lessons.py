@@ -32,7 +32,7 @@ class ModelStats:
 
 
 def head_tables(loaded: LoadedModel) -> HeadTables:
-    cached = getattr(loaded, "_head_tables", None)
+    cached = loaded.derived.get("head_tables")
     if cached is None:
         head = loaded.lens.head
         U = np.ascontiguousarray(head.weight.detach().float().cpu().numpy())
@@ -40,7 +40,7 @@ def head_tables(loaded: LoadedModel) -> HeadTables:
         b = bias.detach().float().cpu().numpy() if bias is not None else np.zeros(U.shape[0], np.float32)
         u_sq = (U.astype(np.float64) ** 2).sum(1)
         cached = HeadTables(U, b.astype(np.float32), np.sqrt(u_sq).astype(np.float32), u_sq)
-        loaded._head_tables = cached
+        loaded.derived["head_tables"] = cached
     return cached
 
 

@@ -47,6 +47,7 @@ class LoadedModel:
     _embedding: np.ndarray | None = field(default=None, repr=False)
     _vocab_text: list[str] | None = field(default=None, repr=False)
     _few_texts: dict = field(default_factory=dict, repr=False)
+    derived: dict = field(default_factory=dict, repr=False)  # tables other modules derive once per model
 
     @classmethod
     def wrap(cls, model, tokenizer, source: Source) -> "LoadedModel":

@@ -85,17 +85,17 @@ def _envoy(root, path: str):
 
 def module_paths(model) -> tuple[str, str | None, str, str | None]:
     """(blocks, final norm or None, head, OPT's project_out or None) attribute paths."""
-    from spherescope.models.lens import _BLOCK_PATHS, _FINAL_NORM_PATHS, _get, _MISSING, find_blocks, find_final_norm
+    from spherescope.models.lens import BLOCK_PATHS, FINAL_NORM_PATHS, get_path, MISSING, find_blocks, find_final_norm
 
     blocks = find_blocks(model)
-    bpath = next(p for p in _BLOCK_PATHS if _get(model, p) is blocks)
+    bpath = next(p for p in BLOCK_PATHS if get_path(model, p) is blocks)
     norm = find_final_norm(model)
-    npath = None if norm is None else next(p for p in _FINAL_NORM_PATHS if _get(model, p) is norm)
+    npath = None if norm is None else next(p for p in FINAL_NORM_PATHS if get_path(model, p) is norm)
     head = model.get_output_embeddings()
     hpath = next((n for n, m in model.named_modules() if m is head), None)
-    if hpath is None or _get(model, hpath) is _MISSING:
+    if hpath is None or get_path(model, hpath) is MISSING:
         raise ModelError(f"{type(model).__name__} has no output embedding to read a lens from.")
-    ppath = "model.decoder.project_out" if _get(model, "model.decoder.project_out") not in (_MISSING, None) else None
+    ppath = "model.decoder.project_out" if get_path(model, "model.decoder.project_out") not in (MISSING, None) else None
     return bpath, npath, hpath, ppath
 
 

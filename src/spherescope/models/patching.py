@@ -20,7 +20,7 @@ from spherescope.core.patching import PatchGrid, SteerSpec, recovery, steering_d
 from spherescope.core.trajectory import Trace
 from spherescope.models.errors import Cancelled, PromptError
 from spherescope.models.loaded import LoadedModel
-from spherescope.models.trace import _first_tensor
+from spherescope.models.trace import first_tensor
 
 
 class Replace:
@@ -50,7 +50,7 @@ class Replace:
         def post(module, args, output):
             if isinstance(output, torch.Tensor):
                 return self._edit(output)
-            first = _first_tensor(output)
+            first = first_tensor(output)
             return (self._edit(first), *output[1:])
 
         # The last layer is edited at the last block's output, not at the final norm's

@@ -86,7 +86,7 @@ def _resolve_position(position: int | None, n: int) -> int:
     return position % n
 
 
-def _first_tensor(x):
+def first_tensor(x):
     if isinstance(x, torch.Tensor):
         return x
     if isinstance(x, (tuple, list)) and x and isinstance(x[0], torch.Tensor):
@@ -138,7 +138,7 @@ def trace_prompt(
     def make_post(i: int):
         def post(module, args, output):
             if i + 1 < num_layers or loaded.lens.final_norm is None:
-                emit(i + 1, _first_tensor(output))
+                emit(i + 1, first_tensor(output))
             else:
                 check_cancel()
 

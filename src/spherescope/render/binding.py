@@ -17,6 +17,7 @@ from spherescope.render.styles import STYLES
 from spherescope.state.session import Session
 
 LABELLED_TOP = 5
+MIN_LABEL_PROB = 0.01  # lens tokens less likely than this keep their dot but lose their label
 MAX_PROMPT_LABELS = 60  # unique prompt tokens labelled; a long prompt's rest are left out
 
 
@@ -220,7 +221,8 @@ class ViewBinding:
                 shown.add(i)
 
             for i, p in self.top_tokens():
-                add("lens", i, f"{_show(vocab.texts[i])} {100 * p:.0f}%", st.label_color)
+                # Under 1% a label says "0%" and only crowds the ones that matter; the dot stays.
+                add("lens", i, f"{_show(vocab.texts[i])} {100 * p:.0f}%" if p >= MIN_LABEL_PROB else None, st.label_color)
             # In the token-plane basis the axes already name the plane's tokens.
             for i in (s.plane_tokens if s.basis_kind != "token-plane" else ()):
                 if 0 <= int(i) < len(cloud.points) and int(i) not in shown:

@@ -49,10 +49,20 @@ def styled(binding, style_name: str, apply_alpha: bool = False, overlay: bool = 
 
 def sphere_image(binding, width: int, height: int, style_name: str = "dark", transparent: bool = False,
                  annotations: frozenset[str] = frozenset(), apply_alpha: bool = False, antialias: bool = True,
-                 layer: float | None = None) -> QImage:
+                 layer: float | None = None, whole_path: bool = False) -> QImage:
     """The 3-D view of the binding's session as a picture. The view's own corner text
-    gives way to the annotations when there are any (they say the same, for an audience)."""
+    gives way to the annotations when there are any (they say the same, for an audience).
+    The path ends at the layer shown (what a picture of layer 24 says), unless
+    `whole_path`."""
     view = binding.view
+    revealing = getattr(getattr(view, "trajectory", None), "reveal", None)
+    if not whole_path and revealing is False:
+        view.set_reveal(True)
+        try:
+            return sphere_image(binding, width, height, style_name, transparent, annotations, apply_alpha, antialias,
+                                layer, whole_path=True)
+        finally:
+            view.set_reveal(False)
     with styled(binding, style_name, apply_alpha, overlay=not annotations) as style:
         facts = facts_of(binding.s, layer)
 

@@ -76,7 +76,7 @@ class LabelLayer(GLGraphicsItem):
         `scale` multiplies the font size (`font_size` points, default the on-screen
         size), so a 4K export keeps labels readable.
         """
-        labels = [(lb, name in self.required) for name in self.order for lb in self.groups.get(name, [])]
+        labels = [(lb, name in self.required, name) for name in self.order for lb in self.groups.get(name, [])]
         lines = self.overlay if overlay else []
         if not labels and not lines:
             return []
@@ -123,13 +123,24 @@ class LabelLayer(GLGraphicsItem):
             drawn.append(text)
             y += fm.height() + 2 * scale
         r_left, r_top, r_right, r_bottom = rect.left(), rect.top(), rect.right(), rect.bottom()
-        for lb, required in labels:
+        for lb, required, group in labels:
             if not lb.text:
                 continue
             anchor = mvp.map(QVector3D(*lb.pos)).toPointF()
             ax, ay = anchor.x(), anchor.y()
             fm = metrics[lb.bold]
-            w, h = fm.horizontalAdvance(lb.text), fm.height()
+            text = lb.text
+            end_on = False
+            if group == "axes":
+                # An axis pointing at the camera (or away) ends at the sphere's centre on
+                # screen: a label beside it read as an axis running sideways. Marked as
+                # toward (⊙) or away from (⊗) the viewer, and centred under the point.
+                d = np.asarray(lb.pos, np.float64)
+                toward = float(d @ eye) / max(float(np.linalg.norm(d)), 1e-9)
+                if abs(toward) > 0.9:
+                    end_on = True
+                    text = f"{'⊙' if toward > 0 else '⊗'} {text} ({'toward' if toward > 0 else 'away from'} you)"
+            w, h = fm.horizontalAdvance(text), fm.height()
             asc = fm.ascent()
             gap = 9 * scale
             # Right of the anchor first (the token's own dot must not cover the text),
@@ -139,6 +150,8 @@ class LabelLayer(GLGraphicsItem):
             spots = ((ax + gap, y0), (ax - gap - w, y0), (ax - w / 2, ay - gap - h), (ax - w / 2, ay + gap),
                      (ax + gap, ay - gap - h), (ax + gap, ay + gap * 0.5), (ax - gap - w, ay - gap - h),
                      (ax - gap - w, ay + gap * 0.5), (ax + gap, y0 - 1.2 * h), (ax + gap, y0 + 1.2 * h))
+            if end_on:
+                spots = ((ax - w / 2, ay + gap), (ax - w / 2, ay - gap - h), *spots)
             box, best = None, None
             for x, yy in spots:
                 if x > r_right or x + w < r_left or yy > r_bottom or yy + h < r_top:
@@ -170,7 +183,7 @@ class LabelLayer(GLGraphicsItem):
                 painter.fillRect(QRectF(box[0] - 2, box[1], box[2] - box[0] + 4, box[3] - box[1]), plate)
             painter.setFont(bold if lb.bold else normal)
             painter.setPen(color)
-            painter.drawText(pt, lb.text)
+            painter.drawText(pt, text)
             drawn.append(lb.text)
         return drawn
 

@@ -41,7 +41,7 @@ class MainWindow(WindowExports, QMainWindow):
         self.setObjectName("spherescopeMainWindow")
         self.setWindowTitle("spherescope")
         self.settings = settings if settings is not None else QSettings("spherescope", "spherescope")
-        self._start_model = model
+        self.start_model = model
         self.built = False
         self.closed_early = False
         self._when_built: list = []
@@ -496,7 +496,7 @@ class MainWindow(WindowExports, QMainWindow):
         if not self.built:
             self.when_built(lambda: self.start(model, prompt))
             return
-        self.controller.load(model or self._start_model or self.last_model())
+        self.controller.load(model or self.start_model or self.last_model())
         if prompt:
             self.prompt_dock.editor.setPlainText(prompt)
             self.prompt_dock.request_run()

@@ -89,6 +89,6 @@ class TiedDock(QWidget):
             self.plot.setLabel("bottom", "row length |W_E[t]| = |W_U[t]|", color=self.theme.axis)
             self.plot.setLabel("left", "tokens", color=self.theme.axis)
             self.plot.getPlotItem().enableAutoRange()
-            self.plot.setTitle(f"{info.name} ties its embeddings (W_U = W_E): one matrix, so a token's input and "
-                               "output directions are the same; its rows' lengths", color=self.theme.title, size="9pt")
+            self.plot.setTitle("Tied embeddings (W_U = W_E): one matrix, one direction per token; its row lengths",
+                               color=self.theme.title, size="9pt")
         return self.plot

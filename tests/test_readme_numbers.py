@@ -1,0 +1,44 @@
+"""The README's example numbers are what the commands print today (issue 27): the
+article's figure, quoted in prose and in the JSON example, from `trace --tokens`."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+ARTICLE = "John and Mary went to the bar. John bought a drink for"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from spherescope.cli import main
+
+    out = tmp_path_factory.mktemp("readme") / "t.json"
+    assert main(["trace", "--prompt", ARTICLE, "--tokens", " Mary, John", "--out", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def _quoted(text):
+    assert text in README, f"the README no longer says {text!r}"
+
+
+def test_the_article_figures_prose(data):
+    last = data["layers"][-1]
+    pl = last["plane"]
+    angle = math.degrees(math.atan2(pl["y"], pl["x"]))
+    _quoted(f"points {angle:.1f}° from ' Mary' within the plane, which the model predicts "
+            f"({100 * data['next_token']['prob']:.0f}%)")
+    _quoted(f"the plane keeps {100 * pl['kept']:.0f}% of |h| at layer 30")
+    _quoted(f"itself is {math.degrees(math.acos(pl['cos'])):.0f}° from ' Mary' (cos {pl['cos']:.3f})")
+    kept = [row["plane"]["kept"] for row in data["layers"][1:]]
+    _quoted(f"keeps: {100 * min(kept):.0f}-{100 * max(kept):.0f}%")
+
+
+def test_the_plane_json_example(data):
+    last = data["layers"][-1]
+    pl = last["plane"]
+    _quoted(f'"layers": [{{"layer": 30, "norm": {last["norm"]:.1f}, "top": [],')
+    _quoted(f'"plane": {{"x": {pl["x"]:.1f}, "y": {pl["y"]:.2f}, "kept": {pl["kept"]:.3f}, "cos": {pl["cos"]:.3f}}}')
+    _quoted(f'"next_token": {{"id": {data["next_token"]["id"]}, "text": " Mary", "prob": {data["next_token"]["prob"]:.2f}}}')
