@@ -130,3 +130,59 @@ def test_start_virtual_display_gives_a_reachable_display():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().startswith(":")
+
+
+CLEAN = "John and Mary went to the bar. John bought a drink for"
+CORRUPT = "John and Mary went to the bar. Mary bought a drink for"
+
+
+def test_a_patch_too_long_to_wait_is_refused_with_its_estimate_before_any_patched_run(tiny_loaded, monkeypatch):
+    """Case 9: two long prompts once ran for over ten minutes with no word. The grid now
+    plans from the two runs it has timed and refuses past the bound, before patching."""
+    from spherescope.commands import patch as patch_cmd
+    from spherescope.models import patching
+    from spherescope.models.errors import PromptError
+
+    ran = []
+    real_put = patching._Put.__enter__
+    monkeypatch.setattr(patching._Put, "__enter__", lambda self: ran.append(1) or real_put(self))
+    monkeypatch.setattr(patch_cmd, "PATCH_REFUSE_S", 1e-6)  # any grid is "too long" here
+    with pytest.raises(PromptError, match=r"patched runs in batches of \d+, about .* --ignore-memory"):
+        patch_cmd.patch_data(tiny_loaded, CLEAN, CORRUPT,
+                             "#5", "#7")
+    assert ran == [], "refused before the first patched run"
+    data = patch_cmd.patch_data(tiny_loaded, CLEAN, CORRUPT,
+                                "#5", "#7", ignore_memory=True)
+    assert len(data["matrix"]) == tiny_loaded.info.num_layers + 1
+
+
+def test_plan_batches_fit_the_budget(tiny_loaded):
+    from spherescope.models.patching import plan_patch
+    from spherescope.models.trace import trace_prompt
+
+    clean = trace_prompt(tiny_loaded, CLEAN)
+    corrupt = trace_prompt(tiny_loaded, CORRUPT)
+    roomy = plan_patch(tiny_loaded, clean, corrupt, 0.01, budget=1 << 34)
+    tight = plan_patch(tiny_loaded, clean, corrupt, 0.01, budget=roomy.bytes_per_run * 2)
+    assert roomy.batch == len(clean.tokens) and tight.batch == 2 and tight.fits
+    assert not plan_patch(tiny_loaded, clean, corrupt, 0.01, budget=10).fits
+    assert roomy.runs == sum(int((clean.residuals[i] != corrupt.residuals[i]).any(axis=1).sum())
+                             for i in range(clean.residuals.shape[0]))
+
+
+def test_figure_leaves_the_callers_process_as_it_was(tiny_dir):
+    """Case 10: figure() once disabled the caller's garbage collector and changed its
+    switch interval (the window's start-up measures)."""
+    code = ("import gc, sys, os\n"
+            "import spherescope\n"
+            "gc.set_threshold(700, 10, 10); sys.setswitchinterval(0.005)\n"
+            f"spherescope.figure('John and Mary', model={str(tiny_dir)!r}, view='norms', size=(320, 200))\n"
+            "assert gc.isenabled(), 'gc disabled'\n"
+            "assert gc.get_threshold() == (700, 10, 10), gc.get_threshold()\n"
+            "assert sys.getswitchinterval() == 0.005, sys.getswitchinterval()\n"
+            "assert gc.get_freeze_count() == 0, gc.get_freeze_count()\n"
+            "print('ok')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+    assert "Warning" not in r.stderr, r.stderr
