@@ -47,6 +47,9 @@ def configure_qt() -> None:
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtGui import QSurfaceFormat
 
+    from spherescope.display import choose_gl_binding
+
+    choose_gl_binding()
     fmt = QSurfaceFormat()
     # No multisampling: under software OpenGL it doubles the cost of every frame
     # (measured 60 ms vs 28 ms at 1280x800); points are round sprites and lines use
@@ -313,6 +316,14 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
                 print(f"spherescope: error: cannot open the scene: {exc}", file=sys.stderr)
                 return 1
     app = make_app()
+    problem = _window_gl_problem()
+    if problem is not None:
+        print(f"spherescope: error: {problem}", file=sys.stderr)
+        if not snapshot:  # started from a desktop entry, stderr is nowhere to be seen
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "spherescope", problem)
+        return 1
     from spherescope.models.devices import load_options
 
     # Only what the command line asked for: the rest comes from the last session's choice.
@@ -342,6 +353,41 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
 
     app.aboutToQuit.connect(wait_for_orphans)
     return app.exec()
+
+
+def gl_problem() -> str | None:
+    """None when Qt can make an OpenGL context current here; else one sentence. Needs
+    the QGuiApplication. Asked once, before the first 3-D view is made."""
+    from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
+
+    context, surface = QOpenGLContext(), QOffscreenSurface()
+    surface.create()
+    try:
+        if context.create() and surface.isValid() and context.makeCurrent(surface):
+            context.doneCurrent()
+            return None
+    finally:
+        surface.destroy()
+    from spherescope.display import x_has_glx
+
+    display = os.environ.get("DISPLAY", "")
+    glx = x_has_glx(display) if display else None
+    why = (f"the X server at DISPLAY={display} offers no GLX and EGL did not work either" if glx is False
+           else "Qt could not create an OpenGL context (no usable OpenGL driver: on Debian, install libgl1-mesa-dri "
+                "and libegl1)")
+    return (f"No OpenGL for the 3-D view: {why}; start Xvfb with `+extension GLX` (as xvfb-run -s \"-screen 0 "
+            "1600x1000x24 +extension GLX\" or spherescope.start_virtual_display() do), or run on a desktop.")
+
+
+def _window_gl_problem() -> str | None:
+    """The window's 3-D view needs OpenGL. Asked in full (a test context, ~40 ms) only
+    where it is in doubt, an X server that offers no GLX, so a usual launch pays ~1 ms."""
+    from spherescope.display import x_has_glx
+
+    display = os.environ.get("DISPLAY", "")
+    if display and os.environ.get("QT_QPA_PLATFORM", "xcb").startswith("xcb") and x_has_glx(display) is False:
+        return gl_problem()
+    return None
 
 
 def _snapshot_when_traced(app, win, path: str, size: tuple[int, int] = (1280, 720)) -> None:

@@ -55,6 +55,44 @@ def x_server_reachable(display: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def x_has_glx(display: str) -> bool | None:
+    """Whether the X server at `display` offers GLX (asked through libX11, as glxinfo
+    would); None when it cannot be asked."""
+    import ctypes
+
+    try:
+        x11 = ctypes.CDLL("libX11.so.6")
+    except OSError:
+        return None
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XQueryExtension.argtypes = [ctypes.c_void_p, ctypes.c_char_p] + [ctypes.POINTER(ctypes.c_int)] * 3
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    dpy = x11.XOpenDisplay(display.encode())
+    if not dpy:
+        return None
+    try:
+        codes = [ctypes.c_int() for _ in range(3)]
+        return bool(x11.XQueryExtension(dpy, b"GLX", *(ctypes.byref(c) for c in codes)))
+    finally:
+        x11.XCloseDisplay(dpy)
+
+
+def choose_gl_binding() -> None:
+    """Bind PyOpenGL to the API Qt will draw with. On an X server without GLX (Xvfb
+    started without `+extension GLX`, some remote desktops) Qt's xcb platform falls back
+    to EGL, but PyOpenGL binds to GLX on X11 unless told, finds no current context and
+    fails on the first draw. Must run before OpenGL is first imported."""
+    if not sys.platform.startswith("linux") or os.environ.get("PYOPENGL_PLATFORM") or "OpenGL" in sys.modules:
+        return
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith("xcb"):
+        return
+    display = os.environ.get("DISPLAY", "")
+    if display and x_has_glx(display) is False:
+        os.environ["PYOPENGL_PLATFORM"] = "egl"
+
+
 _XVFB = None  # the Xvfb this process started (start_virtual_display), kept until exit
 
 

@@ -186,3 +186,60 @@ def test_figure_leaves_the_callers_process_as_it_was(tiny_dir):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
     assert "Warning" not in r.stderr, r.stderr
+
+
+@pytest.fixture(scope="module")
+def display_without_glx():
+    """An X server that offers no GLX, as Xvfb started without `+extension GLX` and some
+    remote desktops are."""
+    import shutil
+
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        pytest.skip("Xvfb is not installed")
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen([exe, "-displayfd", str(write_fd), "-screen", "0", "800x600x24", "-extension", "GLX",
+                             "-nolisten", "tcp"], pass_fds=(write_fd,), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        number = pipe.readline().strip()
+    try:
+        from spherescope.display import x_has_glx
+
+        assert x_has_glx(f":{number}") is False
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_the_sphere_draws_on_an_x_server_without_glx(display_without_glx, tiny_dir, tmp_path):
+    """Missing GLX: Qt falls back to EGL, and PyOpenGL once stayed on GLX and failed on
+    the first draw ('Attempt to retrieve context when no valid context')."""
+    from PIL import Image
+    import numpy as np
+
+    out = tmp_path / "sphere.png"
+    r = _run_render({"DISPLAY": display_without_glx}, "sphere", out, tiny_dir)
+    assert r.returncode == 0, r.stderr
+    assert np.asarray(Image.open(out).convert("L")).std() > 5
+
+
+def test_no_opengl_at_all_is_one_sentence_for_the_figure_and_the_window(display_without_glx, tiny_dir, tmp_path):
+    # glvnd finds no EGL vendor: neither GLX nor EGL can make a context.
+    no_egl = {"DISPLAY": display_without_glx, "__EGL_VENDOR_LIBRARY_FILENAMES": str(tmp_path / "none.json")}
+    out = tmp_path / "sphere.png"
+    r = _run_render(no_egl, "sphere", out, tiny_dir)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    errors = [line for line in r.stderr.splitlines() if line.startswith("spherescope: error:")]
+    assert len(errors) == 1 and "No OpenGL for the 3-D view" in errors[0] and "+extension GLX" in errors[0], r.stderr
+    assert not out.exists()
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(no_egl, HF_HUB_OFFLINE="1")
+    w = subprocess.run([sys.executable, "-m", "spherescope", "--model", str(tiny_dir), "--prompt", "John and Mary",
+                        "--snapshot", str(tmp_path / "win.png")], env=env, capture_output=True, text=True, timeout=300)
+    assert w.returncode == 1, (w.returncode, w.stderr)
+    assert "No OpenGL for the 3-D view" in w.stderr and "Traceback" not in w.stderr, w.stderr
+    r2 = _run_render(no_egl, "norms", tmp_path / "norms.png", tiny_dir)
+    assert r2.returncode == 0, r2.stderr  # the 2-D views need no OpenGL

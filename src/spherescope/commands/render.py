@@ -203,6 +203,12 @@ def _make_figure(req: FigureRequest):
         raise NoDisplay("This process draws its figures without a display (Qt's offscreen platform, chosen when a "
                         "2-D figure came first with no display), and the 3-D sphere needs OpenGL on one: call "
                         "spherescope.start_virtual_display() before the first figure of a process.")
+    if gl:
+        from spherescope.app import gl_problem
+
+        problem = gl_problem()
+        if problem is not None:
+            raise NoDisplay(problem)
     from spherescope.jobs import load as load_jobs
     from spherescope.jobs import trace as trace_jobs
     from spherescope.jobs.base import Context, inline_report
