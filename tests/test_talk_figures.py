@@ -50,3 +50,69 @@ def test_a_tied_models_figure_shows_its_rows(qapp):
     plot = img[60:330, 60:620]
     colored = (plot.max(axis=2) - plot.min(axis=2)) > 25  # the histogram's tint; axes and grid are grey
     assert colored.mean() > 0.1, "a histogram, not empty axes"
+
+
+# Legible at the back of a room (issue 27): measured on the rendered pictures, from the
+# ink of the text, not from font settings. Strings without descenders are put in the
+# headline's place (the rendering path is the same), so a line's ink height is its
+# cap-to-baseline height.
+HEADLINE = "HEIGHT 0123 HEIGHT"
+
+
+def _ink_runs(mask_rows):
+    """(start, end) of each run of rows that hold ink."""
+    runs, start = [], None
+    for y, ink in enumerate(list(mask_rows) + [False]):
+        if ink and start is None:
+            start = y
+        elif not ink and start is not None:
+            runs.append((start, y))
+            start = None
+    return runs
+
+
+def _left_tick_heights(img):
+    """Ink heights of the tick labels left of the first plot's y axis (digits: cap height)."""
+    px = _px(img).min(axis=2)
+    h, w = px.shape
+    dark = px < 140
+    cols = dark[h // 4:].mean(axis=0)
+    axis_x = int(np.argmax(cols[: w // 3] > 0.3))  # the y axis: a dark column through the plot
+    assert axis_x > 0, "found the y axis"
+    strip = dark[:, max(axis_x - int(0.02 * w), 0): axis_x - int(0.004 * w)]  # the labels are right-aligned here
+    return [b - a for a, b in _ink_runs(strip.any(axis=1)) if b - a > 3]
+
+
+def _headline_height(img, right: float = 1.0):
+    px = _px(img).min(axis=2)
+    rows = (px[:, : int(right * px.shape[1])] < 100).any(axis=1)
+    return _ink_runs(rows)[0][1] - _ink_runs(rows)[0][0]
+
+
+@pytest.mark.parametrize("view", ["attribution", "compare"])
+def test_slide_text_is_legible_at_the_back_of_a_room(qapp, monkeypatch, view):
+    from spherescope.render.annotations import FigureFacts
+
+    monkeypatch.setattr(FigureFacts, "title", lambda self: HEADLINE)
+    kw = dict(tokens=" Mary, John", style="slide", view=view)
+    if view == "compare":
+        kw["compare"] = ARTICLE.replace("John bought", "Mary bought")
+    hd = spherescope.figure(ARTICLE, size=(1920, 1080), **kw)
+    ticks = _left_tick_heights(hd)
+    assert len(ticks) >= 2 and min(ticks) >= 28, f"tick labels {ticks} px at 1080p, want >= 28"
+    assert _headline_height(hd) >= 40, f"headline {_headline_height(hd)} px at 1080p, want >= 40"
+    uhd = spherescope.figure(ARTICLE, size=(3840, 2160), **kw)
+    ratio = np.median(_left_tick_heights(uhd)) / np.median(ticks)
+    assert 1.85 < ratio < 2.15, f"4K keeps 1080p's proportions (tick labels {ratio:.2f}x)"
+
+
+def test_the_sphere_headline_is_legible_and_clear_of_the_layer_number(qapp, monkeypatch):
+    from spherescope.render.annotations import FigureFacts
+
+    monkeypatch.setattr(FigureFacts, "title", lambda self: HEADLINE + " " + HEADLINE)
+    img = spherescope.figure(ARTICLE, tokens=" Mary, John", style="slide", size=(1920, 1080))
+    assert _headline_height(img, right=0.25) >= 40
+    px = _px(img).min(axis=2)
+    first = _ink_runs((px[:, :480] < 100).any(axis=1))[0]
+    band = px[first[0]:first[1], 480:1500] < 100  # the headline's first line stops short of the sphere and the layer number
+    assert band.mean() < 0.01, "the headline wraps in the column beside the sphere"

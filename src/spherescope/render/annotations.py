@@ -144,6 +144,32 @@ def _text(painter: QPainter, x: float, y: float, text: str, font: QFont, color: 
     return box
 
 
+TITLE_SCALE = 1.7  # the headline against the style's label size (18 pt at 800 px: 40 px caps at 1080p)
+SPHERE_SHARE = 0.92  # of the picture's height the sphere takes (render.figure's camera distance)
+
+
+def _side_column(rect: QRectF, margin: float) -> float:
+    """The width free beside the sphere for text; the whole width when there is
+    hardly any (a square picture), where a line may then cross the sphere's rim."""
+    free = (rect.width() - SPHERE_SHARE * rect.height()) / 2 - margin
+    return free if free > 0.18 * rect.width() else rect.width() - 2 * margin
+
+
+def wrap_words(text: str, fm: QFontMetricsF, width: float) -> list[str]:
+    """Greedy word wrap to `width` pixels; a word longer than the width has a line of its own."""
+    lines, cur = [], ""
+    for word in text.split(" "):
+        trial = f"{cur} {word}" if cur else word
+        if cur and fm.horizontalAdvance(trial) > width:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = trial
+    if cur:
+        lines.append(cur)
+    return lines
+
+
 def paint_sphere_annotations(painter: QPainter, rect: QRectF, facts: FigureFacts, style: Style, scale: float,
                              which: frozenset[str], dry: bool = False) -> list[QRectF]:
     """Title, model and kept fraction top-left; the layer top-right; the key bottom-left;
@@ -161,15 +187,28 @@ def paint_sphere_annotations(painter: QPainter, rect: QRectF, facts: FigureFacts
     y = rect.top() + margin
     x = rect.left() + margin
     if "title" in which and facts.prompt:
-        boxes.append(_text(painter, x, y, facts.title(), _font(pts * 1.1, True), fg, bg, dry=dry))
-        y = boxes[-1].bottom() + 0.2 * pts
+        # The headline is the largest text (40 px cap height at 1080p in the slide
+        # style), wrapped in the column beside the sphere, which fills the picture's
+        # height: on one line it ran into the layer number and over the sphere.
+        font = _font(pts * TITLE_SCALE, True)
+        width = _side_column(rect, margin)
+        for line in wrap_words(facts.title(), QFontMetricsF(font, painter.device()), width):
+            boxes.append(_text(painter, x, y, line, font, fg, bg, dry=dry))
+            y = boxes[-1].bottom()
+        y += 0.3 * pts
+    small = _font(pts * 0.8)
+    column = _side_column(rect, margin)
     if "model" in which and facts.model:
-        boxes.append(_text(painter, x, y, facts.model, _font(pts * 0.8), muted, bg, dry=dry))
-        y = boxes[-1].bottom() + 0.2 * pts
+        for line in wrap_words(facts.model, QFontMetricsF(small, painter.device()), column):
+            boxes.append(_text(painter, x, y, line, small, muted, bg, dry=dry))
+            y = boxes[-1].bottom()
+        y += 0.2 * pts
     if "kept" in which and facts.kept is not None:
-        for line in facts.kept_lines():
-            boxes.append(_text(painter, x, y, line, _font(pts * 0.8), muted, bg, dry=dry))
-            y = boxes[-1].bottom() + 0.1 * pts
+        for text in facts.kept_lines():
+            for line in wrap_words(text, QFontMetricsF(small, painter.device()), column):
+                boxes.append(_text(painter, x, y, line, small, muted, bg, dry=dry))
+                y = boxes[-1].bottom()
+            y += 0.1 * pts
     if "layer" in which and facts.total:
         boxes.append(_text(painter, rect.right() - margin, rect.top() + margin, facts.layer_text(),
                            _font(pts * 1.3, True), fg, bg, align_right=True, dry=dry))
@@ -255,8 +294,8 @@ def plot_title_lines(facts: FigureFacts, which: frozenset[str], extra: str = "")
         sub.append(facts.model)
     if "layer" in which and facts.total:
         sub.append(facts.layer_text())
-    if extra and "kept" in which:
-        sub.append(extra)
     if sub:
         lines.append((" · ".join(sub), False))
+    if extra and ("kept" in which or "title" in which):
+        lines.append((extra, False))  # a sentence of its own (the true angle, the second prompt)
     return lines

@@ -19,8 +19,8 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 DESIGN_SIDE = 540  # logical pixels on the shorter side; 1080p renders at twice this
 
 
-def design_size(width: int, height: int) -> tuple[QSize, float]:
-    scale = min(width, height) / DESIGN_SIDE
+def design_size(width: int, height: int, side: int = DESIGN_SIDE) -> tuple[QSize, float]:
+    scale = min(width, height) / side
     return QSize(max(1, round(width / scale)), max(1, round(height / scale))), scale
 
 
@@ -95,42 +95,63 @@ def scaled_pens(view, scale: float):
 
 
 @contextmanager
-def titled(view, lines: list[tuple[str, bool]], color: str):
+def titled(view, lines: list[tuple[str, bool]], color: str, headline_px: float = 13.3, width: float | None = None):
     """The annotations' lines above the figure's own title, while inside. `view` is a
-    PlotWidget (one plot) or a GraphicsLayoutWidget (the title spans the plots)."""
+    PlotWidget (one plot) or a GraphicsLayoutWidget (the title spans the plots). A bold
+    line is a headline (`headline_px`), the rest 10 pt; lines wrap at `width` (the
+    layout's width) rather than run off the picture's edge."""
     if not lines:
         yield
         return
-    html = "<br>".join(f"<b>{_escape(t)}</b>" if bold else _escape(t) for t, bold in lines)
+    html = "<br>".join(f"<span style='font-size:{headline_px:.1f}px'><b>{_escape(t)}</b></span>" if bold
+                       else _escape(t) for t, bold in lines)
     if isinstance(view, pg.PlotWidget):
         item = view.getPlotItem()
         old = item.titleLabel.text if item.titleLabel.isVisible() else ""
         own = f"<br><span style='font-size:9pt'>{old}</span>" if old else ""
         item.setTitle(html + own, color=color, size="10pt")
+        _wrap(item.titleLabel, width)
         # PlotItem keeps its title row at a fixed 30 px: room for the extra lines.
         item.layout.setRowFixedHeight(0, item.titleLabel.item.boundingRect().height() + 6)
         try:
             yield
         finally:
+            _wrap(item.titleLabel, None)
             item.setTitle(old or None, color=color, size="9pt")
         return
     label = view.title_label  # made by `composite`, the row above the plots
     label.setText(html, color=color, size="10pt")
+    _wrap(label, width)
     try:
         yield
     finally:
+        _wrap(label, None)
         label.setText("", size="2pt")
+
+
+def _wrap(label, width: float | None) -> None:
+    """Word-wrap a LabelItem's text at `width` layout pixels (None: one line each) and
+    make its row as tall as the wrapped text."""
+    label.item.setTextWidth(-1 if width is None else max(width, 50.0))
+    if width is not None:
+        from PySide6.QtGui import QTextOption
+
+        option = label.item.document().defaultTextOption()
+        option.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        label.item.document().setDefaultTextOption(option)
+    label.updateMin()
+    label.resizeEvent(None)
 
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def prepare(view, width: int, height: int) -> float:
+def prepare(view, width: int, height: int, side: int = DESIGN_SIDE) -> float:
     """Lay `view` out at the design size for a width x height picture; returns the scale."""
     if not (16 <= width <= 16384 and 16 <= height <= 16384):
         raise ValueError(f"image size must be between 16 and 16384 pixels a side, not {width}x{height}")
-    size, scale = design_size(width, height)
+    size, scale = design_size(width, height, side)
     if not view.isVisible() and view.parentWidget() is None:
         # A figure made only to be rendered: laid out like a window that is never on screen.
         view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
@@ -140,11 +161,12 @@ def prepare(view, width: int, height: int) -> float:
     return scale
 
 
-def plot_image(plot, width: int, height: int, background: QColor | None = None) -> QImage:
+def plot_image(plot, width: int, height: int, background: QColor | None = None, side: int = DESIGN_SIDE) -> QImage:
     """The figure (a PlotWidget or GraphicsLayoutWidget) at width x height pixels,
-    antialiased. `background` None: transparent."""
+    antialiased, laid out with its shorter side `side` pixels. `background` None:
+    transparent."""
     old = plot.size()
-    scale = prepare(plot, width, height)
+    scale = prepare(plot, width, height, side)
     img = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
     img.fill(background if background is not None else Qt.GlobalColor.transparent)
     scene = plot.scene()
@@ -197,7 +219,8 @@ def _settle(widget) -> None:
         item.updateGeometry()
 
 
-def plot_svg(plot, width: int, height: int, background: QColor | None = None, title: str = "spherescope") -> bytes:
+def plot_svg(plot, width: int, height: int, background: QColor | None = None, title: str = "spherescope",
+             side: int = DESIGN_SIDE) -> bytes:
     """The figure as SVG at width x height, drawn like `plot_image` (same layout, same
     scaled pens), with strokes every SVG reader draws alike (render.svg)."""
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect
@@ -206,7 +229,7 @@ def plot_svg(plot, width: int, height: int, background: QColor | None = None, ti
     from spherescope.render.svg import bake_cosmetic_strokes
 
     old = plot.size()
-    scale = prepare(plot, width, height)
+    scale = prepare(plot, width, height, side)
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)

@@ -29,6 +29,13 @@ class PlotTheme:
     plate: tuple = (16, 20, 28, 220)  # behind hover text
     grid_alpha: float = 0.15
     path_cmap_top: float = 0.9  # light themes stop short of plasma's pale yellow end
+    # An exported plot is laid out as a window whose shorter side is `design_side`
+    # pixels, then drawn scaled to the picture (render.plots): everything, text, lines
+    # and markers, grows as that side shrinks. Slides use 338: at 1080p the picture is
+    # 3.2x the layout, so 9 pt tick labels are 28 px from cap to baseline, legible at
+    # the back of a room. `headline_px`: the first title line's size in the layout.
+    design_side: int = 540
+    headline_px: float = 13.3
 
 
 DARK_PLOT = PlotTheme()
@@ -38,7 +45,7 @@ SLIDE_PLOT = PlotTheme(
     accent_fill=(208, 106, 0, 80), second="#1f5fbf", second_fill=(31, 95, 191, 80), third="#7b2cbf",
     third_fill=(123, 44, 191, 80), cursor="#1b1f2a", muted=(90, 105, 140, 110), scatter=(31, 95, 191, 150),
     bar_top=(208, 106, 0), bar=(31, 95, 191), bar_track=(0, 0, 0, 20), plate=(255, 255, 255, 230),
-    grid_alpha=0.15, path_cmap_top=0.85,
+    grid_alpha=0.15, path_cmap_top=0.85, design_side=338, headline_px=17.5,
 )
 PAPER_PLOT = PlotTheme(
     background="#ffffff", title="#000000", axis="#333333", text="#000000", accent="#b35900",

@@ -19,9 +19,9 @@ from PySide6.QtGui import QColor
 
 from spherescope.core.atomic import atomic_write_bytes
 from spherescope.core.text import quoted
-from spherescope.render.annotations import facts_of, plot_title_lines
+from spherescope.render.annotations import facts_of, plot_title_lines, second_line
 from spherescope.render.export import save_image
-from spherescope.render.plots import composite, plot_image, plot_svg, titled
+from spherescope.render.plots import composite, design_size, plot_image, plot_svg, titled
 from spherescope.render.styles import STYLES
 from spherescope.widgets.lessons import LESSONS
 
@@ -42,6 +42,8 @@ def view_for_dock(key: str, session=None) -> str | None:
 
 
 def _extra_line(view: str, session) -> str:
+    if view in ("compare", "patching"):
+        return second_line(session)  # the figure names the prompt it compares with
     if view == "plane":
         plane, _ = session.plane_path()
         if plane is not None and len(plane.kept):
@@ -77,10 +79,12 @@ def lesson_image(session, view: str, width: int, height: int, style_name: str = 
             fig = composite(theme.background, [[fig.getPlotItem()]])
             made.append(fig)
         lines = plot_title_lines(facts_of(session), annotations, _extra_line(view, session))
-        with titled(fig, lines, theme.title):
+        wrap = design_size(width, height, theme.design_side)[0].width() - 24
+        with titled(fig, lines, theme.title, theme.headline_px, wrap):
+            bg = None if transparent else QColor(theme.background)
             if svg:
-                return plot_svg(fig, width, height, None if transparent else QColor(theme.background))
-            return plot_image(fig, width, height, None if transparent else QColor(theme.background))
+                return plot_svg(fig, width, height, bg, side=theme.design_side)
+            return plot_image(fig, width, height, bg, side=theme.design_side)
     finally:
         # A plot the dock handed over has no parent any more: deleted with the dock it
         # would not be, and its connections would keep the snapshot (and its lessons,

@@ -29,6 +29,7 @@ class ClosestDock(LazyRefresh, QWidget):
     """Closest by which measure? dot product (the logit) vs cosine vs Euclidean distance."""
 
     HEADERS = ("by dot product = logit", "|x|·|u|·cos θ", "by cosine", "by Euclidean distance")
+    FIGURE_HEADERS = ("by dot product\n= logit", "= |x|·|u|·cos θ", "by cosine", "by Euclidean\ndistance")
 
     def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
@@ -102,23 +103,24 @@ class ClosestDock(LazyRefresh, QWidget):
         plot.invertY(True)
         les, vocab = self.s.current_lesson(), self.s.vocab
         rows = [] if les is None or vocab is None else _cells(les.closest, vocab, {int(i) for i in les.closest.by_dot})
-        for col, header in enumerate(self.HEADERS):
-            self._cell(plot, col, 0, header, th.title, bold=True)
+        for col, header in enumerate(self.FIGURE_HEADERS):  # two lines each: a slide's columns are narrow
+            self._cell(plot, col, 0.45, header, th.title, bold=True, anchor=(0, 1))
         for r, row in enumerate(rows, start=1):
             for col, (_token, text, mark) in enumerate(row):
                 self._cell(plot, col, r, text, th.accent if mark and col else th.text)
-        if les is not None:
-            self._cell(plot, 0, len(rows) + 1.3, self.summary.text(), th.axis)
+        if les is not None:  # its sentences on lines of their own, not off the picture's edge
+            text = self.summary.text().replace(". ", ".\n")
+            self._cell(plot, 0, len(rows) + 0.8, text, th.axis, anchor=(0, 0))
         plot.setXRange(0, len(self.HEADERS), padding=0.01)
-        plot.setYRange(-0.6, max(len(rows), 10) + 2.2, padding=0)
+        plot.setYRange(-1.4, max(len(rows), 10) + 2.8, padding=0)
         return composite(th.background, [[plot]])
 
     @staticmethod
-    def _cell(plot, col: float, row: float, text: str, color: str, bold: bool = False) -> None:
+    def _cell(plot, col: float, row: float, text: str, color: str, bold: bool = False, anchor=(0, 0.5)) -> None:
         import pyqtgraph as pg
         from PySide6.QtGui import QFont
 
-        item = pg.TextItem(text, color=color, anchor=(0, 0.5))
+        item = pg.TextItem(text, color=color, anchor=anchor)
         font = QFont()
         font.setPointSizeF(10)
         font.setBold(bold)

@@ -244,7 +244,8 @@ class CompareDock(LazyRefresh, QWidget):
             return self.heat_plot
         from spherescope.render.plots import composite
 
-        return composite(self.theme.background, [[self.angle_plot.getPlotItem()], [self.diff_plot.getPlotItem()]])
+        # Side by side: stacked, a 16:9 slide left each plot too flat to read.
+        return composite(self.theme.background, [[self.angle_plot.getPlotItem(), self.diff_plot.getPlotItem()]])
 
     def figure(self):
         return self.figure_of("patching")

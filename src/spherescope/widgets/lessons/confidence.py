@@ -31,28 +31,34 @@ class ConfidenceDock(LazyRefresh, QWidget):
         self.alpha_label.setMinimumWidth(70)
         self.bars = TopKBars()
         self.bars.token_hovered.connect(lambda t: setattr(session, "highlight", t))
-        self.alpha_plot = plot_widget(self.theme, "Top token vs α", "p(top), entropy ÷ ln V", "α")
+        self.alpha_plot = plot_widget(self.theme, "Top token vs α", "", "α")  # its curves are named in the plot
         self.p_curve = self.alpha_plot.plot(pen=pg.mkPen(self.theme.accent, width=2), name="p(top)")
         self.h_curve = self.alpha_plot.plot(pen=pg.mkPen(self.theme.second, width=2, style=Qt.PenStyle.DashLine), name="entropy")
         self.alpha_line = pg.InfiniteLine(1.0, angle=90, pen=pg.mkPen(self.theme.cursor, width=1))
         self.alpha_plot.addItem(self.alpha_line)
-        legend = self.alpha_plot.addLegend(offset=(-10, 10), labelTextColor=self.theme.text, labelTextSize="8pt")
-        legend.addItem(self.p_curve, "p(top)")
-        legend.addItem(self.h_curve, "entropy ÷ ln V")
+        # The curves are named where they run (p(top) rises to 1, entropy falls to 0), not
+        # in a legend box that sat on the p(top) curve in a small plot.
+        for text, color, y, anchor in (("p(top)", self.theme.accent, 0.93, (1, 0)),
+                                       ("entropy ÷ ln V", self.theme.second, 0.07, (1, 1))):
+            label = pg.TextItem(text, color=color, anchor=anchor)
+            label.setPos(float(ALPHAS[-1]), y)
+            self.alpha_plot.addItem(label, ignoreBounds=True)
         self.t_plot = plot_widget(self.theme, "Top token vs temperature", "p(top)", "T (0 = argmax)")
         self.t_curve = self.t_plot.plot(pen=pg.mkPen(self.theme.third, width=2))
         # T = 1 is the model as it is: marked, with the top token named there.
         self.t_one = pg.InfiniteLine(1.0, angle=90, pen=pg.mkPen(self.theme.cursor, width=1, style=Qt.PenStyle.DotLine),
-                                     label="T = 1", labelOpts={"position": 0.95, "color": self.theme.cursor, "anchors": [(0, 0), (0, 0)]})
+                                     label="T = 1", labelOpts={"position": 0.05, "color": self.theme.cursor, "anchors": [(0, 0), (0, 0)]})
         self.t_plot.addItem(self.t_one)
-        self.t_name = pg.TextItem("", color=self.theme.third, anchor=(0, 1))
+        self.t_name = pg.TextItem("", color=self.theme.third, anchor=(0, 0))  # below the curve: above, it left the plot
         self.t_plot.addItem(self.t_name, ignoreBounds=True)
         # Both plots show fractions over fixed axes: fixed ranges keep a layer step from
         # rescaling (and so redrawing) the axes, and keep curves comparable across layers.
         for plot, xmax in ((self.alpha_plot, float(ALPHAS[-1])), (self.t_plot, float(TEMPERATURES[-1]))):
             plot.setXRange(0.0, xmax, padding=0.02)
-            plot.setYRange(0.0, 1.0, padding=0.04)
+            plot.setYRange(-0.12, 1.12, padding=0)  # room for the 0 and 1 tick labels
             plot.getPlotItem().getViewBox().disableAutoRange()
+            plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")], [(v, "") for v in (0.25, 0.75)]])
+            plot.getAxis("left").setStyle(hideOverlappingLabels=False, textFillLimits=[(0, 1.0)])  # 0 and 1 at the ends, in small plots too
         row = QHBoxLayout()
         row.addWidget(QLabel("Scale"))
         row.addWidget(self.slider, 1)
@@ -73,8 +79,8 @@ class ConfidenceDock(LazyRefresh, QWidget):
         session.layer_changed.connect(self.request_frame_refresh)
 
     def figure(self):
-        """The top-k probabilities at α as bars, p(top) and entropy against α, and p(top)
-        against temperature, side by side."""
+        """The top-k probabilities at α as bars; beside them p(top) and entropy against
+        α, over p(top) against temperature."""
         from spherescope.render.plots import composite
 
         bars = pg.PlotItem()
@@ -99,7 +105,13 @@ class ConfidenceDock(LazyRefresh, QWidget):
         for side in ("left", "bottom"):
             bars.getAxis(side).setPen(pg.mkPen(th.axis))
             bars.getAxis(side).setTextPen(pg.mkPen(th.axis))
-        return composite(th.background, [[bars, self.alpha_plot.getPlotItem(), self.t_plot.getPlotItem()]])
+        # The bars beside the two curves stacked: three plots in a row leave each too
+        # narrow for slide-sized text.
+        view = composite(th.background, [[bars, self.alpha_plot.getPlotItem()], [None, self.t_plot.getPlotItem()]],
+                         widths=[1, 1])
+        view.ci.removeItem(bars)
+        view.ci.addItem(bars, row=1, col=0, rowspan=2)
+        return view
 
     def refresh(self) -> None:
         a = self.s.alpha

@@ -119,9 +119,11 @@ class NormsDock(LazyRefresh, QWidget):
         k = self.sinks[0]
         tok = self.s.tokens[k.position].text if k.position < len(self.s.tokens) else ""
         dims = ", ".join(str(d) for d in k.dims)
-        carried = f"; {100 * k.share:.0f}% of |h|² in dimension{'s' if len(k.dims) > 1 else ''} {dims}" if k.dims else ""
+        carried = f";\n{100 * k.share:.0f}% of |h|² in dimension{'s' if len(k.dims) > 1 else ''} {dims}" if k.dims else ""
+        # Short lines, right-aligned under the curve's end: one long line ran off the
+        # plot's left edge in a slide-sized figure.
         self.sink_label.setText(
-            f"position {k.position} ({quoted(tok)}): attention sink, |h| up to {k.norm:,.0f} "
+            f"position {k.position} ({quoted(tok)}): attention sink,\n|h| up to {k.norm:,.0f} "
             f"({k.ratio:.0f}× the others){carried}: massive activations")
         y = np.log10(max(k.norm, 1e-6)) if self.log.isChecked() else k.norm
         self.sink_label.setPos(norms.shape[0] - 1, y)

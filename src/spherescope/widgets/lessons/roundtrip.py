@@ -157,11 +157,15 @@ class RoundTripDock(QWidget):
                     break
 
     def figure(self):
-        """One-hot, the row it selects, and the way back, side by side."""
+        """One-hot over the row it selects, beside the way back (three in a row leave
+        each too narrow for slide-sized text)."""
         from spherescope.render.plots import composite
 
-        items = [p.getPlotItem() for p in (self.onehot_plot, self.row_plot, self.plot)]
-        return composite(self.theme.background, [items], widths=[1, 1, 2])
+        onehot, row, back = (p.getPlotItem() for p in (self.onehot_plot, self.row_plot, self.plot))
+        view = composite(self.theme.background, [[onehot, back], [row, None]], widths=[1, 1])
+        view.ci.removeItem(back)
+        view.ci.addItem(back, row=1, col=1, rowspan=2)
+        return view
 
     def _on_fractions(self) -> None:
         f = self.s.fractions
