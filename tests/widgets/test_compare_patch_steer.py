@@ -172,3 +172,42 @@ def test_steering_slider_flips_the_prediction_live(qtbot, window):
     _click_box(qtbot, dock.enabled)
     qtbot.waitUntil(lambda: s.traced_steer is None and not s.busy and s.trace.next_token.text == " Mary",
                     timeout=RUN_TIMEOUT)
+
+
+def test_export_dock_offers_what_can_be_drawn_and_steer_is_a_figure(qtbot, window, tmp_path):
+    """Issue 27: Export Dock once gave a dark screenshot of Steer's widgets, and opened
+    Compare's dialog with no second prompt only to fail."""
+    from PIL import Image
+
+    from spherescope.widgets.export_dialog import ExportOptions
+
+    def menu():
+        window._update_dock_menu(window.docks_menu)
+        return {a.data(): a for a in window.docks_menu.actions()}
+
+    items = menu()
+    assert not items["closest"].isEnabled() and "run a prompt first" in items["closest"].text()
+    type_and_run(qtbot, window)
+    s = window.session
+    items = menu()
+    assert items["closest"].isEnabled() and items["plane"].isEnabled() and items["closest"].text() == "Closest?…"
+    assert not items["compare"].isEnabled() and "second prompt" in items["compare"].text()
+    assert not items["steer"].isEnabled() and "move α" in items["steer"].text()
+    dock = window.lessons["steer"][0]
+    window.docks["steer"].raise_()
+    _click_box(qtbot, dock.enabled)
+    dock.layer.setValue(15)
+    qtbot.mouseClick(dock.contrast_button, Qt.MouseButton.LeftButton)
+    for alpha in (20, 50):
+        dock.alpha.setValue(alpha)
+        qtbot.waitUntil(lambda a=alpha: s.traced_steer is not None and s.traced_steer.alpha == a and not s.busy,
+                        timeout=RUN_TIMEOUT)
+    assert menu()["steer"].isEnabled()
+    path = tmp_path / "steer.png"
+    assert window.export_figure("steer", ExportOptions(str(path), 960, 540, "slide", False))
+    img = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    assert img.shape == (540, 960, 3), "the figure at the size asked, not a screenshot of the widgets"
+    assert img.mean() > 200, "the slide style's white page"
+    accent = (np.abs(img - np.array([208, 106, 0])).sum(axis=2) < 60).mean()
+    assert accent > 0.001, "the α curve is drawn"
+    assert dock.plot.parent() is not None, "the window's own plot stays in its dock"

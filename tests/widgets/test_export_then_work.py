@@ -44,7 +44,7 @@ def test_export_every_lesson_then_run_follow_drag_and_animate(qtbot, window, tmp
             assert view_for_dock(key, s) is not None, key
             path = tmp_path / f"{key}.png"
             assert window.export_figure(key, ExportOptions(str(path), 640, 360, "slide", False)), key
-            if key == "roundtrip":  # computed on demand, then written
+            if key in ("roundtrip", "attribution"):  # computed on demand, then written
                 qtbot.waitUntil(path.exists, timeout=RUN_TIMEOUT)
             assert path.stat().st_size > 1000, key
         qtbot.waitUntil(lambda: not s.busy, timeout=RUN_TIMEOUT)

@@ -129,3 +129,20 @@ def test_cancel_part_way_keeps_app_usable(qtbot, window):
     window.session.frame_added.disconnect(on_frame)
     type_and_run(qtbot, window)  # still usable
     assert window.layer_dock.bars.texts()[0] == " Mary"
+
+
+def test_first_launch_size_fits_the_screen(qapp, monkeypatch):
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QGuiApplication
+
+    from spherescope.widgets.main_window import first_size
+
+    assert first_size() == (1480, 920)  # the test screen is 1600x1000: room for the usual size
+
+    class Small:
+        def availableGeometry(self):
+            return QRect(0, 0, 1366, 740)  # a laptop with a panel
+
+    monkeypatch.setattr(QGuiApplication, "primaryScreen", staticmethod(lambda: Small()))
+    w, h = first_size()
+    assert (w, h) == (1326, 700)

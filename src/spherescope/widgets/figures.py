@@ -38,6 +38,8 @@ def view_for_dock(key: str, session=None) -> str | None:
     The compare dock draws the patching heatmap once there is one, else its plots."""
     if key == "compare":
         return "patching" if session is not None and session.patch_grid is not None else "compare"
+    if key == "steer":
+        return "steer"
     return next((v for v, k in LESSON_VIEWS.items() if k == key), None)
 
 
@@ -55,18 +57,23 @@ def _extra_line(view: str, session) -> str:
 
 
 def lesson_image(session, view: str, width: int, height: int, style_name: str = "dark", transparent: bool = False,
-                 annotations: frozenset[str] = frozenset(), svg: bool = False):
-    """A lesson view as a QImage (or SVG bytes with `svg`)."""
-    if view not in LESSON_VIEWS:
+                 annotations: frozenset[str] = frozenset(), svg: bool = False, steer_dock=None):
+    """A lesson view as a QImage (or SVG bytes with `svg`). `steer_dock`: the window's
+    Steer dock, whose runs the "steer" view draws."""
+    if view not in LESSON_VIEWS and view != "steer":
         raise ValueError(f"unknown view {view!r}: choose from {', '.join(VIEWS)}")
-    if view in NEEDS_TOKENS and len(session.plane_tokens) < 2:
-        raise ValueError(f"the {view} view needs two tokens (' Mary, John')")
-    if view == "patching" and session.patch_grid is None:
-        raise ValueError("the patching view needs a patching grid: run patching on two prompts first")
-    if view == "compare" and session.compare_trace is None:
-        raise ValueError("the compare view needs a second prompt")
+    problem = figure_problem(session, view, steer_dock)
+    if problem is not None:
+        raise ValueError(problem)
     style = STYLES.get(style_name, STYLES["dark"])
     theme = style.plot
+    if view == "steer":  # the curve lives in the window's dock (the runs made while α moved)
+        fig = steer_dock.export_plot(theme)
+        try:
+            return _draw(composite(theme.background, [[fig.getPlotItem()]]), session, view, width, height, theme,
+                         transparent, annotations, svg, made=[fig])
+        finally:
+            fig.deleteLater()
     cls = {k: c for k, c, _t in LESSONS}[LESSON_VIEWS[view]]
     session = session.snapshot()  # the throwaway dock binds to a detached copy, never to the live session
     dock = cls(session, None, theme=theme)
@@ -78,13 +85,7 @@ def lesson_image(session, view: str, width: int, height: int, style_name: str = 
         if isinstance(fig, pg.PlotWidget):  # one plot: into a figure with a title row above it
             fig = composite(theme.background, [[fig.getPlotItem()]])
             made.append(fig)
-        lines = plot_title_lines(facts_of(session), annotations, _extra_line(view, session))
-        wrap = design_size(width, height, theme.design_side)[0].width() - 24
-        with titled(fig, lines, theme.title, theme.headline_px, wrap):
-            bg = None if transparent else QColor(theme.background)
-            if svg:
-                return plot_svg(fig, width, height, bg, side=theme.design_side)
-            return plot_image(fig, width, height, bg, side=theme.design_side)
+        return _draw(fig, session, view, width, height, theme, transparent, annotations, svg)
     finally:
         # A plot the dock handed over has no parent any more: deleted with the dock it
         # would not be, and its connections would keep the snapshot (and its lessons,
@@ -95,10 +96,47 @@ def lesson_image(session, view: str, width: int, height: int, style_name: str = 
         dock.deleteLater()
 
 
+def _draw(fig, session, view, width, height, theme, transparent, annotations, svg, made=()):
+    """The figure under its annotation lines, as a QImage or SVG bytes."""
+    lines = plot_title_lines(facts_of(session), annotations, _extra_line(view, session))
+    wrap = design_size(width, height, theme.design_side)[0].width() - 24
+    try:
+        with titled(fig, lines, theme.title, theme.headline_px, wrap):
+            bg = None if transparent else QColor(theme.background)
+            if svg:
+                return plot_svg(fig, width, height, bg, side=theme.design_side)
+            return plot_image(fig, width, height, bg, side=theme.design_side)
+    finally:
+        if made:
+            fig.deleteLater()
+
+
+def figure_problem(session, view: str, steer_dock=None) -> str | None:
+    """Why `view` cannot be drawn from this session now (one sentence), or None. The
+    Export Dock menu says it beside each view it cannot draw."""
+    if view == "steer":
+        if steer_dock is None:
+            return "the Steer figure is drawn from the window's Steer tab"
+        return steer_dock.figure_problem()
+    if view not in ("tied", "token-norms") and session.trace is None:
+        return "run a prompt first"
+    if view in NEEDS_TOKENS and len(session.plane_tokens) < 2:
+        return f"the {view} view needs two tokens (' Mary, John')"
+    if view == "attribution" and session.attribution is None:
+        return ("What moved it is computed while its tab is open: open the tab, let it fill, then export"
+                if len(session.plane_tokens) else "What moved it needs a token to explain: set the plane's tokens")
+    if view == "patching" and session.patch_grid is None:
+        return "the patching view needs a patching grid: run patching on two prompts first"
+    if view == "compare" and session.compare_trace is None:
+        return "the compare view needs a second prompt: enter one in Compare and patch"
+    return None
+
+
 def save_lesson_figure(session, view: str, path: str | os.PathLike, width: int, height: int, style_name: str = "dark",
-                       transparent: bool = False, annotations: frozenset[str] = frozenset()) -> Path:
+                       transparent: bool = False, annotations: frozenset[str] = frozenset(), steer_dock=None) -> Path:
     svg = Path(path).suffix.lower() == ".svg"
-    out = lesson_image(session, view, width, height, style_name, transparent, annotations, svg=svg)
+    out = lesson_image(session, view, width, height, style_name, transparent, annotations, svg=svg,
+                       steer_dock=steer_dock)
     return atomic_write_bytes(path, out) if svg else save_image(out, path)
 
 

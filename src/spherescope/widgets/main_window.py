@@ -30,6 +30,21 @@ def remembered_model(settings: QSettings) -> str:
     return str(settings.value("last_model", "embedded") or "embedded")
 
 
+def first_size() -> tuple[int, int]:
+    """The size of a first launch: 1480x920, about 80% of a 1080p screen with a panel,
+    where no dock clips its text; on a smaller screen (a 1366x768 laptop) what it has
+    less a 40 px margin, so the window is never larger than the screen."""
+    from PySide6.QtGui import QGuiApplication
+
+    w, h = 1480, 920
+    screen = QGuiApplication.primaryScreen()
+    if screen is not None:
+        free = screen.availableGeometry()
+        if free.width() > 0 and free.height() > 0:
+            w, h = min(w, free.width() - 40), min(h, free.height() - 40)
+    return w, h
+
+
 class MainWindow(WindowExports, QMainWindow):
     def __init__(self, session=None, controller=None, view=None, binding=None, settings: QSettings | None = None,
                  model: str | None = None) -> None:
@@ -46,7 +61,7 @@ class MainWindow(WindowExports, QMainWindow):
         self.closed_early = False
         self._when_built: list = []
         self.export_annotations = None  # the last export's annotations, saved with scenes (None: style default)
-        self.resize(1480, 920)  # fits a 1080p screen with a panel
+        self.resize(*first_size())
         if self.settings.value("version", 0, type=int) == SETTINGS_VERSION:
             geo = self.settings.value("geometry")
             if isinstance(geo, QByteArray):
@@ -267,7 +282,9 @@ class MainWindow(WindowExports, QMainWindow):
         self._action(file_menu, "Export &Window…", lambda: self._export_widget_dialog(self, "window"))
         docks_menu = file_menu.addMenu("Export &Dock")
         for key, dock in self.docks.items():
-            self._action(docks_menu, dock.windowTitle() + "…", lambda _=False, k=key: self._export_dock(k))
+            self._action(docks_menu, dock.windowTitle() + "…", lambda _=False, k=key: self._export_dock(k)).setData(key)
+        docks_menu.aboutToShow.connect(lambda: self._update_dock_menu(docks_menu))
+        self.docks_menu = docks_menu
         data_menu = file_menu.addMenu("Export Da&ta")
         for key, title in self.DATA_VIEWS:
             self._action(data_menu, title + "…", lambda _=False, k=key: self._export_data_dialog(k))

@@ -75,9 +75,21 @@ class WindowExports:
             self.controller.request_roundtrip()
             self.controller.notify("Computing the round trip for the figure…", False)
             return True
+        if view == "attribution" and self.session.attribution is None and self.session.trace is not None \
+                and len(self.session.plane_tokens):
+            # Computed only while its tab is open: ask, and export when it comes.
+            def when_attributed(at) -> None:
+                if at is not None:
+                    self.session.attribution_changed.disconnect(when_attributed)
+                    self.export_figure(dock, opts)
+
+            self.session.attribution_changed.connect(when_attributed)
+            self.session.attribution_wanted = True
+            self.controller.notify("Computing what moved it for the figure…", False)
+            return True
         try:
             save_lesson_figure(self.session, view, opts.path, opts.width, opts.height, opts.style, opts.transparent,
-                               opts.annotations)
+                               opts.annotations, steer_dock=self.docks["steer"].widget() if "steer" in self.docks else None)
         except (WriteError, ValueError, RuntimeError) as exc:
             self.controller.notify(f"Export failed: {exc}", True)
             return False
@@ -130,10 +142,36 @@ class WindowExports:
     def _export_dock(self, key: str) -> None:
         from spherescope.widgets.figures import view_for_dock
 
-        if view_for_dock(key, self.session) is not None:
+        problem = self.dock_figure_problem(key)
+        if problem is not None:  # the menu item is disabled then; a shortcut or a script may still come here
+            self.controller.notify(f"Nothing to export: {problem}.", True)
+        elif view_for_dock(key, self.session) is not None:
             self.show_export_dialog(dock=key)
         else:
             self._export_widget_dialog(self.docks[key].widget(), key)
+
+    def dock_figure_problem(self, key: str) -> str | None:
+        """Why a dock's figure cannot be drawn now, or None (Export Dock's menu)."""
+        from spherescope.widgets.figures import figure_problem, view_for_dock
+
+        view = view_for_dock(key, self.session)
+        if view is None:
+            return None  # a panel without a figure: a picture of the widget
+        if view == "roundtrip" and self.session.trace is not None:
+            return None  # computed on demand (export_figure asks for it)
+        if view == "attribution" and self.session.trace is not None and len(self.session.plane_tokens):
+            return None  # the same
+        steer = self.docks["steer"].widget() if "steer" in self.docks else None
+        return figure_problem(self.session, view, steer)
+
+    def _update_dock_menu(self, menu) -> None:
+        """Export Dock offers what can be drawn now; the rest say why not."""
+        for action in menu.actions():
+            key = action.data()
+            problem = self.dock_figure_problem(key)
+            title = self.docks[key].windowTitle()
+            action.setEnabled(problem is None)
+            action.setText(f"{title}…" if problem is None else f"{title} ({problem})")
 
     def _export_widget_dialog(self, widget: QWidget, name: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, f"Export {name}", str(Path.home() / f"spherescope-{name}.png"),

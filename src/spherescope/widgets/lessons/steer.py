@@ -72,6 +72,7 @@ class SteerDock(QWidget):
         self.plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen(th.axis, width=1)))
         self.plot.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen(th.axis, width=1)))
         self.points: dict[float, float] = {}
+        self.predictions: dict[float, tuple[str, float]] = {}  # α -> the model's next token and its probability
         self._key = None
         self._plain = None  # (prompt, position, logits) of the last run without steering
         form = QFormLayout()
@@ -222,7 +223,7 @@ class SteerDock(QWidget):
             return
         key = (s.prompt, st.layer, st.toward, st.away, st.position, tr.position)
         if key != self._key:
-            self._key, self.points = key, {}
+            self._key, self.points, self.predictions = key, {}, {}
             vocab = s.vocab
             label = f"logit({quoted(vocab.texts[st.toward])})" + (
                 f" − logit({quoted(vocab.texts[st.away])})" if st.away is not None else "")
@@ -230,6 +231,7 @@ class SteerDock(QWidget):
         logits = tr.model_logits
         value = float(logits[st.toward] - (logits[st.away] if st.away is not None else 0.0))
         self.points[float(st.alpha)] = value
+        self.predictions[float(st.alpha)] = (tr.next_token.text, float(tr.next_prob))
         xs = np.array(sorted(self.points))
         self.curve.setData(xs, np.array([self.points[x] for x in xs]))
         self.now.setData([float(st.alpha)], [value])
@@ -238,3 +240,47 @@ class SteerDock(QWidget):
         """The α curve alone, for a picture."""
         self.plot.setParent(None)
         return self.plot
+
+    def figure_problem(self) -> str | None:
+        """Why there is no α curve to draw yet, or None."""
+        if len(self.points) < 2:
+            return ("the Steer figure is the curve of the runs made so far: tick Steer, choose a token, and move α "
+                    "to two values or more")
+        return None
+
+    def export_plot(self, theme: PlotTheme) -> pg.PlotWidget:
+        """A new plot of the α curve for a picture, in `theme`, the window's plot left as
+        it is: the dose-response so far, the current α marked, both tokens named, and the
+        model's prediction written where it changes along α."""
+        st, vocab = self.s.traced_steer, self.s.vocab
+        xs = np.array(sorted(self.points))
+        ys = np.array([self.points[x] for x in xs])
+        names = ("", "")
+        if st is not None and vocab is not None:
+            names = (quoted(vocab.texts[st.toward]), quoted(vocab.texts[st.away]) if st.away is not None else "")
+        where = "" if st is None else (f" after block {st.layer}, " + ("every position" if st.position is None
+                                                                        else f"position {st.position}"))
+        what = names[0] + (f" − {names[1]}" if names[1] else "")
+        plot = plot_widget(theme, f"Steering toward {what}{where}", self.plot.getAxis("left").labelText or "Δ logit",
+                           "α (added along the unit direction)")
+        plot.setMinimumHeight(0)
+        plot.plot(xs, ys, pen=pg.mkPen(theme.accent, width=2), symbol="o", symbolSize=6, symbolBrush=theme.accent,
+                  symbolPen=None)
+        plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen(theme.axis, width=1)))
+        if st is not None and float(st.alpha) in self.points:
+            plot.plot([float(st.alpha)], [self.points[float(st.alpha)]], pen=None, symbol="o", symbolSize=12,
+                      symbolBrush=theme.second, symbolPen=None)
+            plot.addItem(pg.InfiniteLine(float(st.alpha), angle=90, pen=pg.mkPen(theme.second, width=1,
+                                                                                  style=Qt.PenStyle.DashLine)))
+        last = None
+        span = float(ys.max() - ys.min()) or 1.0
+        for k, x in enumerate(xs):
+            token, prob = self.predictions.get(float(x), ("", 0.0))
+            if token != last or k == len(xs) - 1:
+                # Centred over its point, but inward at the curve's ends, or it leaves the plot.
+                ax = 0.0 if k == 0 and len(xs) > 1 else 1.0 if k == len(xs) - 1 and len(xs) > 1 else 0.5
+                label = pg.TextItem(f"{quoted(token)} {100 * prob:.0f}%", color=theme.text, anchor=(ax, 1))
+                label.setPos(float(x), float(ys[k]) + 0.03 * span)
+                plot.addItem(label)
+                last = token
+        return plot
