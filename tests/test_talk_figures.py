@@ -116,3 +116,46 @@ def test_the_sphere_headline_is_legible_and_clear_of_the_layer_number(qapp, monk
     first = _ink_runs((px[:, :480] < 100).any(axis=1))[0]
     band = px[first[0]:first[1], 480:1500] < 100  # the headline's first line stops short of the sphere and the layer number
     assert band.mean() < 0.01, "the headline wraps in the column beside the sphere"
+
+
+def test_the_steer_figure_is_the_dose_response_from_the_command_line(qapp, tmp_path, capsys):
+    from spherescope.cli import main
+
+    out = tmp_path / "steer.png"
+    assert main(["render", "--view", "steer", "--prompt", ARTICLE, "--tokens", " Mary, John", "--style", "slide",
+                 "--steer-alpha", "60", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "steering toward ' John' − ' Mary' after block 15" in said and "the prediction changes" in said
+    from PIL import Image
+
+    from spherescope.render.styles import STYLES
+
+    img = _px(Image.open(out))
+    assert img.shape[:2] == (1080, 1920)
+    hexa = STYLES["slide"].plot.accent.lstrip("#")
+    accent = np.array([int(hexa[i:i + 2], 16) for i in (0, 2, 4)])
+    curve = (np.abs(img - accent).sum(axis=2) < 40).mean()
+    assert curve > 0.001, "the α curve is drawn in the accent colour"
+    assert main(["render", "--view", "plane", "--prompt", ARTICLE, "--tokens", " Mary, John", "--steer-layer", "3",
+                 "--out", str(tmp_path / "p.png")]) == 2
+    assert "add --view steer" in capsys.readouterr().err
+    assert main(["render", "--view", "steer", "--prompt", ARTICLE, "--alphas", "1:2:1",
+                 "--out", str(tmp_path / "s.png")]) == 2
+
+
+def test_the_steer_curve_is_the_apis_sweep(qapp):
+    """The figure's numbers are the API's: the same forward passes, the same α."""
+    from spherescope.core.patching import SteerSpec
+    from spherescope.models.patching import steer_curve
+    from spherescope.models.trace import tokenize
+
+    m = spherescope.load()
+    mary, john = m.token(" Mary"), m.token(" John")
+    toks = [t.id for t in tokenize(m.loaded, ARTICLE)]
+    curve = steer_curve(m.loaded, toks, SteerSpec(15, john, mary, 0.0, None), (-40.0, 0.0, 40.0))
+    sweep = m.steer_sweep(ARTICLE, 15, " John", [-40, 0, 40], away=" Mary", target=" John", contrast=" Mary")
+    np.testing.assert_allclose(curve.diffs, sweep.diffs, atol=1e-5)
+    assert [p[0] for p in curve.predictions] == list(sweep.next_texts)
+    assert curve.diffs[0] < curve.diffs[1] < curve.diffs[2], "toward ' John' raises logit(' John') − logit(' Mary')"
+    plain = m.trace(ARTICLE, attribute=" John", contrast=" Mary")
+    assert curve.diffs[1] == pytest.approx(plain.data["attribution"]["logit_diff"], abs=1e-4)

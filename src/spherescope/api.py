@@ -26,12 +26,12 @@ def figure(prompt: str | None = None, *, model: Any = "embedded", tokenizer: Any
            scene: str | os.PathLike | None = None, alpha: float | None = None, apply_alpha: bool = False,
            fps: float = 30.0, orbit: float = 0.0, seconds_per_layer: float = 0.25, device: str = "auto",
            dtype: str | None = None, model_name: str = "in-memory model", camera: str | None = None,
-           whole_path: bool = False):
+           whole_path: bool = False, steer: dict | None = None, alphas=None):
     """Draw one view of a prompt's trace. Returns a PIL image when `out` is None, else the
     path written (.png, .jpg, .svg; .mp4 or .gif for the layer sweep of the sphere).
 
     view: sphere, plane, attribution, closest, confidence, norms, token-norms, roundtrip,
-    tied, compare or patching.
+    tied, compare, patching or steer.
     tokens: " Mary, John" (the plane's two tokens; a token-plane basis for the sphere; the
     target and contrast of patching).
     compare: a second prompt, drawn on the sphere beside the first; the corrupt prompt
@@ -39,6 +39,10 @@ def figure(prompt: str | None = None, *, model: Any = "embedded", tokenizer: Any
     camera: "plane" (straight above the token plane: the default with tokens), "top",
     "oblique", or "AZ,EL[,DIST]". whole_path: the sphere at one layer draws the path
     up to that layer unless this is True.
+    steer (view="steer"): dict(layer=, toward=, away=, alpha=, position=), each optional
+    (default: after the middle block, toward the second of `tokens` and away from the
+    first, α marked if given); alphas: the α values ("LO:HI:N" or a list; default 21
+    round values out to 3 x |h| at that layer).
     annotations: "all", "none", a list of title/model/layer/colorbar/key/kept, or None
     for the style's default (all for slides). Raises ValueError for a bad argument and
     spherescope's own errors (one sentence each) for bad input such as an empty prompt.
@@ -62,12 +66,19 @@ def figure(prompt: str | None = None, *, model: Any = "embedded", tokenizer: Any
         annotations=None if annotations is None else parse_annotations(annotations, style_name),
         apply_alpha=apply_alpha, alpha=alpha, fps=fps, orbit=orbit, seconds_per_layer=seconds_per_layer,
         out=Path(out) if out is not None else None, load_options=load_options(device, dtype), model_name=model_name,
-        camera=camera, whole_path=whole_path,
+        camera=camera, whole_path=whole_path, alphas=alphas,
+        steer=None if steer is None else _steer_options(steer),
     )
     result, _what = make_figure(req)
     if out is not None:
         return Path(result)
     return _pil(result)
+
+
+def _steer_options(steer) -> dict:
+    if not isinstance(steer, dict) or set(steer) - {"layer", "toward", "away", "alpha", "position"}:
+        raise ValueError("steer= takes a dict with any of layer, toward, away, alpha and position")
+    return {k: steer.get(k) for k in ("layer", "toward", "away", "alpha", "position")}
 
 
 def _pil(img):

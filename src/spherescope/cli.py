@@ -28,6 +28,25 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help="load even when the model's estimated memory exceeds what is free (it may swap or fail)")
 
 
+def _add_steer_args(group, sweep: bool = False) -> None:
+    group.add_argument("--steer-layer", type=int, default=None, metavar="K",
+                       help="the block after which the direction is added (0: to the embeddings)"
+                       + ("; default: the middle block" if sweep else ""))
+    group.add_argument("--steer-toward", default=None, metavar="' John'", help="steer toward this token's direction"
+                       + ("; default: the second of --tokens" if sweep else ""))
+    group.add_argument("--steer-away", default=None, metavar="' Mary'",
+                       help="and away from this one's (the direction is toward minus away)"
+                       + ("; default: the first of --tokens" if sweep else ""))
+    group.add_argument("--steer-alpha", type=float, default=None, metavar="A",
+                       help="the α to mark on the curve" if sweep else
+                       "the strength: the length of the vector added (compare |h| at that layer)")
+    group.add_argument("--steer-position", type=int, default=None, metavar="N",
+                       help="add it at this position only (default: every position)")
+    if sweep:
+        group.add_argument("--alphas", default=None, metavar="LO:HI:N or A,B,C",
+                           help="the α values of --view steer (default: 21 round values out to 3 x |h| at that layer)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="spherescope", description="Watch a transformer's hidden state move as a direction on a sphere with a length.")
     parser.add_argument("--version", action="version", version=f"spherescope {__version__}")
@@ -52,17 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="direct logit attribution of each block's attention and MLP to this token's logit")
     tr.add_argument("--contrast", default=None, metavar="' John'",
                     help="with --attribute: attribute logit(target) - logit(contrast)")
-    steer = tr.add_argument_group("steering", "add alpha x a unit token direction to the residual after one block, "
-                                  "and trace the steered run")
-    steer.add_argument("--steer-layer", type=int, default=None, metavar="K",
-                       help="the block after which the direction is added (0: to the embeddings)")
-    steer.add_argument("--steer-toward", default=None, metavar="' John'", help="steer toward this token's direction")
-    steer.add_argument("--steer-away", default=None, metavar="' Mary'",
-                       help="and away from this one's (the direction is toward minus away)")
-    steer.add_argument("--steer-alpha", type=float, default=None, metavar="A",
-                       help="the strength: the length of the vector added (compare |h| at that layer)")
-    steer.add_argument("--steer-position", type=int, default=None, metavar="N",
-                       help="add it at this position only (default: every position)")
+    _add_steer_args(tr.add_argument_group("steering", "add alpha x a unit token direction to the residual after one "
+                                           "block, and trace the steered run"))
     tr.add_argument("--backend", choices=["direct", "nnsight"], default="direct",
                     help="direct (default): hooks on a local model; nnsight: the same trace through nnsight (pip install 'spherescope[remote]')")
     tr.add_argument("--remote", action="store_true",
@@ -80,11 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     rd = sub.add_parser("render", help="any view as a figure (PNG, JPEG, SVG), or the layer sweep as MP4 or GIF, with no window")
     _add_model_args(rd)
     rd.add_argument("--view", choices=["sphere", "plane", "attribution", "closest", "confidence", "norms", "token-norms",
-                                       "roundtrip", "tied", "compare", "patching"],
+                                       "roundtrip", "tied", "compare", "patching", "steer"],
                     default="sphere", help="sphere: the 3-D view (default); plane: the article's plane of two --tokens; "
                     "compare: the angle and logit difference of --prompt and --compare; patching: the heatmap of "
-                    "patching --prompt (clean) into --compare (corrupt) for the two --tokens; or a lesson's plot or "
-                    "table alone")
+                    "patching --prompt (clean) into --compare (corrupt) for the two --tokens; steer: the model's answer "
+                    "as α grows (--steer-*); or a lesson's plot or table alone")
     rd.add_argument("--compare", default=None, metavar="PROMPT",
                     help="a second prompt, drawn on the sphere beside the first (and the corrupt prompt of --view patching)")
     rd.add_argument("--prompt", default=None)
@@ -109,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--speed", type=float, default=0.25, help="seconds per layer in an animation (default 0.25)")
     rd.add_argument("--orbit", type=float, default=0.0, help="degrees of camera orbit over an animation; it ends facing the prediction")
     rd.add_argument("--out", required=True, help="FILE.png, FILE.jpg, FILE.svg, FILE.mp4 or FILE.gif")
+    _add_steer_args(rd.add_argument_group("steering (--view steer)", "the dose-response of adding α x a unit "
+                                          "token direction after one block"), sweep=True)
     return parser
 
 

@@ -259,10 +259,8 @@ class Model:
     def steer_sweep(self, prompt: str, layer: int, toward: str, alphas, away: str | None = None,
                     position: int | None = None, target: str | None = None, contrast: str | None = None) -> SteerSweep:
         """The model's next token at each α of a steering vector (one forward pass each)."""
-        import torch
-
         from spherescope.core.patching import SteerSpec
-        from spherescope.models.patching import _last_logits, steering
+        from spherescope.models.patching import steer_sweep
         from spherescope.models.token_lookup import resolve_token
         from spherescope.models.trace import tokenize
 
@@ -273,20 +271,16 @@ class Model:
             aw = None if away is None else resolve_token(lm, away, "away")
             t_id = None if target is None else resolve_token(lm, target, "target")
             c_id = None if contrast is None else resolve_token(lm, contrast, "contrast")
-            ids = torch.tensor([[t.id for t in toks]], device=next(lm.model.parameters()).device)
             alphas = np.asarray(list(alphas), np.float64)
-            out_ids, probs, diffs = [], [], []
-            for a in alphas:
-                with steering(lm, SteerSpec(int(layer), tw, aw, float(a), position), len(toks)):
-                    logits = _last_logits(lm, ids)[0]
-                p = torch.softmax(logits, -1)
-                k = int(torch.argmax(logits))
-                out_ids.append(k)
-                probs.append(float(p[k]))
-                if t_id is not None:
-                    diffs.append(float(logits[t_id] - (logits[c_id] if c_id is not None else 0.0)))
-        return SteerSweep(alphas, np.array(out_ids, np.int64), tuple(lm.token_text(i) for i in out_ids),
-                          np.array(probs), np.array(diffs) if t_id is not None else None)
+            logits = steer_sweep(lm, [t.id for t in toks], SteerSpec(int(layer), tw, aw, 0.0, position), alphas)
+        out_ids = logits.argmax(axis=1)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        probs = 1.0 / np.exp(shifted).sum(axis=1)  # the top token's shifted logit is 0
+        diffs = None
+        if t_id is not None:
+            diffs = (logits[:, t_id] - (logits[:, c_id] if c_id is not None else 0.0)).astype(np.float64)
+        return SteerSweep(alphas, out_ids.astype(np.int64), tuple(lm.token_text(int(i)) for i in out_ids),
+                          probs.astype(np.float64), diffs)
 
     def figure(self, view: str = "sphere", prompt: str | None = None, **kwargs):
         """spherescope.figure with this model, without loading it again."""

@@ -66,6 +66,8 @@ class FigureRequest:
     camera: str | None = None  # plane | top | oblique | AZ,EL[,DIST]; default: above the plane with tokens
     whole_path: bool = False  # a picture of one layer draws the path up to it, unless this
     compare: str | None = None  # a second prompt (the corrupt one of the patching view)
+    steer: dict | None = None  # --view steer: layer, toward, away, alpha (the one marked), position; None: defaults
+    alphas: tuple | None = None  # --view steer's α values (None: 21 round values out to 3 x |h|)
     size: tuple[int, int] = (1920, 1080)
     style: str | None = None
     transparent: bool = False
@@ -121,9 +123,45 @@ def validate(req: FigureRequest) -> FigureRequest:
         from spherescope.state.scene import parse_camera
 
         parse_camera(req.camera)  # refused before any load
+    _validate_steer(req)
     if req.out is not None:
         check_writable(req.out, reading=(*req.reading, req.model if isinstance(req.model, (str, Path)) else None))
     return req
+
+
+def parse_alphas(text) -> tuple[float, ...]:
+    """--alphas: "LO:HI:N" (N evenly spaced values) or "A,B,C", or a list of numbers."""
+    import numpy as np
+
+    try:
+        if isinstance(text, str) and ":" in text:
+            lo, hi, n = text.split(":")
+            if int(n) < 2 or int(n) > 201:
+                raise ValueError
+            values = tuple(float(v) for v in np.linspace(float(lo), float(hi), int(n)))
+        else:
+            values = tuple(float(v) for v in (text.split(",") if isinstance(text, str) else text))
+    except (TypeError, ValueError):
+        raise ValueError("--alphas takes LO:HI:N (2 to 201 values) or a list such as -40,-20,0,20,40") from None
+    if not 2 <= len(values) <= 201 or not all(math.isfinite(v) for v in values):
+        raise ValueError("--alphas needs 2 to 201 finite numbers")
+    return tuple(sorted(set(values)))
+
+
+def _validate_steer(req: FigureRequest) -> None:
+    steer = req.steer or {}
+    if req.view != "steer":
+        if any(v is not None for v in steer.values()) or req.alphas is not None:
+            raise ValueError("--steer-* and --alphas draw --view steer (the dose-response curve): add --view steer")
+        return
+    if steer.get("layer") is not None and int(steer["layer"]) < 0:
+        raise ValueError("--steer-layer must be 0 (the embeddings) or more")
+    if steer.get("alpha") is not None and not math.isfinite(float(steer["alpha"])):
+        raise ValueError("--steer-alpha must be a finite number")
+    if steer.get("toward") is not None and steer.get("toward") == steer.get("away"):
+        raise ValueError("--steer-away is the same token as --steer-toward: there is no direction between them")
+    if req.alphas is not None:
+        req.alphas = parse_alphas(req.alphas)
 
 
 _FIGURE_LOCK = threading.Lock()
@@ -256,6 +294,7 @@ def _make_figure(req: FigureRequest):
     session, view, binding = _draw_setup(app, scene, loaded, trace, ctx, gl)
     if scene.compare_prompt.strip():
         _fill_compare(session, ctx, scene, patch=req.view == "patching")
+    curve = _steer_curve(req, ctx, scene, trace) if req.view == "steer" else None
     last = trace.num_layers
     layer = req.layer if req.layer is not None else (min(max(scene.layer, 0), last) if req.scene is not None else last)
     if not 0 <= layer <= last:
@@ -268,7 +307,7 @@ def _make_figure(req: FigureRequest):
     if notes is None:
         notes = frozenset(scene.annotations) if scene.annotations is not None else default_annotations(style)
     try:
-        return _draw(req, session, binding, style, notes, trace)
+        return _draw(req, session, binding, style, notes, trace, curve)
     finally:
         if view is not None:
             view.close()
@@ -366,7 +405,43 @@ def _fill_compare(session, ctx, scene, patch: bool) -> None:
                                                  contrast)
 
 
-def _draw(req: FigureRequest, session, binding, style: str, notes: frozenset, trace):
+def _steer_curve(req: FigureRequest, ctx, scene, trace):
+    """--view steer's dose-response: the flags, then the scene's steering, then the
+    plane's pair (toward the second, away from the first, as the window's "Toward the
+    contrast"), after the middle block, over round α values out to 3 x |h| there."""
+    import numpy as np
+
+    from spherescope.core.patching import SteerSpec, default_alphas
+    from spherescope.models.patching import steer_curve
+    from spherescope.models.token_lookup import resolve_token
+
+    lm = ctx.model
+    flags = req.steer or {}
+    saved = scene.steer or {}
+    n = lm.info.num_layers
+    layer = flags.get("layer", saved.get("layer"))
+    layer = n // 2 if layer is None else int(layer)
+    if not 0 <= layer <= n:
+        raise PromptError(f"--steer-layer {layer} is out of range: the model has layers 0..{n}.")
+    if flags.get("toward") is not None:
+        toward = resolve_token(lm, flags["toward"], "--steer-toward")
+        away = resolve_token(lm, flags["away"], "--steer-away") if flags.get("away") is not None else None
+    elif saved.get("toward") is not None and req.tokens is None:
+        toward, away = int(saved["toward"]), saved.get("away")
+    elif len(scene.plane_tokens) >= 2:
+        away, toward = (int(i) for i in scene.plane_tokens[:2])
+    else:
+        raise PromptError("--view steer needs a direction: --steer-toward ' John' or --tokens ' Mary, John'.")
+    position = flags.get("position", saved.get("position"))
+    alpha = flags.get("alpha", saved.get("alpha"))
+    alphas = req.alphas or tuple(default_alphas(float(np.linalg.norm(trace.path()[layer]))))
+    if alpha is not None and float(alpha) not in alphas:
+        alphas = tuple(sorted({*alphas, float(alpha)}))
+    spec = SteerSpec(layer, toward, away, 0.0, position)
+    return steer_curve(lm, [t.id for t in trace.tokens], spec, alphas, trace.position, alpha)
+
+
+def _draw(req: FigureRequest, session, binding, style: str, notes: frozenset, trace, curve=None):
     from spherescope.render.figure import save_figure, sphere_image
     from spherescope.widgets.figures import describe, lesson_image, save_lesson_figure
 
@@ -387,9 +462,10 @@ def _draw(req: FigureRequest, session, binding, style: str, notes: frozenset, tr
             return img, what
         return save_figure(img, req.out), f"{w}x{h}, {what}"
     if req.out is None:
-        return lesson_image(session, req.view, w, h, style, req.transparent, notes), describe(session, req.view)
-    path = save_lesson_figure(session, req.view, req.out, w, h, style, req.transparent, notes)
-    return path, f"{w}x{h}, {describe(session, req.view)}"
+        return (lesson_image(session, req.view, w, h, style, req.transparent, notes, steer=curve),
+                describe(session, req.view, curve))
+    path = save_lesson_figure(session, req.view, req.out, w, h, style, req.transparent, notes, steer=curve)
+    return path, f"{w}x{h}, {describe(session, req.view, curve)}"
 
 
 def cmd_render(args) -> int:
@@ -418,6 +494,8 @@ def cmd_render(args) -> int:
         seconds_per_layer=args.speed, out=out,
         load_options=load_options(args.device, args.dtype, args.allow_pickle, args.ignore_memory),
         reading=(args.scene,) if args.scene else (), camera=args.camera, whole_path=args.whole_path,
+        steer={k: getattr(args, f"steer_{k}") for k in ("layer", "toward", "away", "alpha", "position")},
+        alphas=args.alphas,
     )
     path, what = make_figure(req)
     print(f"wrote {path}: {what}")

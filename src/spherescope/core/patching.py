@@ -81,3 +81,44 @@ class SteerSpec:
             raise ValueError("Steering toward and away from the same token has no direction: choose two tokens.")
         if self.position is not None and n_tokens is not None and not -n_tokens <= self.position < n_tokens:
             raise ValueError(f"Steering position {self.position} is out of range: the prompt has {n_tokens} tokens.")
+
+
+@dataclass(frozen=True)
+class SteerCurve:
+    """Steering's dose-response, ready to draw: at each α the model's logit(toward) −
+    logit(away) (logit(toward) alone with no away token) and its next token with its
+    probability, at the followed position. The window gathers one as α moves; `render
+    --view steer` and the API sweep one."""
+
+    toward: str  # token texts
+    away: str | None
+    layer: int
+    position: int | None  # the steered position; None: every position
+    alphas: tuple[float, ...]
+    diffs: tuple[float, ...]
+    predictions: tuple[tuple[str, float], ...]  # (next token's text, its probability) at each α
+    current: float | None = None  # the α to mark (the window's slider, or --steer-alpha)
+
+    def problem(self) -> str | None:
+        """Why there is no curve to draw, or None."""
+        if len(self.alphas) < 2:
+            return ("the Steer figure is the curve of the runs made so far: tick Steer, choose a token, and move α "
+                    "to two values or more")
+        return None
+
+    def value_label(self) -> str:
+        from spherescope.core.text import quoted
+
+        return f"logit({quoted(self.toward)})" + (f" − logit({quoted(self.away)})" if self.away is not None else "")
+
+
+def default_alphas(scale: float, count: int = 21) -> np.ndarray:
+    """A symmetric sweep out to three times `scale` (the residual's length where the
+    vector is added), in round steps: α is only large or small against that length."""
+    top = max(1.0, 3.0 * float(scale))
+    step = float(10 ** np.floor(np.log10(top / (count // 2))))
+    for mult in (1, 2, 2.5, 5, 10):
+        if step * mult * (count // 2) >= top:
+            step *= mult
+            break
+    return np.round(np.arange(-(count // 2), count // 2 + 1) * step, 6)

@@ -154,6 +154,50 @@ def _last_logits(loaded: LoadedModel, ids: torch.Tensor) -> torch.Tensor:
     return out.logits[:, -1].float()
 
 
+@torch.no_grad()
+def steer_sweep(loaded: LoadedModel, token_ids: list[int], spec: SteerSpec, alphas, followed: int = -1,
+                cancel: Callable[[], bool] | None = None) -> np.ndarray:
+    """The model's float32 logits at the followed position for `spec` steered at each α
+    ((len(alphas), V)): one forward pass each, checked and bounded as a single steered
+    run is (the α limit, the layer, the position)."""
+    from dataclasses import replace
+
+    ids = torch.tensor([list(token_ids)], device=next(loaded.model.parameters()).device)
+    n = len(token_ids)
+    followed = followed % n
+    rows = []
+    for a in alphas:
+        if cancel is not None and cancel():
+            raise Cancelled()
+        with steering(loaded, replace(spec, alpha=float(a)), n):
+            if followed == n - 1:
+                logits = _last_logits(loaded, ids)[0]
+            else:
+                out = loaded.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
+                logits = out.logits[0, followed].float()
+        if not torch.isfinite(logits).all():
+            raise PromptError(f"α = {float(a):g} after block {spec.layer} gives logits that are not finite numbers.")
+        rows.append(logits.cpu().numpy())
+    return np.stack(rows) if rows else np.zeros((0, loaded.info.vocab_size), np.float32)
+
+
+def steer_curve(loaded: LoadedModel, token_ids: list[int], spec: SteerSpec, alphas, followed: int = -1,
+                current: float | None = None, cancel=None):
+    """The dose-response of `spec` over `alphas` as a core.patching.SteerCurve."""
+    from spherescope.core.patching import SteerCurve
+
+    logits = steer_sweep(loaded, token_ids, spec, alphas, followed, cancel)
+    top = logits.argmax(axis=1)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(shifted[np.arange(len(top)), top]) / np.exp(shifted).sum(axis=1)
+    away = logits[:, spec.away] if spec.away is not None else 0.0
+    diffs = logits[:, spec.toward] - away
+    return SteerCurve(loaded.token_text(spec.toward), None if spec.away is None else loaded.token_text(spec.away),
+                      spec.layer, spec.position, tuple(float(a) for a in alphas), tuple(float(d) for d in diffs),
+                      tuple((loaded.token_text(int(k)), float(p)) for k, p in zip(top, probs)),
+                      None if current is None else float(current))
+
+
 @dataclass(frozen=True)
 class PatchPlan:
     """What a patching grid will cost, known before its first patched run."""

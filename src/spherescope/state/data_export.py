@@ -14,9 +14,13 @@ import numpy as np
 from spherescope.state.session import Session
 
 
-def view_table(session: Session, view: str) -> tuple[list[str], list[list]]:
+def view_table(session: Session, view: str, steer=None) -> tuple[list[str], list[list]]:
     """(columns, rows) of what `view` shows now; ValueError (a sentence) when it shows
-    nothing yet."""
+    nothing yet. `steer`: the Steer tab's core.patching.SteerCurve."""
+    if view == "steer":
+        if steer is None or steer.problem() is not None:
+            raise ValueError("The steer view has no numbers yet: tick Steer, choose a token and move α.")
+        return steer_rows(steer)
     fn = _TABLES.get(view)
     if fn is None:
         raise ValueError(f"The {view} view has no numbers to export.")
@@ -133,9 +137,15 @@ def _compare(s: Session):
     return ["layer", "first_diff", "second_diff"], [[i, float(a), float(b)] for i, (a, b) in enumerate(zip(first, second))]
 
 
+def steer_rows(curve) -> tuple[list[str], list[list]]:
+    """A dose-response curve with the API's SteerSweep columns."""
+    return ["alpha", "next_text", "next_prob", "logit_diff"], [
+        [float(a), t, float(p), float(d)] for a, (t, p), d in zip(curve.alphas, curve.predictions, curve.diffs)]
+
+
 _TABLES = {"sphere": _path_rows, "plane": _plane, "attribution": _attribution, "norms": _norms, "closest": _closest,
            "confidence": _confidence, "patching": _patching, "token-norms": _token_norms, "compare": _compare}
-VIEWS_WITH_DATA = tuple(_TABLES)
+VIEWS_WITH_DATA = (*_TABLES, "steer")
 
 
 def table_text(cols: list[str], rows: list[list], fmt: str) -> str:

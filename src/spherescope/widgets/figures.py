@@ -29,7 +29,7 @@ from spherescope.widgets.lessons import LESSONS
 LESSON_VIEWS = {"plane": "plane", "attribution": "attribution", "closest": "closest", "confidence": "confidence", "norms": "norms",
                 "token-norms": "token_norms", "roundtrip": "roundtrip", "tied": "tied", "compare": "compare",
                 "patching": "compare"}
-VIEWS = ("sphere", *LESSON_VIEWS)
+VIEWS = ("sphere", *LESSON_VIEWS, "steer")
 NEEDS_TOKENS = ("plane",)  # views drawn in the plane of two chosen tokens (attribution: one at least)
 
 
@@ -43,7 +43,9 @@ def view_for_dock(key: str, session=None) -> str | None:
     return next((v for v, k in LESSON_VIEWS.items() if k == key), None)
 
 
-def _extra_line(view: str, session) -> str:
+def _extra_line(view: str, session, steer=None) -> str:
+    if view == "steer" and steer is not None:
+        return _steer_line(steer)
     if view in ("compare", "patching"):
         return second_line(session)  # the figure names the prompt it compares with
     if view == "plane":
@@ -56,22 +58,35 @@ def _extra_line(view: str, session) -> str:
     return ""
 
 
+def _steer_line(curve) -> str:
+    """Where α = 0 and the marked α lead, so the headline's prediction and the curve's
+    marked point can't be read as contradicting each other."""
+    said = []
+    for alpha, what in ((0.0, "α = 0"), (curve.current, "the marked α = {:g}")):
+        if alpha is not None and alpha in curve.alphas:
+            token, prob = curve.predictions[curve.alphas.index(alpha)]
+            said.append(f"{what.format(alpha)} → {quoted(token)} {100 * prob:.0f}%")
+    return "; ".join(dict.fromkeys(said))
+
+
 def lesson_image(session, view: str, width: int, height: int, style_name: str = "dark", transparent: bool = False,
-                 annotations: frozenset[str] = frozenset(), svg: bool = False, steer_dock=None):
-    """A lesson view as a QImage (or SVG bytes with `svg`). `steer_dock`: the window's
-    Steer dock, whose runs the "steer" view draws."""
+                 annotations: frozenset[str] = frozenset(), svg: bool = False, steer=None):
+    """A lesson view as a QImage (or SVG bytes with `svg`). `steer`: the
+    core.patching.SteerCurve the "steer" view draws (the window's runs, or a sweep)."""
     if view not in LESSON_VIEWS and view != "steer":
         raise ValueError(f"unknown view {view!r}: choose from {', '.join(VIEWS)}")
-    problem = figure_problem(session, view, steer_dock)
+    problem = figure_problem(session, view, steer)
     if problem is not None:
         raise ValueError(problem)
     style = STYLES.get(style_name, STYLES["dark"])
     theme = style.plot
-    if view == "steer":  # the curve lives in the window's dock (the runs made while α moved)
-        fig = steer_dock.export_plot(theme)
+    if view == "steer":
+        from spherescope.widgets.lessons.steer import steer_plot
+
+        fig = steer_plot(steer, theme)
         try:
             return _draw(composite(theme.background, [[fig.getPlotItem()]]), session, view, width, height, theme,
-                         transparent, annotations, svg, made=[fig])
+                         transparent, annotations, svg, made=[fig], steer=steer)
         finally:
             fig.deleteLater()
     cls = {k: c for k, c, _t in LESSONS}[LESSON_VIEWS[view]]
@@ -96,9 +111,9 @@ def lesson_image(session, view: str, width: int, height: int, style_name: str = 
         dock.deleteLater()
 
 
-def _draw(fig, session, view, width, height, theme, transparent, annotations, svg, made=()):
+def _draw(fig, session, view, width, height, theme, transparent, annotations, svg, made=(), steer=None):
     """The figure under its annotation lines, as a QImage or SVG bytes."""
-    lines = plot_title_lines(facts_of(session), annotations, _extra_line(view, session))
+    lines = plot_title_lines(facts_of(session), annotations, _extra_line(view, session, steer))
     wrap = design_size(width, height, theme.design_side)[0].width() - 24
     try:
         with titled(fig, lines, theme.title, theme.headline_px, wrap):
@@ -111,13 +126,14 @@ def _draw(fig, session, view, width, height, theme, transparent, annotations, sv
             fig.deleteLater()
 
 
-def figure_problem(session, view: str, steer_dock=None) -> str | None:
+def figure_problem(session, view: str, steer=None) -> str | None:
     """Why `view` cannot be drawn from this session now (one sentence), or None. The
-    Export Dock menu says it beside each view it cannot draw."""
+    Export Dock menu says it beside each view it cannot draw. `steer`: the SteerCurve."""
     if view == "steer":
-        if steer_dock is None:
-            return "the Steer figure is drawn from the window's Steer tab"
-        return steer_dock.figure_problem()
+        if steer is None:
+            return ("the Steer figure is the curve of the runs made so far: tick Steer, choose a token, and move α "
+                    "to two values or more")
+        return steer.problem()
     if view not in ("tied", "token-norms") and session.trace is None:
         return "run a prompt first"
     if view in NEEDS_TOKENS and len(session.plane_tokens) < 2:
@@ -133,15 +149,19 @@ def figure_problem(session, view: str, steer_dock=None) -> str | None:
 
 
 def save_lesson_figure(session, view: str, path: str | os.PathLike, width: int, height: int, style_name: str = "dark",
-                       transparent: bool = False, annotations: frozenset[str] = frozenset(), steer_dock=None) -> Path:
+                       transparent: bool = False, annotations: frozenset[str] = frozenset(), steer=None) -> Path:
     svg = Path(path).suffix.lower() == ".svg"
-    out = lesson_image(session, view, width, height, style_name, transparent, annotations, svg=svg,
-                       steer_dock=steer_dock)
+    out = lesson_image(session, view, width, height, style_name, transparent, annotations, svg=svg, steer=steer)
     return atomic_write_bytes(path, out) if svg else save_image(out, path)
 
 
-def describe(session, view: str) -> str:
+def describe(session, view: str, steer=None) -> str:
     """A short line for the command line: what was drawn."""
+    if view == "steer" and steer is not None:
+        flips = [a for a, p, q in zip(steer.alphas[1:], steer.predictions, steer.predictions[1:]) if p[0] != q[0]]
+        what = quoted(steer.toward) + (f" − {quoted(steer.away)}" if steer.away is not None else "")
+        return (f"steering toward {what} after block {steer.layer}, α {steer.alphas[0]:g}..{steer.alphas[-1]:g}, "
+                f"the prediction changes {len(flips)} times")
     if view == "plane" and len(session.plane_tokens) >= 2:
         a, b = (session.vocab.texts[int(i)] for i in session.plane_tokens[:2])
         return f"plane of {quoted(a)} and {quoted(b)}, layer {session.layer}"

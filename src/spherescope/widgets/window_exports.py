@@ -89,7 +89,7 @@ class WindowExports:
             return True
         try:
             save_lesson_figure(self.session, view, opts.path, opts.width, opts.height, opts.style, opts.transparent,
-                               opts.annotations, steer_dock=self.docks["steer"].widget() if "steer" in self.docks else None)
+                               opts.annotations, steer=self._steer_curve())
         except (WriteError, ValueError, RuntimeError) as exc:
             self.controller.notify(f"Export failed: {exc}", True)
             return False
@@ -161,8 +161,11 @@ class WindowExports:
             return None  # computed on demand (export_figure asks for it)
         if view == "attribution" and self.session.trace is not None and len(self.session.plane_tokens):
             return None  # the same
-        steer = self.docks["steer"].widget() if "steer" in self.docks else None
-        return figure_problem(self.session, view, steer)
+        return figure_problem(self.session, view, self._steer_curve())
+
+    def _steer_curve(self):
+        """The Steer dock's runs so far, as the curve its figure draws."""
+        return self.docks["steer"].widget().dose_curve() if "steer" in self.docks else None
 
     def _update_dock_menu(self, menu) -> None:
         """Export Dock offers what can be drawn now; the rest say why not."""
@@ -193,7 +196,7 @@ class WindowExports:
     DATA_VIEWS = (("sphere", "Trajectory (norms and lens)"), ("plane", "Token plane"), ("attribution", "What moved it"),
                   ("norms", "Norms (every position)"), ("closest", "Closest?"), ("confidence", "Confidence (α curve)"),
                   ("patching", "Patching grid"), ("compare", "Compare (logit differences)"),
-                  ("token-norms", "Token norms"))
+                  ("token-norms", "Token norms"), ("steer", "Steer (α curve)"))
 
     def _export_data_dialog(self, view: str) -> None:
         path, chosen = QFileDialog.getSaveFileName(self, "Export data", str(Path.home() / f"spherescope-{view}.csv"),
@@ -211,7 +214,7 @@ class WindowExports:
 
         fmt = "json" if Path(path).suffix.lower() == ".json" else "csv"
         try:
-            cols, rows = view_table(self.session, view)
+            cols, rows = view_table(self.session, view, self._steer_curve() if view == "steer" else None)
             atomic_write_text(path, table_text(cols, rows, fmt))
         except (WriteError, ValueError) as exc:
             self.controller.notify(f"Export failed: {exc}", True)

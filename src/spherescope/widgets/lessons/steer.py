@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spherescope.core.patching import SteerSpec
+from spherescope.core.patching import SteerCurve, SteerSpec
 from spherescope.core.text import quoted
 from spherescope.render.styles import PlotTheme
 from spherescope.state.session import Session
@@ -161,6 +161,7 @@ class SteerDock(QWidget):
             self.controller.set_steer(spec)
 
     def _show(self) -> None:
+        self._say_why_empty()
         s, tr = self.s, self.s.trace
         if tr is None:
             self.readout.setText("Run a prompt to steer it.")
@@ -235,52 +236,108 @@ class SteerDock(QWidget):
         xs = np.array(sorted(self.points))
         self.curve.setData(xs, np.array([self.points[x] for x in xs]))
         self.now.setData([float(st.alpha)], [value])
+        self._say_why_empty()
+
+    def _say_why_empty(self) -> None:
+        if self.points:
+            self.plot.set_empty(None)
+        elif self.s.trace is None:
+            self.plot.set_empty("Run a prompt, then steer it: each α you apply adds a point to this curve.")
+        else:
+            self.plot.set_empty("Choose a token to steer toward and press Apply: each α you try adds a point "
+                                "to this curve (render --view steer draws the whole sweep).")
 
     def figure(self):
         """The α curve alone, for a picture."""
         self.plot.setParent(None)
         return self.plot
 
+    def dose_curve(self) -> SteerCurve | None:
+        """The runs made so far as a dose-response curve (None before the first)."""
+        st, vocab = self.s.traced_steer, self.s.vocab
+        if self._key is None or vocab is None:
+            return None
+        _prompt, layer, toward, away, position, _followed = self._key
+        xs = sorted(self.points)
+        return SteerCurve(vocab.texts[toward], None if away is None else vocab.texts[away], layer, position,
+                          tuple(xs), tuple(self.points[x] for x in xs),
+                          tuple(self.predictions.get(x, ("", 0.0)) for x in xs),
+                          None if st is None else float(st.alpha))
+
     def figure_problem(self) -> str | None:
         """Why there is no α curve to draw yet, or None."""
-        if len(self.points) < 2:
-            return ("the Steer figure is the curve of the runs made so far: tick Steer, choose a token, and move α "
-                    "to two values or more")
-        return None
+        curve = self.dose_curve()
+        return SteerCurve("", None, 0, None, (), (), ()).problem() if curve is None else curve.problem()
 
-    def export_plot(self, theme: PlotTheme) -> pg.PlotWidget:
-        """A new plot of the α curve for a picture, in `theme`, the window's plot left as
-        it is: the dose-response so far, the current α marked, both tokens named, and the
-        model's prediction written where it changes along α."""
-        st, vocab = self.s.traced_steer, self.s.vocab
-        xs = np.array(sorted(self.points))
-        ys = np.array([self.points[x] for x in xs])
-        names = ("", "")
-        if st is not None and vocab is not None:
-            names = (quoted(vocab.texts[st.toward]), quoted(vocab.texts[st.away]) if st.away is not None else "")
-        where = "" if st is None else (f" after block {st.layer}, " + ("every position" if st.position is None
-                                                                        else f"position {st.position}"))
-        what = names[0] + (f" − {names[1]}" if names[1] else "")
-        plot = plot_widget(theme, f"Steering toward {what}{where}", self.plot.getAxis("left").labelText or "Δ logit",
-                           "α (added along the unit direction)")
-        plot.setMinimumHeight(0)
-        plot.plot(xs, ys, pen=pg.mkPen(theme.accent, width=2), symbol="o", symbolSize=6, symbolBrush=theme.accent,
-                  symbolPen=None)
-        plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen(theme.axis, width=1)))
-        if st is not None and float(st.alpha) in self.points:
-            plot.plot([float(st.alpha)], [self.points[float(st.alpha)]], pen=None, symbol="o", symbolSize=12,
-                      symbolBrush=theme.second, symbolPen=None)
-            plot.addItem(pg.InfiniteLine(float(st.alpha), angle=90, pen=pg.mkPen(theme.second, width=1,
-                                                                                  style=Qt.PenStyle.DashLine)))
-        last = None
-        span = float(ys.max() - ys.min()) or 1.0
-        for k, x in enumerate(xs):
-            token, prob = self.predictions.get(float(x), ("", 0.0))
-            if token != last or k == len(xs) - 1:
-                # Centred over its point, but inward at the curve's ends, or it leaves the plot.
-                ax = 0.0 if k == 0 and len(xs) > 1 else 1.0 if k == len(xs) - 1 and len(xs) > 1 else 0.5
-                label = pg.TextItem(f"{quoted(token)} {100 * prob:.0f}%", color=theme.text, anchor=(ax, 1))
-                label.setPos(float(x), float(ys[k]) + 0.03 * span)
-                plot.addItem(label)
-                last = token
-        return plot
+
+def steer_plot(curve: SteerCurve, theme: PlotTheme) -> pg.PlotWidget:
+    """A plot of a dose-response curve for a picture: the curve, the current α marked,
+    both tokens named, and the model's prediction written where it changes along α."""
+    xs, ys = np.array(curve.alphas), np.array(curve.diffs)
+    what = quoted(curve.toward) + (f" − {quoted(curve.away)}" if curve.away is not None else "")
+    where = " every position" if curve.position is None else f" position {curve.position}"
+    plot = plot_widget(theme, f"Steering toward {what} after block {curve.layer},{where}", curve.value_label(),
+                       "α (added along the unit direction)")
+    plot.setMinimumHeight(0)
+    plot.plot(xs, ys, pen=pg.mkPen(theme.accent, width=2), symbol="o", symbolSize=6, symbolBrush=theme.accent,
+              symbolPen=None)
+    plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen(theme.axis, width=1)))
+    if curve.current is not None and curve.current in curve.alphas:
+        y = curve.diffs[curve.alphas.index(curve.current)]
+        plot.plot([curve.current], [y], pen=None, symbol="o", symbolSize=12, symbolBrush=theme.second, symbolPen=None)
+        plot.addItem(pg.InfiniteLine(curve.current, angle=90, pen=pg.mkPen(theme.second, width=1,
+                                                                           style=Qt.PenStyle.DashLine)))
+    for k, side in _prediction_labels(curve):
+        token, prob = curve.predictions[k]
+        color = theme.second if curve.current is not None and xs[k] == curve.current else theme.text
+        label = pg.TextItem(f"{quoted(token)} {100 * prob:.0f}%", color=color,
+                            anchor=(1, 1) if side > 0 else (0, 0))
+        label.setPos(float(xs[k]), float(ys[k]))
+        plot.addItem(label)
+    # Room above and below the curve for the labels, so none is cut at the frame.
+    span = float(ys.max() - ys.min()) or 1.0
+    plot.setYRange(float(ys.min()) - _LABEL_H * span * 1.6, float(ys.max()) + _LABEL_H * span * 1.6, padding=0.02)
+    return plot
+
+
+_LABEL_H = 0.09  # a label's height as a fraction of the curve's y span (slide and window alike)
+_PLOT_CHARS = 70  # about how many label characters fit across the plot
+
+
+def _prediction_labels(curve: SteerCurve) -> list[tuple[int, int]]:
+    """Which points get their prediction written, and on which side: +1 above-left,
+    -1 below-right of the point (both clear of a rising curve). The current α and the
+    ends come first, then each point where the prediction changes; a label that would
+    overlap one already placed is left out rather than drawn over it."""
+    n = len(curve.alphas)
+    if n == 0:
+        return []
+    xs = np.asarray(curve.alphas, dtype=float)
+    ys = np.asarray(curve.diffs, dtype=float)
+    x0, xw = xs.min(), float(np.ptp(xs)) or 1.0
+    y0, yh = ys.min(), float(np.ptp(ys)) or 1.0
+    changes = [k for k in range(n) if k == 0 or curve.predictions[k][0] != curve.predictions[k - 1][0]]
+    first = [curve.alphas.index(curve.current)] if curve.current in curve.alphas else []
+    if first:  # the marked point names its run's token; that run's start needn't again
+        start = max(k for k in changes if k <= first[0])
+        changes = [k for k in changes if k != start]
+    order = list(dict.fromkeys(first + [0, n - 1] + changes))
+    if n > 1 and order[1:] and curve.predictions[0][0] == curve.predictions[-1][0] and n - 1 not in changes:
+        order = [k for k in order if k != n - 1 or k in first]
+    placed: list[tuple[float, float, float, float]] = []
+    chosen: list[tuple[int, int]] = []
+    for k in order:
+        token, _ = curve.predictions[k]
+        w = (len(quoted(token)) + 5) / _PLOT_CHARS
+        x, y = (xs[k] - x0) / xw, (ys[k] - y0) / yh
+        # The side that stays inside the frame first; at the left end text runs right.
+        sides = (-1, 1) if x - w < 0 else (1, -1)
+        for side in sides:
+            box = (x - w, y, x, y + _LABEL_H) if side > 0 else (x, y - _LABEL_H, x + w, y)
+            if box[0] < -0.01 or box[2] > 1.01:
+                continue
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                placed.append(box)
+                chosen.append((k, side))
+                break
+    return chosen
