@@ -107,8 +107,11 @@ class AttributionDock(LazyRefresh, QWidget):
                 bars.setOpts(x=[], height=[])
             self.readout.setText("Run a prompt: its attribution is computed when this view is open."
                                  if s.trace is None else "Computing each block's writes…")
+            self.plot.set_empty("Run a prompt to see what each block wrote toward the target."
+                                if s.trace is None else "Computing each block's writes…")
             self.note.setText("")
             return
+        self.plot.set_empty(None)
         n = len(at.attn)
         x = np.arange(1, n + 1)
         self.attn_bars.setOpts(x=x - BAR / 2, height=at.attn, width=BAR)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
+
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QGraphicsItem, QLabel
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
 from spherescope.core.text import visible
 from spherescope.render.styles import DARK_PLOT as THEME
@@ -22,8 +25,81 @@ def caption(text: str) -> QLabel:
     return lab
 
 
-def plot_widget(theme: PlotTheme, title: str, left: str, bottom: str) -> pg.PlotWidget:
-    w = pg.PlotWidget(background=theme.background)
+class Plot(pg.PlotWidget):
+    """A themed plot that says in a sentence why it is empty, in place of axes around
+    nothing (pyqtgraph's default range, ±0.5 shown as ±400 ×0.001, reads as data)."""
+
+    _note: QLabel | None = None
+    title_text = ""
+
+    def __init__(self, theme: PlotTheme) -> None:
+        super().__init__(background=theme.background)
+        self._note = QLabel(self)
+        self._note.setObjectName("emptyPlotNote")
+        self._note.setWordWrap(True)
+        self._note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._note.setStyleSheet(f"color: {theme.axis}; background: transparent;")
+        self._note.hide()
+
+    def set_empty(self, text: str | None) -> None:
+        """Show `text` instead of the plot, or the plot again (None)."""
+        empty = bool(text)
+        if empty:
+            # The title goes with the sentence: hiding the plot item hides it too.
+            head = f"<b>{html.escape(self.title_text)}</b><br><br>" if self.title_text else ""
+            self._note.setText(head + html.escape(text))
+            self._note.setProperty("sentence", text)
+        self._note.setVisible(empty)
+        self.getPlotItem().setVisible(not empty)
+
+    def empty_text(self) -> str | None:
+        if self._note is None or self._note.isHidden():
+            return None
+        return self._note.property("sentence")
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        if self._note is not None:  # pyqtgraph resizes during its own __init__
+            self._note.setGeometry(self.rect().adjusted(16, 8, -16, -8))
+
+
+class AspectFit(QWidget):
+    """Holds an aspect-locked plot at the width its data needs: with equal axis scales a
+    wide dock would otherwise widen the range (a path over 0..2.6 drawn on -3.5..6.5)."""
+
+    def __init__(self, plot: pg.PlotWidget, parent=None) -> None:
+        super().__init__(parent)
+        self.plot = plot
+        plot.setParent(self)
+        self.aspect: float | None = None  # data width / height; None fills the box
+
+    def set_aspect(self, aspect: float | None) -> None:
+        self.aspect = aspect
+        self._fit()
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self.plot.parent() is not self:  # handed over to an export
+            return
+        w, h = self.width(), self.height()
+        if self.aspect is None or not np.isfinite(self.aspect) or self.aspect <= 0:
+            self.plot.setGeometry(0, 0, w, h)
+            return
+        vb = self.plot.getPlotItem().getViewBox().sceneBoundingRect()
+        # What the axes, labels and title take around the data area, as laid out now.
+        extra_w = max(self.plot.width() - vb.width(), 0.0) if self.plot.width() > 0 else 80.0
+        extra_h = max(self.plot.height() - vb.height(), 0.0) if self.plot.height() > 0 else 60.0
+        want = int(round(extra_w + max(h - extra_h, 1.0) * self.aspect))
+        pw = max(min(w, want), min(w, 160))
+        self.plot.setGeometry((w - pw) // 2, 0, pw, h)
+
+
+def plot_widget(theme: PlotTheme, title: str, left: str, bottom: str) -> Plot:
+    w = Plot(theme)
+    w.title_text = title
     w.setTitle(title, color=theme.title, size="9pt")
     for side, text in (("left", left), ("bottom", bottom)):
         axis = w.getPlotItem().getAxis(side)

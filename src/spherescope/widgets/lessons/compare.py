@@ -161,13 +161,20 @@ class CompareDock(LazyRefresh, QWidget):
         self.tokens.setText(self._tokens_text())
         if first is not None and second is not None and len(first) == len(second):
             self.angle.setData(np.arange(len(first)), angles(first, second))
+            self.angle_plot.set_empty(None)
         else:
             self.angle.setData([], [])
+            self.angle_plot.set_empty(
+                "Run a prompt first." if first is None else
+                "Type a second prompt and press Return: the angle between the two hidden states appears here."
+                if second is None else "The prompts differ in length, so their layers can't be paired.")
         diffs = s.compare_diffs
         if diffs is not None:
             self.diff_first.setData(np.arange(len(diffs[0])), diffs[0])
             self.diff_second.setData(np.arange(len(diffs[1])), diffs[1])
+            self.diff_plot.set_empty(None)
         else:
+            self.diff_plot.set_empty("With a second prompt, the lens's logit difference for each prompt appears here.")
             self.diff_first.setData([], [])
             self.diff_second.setData([], [])
         self._draw_grid()
@@ -191,7 +198,10 @@ class CompareDock(LazyRefresh, QWidget):
             self.heat.clear()
             self.readout.setText("Patching runs on the two prompts when you press Run patching." if not self.s.patching
                                  else "Tracing both prompts…")
+            self.heat_plot.set_empty("Press Run patching: each cell copies one layer and position of the first run "
+                                     "into the second." if not self.s.patching else "Tracing both prompts…")
             return
+        self.heat_plot.set_empty(None)
         m = np.nan_to_num(g.matrix, nan=0.0)
         self.heat.setImage(np.kron(m, np.ones((UPSAMPLE, UPSAMPLE))), levels=(-1.0, 1.0))
         self.heat.setRect(-0.5, -0.5, m.shape[1], m.shape[0])

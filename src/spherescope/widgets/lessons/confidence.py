@@ -129,7 +129,12 @@ class ConfidenceDock(LazyRefresh, QWidget):
             self.h_curve.setData([], [])
             self.t_curve.setData([], [])
             self.t_name.setText("")
+            why = "Run a prompt to see how α and temperature change its top token."
+            self.alpha_plot.set_empty(why)
+            self.t_plot.set_empty(why)
             return
+        self.alpha_plot.set_empty(None)
+        self.t_plot.set_empty(None)
         ids, probs = probs_at_alpha(les.logits, les.bias, a, 10)
         self.bars.set_rows([(int(i), vocab.texts[int(i)], float(p)) for i, p in zip(ids, probs)])
         self.p_curve.setData(ALPHAS, les.alpha_top_prob)

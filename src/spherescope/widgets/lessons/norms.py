@@ -68,7 +68,9 @@ class NormsDock(LazyRefresh, QWidget):
             self.final.setText("")
             self.sink_label.hide()
             self.hover.hide()
+            self.plot.set_empty("Run a prompt to see each position's residual norm grow through the layers.")
             return
+        self.plot.set_empty(None)
         x = np.arange(norms.shape[0])
         n_pos = norms.shape[1]
         # Curves are kept and updated in place: rebuilding them on every streamed

@@ -17,7 +17,7 @@ from spherescope.core.plane import log_radial
 from spherescope.core.text import quoted
 from spherescope.state.session import Session
 from spherescope.render.styles import PlotTheme
-from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
+from spherescope.widgets.lessons.common import THEME, AspectFit, LazyRefresh, caption, plot_widget
 
 LAYER_LABEL_EVERY = 5
 
@@ -72,7 +72,9 @@ class PlaneDock(LazyRefresh, QWidget):
             "two token directions (x along the first, y along the second made orthogonal to it). The logit of each is "
             "the state's length along its arrow; the direction decides which wins, the length how confidently."))
         lay.addLayout(row)
-        lay.addWidget(self.plot, 1)
+        self.fit = AspectFit(self.plot)
+        self.fit.setMinimumHeight(180)
+        lay.addWidget(self.fit, 1)
         lay.addWidget(self.readout)
         for sig in (session.frame_added, session.trace_finished, session.trace_started, session.position_changed,
                     session.plane_tokens_changed, session.plane_scale_changed, session.vocab_changed,
@@ -104,7 +106,10 @@ class PlaneDock(LazyRefresh, QWidget):
             self.vector.setData([], [])
             self.readout.setText(why)
             self.plot.setTitle("Plane of two tokens", color=self.theme.title, size="9pt")
+            self.plot.set_empty(why)
+            self.fit.set_aspect(None)
             return
+        self.plot.set_empty(None)
         vocab = self.s.vocab
         a, b = (vocab.texts[int(i)] for i in self.s.plane_tokens[:2])
         log = self.s.plane_scale == "log"
@@ -138,8 +143,11 @@ class PlaneDock(LazyRefresh, QWidget):
         tips_y = [0.0, 0.0, reach * np.sin(np.radians(plane.second_angle))]
         xs, ys = np.r_[x, tips_x], np.r_[y, tips_y]
         pad = 0.12 * reach
-        self.plot.setXRange(float(xs.min()) - pad, float(xs.max()) + 2.2 * pad, padding=0)
-        self.plot.setYRange(float(ys.min()) - pad, float(ys.max()) + 1.2 * pad, padding=0)
+        x0, x1 = float(xs.min()) - pad, float(xs.max()) + 2.2 * pad
+        y0, y1 = float(ys.min()) - pad, float(ys.max()) + 1.2 * pad
+        self.plot.setXRange(x0, x1, padding=0)
+        self.plot.setYRange(y0, y1, padding=0)
+        self.fit.set_aspect((x1 - x0) / (y1 - y0))
         self._on_layer()
 
     def _arrow(self, reach: float, theta: float, text: str, color: str) -> None:
