@@ -69,6 +69,18 @@ def main() -> None:
           f"{total:.1f} s, {per_frame:.3f} s per frame; bare renderToArray {b:.3f} s per frame; "
           f"ratio {per_frame / b:.2f}; {total / video_s:.1f}x real time")
 
+    # The GIF a speaker drops into a deck: the same sweep without an orbit, its size.
+    from spherescope.render.export import animation_size_note
+
+    sweep = LayerSweep(win.binding, tmp / "sweep.gif", (1920, 1080), 30, 0, 0.25, style_name="slide", annotations=ALL)
+    t = time.perf_counter()
+    sweep.run_blocking()
+    total = time.perf_counter() - t
+    win.binding.on_style(win.session.style)
+    print(f"1080p 30 fps GIF sweep, no orbit, {sweep.total} frames: {total:.1f} s, "
+          f"{animation_size_note(tmp / 'sweep.gif')} (target < 10 MB); the MP4 with a 60° orbit: "
+          f"{animation_size_note(tmp / 'sweep.mp4')}")
+
     for name in LESSON_VIEWS:
         times = []
         for _ in range(2):

@@ -42,3 +42,18 @@ def test_the_plane_json_example(data):
     _quoted(f'"layers": [{{"layer": 30, "norm": {last["norm"]:.1f}, "top": [],')
     _quoted(f'"plane": {{"x": {pl["x"]:.1f}, "y": {pl["y"]:.2f}, "kept": {pl["kept"]:.3f}, "cos": {pl["cos"]:.3f}}}')
     _quoted(f'"next_token": {{"id": {data["next_token"]["id"]}, "text": " Mary", "prob": {data["next_token"]["prob"]:.2f}}}')
+
+
+def test_the_steer_example(tmp_path, capsys):
+    """The steer figure's line and its α = 0 / marked-α predictions, as the README quotes them."""
+    import spherescope
+    from spherescope.cli import main
+
+    assert main(["render", "--view", "steer", "--prompt", ARTICLE, "--tokens", " Mary, John", "--steer-alpha", "60",
+                 "--style", "slide", "--out", str(tmp_path / "steer.png")]) == 0
+    said = capsys.readouterr().out.strip().split(": ", 1)[1].split(", ", 1)[1]
+    head, changes = said.split(" changes ")
+    _quoted(f"prints `{head}\nchanges {changes}`")  # the README breaks the line there
+    sweep = spherescope.load().steer_sweep(ARTICLE, 15, " John", [0, 60], away=" Mary")
+    (t0, t1), (p0, p1) = sweep.next_texts, sweep.next_probs
+    _quoted(f"α = 0 gives {t0!r} {100 * p0:.0f}% and the marked α = 60\n{t1!r} {100 * p1:.0f}%")

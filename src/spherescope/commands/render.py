@@ -454,7 +454,9 @@ def _draw(req: FigureRequest, session, binding, style: str, notes: frozenset, tr
         sweep = LayerSweep(binding, req.out, (w, h), req.fps, req.orbit, req.seconds_per_layer, style_name=style,
                            annotations=notes, apply_alpha=req.apply_alpha)
         path = sweep.run_blocking()
-        return Path(path), f"{sweep.total} frames at {w}x{h}, {req.fps:g} frames/s"
+        from spherescope.render.export import animation_size_note
+
+        return Path(path), f"{sweep.total} frames at {w}x{h}, {req.fps:g} frames/s, {animation_size_note(path)}"
     if req.view == "sphere":
         img = sphere_image(binding, w, h, style, req.transparent, notes, req.apply_alpha, whole_path=req.whole_path)
         what = f"layer {session.layer}, next token {trace.next_token.text!r}"

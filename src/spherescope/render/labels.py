@@ -16,6 +16,8 @@ from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QMatrix4x4, QPainter, QVector3D
 
+from spherescope.core.projection import OUT_OF_PLANE
+
 
 @dataclass(frozen=True)
 class Label:
@@ -139,7 +141,9 @@ class LabelLayer(GLGraphicsItem):
                 toward = float(d @ eye) / max(float(np.linalg.norm(d)), 1e-9)
                 if abs(toward) > 0.9:
                     end_on = True
-                    text = f"{'⊙' if toward > 0 else '⊗'} {text} ({'toward' if toward > 0 else 'away from'} you)"
+                    # The long axis name, end-on, ran into the in-plane axis label beside it.
+                    name = "out of the plane" if text == OUT_OF_PLANE else text
+                    text = f"{'⊙' if toward > 0 else '⊗'} {name} ({'toward' if toward > 0 else 'away from'} you)"
             w, h = fm.horizontalAdvance(text), fm.height()
             asc = fm.ascent()
             gap = 9 * scale

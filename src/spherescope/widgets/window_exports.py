@@ -131,7 +131,10 @@ class WindowExports:
             if message:
                 self.controller.notify(message, error)
 
-        sweep.done.connect(lambda path: finished(f"Saved {sweep.total}-frame animation to {path}", False))
+        from spherescope.render.export import animation_size_note
+
+        sweep.done.connect(lambda path: finished(
+            f"Saved {sweep.total}-frame animation to {path}, {animation_size_note(path)}", False))
         sweep.failed.connect(lambda msg: finished(f"Animation export failed: {msg}", True))
         sweep.cancelled.connect(lambda: finished("Animation export cancelled; nothing was written.", False))
         self.sweep, self.progress_dialog = sweep, dlg
