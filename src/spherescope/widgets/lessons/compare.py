@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QFontMetrics, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from spherescope.core.patching import angles
@@ -206,7 +206,15 @@ class CompareDock(LazyRefresh, QWidget):
         self.heat.setImage(np.kron(m, np.ones((UPSAMPLE, UPSAMPLE))), levels=(-1.0, 1.0))
         self.heat.setRect(-0.5, -0.5, m.shape[1], m.shape[0])
         ax = self.heat_plot.getPlotItem().getAxis("bottom")
-        ax.setTicks([[(p, visible(t.text, 10)) for p, t in enumerate(g.tokens)]])
+        # Every other token a line lower: side by side, neighbours ran into each other
+        # ("␣Mary␣bought") once a prompt had more than a few tokens.
+        stagger = len(g.tokens) > 6
+        ax.setTicks([[(p, ("\n" if stagger and p % 2 else "") + visible(t.text, 10)) for p, t in enumerate(g.tokens)]])
+        if stagger:  # pyqtgraph sizes the axis for one line of ticks; the label went over the second
+            line = QFontMetrics(ax.style.get("tickFont") or ax.font()).height()
+            ax.setHeight(int(3 * line + 14))
+        else:
+            ax.setHeight(None)
         done = g.rows_done()
         vocab = self.s.vocab
         names = (quoted(vocab.texts[g.target]), quoted(vocab.texts[g.contrast])) if vocab is not None else ("", "")

@@ -38,11 +38,13 @@ class ConfidenceDock(LazyRefresh, QWidget):
         self.alpha_plot.addItem(self.alpha_line)
         # The curves are named where they run (p(top) rises to 1, entropy falls to 0), not
         # in a legend box that sat on the p(top) curve in a small plot.
+        self.curve_names = []
         for text, color, y, anchor in (("p(top)", self.theme.accent, 0.93, (1, 0)),
                                        ("entropy ÷ ln V", self.theme.second, 0.07, (1, 1))):
             label = pg.TextItem(text, color=color, anchor=anchor)
             label.setPos(float(ALPHAS[-1]), y)
             self.alpha_plot.addItem(label, ignoreBounds=True)
+            self.curve_names.append(label)
         self.t_plot = plot_widget(self.theme, "Top token vs temperature", "p(top)", "T (0 = argmax)")
         self.t_curve = self.t_plot.plot(pen=pg.mkPen(self.theme.third, width=2))
         # T = 1 is the model as it is: marked, with the top token named there.
@@ -107,6 +109,17 @@ class ConfidenceDock(LazyRefresh, QWidget):
             bars.getAxis(side).setTextPen(pg.mkPen(th.axis))
         # The bars beside the two curves stacked: three plots in a row leave each too
         # narrow for slide-sized text.
+        # Room above 1 and below 0 for their tick labels: a label past the axis's ends is
+        # dropped, and at slide size only 0.5 was left.
+        for plot in (self.alpha_plot, self.t_plot):
+            plot.setYRange(-0.3, 1.3, padding=0)
+        # Slide-sized names inside 0..1 ran into each other: the title names the curves,
+        # in their colours, instead.
+        for name in self.curve_names:
+            name.hide()
+        self.alpha_plot.setTitle(f"<span style='color:{th.accent}'>p(top)</span> and "
+                                 f"<span style='color:{th.second}'>entropy ÷ ln V</span> vs α", color=th.title,
+                                 size="9pt")
         view = composite(th.background, [[bars, self.alpha_plot.getPlotItem()], [None, self.t_plot.getPlotItem()]],
                          widths=[1, 1])
         view.ci.removeItem(bars)
@@ -143,4 +156,8 @@ class ConfidenceDock(LazyRefresh, QWidget):
         top = int(les.closest.by_dot[0])
         p1 = float(np.interp(1.0, TEMPERATURES, les.temp_top_prob))
         self.t_name.setText(f"p({quoted(vocab.texts[top])}) = {p1:.2f} at T = 1")
-        self.t_name.setPos(1.08, p1)
+        # Above the curve where it falls away to the right of T = 1; below it only when
+        # above would leave the plot.
+        above = p1 < 0.6
+        self.t_name.setAnchor((0, 1) if above else (0, 0))
+        self.t_name.setPos(1.08, p1 + 0.04 if above else p1 - 0.04)
