@@ -124,3 +124,29 @@ def test_untied_model_shows_cosines_and_lets_the_space_be_chosen(qtbot, make_win
     assert win.session.cloud_space == "embedding"
     assert not np.allclose(win.binding._cloud.points, before)
     assert win.lessons["token_norms"][0].plot.listDataItems().__len__() == 2, "embedding and unembedding histograms"
+
+
+def test_empty_plots_say_why_and_the_plane_fits_its_data(qtbot, window):
+    """Before a run a plot says in a sentence what will fill it (pyqtgraph's empty ±0.5
+    axes read as data); after it, the plot is back, and the token plane's locked aspect
+    does not widen its range past the data."""
+    s = window.session
+    qtbot.waitUntil(lambda: s.vocab is not None, timeout=RUN_TIMEOUT)
+    norms, plane = window.lessons["norms"][0], window.lessons["plane"][0]
+    for key, plot in (("norms", norms.plot), ("plane", plane.plot)):
+        window.docks[key].raise_()
+        qtbot.waitUntil(lambda p=plot: p.empty_text() is not None, timeout=RUN_TIMEOUT)
+        assert not plot.getPlotItem().isVisible()
+    assert "Run a prompt" in norms.plot.empty_text()
+    type_and_run(qtbot, window)
+    window.docks["norms"].raise_()
+    qtbot.waitUntil(lambda: norms.plot.empty_text() is None, timeout=RUN_TIMEOUT)
+    assert norms.plot.getPlotItem().isVisible()
+    window.docks["plane"].raise_()
+    qtbot.waitUntil(lambda: plane.plot.empty_text() is None and plane.fit.aspect is not None, timeout=RUN_TIMEOUT)
+    window.resize(1700, 950)  # a wide dock: equal scales used to widen the x range to fill it
+    (x0, x1), (y0, y1) = plane.plot.getPlotItem().getViewBox().viewRange()
+    qtbot.waitUntil(lambda: plane.plot.width() < plane.fit.width() or plane.fit.aspect * plane.fit.height() >= plane.fit.width() * 0.8,
+                    timeout=RUN_TIMEOUT)
+    (x0, x1), (y0, y1) = plane.plot.getPlotItem().getViewBox().viewRange()
+    assert (x1 - x0) / (y1 - y0) < 1.25 * plane.fit.aspect, "the x range is the data's, not the dock's width"
