@@ -115,6 +115,7 @@ class Controller(QObject):
         s.compare_trace = None
         s.compare_label = ""
         s.patch_grid = None
+        s.steer_sweep = None
         s.busy = "loading"
         self.status.emit(f"Loading {ref}…")
         self.progress.emit(0.0)
@@ -138,6 +139,7 @@ class Controller(QObject):
         s.prompt = prompt
         if not same_prompt:
             s.position = -1  # a new prompt follows its last token
+            s.steer_sweep = None  # the α curve was the old prompt's
         self._tracing = True
         s.busy = "running"
         self.status.emit("Tracing…" if not self._loading else "Waiting for the model to load…")
@@ -159,6 +161,20 @@ class Controller(QObject):
         s.steer = spec
         if s.prompt and s.trace is not None:
             self.run(s.prompt, quiet=True)
+
+    def request_steer_sweep(self, spec) -> None:
+        """The whole dose-response of a steering direction (the Steer dock's Sweep α):
+        one run per α, off the GUI thread; the latest request wins."""
+        s = self.s
+        if spec is None or s.trace is None or not s.prompt:
+            self.message.emit("Run a prompt and choose a token to steer toward first.", True)
+            return
+        pos = s.position if 0 <= s.position < len(s.tokens) else s.trace.position
+        self.runner.submit(JobKind.STEER_SWEEP, patching_jobs.steer_sweep, s.prompt, spec, pos,
+                           depends=(JobKind.LOAD,), on_done=self._on_steer_sweep, on_failed=self._on_side_failed)
+
+    def _on_steer_sweep(self, curve) -> None:
+        self.s.steer_sweep = curve
 
     def _on_quiet_trace(self, result) -> None:
         s = self.s

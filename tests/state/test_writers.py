@@ -8,7 +8,7 @@ import spherescope
 
 COMPUTED = {"model_ref", "prompt", "model_info", "vocab", "tokens", "busy", "model_stats", "roundtrip_scores",
             "fractions", "basis_error", "roundtrip_row", "sublayers", "attribution", "mid_lens", "compare_trace", "compare_label", "compare_diffs",
-            "patch_grid", "patching", "traced_steer", "trace", "partial", "lens_by_position", "lessons_by_position"}
+            "patch_grid", "patching", "traced_steer", "steer_sweep", "trace", "partial", "lens_by_position", "lessons_by_position"}
 PKG = Path(spherescope.__file__).parent
 
 

@@ -211,3 +211,36 @@ def test_export_dock_offers_what_can_be_drawn_and_steer_is_a_figure(qtbot, windo
     accent = (np.abs(img - np.array([208, 106, 0])).sum(axis=2) < 60).mean()
     assert accent > 0.001, "the α curve is drawn"
     assert dock.plot.parent() is not None, "the window's own plot stays in its dock"
+
+
+def test_sweep_alpha_draws_the_whole_curve_in_the_window(qtbot, window, tmp_path):
+    """Sweep α: the whole dose-response off the GUI thread, without switching steering
+    on; the export and Export Data use it; a new prompt drops it."""
+    from PySide6.QtGui import QImage
+
+    from spherescope.widgets.export_dialog import ExportOptions
+
+    type_and_run(qtbot, window)
+    s = window.session
+    window.docks["steer"].raise_()
+    dock = window.lessons["steer"][0]
+    assert dock.plot.empty_text() is not None, "no point yet: the plot says how to get one"
+    qtbot.mouseClick(dock.sweep_button, Qt.MouseButton.LeftButton)  # no token typed: the plane's contrast
+    assert dock.toward.text() == "␣John" and dock.away.text() == "␣Mary"
+    qtbot.waitUntil(lambda: s.steer_sweep is not None, timeout=RUN_TIMEOUT)
+    assert s.steer is None and s.traced_steer is None, "sweeping does not switch steering on"
+    curve = s.steer_sweep
+    assert len(curve.alphas) == 21 and curve.alphas[0] < 0 < curve.alphas[-1] and curve.layer == 15
+    assert curve.predictions[curve.alphas.index(0.0)][0] == " Mary"
+    assert all(np.diff(curve.diffs[::5]) > 0), "toward ' John' raises logit(' John') − logit(' Mary')"
+    x, y = dock.swept.getData()
+    assert len(x) == 21 and dock.plot.empty_text() is None
+    assert dock.dose_curve() is curve
+    out = tmp_path / "steer.png"
+    assert window.export_figure("steer", ExportOptions(str(out), 960, 540, "slide", False))
+    assert QImage(str(out)).width() == 960
+    assert window.export_data("steer", str(tmp_path / "steer.csv"))
+    assert len((tmp_path / "steer.csv").read_text().splitlines()) == 22
+    type_and_run(qtbot, window, "The capital of France is")
+    assert s.steer_sweep is None and dock.dose_curve() is None
+    assert len(dock.swept.getData()[0] or []) == 0

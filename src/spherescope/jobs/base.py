@@ -48,6 +48,7 @@ class JobKind(str, enum.Enum):
     PATCHED = "patched"  # one patched run, to draw on the sphere
     RAW = "raw"  # the vocabulary's uncentred directions, when the cloud is shown uncentred
     FRACTIONS = "fractions"  # how many tokens' round trips return themselves
+    STEER_SWEEP = "steer_sweep"  # the model's answer at each α of one steering direction
 
 
 @dataclass

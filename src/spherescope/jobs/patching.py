@@ -33,3 +33,23 @@ def patched(ctx: Context, report: Report, clean: str, corrupt: str, layer: int, 
         clean_trace = trace_prompt(model, clean, cancel=report.cancelled)
         corrupt_trace = trace_prompt(model, corrupt, cancel=report.cancelled)
         return patched_trace(model, clean_trace, corrupt_trace, layer, position, top_k)
+
+
+def steer_sweep(ctx: Context, report: Report, prompt: str, spec, position: int):
+    """The dose-response of `spec` (core.patching.SteerCurve) at the followed position:
+    round α values out to 3 x |h| at the steering layer of the unsteered run, with the
+    spec's own α among them and marked."""
+    import numpy as np
+
+    from spherescope.core.patching import default_alphas
+    from spherescope.models.patching import steer_curve
+    from spherescope.models.trace import tokenize, trace_prompt
+
+    model = current_model(ctx, report)
+    with MODEL_LOCK:
+        plain = trace_prompt(model, prompt, cancel=report.cancelled)
+        pos = position if 0 <= position < len(plain.tokens) else len(plain.tokens) - 1
+        scale = float(plain.norms[min(spec.layer, len(plain.norms) - 1), pos])
+        alphas = sorted(set(default_alphas(scale).tolist()) | {float(spec.alpha)})
+        ids = [t.id for t in tokenize(model, prompt)]
+        return steer_curve(model, ids, spec, np.asarray(alphas), pos, spec.alpha, cancel=report.cancelled)

@@ -63,6 +63,7 @@ class Session(Evented):
     attribution = EventedField(None)  # core.attribution.Attribution for the followed position
     mid_lens = EventedField(None)  # tuple[LensTop]: the lens after each block's attention (blocks 1..L)
     traced_steer = EventedField(None)  # the SteerSpec the trace on screen was run with (None: not steered)
+    steer_sweep = EventedField(None)  # core.patching.SteerCurve: the α sweep asked for in the Steer dock
     compare_trace = EventedField(None)  # the second prompt's Trace (or a patched run's)
     compare_label = EventedField("")  # what the second path is: "second prompt" or "patched at layer i, position p"
     compare_diffs = EventedField(None)  # (first, second) lens logit differences per layer, at each last position

@@ -62,11 +62,12 @@ def _steer_line(curve) -> str:
     """Where α = 0 and the marked α lead, so the headline's prediction and the curve's
     marked point can't be read as contradicting each other."""
     said = []
-    for alpha, what in ((0.0, "α = 0"), (curve.current, "the marked α = {:g}")):
+    marked = curve.current if curve.current != 0 else None  # at 0 the first clause says it
+    for alpha, what in ((0.0, "α = 0 (marked)" if curve.current == 0 else "α = 0"), (marked, "the marked α = {:g}")):
         if alpha is not None and alpha in curve.alphas:
             token, prob = curve.predictions[curve.alphas.index(alpha)]
             said.append(f"{what.format(alpha)} → {quoted(token)} {100 * prob:.0f}%")
-    return "; ".join(dict.fromkeys(said))
+    return "; ".join(said)
 
 
 def lesson_image(session, view: str, width: int, height: int, style_name: str = "dark", transparent: bool = False,

@@ -51,6 +51,11 @@ class SteerDock(QWidget):
         self.alpha.setRange(-ALPHA_RANGE, ALPHA_RANGE)
         self.alpha.setValue(0)
         self.alpha.valueChanged.connect(lambda _v: self.apply())
+        self.sweep_button = QPushButton("Sweep α")
+        self.sweep_button.setObjectName("steerSweep")
+        self.sweep_button.setToolTip("Run the prompt at 21 values of α out to 3 × |h| at this layer and draw the "
+                                     "whole curve (the steering itself is not switched on)")
+        self.sweep_button.clicked.connect(self.sweep)
         self.alpha_label = QLabel("α = 0")
         self.alpha_label.setMinimumWidth(70)
         self.where = QComboBox()
@@ -69,11 +74,13 @@ class SteerDock(QWidget):
         self.curve = self.plot.plot(pen=pg.mkPen(th.accent, width=2), symbol="o", symbolSize=5,
                                     symbolBrush=th.accent, symbolPen=None)
         self.now = self.plot.plot(pen=None, symbol="o", symbolSize=11, symbolBrush=th.second, symbolPen=None)
+        self.swept = self.plot.plot(pen=pg.mkPen(th.accent, width=1.5, style=Qt.PenStyle.DashLine))
         self.plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen(th.axis, width=1)))
         self.plot.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen(th.axis, width=1)))
         self.points: dict[float, float] = {}
         self.predictions: dict[float, tuple[str, float]] = {}  # α -> the model's next token and its probability
         self._key = None
+        self._swept_at = None  # (prompt, followed position) of the last Sweep α asked for
         self._plain = None  # (prompt, position, logits) of the last run without steering
         form = QFormLayout()
         tokens = QHBoxLayout()
@@ -89,6 +96,7 @@ class SteerDock(QWidget):
         strength = QHBoxLayout()
         strength.addWidget(self.alpha, 1)
         strength.addWidget(self.alpha_label)
+        strength.addWidget(self.sweep_button)
         form.addRow("Strength", strength)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
@@ -109,6 +117,8 @@ class SteerDock(QWidget):
         session.trace_finished.connect(self._show)
         session.steer_changed.connect(lambda _s: self._show_pending(), owner=self)
         session.steer_changed.connect(self._sync)
+        session.steer_sweep_changed.connect(lambda _c: self._draw_sweep(), owner=self)
+        session.position_changed.connect(lambda _p: self._draw_sweep(), owner=self)
 
     def sync(self) -> None:
         """Everything from the session as it is now (a dock made after the model loaded)."""
@@ -135,10 +145,11 @@ class SteerDock(QWidget):
         self.away.setText(a.replace(" ", "␣"))
         self.apply()
 
-    def spec(self, quiet: bool = False) -> SteerSpec | None:
-        """What the controls ask for, or None when steering is off or incomplete."""
+    def spec(self, quiet: bool = False, even_off: bool = False) -> SteerSpec | None:
+        """What the controls ask for, or None when steering is off (unless `even_off`)
+        or incomplete."""
         vocab = self.s.vocab
-        if not self.enabled.isChecked() or vocab is None or not self.toward.text().strip():
+        if not (self.enabled.isChecked() or even_off) or vocab is None or not self.toward.text().strip():
             return None  # off, or not chosen yet (the readout says what is missing)
         toward = vocab.token_id(self.toward.text())
         away = vocab.token_id(self.away.text()) if self.away.text().strip() else None
@@ -151,6 +162,39 @@ class SteerDock(QWidget):
         if self.where.currentData() == "followed" and self.s.tokens:
             position = self.s.position if self.s.position >= 0 else len(self.s.tokens) - 1
         return SteerSpec(self.layer.value(), toward, away, float(self.alpha.value()), position)
+
+    def sweep(self) -> None:
+        """Ask for the whole α curve of the direction chosen (steering on or not)."""
+        if not self.toward.text().strip() and self.s.contrast_pair() is not None:
+            self.toward_contrast()  # the obvious direction: the plane's second token, away from its first
+        spec = self.spec(even_off=True)
+        if self.controller is None:
+            return
+        if spec is None and not self.toward.text().strip():
+            self.controller.notify("Choose a token to steer toward (or press Toward the contrast), then Sweep α.")
+            return
+        if spec is not None:
+            self.readout.setText(self.readout.text().split("\nSweeping")[0] + "\nSweeping α…")
+            self._swept_at = (self.s.prompt, self.s.position)
+            self.controller.request_steer_sweep(spec)
+
+    def _sweep_matches(self, curve) -> bool:
+        spec, vocab = self.spec(quiet=True, even_off=True), self.s.vocab
+        if curve is None or spec is None or vocab is None or self._swept_at != (self.s.prompt, self.s.position):
+            return False  # another direction, prompt or followed position than the one swept
+        away = None if spec.away is None else vocab.texts[spec.away]
+        return (curve.toward, curve.away, curve.layer, curve.position) == (vocab.texts[spec.toward], away, spec.layer,
+                                                                          spec.position)
+
+    def _draw_sweep(self) -> None:
+        curve = self.s.steer_sweep
+        if not self._sweep_matches(curve):
+            self.swept.setData([], [])
+        else:
+            self.swept.setData(np.array(curve.alphas), np.array(curve.diffs))
+            self.plot.setLabel("left", curve.value_label(), color=self.theme.axis)
+            self.readout.setText(self.readout.text().split("\nSweeping")[0])
+        self._say_why_empty()
 
     def apply(self) -> None:
         self.alpha_label.setText(f"α = {self.alpha.value():+d}")
@@ -239,7 +283,7 @@ class SteerDock(QWidget):
         self._say_why_empty()
 
     def _say_why_empty(self) -> None:
-        if self.points:
+        if self.points or self._sweep_matches(self.s.steer_sweep):
             self.plot.set_empty(None)
         elif self.s.trace is None:
             self.plot.set_empty("Run a prompt, then steer it: each α you apply adds a point to this curve.")
@@ -253,8 +297,11 @@ class SteerDock(QWidget):
         return self.plot
 
     def dose_curve(self) -> SteerCurve | None:
-        """The runs made so far as a dose-response curve (None before the first)."""
+        """The Sweep α curve for the direction chosen, else the runs made so far as a
+        dose-response curve (None before the first)."""
         st, vocab = self.s.traced_steer, self.s.vocab
+        if self._sweep_matches(self.s.steer_sweep):
+            return self.s.steer_sweep
         if self._key is None or vocab is None:
             return None
         _prompt, layer, toward, away, position, _followed = self._key
