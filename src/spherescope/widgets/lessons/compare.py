@@ -80,6 +80,7 @@ class CompareDock(LazyRefresh, QWidget):
         self.heat_plot = plot_widget(th, "Patching: recovery of the first prompt's logit difference", "layer",
                                      "position in the second prompt")
         self.heat_plot.setObjectName("patchingHeatmap")
+        self.heat_plot.showGrid(x=False, y=False)  # grid lines through the cells read as stripes in the data
         self.heat = CrispImage(axisOrder="row-major")
         self.heat.setColorMap(pg.colormap.get("CET-D1"))  # diverging: blue below 0, white 0, red 1
         self.heat.setLevels((-1.0, 1.0))
