@@ -27,7 +27,7 @@ def main() -> None:
     app = make_app()
     from spherescope.render.animation import LayerSweep
     from spherescope.widgets.export_dialog import ExportOptions
-    from spherescope.widgets.figures import LESSON_VIEWS, save_lesson_figure
+    from spherescope.widgets.figures import LESSON_VIEWS, figure_problem, save_lesson_figure
 
     tmp = Path(tempfile.mkdtemp())
     win = build_main_window(settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat))
@@ -81,7 +81,19 @@ def main() -> None:
           f"{animation_size_note(tmp / 'sweep.gif')} (target < 10 MB); the MP4 with a 60° orbit: "
           f"{animation_size_note(tmp / 'sweep.mp4')}")
 
+    # What moved it and the round trip are computed when their tabs are open; compare and
+    # patching need a second prompt and a grid.
+    win.docks["attribution"].raise_()
+    wait_until(app, lambda: win.session.attribution is not None)
+    win.controller.compare("John and Mary went to the bar. Mary bought a drink for")
+    wait_until(app, lambda: win.session.compare_diffs is not None)
+    win.controller.run_patching()
+    wait_until(app, lambda: win.session.patch_grid is not None and not win.session.patching, 600)
     for name in LESSON_VIEWS:
+        problem = figure_problem(win.session, name)
+        if problem is not None:
+            print(f"  lesson view {name:>11}: not drawn here ({problem})")
+            continue
         times = []
         for _ in range(2):
             t = time.perf_counter()
