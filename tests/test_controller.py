@@ -223,3 +223,23 @@ def test_compare_and_patching_fill_the_session_row_by_row(ctl):
     assert s.compare_label == "patched at layer 2, position 1"
     c.compare("")
     assert s.compare_trace is None and s.patch_grid is None
+
+
+def test_sweep_alpha_is_a_job_whose_curve_a_new_prompt_drops(ctl):
+    from spherescope.core.patching import SteerSpec
+
+    c, s, runner, messages = ctl
+    spec = SteerSpec(1, 3, 4, 0.0, None)
+    c.request_steer_sweep(spec)
+    assert messages and messages[-1][1], "no run yet: a message, no job"
+    assert not [j for j in runner.jobs if j[0] == JobKind.STEER_SWEEP]
+    _traced(c, s, runner)
+    c.request_steer_sweep(spec)
+    kind, name, args, depends, cb = runner.last(JobKind.STEER_SWEEP)
+    assert (name, args, depends) == ("steer_sweep", ("ab", spec, 1), (JobKind.LOAD,))
+    cb["on_done"]("a curve")
+    assert s.steer_sweep == "a curve"
+    c.run("ab")  # the same prompt again (steering re-runs): the curve stays
+    assert s.steer_sweep == "a curve"
+    c.run("another prompt")
+    assert s.steer_sweep is None

@@ -91,3 +91,27 @@ def test_lessons_roundtrip_and_the_stepwise_fraction_count(loaded_ctx):
     again = []
     assert lesson_jobs.fractions(ctx, Report(6, lambda: False, again.append)) is None
     assert again == seen
+
+
+def test_steer_sweep_is_the_dose_response_with_the_current_alpha(loaded_ctx):
+    """The Steer tab's Sweep α: round values out to 3 x |h| at the layer, the spec's own α
+    among them and marked, the same numbers as models.patching.steer_sweep."""
+    from spherescope.core.patching import SteerSpec
+    from spherescope.jobs import patching as patching_jobs
+    from spherescope.models.patching import steer_sweep
+    from spherescope.models.trace import tokenize, trace_prompt
+
+    ctx, result, _ = loaded_ctx
+    spec = SteerSpec(1, 5, 7, 3.0, None)
+    report = Report(9, lambda: False, lambda p: None, {JobKind.LOAD: 1})
+    curve = patching_jobs.steer_sweep(ctx, report, "John and Mary", spec, -1)
+    plain = trace_prompt(ctx.model, "John and Mary")
+    scale = float(plain.norms[1, -1])
+    assert len(curve.alphas) == 22 and curve.current == 3.0 and 3.0 in curve.alphas
+    assert curve.alphas[0] == -curve.alphas[-1] and curve.alphas[-1] >= 3 * scale
+    ids = [t.id for t in tokenize(ctx.model, "John and Mary")]
+    logits = steer_sweep(ctx.model, ids, spec, np.array(curve.alphas))
+    np.testing.assert_allclose(curve.diffs, logits[:, 5] - logits[:, 7], atol=1e-5)
+    with pytest.raises(Cancelled):
+        patching_jobs.steer_sweep(ctx, Report(10, lambda: True, lambda p: None, {JobKind.LOAD: 1}),
+                                  "John and Mary", spec, -1)
