@@ -260,7 +260,7 @@ class Model:
                     position: int | None = None, target: str | None = None, contrast: str | None = None) -> SteerSweep:
         """The model's next token at each α of a steering vector (one forward pass each)."""
         from spherescope.core.patching import SteerSpec
-        from spherescope.models.patching import steer_sweep
+        from spherescope.models.patching import steer_sweep, top_probs
         from spherescope.models.token_lookup import resolve_token
         from spherescope.models.trace import tokenize
 
@@ -273,9 +273,7 @@ class Model:
             c_id = None if contrast is None else resolve_token(lm, contrast, "contrast")
             alphas = np.asarray(list(alphas), np.float64)
             logits = steer_sweep(lm, [t.id for t in toks], SteerSpec(int(layer), tw, aw, 0.0, position), alphas)
-        out_ids = logits.argmax(axis=1)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        probs = 1.0 / np.exp(shifted).sum(axis=1)  # the top token's shifted logit is 0
+        out_ids, probs = top_probs(logits)
         diffs = None
         if t_id is not None:
             diffs = (logits[:, t_id] - (logits[:, c_id] if c_id is not None else 0.0)).astype(np.float64)

@@ -411,7 +411,7 @@ def _steer_curve(req: FigureRequest, ctx, scene, trace):
     contrast"), after the middle block, over round α values out to 3 x |h| there."""
     import numpy as np
 
-    from spherescope.core.patching import SteerSpec, default_alphas
+    from spherescope.core.patching import SteerSpec, sweep_alphas
     from spherescope.models.patching import steer_curve
     from spherescope.models.token_lookup import resolve_token
 
@@ -434,9 +434,7 @@ def _steer_curve(req: FigureRequest, ctx, scene, trace):
         raise PromptError("--view steer needs a direction: --steer-toward ' John' or --tokens ' Mary, John'.")
     position = flags.get("position", saved.get("position"))
     alpha = flags.get("alpha", saved.get("alpha"))
-    alphas = req.alphas or tuple(default_alphas(float(np.linalg.norm(trace.path()[layer]))))
-    if alpha is not None and float(alpha) not in alphas:
-        alphas = tuple(sorted({*alphas, float(alpha)}))
+    alphas = sweep_alphas(float(np.linalg.norm(trace.path()[layer])), alpha, req.alphas)
     spec = SteerSpec(layer, toward, away, 0.0, position)
     return steer_curve(lm, [t.id for t in trace.tokens], spec, alphas, trace.position, alpha)
 

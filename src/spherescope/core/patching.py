@@ -83,6 +83,10 @@ class SteerSpec:
             raise ValueError(f"Steering position {self.position} is out of range: the prompt has {n_tokens} tokens.")
 
 
+NO_CURVE = ("the Steer figure is the curve of the runs made so far: tick Steer, choose a token, and move α "
+            "to two values or more")
+
+
 @dataclass(frozen=True)
 class SteerCurve:
     """Steering's dose-response, ready to draw: at each α the model's logit(toward) −
@@ -101,10 +105,13 @@ class SteerCurve:
 
     def problem(self) -> str | None:
         """Why there is no curve to draw, or None."""
-        if len(self.alphas) < 2:
-            return ("the Steer figure is the curve of the runs made so far: tick Steer, choose a token, and move α "
-                    "to two values or more")
-        return None
+        return NO_CURVE if len(self.alphas) < 2 else None
+
+    def direction(self) -> str:
+        """' John' − ' Mary' (or ' John' alone), as titles and summaries name it."""
+        from spherescope.core.text import quoted
+
+        return quoted(self.toward) + (f" − {quoted(self.away)}" if self.away is not None else "")
 
     def value_label(self) -> str:
         from spherescope.core.text import quoted
@@ -122,3 +129,12 @@ def default_alphas(scale: float, count: int = 21) -> np.ndarray:
             step *= mult
             break
     return np.round(np.arange(-(count // 2), count // 2 + 1) * step, 6)
+
+
+def sweep_alphas(scale: float, current: float | None = None, given=None) -> tuple[float, ...]:
+    """The α values of a sweep: `given`, else default_alphas(scale); with `current` (the α
+    to mark) among them."""
+    alphas = tuple(given) if given is not None else tuple(default_alphas(scale).tolist())
+    if current is not None and float(current) not in alphas:
+        alphas = tuple(sorted({*alphas, float(current)}))
+    return alphas

@@ -41,15 +41,15 @@ def steer_sweep(ctx: Context, report: Report, prompt: str, spec, position: int):
     spec's own α among them and marked."""
     import numpy as np
 
-    from spherescope.core.patching import default_alphas
+    from spherescope.core.patching import sweep_alphas
     from spherescope.models.patching import steer_curve
-    from spherescope.models.trace import tokenize, trace_prompt
+    from spherescope.models.trace import trace_prompt
 
     model = current_model(ctx, report)
     with MODEL_LOCK:
         plain = trace_prompt(model, prompt, cancel=report.cancelled)
         pos = position if 0 <= position < len(plain.tokens) else len(plain.tokens) - 1
         scale = float(plain.norms[min(spec.layer, len(plain.norms) - 1), pos])
-        alphas = sorted(set(default_alphas(scale).tolist()) | {float(spec.alpha)})
-        ids = [t.id for t in tokenize(model, prompt)]
-        return steer_curve(model, ids, spec, np.asarray(alphas), pos, spec.alpha, cancel=report.cancelled)
+        alphas = sweep_alphas(scale, spec.alpha)
+        return steer_curve(model, [t.id for t in plain.tokens], spec, np.asarray(alphas), pos, spec.alpha,
+                           cancel=report.cancelled)

@@ -181,15 +181,20 @@ def steer_sweep(loaded: LoadedModel, token_ids: list[int], spec: SteerSpec, alph
     return np.stack(rows) if rows else np.zeros((0, loaded.info.vocab_size), np.float32)
 
 
+def top_probs(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's top token and its softmax probability ((n, V) logits in)."""
+    top = logits.argmax(axis=1)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return top, 1.0 / np.exp(shifted).sum(axis=1)  # the top token's shifted logit is 0
+
+
 def steer_curve(loaded: LoadedModel, token_ids: list[int], spec: SteerSpec, alphas, followed: int = -1,
                 current: float | None = None, cancel=None):
     """The dose-response of `spec` over `alphas` as a core.patching.SteerCurve."""
     from spherescope.core.patching import SteerCurve
 
     logits = steer_sweep(loaded, token_ids, spec, alphas, followed, cancel)
-    top = logits.argmax(axis=1)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(shifted[np.arange(len(top)), top]) / np.exp(shifted).sum(axis=1)
+    top, probs = top_probs(logits)
     away = logits[:, spec.away] if spec.away is not None else 0.0
     diffs = logits[:, spec.toward] - away
     return SteerCurve(loaded.token_text(spec.toward), None if spec.away is None else loaded.token_text(spec.away),

@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
 from spherescope.core.atomic import atomic_write_bytes
+from spherescope.core.patching import NO_CURVE
 from spherescope.core.text import quoted
 from spherescope.render.annotations import facts_of, plot_title_lines, second_line
 from spherescope.render.export import save_image
@@ -131,10 +132,7 @@ def figure_problem(session, view: str, steer=None) -> str | None:
     """Why `view` cannot be drawn from this session now (one sentence), or None. The
     Export Dock menu says it beside each view it cannot draw. `steer`: the SteerCurve."""
     if view == "steer":
-        if steer is None:
-            return ("the Steer figure is the curve of the runs made so far: tick Steer, choose a token, and move α "
-                    "to two values or more")
-        return steer.problem()
+        return NO_CURVE if steer is None else steer.problem()
     if view not in ("tied", "token-norms") and session.trace is None:
         return "run a prompt first"
     if view in NEEDS_TOKENS and len(session.plane_tokens) < 2:
@@ -160,8 +158,7 @@ def describe(session, view: str, steer=None) -> str:
     """A short line for the command line: what was drawn."""
     if view == "steer" and steer is not None:
         flips = [a for a, p, q in zip(steer.alphas[1:], steer.predictions, steer.predictions[1:]) if p[0] != q[0]]
-        what = quoted(steer.toward) + (f" − {quoted(steer.away)}" if steer.away is not None else "")
-        return (f"steering toward {what} after block {steer.layer}, α {steer.alphas[0]:g}..{steer.alphas[-1]:g}, "
+        return (f"steering toward {steer.direction()} after block {steer.layer}, α {steer.alphas[0]:g}..{steer.alphas[-1]:g}, "
                 f"the prediction changes {len(flips)} times")
     if view == "plane" and len(session.plane_tokens) >= 2:
         a, b = (session.vocab.texts[int(i)] for i in session.plane_tokens[:2])

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spherescope.core.patching import SteerCurve, SteerSpec
+from spherescope.core.patching import NO_CURVE, SteerCurve, SteerSpec
 from spherescope.core.text import quoted
 from spherescope.render.styles import PlotTheme
 from spherescope.state.session import Session
@@ -314,16 +314,15 @@ class SteerDock(QWidget):
     def figure_problem(self) -> str | None:
         """Why there is no α curve to draw yet, or None."""
         curve = self.dose_curve()
-        return SteerCurve("", None, 0, None, (), (), ()).problem() if curve is None else curve.problem()
+        return NO_CURVE if curve is None else curve.problem()
 
 
 def steer_plot(curve: SteerCurve, theme: PlotTheme) -> pg.PlotWidget:
     """A plot of a dose-response curve for a picture: the curve, the current α marked,
     both tokens named, and the model's prediction written where it changes along α."""
     xs, ys = np.array(curve.alphas), np.array(curve.diffs)
-    what = quoted(curve.toward) + (f" − {quoted(curve.away)}" if curve.away is not None else "")
     where = " every position" if curve.position is None else f" position {curve.position}"
-    plot = plot_widget(theme, f"Steering toward {what} after block {curve.layer},{where}", curve.value_label(),
+    plot = plot_widget(theme, f"Steering toward {curve.direction()} after block {curve.layer},{where}", curve.value_label(),
                        "α (added along the unit direction)")
     plot.setMinimumHeight(0)
     plot.plot(xs, ys, pen=pg.mkPen(theme.accent, width=2), symbol="o", symbolSize=6, symbolBrush=theme.accent,
