@@ -8,6 +8,7 @@ import pytest
 
 from spherescope.core.trajectory import LensTop, Token, Trace
 from spherescope.jobs.base import JobKind
+from spherescope.jobs.payloads import FractionDone, ModelReady, Notice, PatchRow, PatchStarted, TraceFrame, TraceTokens
 from spherescope.state.session import Session
 
 
@@ -44,9 +45,8 @@ class FakeRunner:
 def ctl(monkeypatch, qapp):
     import spherescope.controller as controller_mod
 
-    monkeypatch.setattr(controller_mod, "JobRunner", FakeRunner)
     s = Session()
-    c = controller_mod.Controller(s, {"dtype": "bfloat16"}, expect="embedded")
+    c = controller_mod.Controller(s, {"dtype": "bfloat16"}, expect="embedded", runner=FakeRunner())
     messages = []
     c.message.connect(lambda text, err: messages.append((text, err)))
     return c, s, c.runner, messages
@@ -74,10 +74,10 @@ def test_load_resets_computed_state_then_fills_it_from_results(ctl):
     kind, fn, args, deps, cb = runner.last(JobKind.LOAD)
     assert (fn, args) == ("load", ("some/model", {"dtype": "bfloat16"})) and s.busy == "loading"
     assert s.model_ref == "some/model" and s.vocab is None and s.model_info is None
-    cb["on_partial"](("warning", "Needs about 9 GB"))
+    cb["on_partial"](Notice("Needs about 9 GB"))
     assert messages[-1] == ("Needs about 9 GB", False)
     vocab = _vocab()
-    cb["on_partial"](("model", _Info(), vocab, 0.5))
+    cb["on_partial"](ModelReady(_Info(), vocab, 0.5))
     assert s.model_info is not None and s.vocab is vocab and s.busy == ""
     assert s.cloud_space == "unembedding", "a tied model has no input space to show"
 
@@ -88,11 +88,11 @@ def test_run_becomes_a_trace_job_that_streams_into_the_session(ctl):
     assert messages[-1][0].startswith("The prompt is empty") and not runner.jobs[1:]
     c.run("ab")
     kind, fn, args, deps, cb = runner.last(JobKind.TRACE)
-    assert (fn, args, deps) == ("trace", ("ab", -1, 10, None), (JobKind.LOAD,)) and s.busy == "running"
-    cb["on_partial"](("tokens", (Token(1, "a"), Token(2, "b"))))
+    assert (fn, args, deps) == ("trace", ("ab", -1, 10, None, False), (JobKind.LOAD,)) and s.busy == "running"
+    cb["on_partial"](TraceTokens((Token(1, "a"), Token(2, "b"))))
     assert s.position == 1
     for layer in range(3):
-        cb["on_partial"](("frame", layer, np.ones((2, 6), np.float32) * (layer + 1)))
+        cb["on_partial"](TraceFrame(layer, np.ones((2, 6), np.float32) * (layer + 1)))
         assert s.layer == layer, "the view follows the newest layer while a run streams in"
     res = np.stack([np.ones((2, 6), np.float32) * (i + 1) for i in range(3)])
     lens = tuple(LensTop(np.array([0]), np.array([1.0], np.float32), np.array([1.0], np.float32), 0.0) for _ in range(3))
@@ -113,11 +113,11 @@ def test_a_user_who_scrubbed_away_is_not_pulled_to_the_newest_layer(ctl):
     c, s, runner, _ = ctl
     c.run("ab")
     cb = runner.last(JobKind.TRACE)[4]
-    cb["on_partial"](("tokens", (Token(1, "a"), Token(2, "b"))))
+    cb["on_partial"](TraceTokens((Token(1, "a"), Token(2, "b"))))
     for layer in range(3):
-        cb["on_partial"](("frame", layer, np.ones((2, 6), np.float32)))
+        cb["on_partial"](TraceFrame(layer, np.ones((2, 6), np.float32)))
     s.layer = 0
-    cb["on_partial"](("frame", 3, np.ones((2, 6), np.float32)))
+    cb["on_partial"](TraceFrame(3, np.ones((2, 6), np.float32)))
     assert s.layer == 0
 
 
@@ -138,7 +138,7 @@ def test_round_trip_work_starts_only_when_its_view_is_wanted(ctl):
     c, s, runner, _ = ctl
     c.load("m")
     cb = runner.last(JobKind.LOAD)[4]
-    cb["on_partial"](("model", _Info(), _vocab(), 0.1))
+    cb["on_partial"](ModelReady(_Info(), _vocab(), 0.1))
     cb["on_done"](type("Loaded", (), {"stats": object()})())
     assert not [j for j in runner.jobs if j[0] in (JobKind.ROUNDTRIP, JobKind.FRACTIONS)]
     s.roundtrip_token = 3
@@ -148,7 +148,7 @@ def test_round_trip_work_starts_only_when_its_view_is_wanted(ctl):
     assert args == (3, "transpose")
     rcb["on_done"]((3, "transpose", np.arange(20.0), np.ones(6)))
     assert s.roundtrip_scores is not None and s.roundtrip_row is not None
-    runner.last(JobKind.FRACTIONS)[4]["on_partial"](("fraction", "transpose", 0.1))
+    runner.last(JobKind.FRACTIONS)[4]["on_partial"](FractionDone("transpose", 0.1))
     assert s.fractions == {"transpose": 0.1}
 
 
@@ -160,7 +160,7 @@ def _traced(c, s, runner, prompt="ab", steer=None):
     res = np.ones((3, 2, 6), np.float32)
     lens = tuple(LensTop(np.array([0]), np.array([1.0], np.float32), np.array([1.0], np.float32), 0.0) for _ in range(3))
     trace = Trace("tiny", (Token(1, "a"), Token(2, "b")), 1, res, lens, 1.0, Token(3, "c"), 0.5, np.zeros(20, np.float32))
-    cb["on_partial"](("tokens", trace.tokens))
+    cb["on_partial"](TraceTokens(trace.tokens))
     cb["on_done"](SimpleNamespace(trace=trace, seconds=0.1, steer=steer))
     return trace
 
@@ -173,8 +173,8 @@ def test_steering_reruns_quietly_and_refuses_bad_settings(ctl):
 
     c, s, runner, messages = ctl
     c.load("m")
-    runner.last(JobKind.LOAD)[4]["on_partial"](("model", SimpleNamespace(name="m", num_layers=2, vocab_size=20,
-                                                device="cpu", dtype="float32"), _vocab(), 0.1))
+    runner.last(JobKind.LOAD)[4]["on_partial"](ModelReady(SimpleNamespace(name="m", num_layers=2, vocab_size=20,
+                                                          device="cpu", dtype="float32"), _vocab(), 0.1))
     plain = _traced(c, s, runner)
     n = len(runner.jobs)
     c.set_steer(SteerSpec(1, 3, 4, math.inf))
@@ -184,7 +184,7 @@ def test_steering_reruns_quietly_and_refuses_bad_settings(ctl):
     spec = SteerSpec(1, 3, 4, 2.0)
     c.set_steer(spec)
     kind, fn, args, _deps, cb = runner.jobs[-1]
-    assert kind == JobKind.TRACE and args[-1] == spec and cb["on_partial"] is None, "replaced in one step"
+    assert kind == JobKind.TRACE and args[3] == spec and cb["on_partial"] is None, "replaced in one step"
     steered = Trace("tiny", plain.tokens, 1, plain.residuals * 2, plain.lens, 1.0, Token(3, "c"), 0.5,
                     np.zeros(20, np.float32))
     cb["on_done"](SimpleNamespace(trace=steered, seconds=0.1, steer=spec))
@@ -211,8 +211,8 @@ def test_compare_and_patching_fill_the_session_row_by_row(ctl):
     kind, fn, args, deps, cb = runner.last(JobKind.PATCH)
     assert (fn, args) == ("patch", ("ab", "cd", 3, 4)) and s.patching
     empty = PatchGrid(np.full((3, 2), np.nan), float("nan"), float("nan"), 3, 4, second.tokens, second.tokens)
-    cb["on_partial"](("start", empty))
-    cb["on_partial"](("row", 0, np.array([0.0, 1.0])))
+    cb["on_partial"](PatchStarted(empty))
+    cb["on_partial"](PatchRow(0, np.array([0.0, 1.0])))
     assert s.patch_grid.rows_done() == 1 and s.patch_grid.matrix[0, 1] == 1.0
     c.cancel_patching()
     assert runner.cancelled_kinds[-1] == JobKind.PATCH and not s.patching and s.patch_grid.rows_done() == 1
@@ -236,7 +236,7 @@ def test_sweep_alpha_is_a_job_whose_curve_a_new_prompt_drops(ctl):
     _traced(c, s, runner)
     c.request_steer_sweep(spec)
     kind, name, args, depends, cb = runner.last(JobKind.STEER_SWEEP)
-    assert (name, args, depends) == ("steer_sweep", ("ab", spec, 1), (JobKind.LOAD,))
+    assert (name, args, depends) == ("steer_sweep", ("ab", spec, 1, None, True), (JobKind.LOAD,))
     cb["on_done"]("a curve")
     assert s.steer_sweep == "a curve"
     c.run("ab")  # the same prompt again (steering re-runs): the curve stays

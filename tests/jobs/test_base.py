@@ -2,6 +2,8 @@
 
 import pytest
 
+from spherescope.jobs.payloads import Progress
+
 from spherescope.core.atomic import WriteError
 from spherescope.jobs.base import Again, Context, Report, describe_error, inline_report, run_job
 from spherescope.models.errors import Cancelled, PromptError
@@ -46,7 +48,7 @@ def test_report_channels_partial_results_and_cancellation():
     assert report.cancelled()
     with pytest.raises(Cancelled):
         report.check()
-    assert seen == [("frame", 0), ("progress", "Loading", 0.5), ("progress", "Converting", -1.0)]
+    assert seen == [("frame", 0), Progress("Loading", 0.5), Progress("Converting", -1.0)]
 
 
 def test_context_caches_per_key():

@@ -27,10 +27,11 @@ def loaded_ctx(tmp_path_factory):
 
 def test_load_reports_the_model_before_its_statistics(loaded_ctx):
     ctx, result, seen = loaded_ctx
-    tags = [p[0] for p in seen]
-    assert "model" in tags and tags.index("model") == len(tags) - 1, "the model is the last partial, before the stats"
-    assert all(t == "progress" for t in tags[:-1])
-    _, info, vocab, _seconds = seen[-1]
+    from spherescope.jobs.payloads import ModelReady, Progress
+
+    assert isinstance(seen[-1], ModelReady), "the model is the last partial, before the stats"
+    assert all(isinstance(p, Progress) for p in seen[:-1])
+    info, vocab = seen[-1].info, seen[-1].vocab
     assert info is result.info and vocab is result.vocab and result.stats is not None
     assert ctx.model is not None and ctx.model_job == 1 and ctx.trace is None
     assert vocab.directions.shape == (info.vocab_size, info.hidden_size)
@@ -40,9 +41,12 @@ def test_trace_streams_tokens_then_every_layer(loaded_ctx):
     ctx, result, _ = loaded_ctx
     seen = []
     traced = trace_jobs.trace(ctx, Report(2, lambda: False, seen.append, {JobKind.LOAD: 1}), "John and Mary", -1, 5)
-    assert seen[0][0] == "tokens" and [p[1] for p in seen[1:]] == list(range(result.info.num_layers + 1))
+    from spherescope.jobs.payloads import TraceTokens
+
+    assert isinstance(seen[0], TraceTokens) and [p.layer for p in seen[1:]] == list(range(result.info.num_layers + 1))
     assert ctx.trace is traced.trace and ctx.trace_job == 2
-    np.testing.assert_array_equal(seen[-1][2], traced.trace.residuals[-1])
+    np.testing.assert_array_equal(seen[-1].residual, traced.trace.residuals[-1])
+    np.testing.assert_allclose(seen[-1].norms, traced.trace.norms[-1], rtol=1e-6)
     pos, lens = trace_jobs.lens(ctx, inline_report(), 0, 5)
     assert pos == 0 and len(lens) == result.info.num_layers + 1
     assert trace_jobs.lens(ctx, inline_report(), 99, 5) is None, "a position the trace lacks"
@@ -86,7 +90,7 @@ def test_lessons_roundtrip_and_the_stepwise_fraction_count(loaded_ctx):
         step = lesson_jobs.fractions(ctx, Report(5, lambda: False, seen.append), *step.args)
         steps += 1
     assert step is None and steps >= 3
-    assert [p[1] for p in seen] == ["transpose", "normalised", "pinv"] and all(0 <= p[2] <= 1 for p in seen)
+    assert [p.mode for p in seen] == ["transpose", "normalised", "pinv"] and all(0 <= p.value <= 1 for p in seen)
     # Counted once per model: asking again reports both at once and runs no step.
     again = []
     assert lesson_jobs.fractions(ctx, Report(6, lambda: False, again.append)) is None

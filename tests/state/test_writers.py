@@ -1,5 +1,6 @@
-"""Computed session fields have one writer, the controller: no widget or render module
-assigns them (checked on the source, so a new dock cannot quietly start writing one)."""
+"""Computed session fields have one writer, the controller: no widget, render module or
+command assigns them (checked on the source, so a new dock or a new figure path cannot
+quietly start writing one)."""
 
 import ast
 from pathlib import Path
@@ -29,8 +30,10 @@ def _writes(path: Path) -> list[str]:
     return found
 
 
-def test_widgets_and_render_never_write_computed_fields():
-    writes = [w for folder in ("widgets", "render") for p in sorted((PKG / folder).rglob("*.py")) for w in _writes(p)]
+def test_widgets_render_and_commands_never_write_computed_fields():
+    files = [p for folder in ("widgets", "render", "commands") for p in sorted((PKG / folder).rglob("*.py"))]
+    files += [PKG / "app.py", PKG / "api.py", PKG / "model_api.py"]
+    writes = [w for p in files for w in _writes(p)]
     assert writes == []
 
 
@@ -43,4 +46,5 @@ def test_the_check_sees_a_write():
 
 
 def test_the_controller_does_write_them():
-    assert _writes(PKG / "controller.py"), "the controller is where computed fields are written"
+    writes = [w for p in sorted((PKG / "controller").glob("*.py")) for w in _writes(p)]
+    assert writes, "the controller is where computed fields are written"

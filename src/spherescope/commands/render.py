@@ -11,8 +11,6 @@ session for OpenGL.
 from __future__ import annotations
 
 import math
-import os
-import sys
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -226,16 +224,10 @@ def _make_figure(req: FigureRequest):
     validate(req)
     gl = _needs_gl(req)
     argv = _platform_for(gl)
-    scene = replace(req.scene) if req.scene is not None else Scene()
-    if req.prompt is not None:
-        scene.prompt = req.prompt
-    if req.compare is not None:
-        scene.compare_prompt = req.compare
-    if isinstance(req.model, str):
-        scene.model = req.model
-    for key in ("position", "basis", "style", "alpha"):
-        if getattr(req, key) is not None:
-            setattr(scene, key, getattr(req, key))
+    # The request's own settings over the scene's (or the defaults').
+    given = {"prompt": req.prompt, "compare_prompt": req.compare, "position": req.position, "basis": req.basis,
+             "style": req.style, "alpha": req.alpha, "model": req.model if isinstance(req.model, str) else None}
+    scene = replace(req.scene or Scene(), **{k: v for k, v in given.items() if v is not None})
     app = make_app(argv, window=False)
     if gl and app.platformName() == "offscreen":
         raise NoDisplay("This process draws its figures without a display (Qt's offscreen platform, chosen when a "
@@ -247,18 +239,103 @@ def _make_figure(req: FigureRequest):
         problem = gl_problem()
         if problem is not None:
             raise NoDisplay(problem)
-    from spherescope.jobs import load as load_jobs
-    from spherescope.jobs import trace as trace_jobs
-    from spherescope.jobs.base import Context, inline_report
+    session, ctl, errors = _figure_session(req)
+    view, binding = _sphere_view(app, session) if gl else (None, None)
+    try:
+        _load(req, ctl, scene, errors)
+        ctx = ctl.runner.context
+        _choose_tokens(req, scene, ctx, session)
+        from spherescope.state.scene import apply_view_options
 
-    ctx, report = Context(), inline_report()
+        apply_view_options(scene, session)
+        session.attribution_wanted = req.view == "attribution"
+        session.roundtrip_wanted = req.view == "roundtrip"
+        ctl.run_at(scene.prompt, _position(scene.position, ctx, scene.prompt), quiet=True)
+        _check(errors)
+        trace = session.trace
+        if view is not None:
+            view.set_camera(scene.camera)
+        if scene.compare_prompt.strip():
+            if req.view == "patching" and len(session.plane_tokens) < 2:
+                raise PromptError("--view patching needs a target and a contrast: --tokens ' Mary, John'")
+            ctl.compare(scene.compare_prompt)
+            if req.view == "patching":
+                ctl.run_patching()
+        if req.view == "steer":
+            spec, mark = _steer_spec(req, ctx, scene, session)
+            ctl.request_steer_sweep(spec, req.alphas, mark)
+        _check(errors)
+        last = trace.num_layers
+        layer = req.layer if req.layer is not None else (min(max(scene.layer, 0), last) if req.scene is not None else last)
+        if not 0 <= layer <= last:
+            raise PromptError(f"--layer {layer} is out of range: the model has layers 0..{last}.")
+        session.layer = layer
+        from spherescope.render.annotations import default_annotations
+
+        notes = req.annotations
+        if notes is None:
+            notes = frozenset(scene.annotations) if scene.annotations is not None else default_annotations(scene.style)
+        return _draw(req, session, binding, scene.style, notes, trace, session.steer_sweep)
+    finally:
+        ctl.shutdown()
+        if view is not None:
+            view.close()
+            view.deleteLater()
+        del binding
+
+
+def _figure_session(req: FigureRequest):
+    """A session filled by the window's own controller, on a runner that does each job
+    at once in this thread: the figure's numbers come through the one result path.
+    The controller's refusals (sentences for the message bar) are collected as errors."""
+    from spherescope.controller import Controller
+    from spherescope.jobs.base import JobKind
+    from spherescope.jobs.inline import InlineRunner
+    from spherescope.state.session import Session
+
+    session = Session()
+    # The round-trip count runs for tens of seconds in the window's background, and no
+    # figure shows it.
+    runner = InlineRunner(strict=True, skip=(JobKind.WARM, JobKind.FRACTIONS))
+    ctl = Controller(session, dict(req.load_options), warm=False, runner=runner)
+    errors: list[str] = []
+    ctl.message.connect(lambda text, is_error: errors.append(text) if is_error else None)
+    return session, ctl, errors
+
+
+def _check(errors: list[str]) -> None:
+    if errors:
+        raise PromptError(errors[0])
+
+
+def _sphere_view(app, session):
+    from PySide6.QtCore import Qt
+
+    from spherescope.render.binding import ViewBinding
+    from spherescope.render.sphere_view import SphereView
+
+    view = SphereView()
+    view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # a GL context, never a window on screen
+    view.resize(800, 800)
+    view.show()
+    app.processEvents()
+    return view, ViewBinding(session, view)
+
+
+def _load(req: FigureRequest, ctl, scene, errors: list[str]) -> None:
     if req.model is not None and not isinstance(req.model, str):
         if req.tokenizer is None:
             raise ValueError("an in-memory model needs its tokenizer: figure(model=model, tokenizer=tokenizer)")
-        loaded = load_jobs.adopt(ctx, report, req.model, req.tokenizer, req.model_name)
+        ctl.adopt(req.model, req.tokenizer, req.model_name)
     else:
-        loaded = load_jobs.load(ctx, report, scene.model, dict(req.load_options))
-    vocab = loaded.vocab
+        ctl.load(scene.model)
+    _check(errors)
+
+
+def _choose_tokens(req: FigureRequest, scene, ctx, session) -> None:
+    """--tokens (the plane's pair), and the camera that goes with them."""
+    from spherescope.state.scene import parse_camera
+
     if req.tokens is not None:
         from spherescope.core.vocab import parse_tokens
         from spherescope.models.token_lookup import TokenTable
@@ -270,8 +347,6 @@ def _make_figure(req: FigureRequest):
         scene.plane_tokens = ids[:3]
         if req.basis is None and req.scene is None:
             scene.basis = "token-plane"
-    from spherescope.state.scene import parse_camera
-
     if req.camera is not None:
         scene.camera = parse_camera(req.camera, scene.camera)
     elif req.scene is None and scene.basis == "token-plane":
@@ -281,38 +356,9 @@ def _make_figure(req: FigureRequest):
         from spherescope.core.vocab import check_token_ids
 
         try:
-            check_token_ids(scene.plane_tokens, len(vocab.texts))
+            check_token_ids(scene.plane_tokens, len(session.vocab.texts))
         except ValueError as exc:
             raise PromptError(f"The scene's plane tokens: {exc}") from None
-    trace = trace_jobs.trace(ctx, report, scene.prompt, _position(scene.position, ctx, scene.prompt), 10).trace
-    if not scene.plane_tokens:  # as the window does after a run: the prediction and its contrast
-        from spherescope.core.geometry import top_ids
-        from spherescope.core.plane import contrast_pair
-
-        pair = contrast_pair(top_ids(trace.model_logits, 200), [t.id for t in trace.tokens], vocab.texts)
-        scene.plane_tokens = list(pair) if pair is not None else []
-    session, view, binding = _draw_setup(app, scene, loaded, trace, ctx, gl)
-    if scene.compare_prompt.strip():
-        _fill_compare(session, ctx, scene, patch=req.view == "patching")
-    curve = _steer_curve(req, ctx, scene, trace) if req.view == "steer" else None
-    last = trace.num_layers
-    layer = req.layer if req.layer is not None else (min(max(scene.layer, 0), last) if req.scene is not None else last)
-    if not 0 <= layer <= last:
-        raise PromptError(f"--layer {layer} is out of range: the model has layers 0..{last}.")
-    session.layer = layer
-    style = scene.style
-    from spherescope.render.annotations import default_annotations
-
-    notes = req.annotations
-    if notes is None:
-        notes = frozenset(scene.annotations) if scene.annotations is not None else default_annotations(style)
-    try:
-        return _draw(req, session, binding, style, notes, trace, curve)
-    finally:
-        if view is not None:
-            view.close()
-            view.deleteLater()
-        del binding
 
 
 def _position(position: int, ctx, prompt: str) -> int:
@@ -327,92 +373,11 @@ def _position(position: int, ctx, prompt: str) -> int:
     return position % n
 
 
-def _draw_setup(app, scene, loaded, trace, ctx, gl: bool = True):
-    from PySide6.QtCore import Qt
-
-    from spherescope.render.binding import ViewBinding
-    from spherescope.render.sphere_view import SphereView
-    from spherescope.state.scene import apply_view_options
-    from spherescope.state.session import Session
-
-    session = Session()
-    view = binding = None
-    if gl:
-        view = SphereView()
-        view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # a GL context, never a window on screen
-        view.resize(800, 800)
-        view.show()
-        app.processEvents()
-        binding = ViewBinding(session, view)
-    session.model_ref = scene.model
-    session.model_info = loaded.info
-    apply_view_options(scene, session)
-    session.vocab = loaded.vocab
-    session.prompt = scene.prompt
-    session.position = trace.position
-    session.begin_trace(trace.tokens)
-    for layer in range(trace.num_layers + 1):
-        session.add_frame(layer, trace.residuals[layer])
-    session.finish_trace(trace)
-    session.model_stats = loaded.stats
-    _fill_lessons(session, ctx, trace)
-    if view is not None:
-        view.set_camera(scene.camera)
-    return session, view, binding
-
-
-def _fill_lessons(session, ctx, trace) -> None:
-    """What the lesson docks read, computed here by the same jobs the window's worker runs."""
-    from spherescope.jobs import lessons as lesson_jobs
-    from spherescope.jobs.base import inline_report
-
-    pos, per_layer = lesson_jobs.lessons(ctx, inline_report(), trace.position)
-    session.set_lessons(pos, per_layer)
-    vocab = session.vocab
-    from spherescope.core.vocab import default_roundtrip_token
-
-    session.roundtrip_token = default_roundtrip_token(vocab)
-    _token, _mode, scores, row = lesson_jobs.roundtrip(ctx, inline_report(), session.roundtrip_token, session.roundtrip_mode)
-    session.roundtrip_row = row
-    session.roundtrip_scores = scores
-    if session.plane_tokens:
-        from spherescope.jobs import attribution as attribution_jobs
-
-        target = int(session.plane_tokens[0])
-        contrast = int(session.plane_tokens[1]) if len(session.plane_tokens) > 1 else None
-        session.sublayers, session.attribution, session.mid_lens = attribution_jobs.attribute(
-            ctx, inline_report(), trace.position, target, contrast)
-
-
-def _fill_compare(session, ctx, scene, patch: bool) -> None:
-    """The second prompt's trace (and the patching grid), by the window's own jobs."""
-    from spherescope.jobs import patching as patching_jobs
-    from spherescope.jobs import trace as trace_jobs
-    from spherescope.jobs.base import inline_report
-
-    toks = session.plane_tokens
-    target = int(toks[0]) if toks else None
-    contrast = int(toks[1]) if len(toks) > 1 else None
-    compared = trace_jobs.compare(ctx, inline_report(), scene.compare_prompt, session.position, 10, target, contrast)
-    session.compare_prompt = scene.compare_prompt
-    session.compare_label = "second prompt"
-    session.compare_diffs = compared.diffs
-    session.compare_trace = compared.trace
-    if patch:
-        if contrast is None:
-            raise PromptError("--view patching needs a target and a contrast: --tokens ' Mary, John'")
-        session.patch_grid = patching_jobs.patch(ctx, inline_report(), scene.prompt, scene.compare_prompt, target,
-                                                 contrast)
-
-
-def _steer_curve(req: FigureRequest, ctx, scene, trace):
-    """--view steer's dose-response: the flags, then the scene's steering, then the
-    plane's pair (toward the second, away from the first, as the window's "Toward the
-    contrast"), after the middle block, over round α values out to 3 x |h| there."""
-    import numpy as np
-
-    from spherescope.core.patching import SteerSpec, sweep_alphas
-    from spherescope.models.patching import steer_curve
+def _steer_spec(req: FigureRequest, ctx, scene, session):
+    """--view steer's direction: the flags, then the scene's steering, then the plane's
+    pair (toward the second, away from the first, as the window's "Toward the
+    contrast"), after the middle block. Returns (SteerSpec, whether its α is marked)."""
+    from spherescope.core.patching import SteerSpec
     from spherescope.models.token_lookup import resolve_token
 
     lm = ctx.model
@@ -428,15 +393,13 @@ def _steer_curve(req: FigureRequest, ctx, scene, trace):
         away = resolve_token(lm, flags["away"], "--steer-away") if flags.get("away") is not None else None
     elif saved.get("toward") is not None and req.tokens is None:
         toward, away = int(saved["toward"]), saved.get("away")
-    elif len(scene.plane_tokens) >= 2:
-        away, toward = (int(i) for i in scene.plane_tokens[:2])
+    elif len(session.plane_tokens) >= 2:
+        away, toward = (int(i) for i in session.plane_tokens[:2])
     else:
         raise PromptError("--view steer needs a direction: --steer-toward ' John' or --tokens ' Mary, John'.")
     position = flags.get("position", saved.get("position"))
     alpha = flags.get("alpha", saved.get("alpha"))
-    alphas = sweep_alphas(float(np.linalg.norm(trace.path()[layer])), alpha, req.alphas)
-    spec = SteerSpec(layer, toward, away, 0.0, position)
-    return steer_curve(lm, [t.id for t in trace.tokens], spec, alphas, trace.position, alpha)
+    return SteerSpec(layer, toward, away, 0.0 if alpha is None else float(alpha), position), alpha is not None
 
 
 def _draw(req: FigureRequest, session, binding, style: str, notes: frozenset, trace, curve=None):

@@ -11,7 +11,7 @@ from spherescope.models.errors import PromptError
 def attribute(ctx: Context, report: Report, position: int, target: int, contrast: int | None):
     """(Sublayers of the last trace, Attribution, the lens after each block's attention).
     The last trace is traced again with its sublayers when it was run without them (one
-    more forward pass, announced as a ("progress", ...) partial); the residuals are the same."""
+    more forward pass, announced as a Progress partial); the residuals are the same."""
     from spherescope.models.attribution import attribute_trace
     from spherescope.models.trace import trace_prompt
 

@@ -89,8 +89,10 @@ class Report:
         self._partial(payload)
 
     def progress(self, stage: str, fraction: float | None) -> None:
-        """A partial result of the form ("progress", stage, fraction or -1)."""
-        self._partial(("progress", stage, -1.0 if fraction is None else float(fraction)))
+        """A payloads.Progress partial result (fraction -1 when unknown)."""
+        from spherescope.jobs.payloads import Progress
+
+        self._partial(Progress(stage, -1.0 if fraction is None else float(fraction)))
 
 
 @dataclass(frozen=True)

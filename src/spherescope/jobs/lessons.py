@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from spherescope.jobs.base import MODEL_LOCK, Again, Context, Report
+from spherescope.jobs.payloads import FractionDone
 from spherescope.core.lessons import ROUND_TRIP_MODES
 from spherescope.jobs.trace import current_model
 from spherescope.models.errors import ModelError
@@ -74,14 +75,14 @@ def split_token(ctx: Context, report: Report, text: str):
 def fractions(ctx: Context, report: Report, mode: str = "", start: int = 0, hits: int = 0):
     """The fraction of tokens whose round trip returns themselves, in each of
     ROUND_TRIP_MODES in turn, counted FRACTION_CHUNK rows per step (each step is its own queued
-    event). Partial results: ("fraction", mode, value) as each mode is done; the
+    event). Partial results: a FractionDone as each mode is done; the
     counts are kept per model, like the model itself."""
     model = current_model(ctx, report)
     # Kept on the model, which every window of the process shares: counted once.
     done = model.__dict__.setdefault("_fractions", {})
     if not mode:  # the first step: report what is known, start what is not
         for m, value in done.items():
-            report.partial(("fraction", m, value))
+            report.partial(FractionDone(m, value))
         todo = [m for m in ROUND_TRIP_MODES if m not in done]
         return Again(todo[0], 0, 0) if todo else None
     with MODEL_LOCK:
@@ -93,7 +94,7 @@ def fractions(ctx: Context, report: Report, mode: str = "", start: int = 0, hits
     if start + FRACTION_CHUNK < W_E.shape[0]:
         return Again(mode, start + FRACTION_CHUNK, hits)
     done[mode] = hits / W_E.shape[0]
-    report.partial(("fraction", mode, done[mode]))
+    report.partial(FractionDone(mode, done[mode]))
     todo = [m for m in ROUND_TRIP_MODES if m not in done]
     return Again(todo[0], 0, 0) if todo else None
 

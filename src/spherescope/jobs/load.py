@@ -13,6 +13,7 @@ from typing import Any
 
 from spherescope import runtime
 from spherescope.jobs.base import MODEL_LOCK, Context, Report
+from spherescope.jobs.payloads import ModelReady, Notice
 from spherescope.models.errors import ModelError
 
 _MODELS: OrderedDict[tuple, tuple] = OrderedDict()  # key -> (LoadedModel, Vocab)
@@ -64,9 +65,9 @@ def warm(ctx: Context, report: Report, ref: str) -> None:
 def load(ctx: Context, report: Report, ref: str, options: dict) -> Loaded:
     """Load `ref` (or take it from memory), with its vocabulary geometry and stats.
 
-    Partial results: ("progress", stage, fraction), ("warning", sentence) and, as soon
-    as the model is usable, ("model", ModelInfo, Vocab, seconds): the window draws the
-    cloud before the token-norm statistics are ready."""
+    Partial results (jobs.payloads): Progress, Notice and, as soon as the model is
+    usable, ModelReady: the window draws the cloud before the token-norm statistics
+    are ready."""
     # A load asked for before any warm-up (a launch that loads at once) imports torch
     # itself (models.lessons below is the first to), so the same measures first, or
     # torch's extension holds the GIL for ~0.27 s while the dynamic linker resolves its
@@ -87,7 +88,7 @@ def _load(ctx: Context, report: Report, ref: str, options: dict) -> Loaded:
     ctx.model, ctx.model_job, ctx.trace, ctx.trace_job = loaded, report.job, None, -1
     ctx.caches = {}
     seconds = time.perf_counter() - t0
-    report.partial(("model", loaded.info, vocab, seconds))
+    report.partial(ModelReady(loaded.info, vocab, seconds))
     with MODEL_LOCK:
         stats = model_stats(loaded)
     return Loaded(loaded.info, vocab, stats, seconds)
@@ -112,7 +113,9 @@ def adopt(ctx: Context, report: Report, model, tokenizer, name: str = "in-memory
         stats = model_stats(loaded)
     ctx.model, ctx.model_job, ctx.trace, ctx.trace_job = loaded, report.job, None, -1
     ctx.caches = {}
-    return Loaded(loaded.info, vocab, stats, time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    report.partial(ModelReady(loaded.info, vocab, seconds))
+    return Loaded(loaded.info, vocab, stats, seconds)
 
 
 def _get_model(report: Report, ref: str, options: dict):
@@ -132,12 +135,12 @@ def _get_model(report: Report, ref: str, options: dict):
         # (its sentence is the message), and reading the headers here too was work twice.
         warning = memory_warning(ref, options) if options.get("ignore_memory") else None
         if warning:
-            report.partial(("warning", warning))
+            report.partial(Notice(warning))
         loaded = load_model(ref, progress=progress, cancel=report.cancelled, **options)
         from spherescope.models import cache
 
         if cache.fallback_warning:
-            report.partial(("warning", cache.fallback_warning))
+            report.partial(Notice(cache.fallback_warning))
         report.progress("Computing token directions", 0.99)
         u, gain, _bias = loaded.head_factors()
         embedding = None if loaded.info.tied_embeddings else loaded.embedding()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from spherescope.jobs.base import MODEL_LOCK, Context, Report
+from spherescope.jobs.payloads import PatchPlanned, PatchRow, PatchStarted
 from spherescope.jobs.trace import current_model
 
 
 def patch(ctx: Context, report: Report, clean: str, corrupt: str, target: int, contrast: int):
-    """The recovery grid; partial results ("row", layer, recovery per position) as each
-    layer's row finishes, after ("start", PatchGrid with no rows) once both prompts are traced."""
+    """The recovery grid; partial results: PatchPlanned, then PatchStarted (no rows) once
+    both prompts are traced, then a PatchRow as each layer's row finishes."""
     from spherescope.models.patching import check_patchable, patch_grid
     from spherescope.models.trace import trace_prompt
 
@@ -18,9 +19,9 @@ def patch(ctx: Context, report: Report, clean: str, corrupt: str, target: int, c
         corrupt_trace = trace_prompt(model, corrupt, cancel=report.cancelled)
         check_patchable(clean_trace, corrupt_trace, target, contrast, model.info.vocab_size)
         return patch_grid(model, clean_trace, corrupt_trace, target, contrast, cancel=report.cancelled,
-                          on_start=lambda grid: report.partial(("start", grid)),
-                          on_row=lambda layer, row: report.partial(("row", layer, row)),
-                          on_plan=lambda plan: report.partial(("plan", plan)))
+                          on_start=lambda grid: report.partial(PatchStarted(grid)),
+                          on_row=lambda layer, row: report.partial(PatchRow(layer, row)),
+                          on_plan=lambda plan: report.partial(PatchPlanned(plan)))
 
 
 def patched(ctx: Context, report: Report, clean: str, corrupt: str, layer: int, position: int, top_k: int):
@@ -35,10 +36,10 @@ def patched(ctx: Context, report: Report, clean: str, corrupt: str, layer: int, 
         return patched_trace(model, clean_trace, corrupt_trace, layer, position, top_k)
 
 
-def steer_sweep(ctx: Context, report: Report, prompt: str, spec, position: int):
+def steer_sweep(ctx: Context, report: Report, prompt: str, spec, position: int, alphas=None, mark: bool = True):
     """The dose-response of `spec` (core.patching.SteerCurve) at the followed position:
-    round α values out to 3 x |h| at the steering layer of the unsteered run, with the
-    spec's own α among them and marked."""
+    `alphas`, or round values out to 3 x |h| at the steering layer of the unsteered run;
+    with `mark`, the spec's own α among them and marked."""
     import numpy as np
 
     from spherescope.core.patching import sweep_alphas
@@ -46,10 +47,11 @@ def steer_sweep(ctx: Context, report: Report, prompt: str, spec, position: int):
     from spherescope.models.trace import trace_prompt
 
     model = current_model(ctx, report)
+    marked = spec.alpha if mark else None
     with MODEL_LOCK:
         plain = trace_prompt(model, prompt, cancel=report.cancelled)
         pos = position if 0 <= position < len(plain.tokens) else len(plain.tokens) - 1
         scale = float(plain.norms[min(spec.layer, len(plain.norms) - 1), pos])
-        alphas = sweep_alphas(scale, spec.alpha)
-        return steer_curve(model, [t.id for t in plain.tokens], spec, np.asarray(alphas), pos, spec.alpha,
+        values = sweep_alphas(scale, marked, alphas)
+        return steer_curve(model, [t.id for t in plain.tokens], spec, np.asarray(values), pos, marked,
                            cancel=report.cancelled)

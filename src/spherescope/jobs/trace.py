@@ -8,6 +8,7 @@ from typing import Any
 
 from spherescope import runtime
 from spherescope.jobs.base import MODEL_LOCK, Context, JobKind, Report
+from spherescope.jobs.payloads import TraceFrame, TraceTokens
 from spherescope.models.errors import ModelError
 
 NO_MODEL = "No model is loaded; choose one in the Prompt panel."
@@ -28,10 +29,13 @@ def current_model(ctx: Context, report: Report):
     return ctx.model
 
 
-def trace(ctx: Context, report: Report, prompt: str, position: int, top_k: int, steer=None) -> Traced:
-    """Partial results: ("tokens", tuple[Token]) first, then ("frame", layer, (T, d)
-    residuals) as each layer is computed, so the window can draw the path growing.
-    `steer` (core.patching.SteerSpec): the run with a direction added (models.patching)."""
+def trace(ctx: Context, report: Report, prompt: str, position: int, top_k: int, steer=None,
+          sublayers: bool = False) -> Traced:
+    """Partial results: TraceTokens first, then a TraceFrame (every position's residual)
+    as each layer is computed, so the window can draw the path growing.
+    `steer` (core.patching.SteerSpec): the run with a direction added (models.patching).
+    `sublayers`: record each block's attention and MLP writes in the same pass, when a
+    view will ask for attribution (it would otherwise trace the prompt a second time)."""
     from spherescope.models.patching import steering
     from spherescope.models.trace import tokenize, trace_prompt
 
@@ -39,12 +43,12 @@ def trace(ctx: Context, report: Report, prompt: str, position: int, top_k: int, 
     t0 = time.perf_counter()
     with MODEL_LOCK:
         tokens = tokenize(model, prompt)
-        report.partial(("tokens", tokens))
+        report.partial(TraceTokens(tokens))
         pos = position if 0 <= position < len(tokens) else None
         with steering(model, steer, len(tokens)):
             result = trace_prompt(model, prompt, position=pos, top_k=top_k, tokens=tokens,
-                                  on_layer=lambda f: report.partial(("frame", f.layer, f.residual)),
-                                  cancel=report.cancelled)
+                                  on_layer=lambda f: report.partial(TraceFrame(f.layer, f.residual, f.norms)),
+                                  cancel=report.cancelled, sublayers=sublayers)
     ctx.trace, ctx.trace_job, ctx.trace_steer = result, report.job, steer
     seconds = time.perf_counter() - t0
     # A run's temporaries (the lens's logits, the forward's activations) are freed by

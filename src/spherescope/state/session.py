@@ -82,6 +82,7 @@ class Session(Evented):
         super().__init__()
         self.trace: Trace | None = None
         self.partial: list[np.ndarray] = []  # (T, d) per layer while a run streams in
+        self.partial_norms: list[np.ndarray] = []  # (T,) per layer: the worker's lengths of those rows
         self._frames = 0  # counts changes of `partial` (path() keeps its result until the next)
         self.lens_by_position: dict[int, tuple[LensTop, ...]] = {}
         self.basis: Basis | None = None
@@ -109,16 +110,46 @@ class Session(Evented):
                     copy.__dict__[field.attr] = self.__dict__[field.attr]
         copy.trace = self.trace
         copy.partial = list(self.partial)
+        copy.partial_norms = list(self.partial_norms)
         copy._frames = self._frames
         copy.lens_by_position = dict(self.lens_by_position)
         copy.lessons_by_position = dict(self.lessons_by_position)
         copy.basis = self.basis
         return copy
 
-    # ---- trace lifecycle (called by the controller on the GUI thread) ----
+    # ---- results (called by the controller on the GUI thread) ----
+    def forget_model(self) -> None:
+        """Everything computed on the model being replaced: its vectors live in another
+        space, and its token ids and layers mean nothing to the next one."""
+        self.model_info = None
+        self.clear_trace()
+        self.vocab = None
+        self.model_stats = None
+        self.fractions = {}
+        self.roundtrip_scores = None
+        self.roundtrip_row = None
+        self.steer = None
+        self.compare_trace = None
+        self.compare_label = ""
+        self.patch_grid = None
+        self.steer_sweep = None
+
+    def set_attribution(self, sublayers, attribution, mid_lens) -> None:
+        self.sublayers = sublayers
+        self.mid_lens = mid_lens
+        self.attribution = attribution
+
+    def followed(self) -> int:
+        """The position the views follow: the chosen one, or the last token's."""
+        n = len(self.tokens)
+        if 0 <= self.position < n:
+            return self.position
+        return self.trace.position if self.trace is not None else max(n - 1, 0)
+
     def _reset_trace(self, tokens: tuple[Token, ...]) -> None:
         self.trace = None
         self.partial = []
+        self.partial_norms = []
         self._frames += 1
         self.sublayers = None
         self.attribution = None
@@ -135,28 +166,45 @@ class Session(Evented):
 
     def begin_trace(self, tokens: tuple[Token, ...]) -> None:
         self._reset_trace(tokens)
-        if not (0 <= self.position < len(tokens)):
-            self._position = len(tokens) - 1  # follow the last token without a re-run signal
-            self.position_changed.emit(self._position)
+        self._follow_last_if_out_of_range(len(tokens))
         self.trace_started.emit()
 
-    def add_frame(self, layer: int, residual: np.ndarray) -> None:
+    def _follow_last_if_out_of_range(self, n: int) -> None:
+        if not (0 <= self.position < n):
+            self._position = n - 1  # follow the last token without a re-run signal
+            self.position_changed.emit(self._position)
+
+    def add_frame(self, layer: int, residual: np.ndarray, norms: np.ndarray | None = None) -> None:
         if layer != len(self.partial):
             return  # out of order means stale; the controller already filters by job
         self.partial.append(residual)
+        self.partial_norms.append(norms if norms is not None else np.linalg.norm(residual, axis=1))
         self._frames += 1
         if self.basis_kind == "trajectory-pca" or (self.basis_kind == "token-plane" and layer == 0):
             self.update_basis(emit_always=False)
         self.frame_added.emit(layer)
 
     def finish_trace(self, trace: Trace) -> None:
+        """The run is done. The frames that streamed in are the trace's own rows: when
+        they are all here the path (and its projection) is kept, not rebuilt."""
+        streamed = len(self.partial) == len(trace.residuals) and all(
+            np.array_equal(a, b) for a, b in zip(self.partial, trace.residuals))
         self.trace = trace
-        self.partial = list(trace.residuals)
-        self._frames += 1
+        self.partial = list(trace.residuals)  # views of one array: the streamed copies can go
+        if not streamed:
+            self.partial_norms = list(trace.norms)
+            self._frames += 1
         self.lens_by_position[trace.position] = trace.lens
         self.update_basis(emit_always=False)
         self.trace_finished.emit()
         self.lens_changed.emit()
+
+    def apply_trace(self, trace: Trace) -> None:
+        """A whole trace in one step (a re-run that replaces the path, a figure): no
+        frame-by-frame replay, one trace_finished."""
+        self._reset_trace(trace.tokens)
+        self._follow_last_if_out_of_range(len(trace.tokens))
+        self.finish_trace(trace)
 
     def set_lens(self, position: int, lens: tuple[LensTop, ...]) -> None:
         self.lens_by_position[position] = lens
@@ -188,10 +236,10 @@ class Session(Evented):
         return path
 
     def all_norms(self) -> np.ndarray | None:
-        """(n_layers_so_far, T) residual norms."""
-        if not self.partial:
+        """(n_layers_so_far, T) residual norms, as the worker computed them."""
+        if not self.partial_norms:
             return None
-        return np.stack([np.linalg.norm(r, axis=1) for r in self.partial])
+        return np.stack(self.partial_norms)
 
     def set_lessons(self, position: int, lessons: tuple) -> None:
         self.lessons_by_position[position] = lessons
