@@ -189,7 +189,7 @@ def launch_main_window(settings=None, load_options: dict | None = None, model: s
         try:
             for name in _DEFERRED_IMPORTS:
                 importlib.import_module(name)
-            from spherescope.render.sphere_view import prepare_gl
+            from spherescope.render.gl_setup import prepare_gl
 
             prepare_gl()
         except BaseException as exc:  # noqa: BLE001  (re-raised on the GUI thread)
@@ -261,7 +261,7 @@ def _compose_in_steps(settings, load_options, model):
     from spherescope.render.binding import ViewBinding
     from spherescope.render.sphere_window import SphereWindow
     from spherescope.state.session import Session
-    from spherescope.widgets.main_window import remembered_model
+    from spherescope.widgets.window_settings import remembered_model
 
     session = Session()
     controller = Controller(session, load_options, expect=model or remembered_model(settings), warm=False)
@@ -280,7 +280,7 @@ def _compose(settings, load_options, model, warm: bool = True):
     from spherescope.render.binding import ViewBinding
     from spherescope.render.sphere_window import SphereWindow
     from spherescope.state.session import Session
-    from spherescope.widgets.main_window import remembered_model
+    from spherescope.widgets.window_settings import remembered_model
 
     session = Session()
     controller = Controller(session, load_options, expect=model or remembered_model(settings), warm=warm)

@@ -6,17 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from spherescope.core.text import quoted
 from spherescope.render.styles import PlotTheme
 from spherescope.state.session import Session
-from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
+from spherescope.widgets.lessons.common import LazyRefresh, LessonDock, THEME, caption, plot_widget
+from spherescope.widgets.bind import bind
 
 BAR = 0.38  # each bar's width: attention left of the layer, MLP right
 
 
-class AttributionDock(LazyRefresh, QWidget):
+class AttributionDock(LazyRefresh, LessonDock):
     def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
         self.theme = theme or THEME
@@ -42,16 +43,12 @@ class AttributionDock(LazyRefresh, QWidget):
         self.pair = QLabel("")
         self.pair.setObjectName("attributionPair")
         self.contrast = QCheckBox("Against the contrast")
-        self.contrast.setChecked(session.use_contrast)
-        self.contrast.toggled.connect(lambda v: setattr(session, "use_contrast", v))
-        session.use_contrast_changed.connect(self.contrast.setChecked)
+        bind(self.contrast, session, "use_contrast")
         self.pair_button = QPushButton("Prediction vs contrast")
         self.pair_button.clicked.connect(self._use_contrast_pair)
         self.on_sphere = QCheckBox("Writes on the sphere")
         self.on_sphere.setToolTip("Draw each block's attention and MLP writes as arcs on the sphere")
-        self.on_sphere.setChecked(session.show_sublayers)
-        self.on_sphere.toggled.connect(lambda v: setattr(session, "show_sublayers", v))
-        session.show_sublayers_changed.connect(self.on_sphere.setChecked)
+        bind(self.on_sphere, session, "show_sublayers")
         self.readout = QLabel("")
         self.readout.setObjectName("attributionReadout")
         self.readout.setWordWrap(True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 from spherescope.state.session import Session
 from spherescope.render.styles import PlotTheme
-from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, token_label
+from spherescope.widgets.lessons.common import LazyRefresh, LessonDock, THEME, caption, token_label
 
 
 def _cells(c, vocab, dot_set) -> list[list[tuple[int, str, bool]]]:
@@ -25,7 +25,7 @@ def _cells(c, vocab, dot_set) -> list[list[tuple[int, str, bool]]]:
     return rows
 
 
-class ClosestDock(LazyRefresh, QWidget):
+class ClosestDock(LazyRefresh, LessonDock):
     """Closest by which measure? dot product (the logit) vs cosine vs Euclidean distance."""
 
     HEADERS = ("by dot product = logit", "|x|·|u|·cos θ", "by cosine", "by Euclidean distance")

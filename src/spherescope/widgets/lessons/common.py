@@ -117,6 +117,25 @@ def plot_widget(theme: PlotTheme, title: str, left: str, bottom: str) -> Plot:
     return w
 
 
+class LessonDock(QWidget):
+    """What the window asks of every lesson dock, with do-nothing defaults, so the
+    window wires each one the same way. A dock connects to the session through bound
+    methods or with `owner=self`: a deleted dock is then never called (state.events)."""
+
+    def refresh_after(self, frame_signal) -> None:
+        """The 3-D view's frameSwapped: docks that redraw per layer wait for it."""
+
+    def catch_up(self, visible: bool = True) -> None:
+        """The dock's tab came to the front."""
+
+    def sync(self) -> None:
+        """Made after the session moved on (a model loaded, a prompt traced): catch up."""
+        self.refresh()
+
+    def refresh(self) -> None:
+        pass
+
+
 class LazyRefresh:
     """Docks hidden behind a tab skip their redraws and catch up when shown, so a layer
     step costs only what is on screen. In the window, a visible dock redraws for a new

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFontMetrics, QPainter
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from spherescope.core.patching import angles
 from spherescope.core.text import quoted, visible
 from spherescope.render.styles import PlotTheme
 from spherescope.state.session import Session
-from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
+from spherescope.widgets.lessons.common import LazyRefresh, LessonDock, THEME, caption, plot_widget
 
 
 class CrispImage(pg.ImageItem):
@@ -42,7 +42,7 @@ def swap_words(text: str, a: str, b: str) -> str:
     return re.sub(f"{pattern(a)}|{pattern(b)}", lambda m: b if m.group(0) == a else a, text)
 
 
-class CompareDock(LazyRefresh, QWidget):
+class CompareDock(LazyRefresh, LessonDock):
     def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
         self.theme = theme or THEME

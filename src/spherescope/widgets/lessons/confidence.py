@@ -5,17 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
 from spherescope.core.lessons import ALPHAS, TEMPERATURES, entropy_fraction, probs_at_alpha
 from spherescope.core.text import quoted
 from spherescope.state.session import Session
 from spherescope.render.styles import PlotTheme
-from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
+from spherescope.widgets.lessons.common import LazyRefresh, LessonDock, THEME, caption, plot_widget
 from spherescope.widgets.topk_bars import TopKBars
+from spherescope.widgets.bind import bind
 
 
-class ConfidenceDock(LazyRefresh, QWidget):
+class ConfidenceDock(LazyRefresh, LessonDock):
     """Length is confidence: scale the vector the unembedding sees by α; and temperature."""
 
     def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
@@ -25,8 +26,7 @@ class ConfidenceDock(LazyRefresh, QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("alphaSlider")
         self.slider.setRange(0, 400)
-        self.slider.setValue(100)
-        self.slider.valueChanged.connect(lambda v: setattr(session, "alpha", v / 100))
+        bind(self.slider, session, "alpha", to_state=lambda v: v / 100, to_widget=lambda a: round(a * 100))
         self.alpha_label = QLabel("α = 1.00")
         self.alpha_label.setMinimumWidth(70)
         self.bars = TopKBars()
@@ -129,10 +129,6 @@ class ConfidenceDock(LazyRefresh, QWidget):
     def refresh(self) -> None:
         a = self.s.alpha
         self.alpha_label.setText(f"α = {a:.2f}")
-        if self.slider.value() != round(a * 100):
-            self.slider.blockSignals(True)
-            self.slider.setValue(round(a * 100))
-            self.slider.blockSignals(False)
         self.alpha_line.setValue(a)
         les = self.s.current_lesson()
         vocab = self.s.vocab

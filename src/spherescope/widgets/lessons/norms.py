@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from spherescope.core.plane import find_sinks
 from spherescope.core.text import quoted
 from spherescope.state.session import Session
 from spherescope.render.styles import PlotTheme
-from spherescope.widgets.lessons.common import THEME, LazyRefresh, caption, plot_widget
+from spherescope.widgets.lessons.common import LazyRefresh, LessonDock, THEME, caption, plot_widget
 
 
-class NormsDock(LazyRefresh, QWidget):
+class NormsDock(LazyRefresh, LessonDock):
     """Residual norm across layers, one line per position."""
 
     def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:

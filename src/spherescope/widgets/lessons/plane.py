@@ -11,18 +11,19 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from spherescope.core.plane import log_radial
 from spherescope.core.text import quoted
 from spherescope.state.session import Session
 from spherescope.render.styles import PlotTheme
-from spherescope.widgets.lessons.common import THEME, AspectFit, LazyRefresh, caption, plot_widget
+from spherescope.widgets.lessons.common import AspectFit, LazyRefresh, LessonDock, THEME, caption, plot_widget
+from spherescope.widgets.bind import bind
 
 LAYER_LABEL_EVERY = 5
 
 
-class PlaneDock(LazyRefresh, QWidget):
+class PlaneDock(LazyRefresh, LessonDock):
     look_down_requested = Signal()  # show the same plane on the sphere, seen from above
 
     def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
@@ -48,9 +49,7 @@ class PlaneDock(LazyRefresh, QWidget):
         self.scale.addItem("Radius: log₁₀(1 + |h|)", "log")
         self.scale.addItem("Radius: linear", "linear")
         self.scale.setToolTip("Log keeps the early layers (|h| of a few units) apart from the origin; the angles are the same")
-        self.scale.setCurrentIndex(self.scale.findData(session.plane_scale))
-        self.scale.currentIndexChanged.connect(lambda i: setattr(session, "plane_scale", self.scale.itemData(i)))
-        session.plane_scale_changed.connect(lambda v: self.scale.setCurrentIndex(self.scale.findData(v)), owner=self)
+        bind(self.scale, session, "plane_scale")
         self.pair_button = QPushButton("Prediction vs contrast")
         self.pair_button.setToolTip("The top prediction and the best-ranked token that also occurs in the prompt")
         self.pair_button.clicked.connect(self.use_contrast_pair)

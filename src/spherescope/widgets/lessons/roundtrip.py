@@ -5,16 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout
 
 from spherescope.core.lessons import top_peaks
 from spherescope.core.text import visible
 from spherescope.state.session import Session
 from spherescope.render.styles import PlotTheme
-from spherescope.widgets.lessons.common import THEME, caption, plot_widget, token_label
+from spherescope.widgets.lessons.common import LessonDock, THEME, caption, plot_widget, token_label
+from spherescope.widgets.bind import bind
 
 
-class RoundTripDock(QWidget):
+class RoundTripDock(LessonDock):
     """Embed -> unembed round trip of one token, by transpose or pseudo-inverse.
 
     The whole-vocabulary counts (a V x V product per mode) start the first time this
@@ -38,7 +39,7 @@ class RoundTripDock(QWidget):
         self.mode.setToolTip("How the embedding is unembedded again: the article's transpose, its normalised "
                              "transpose (each row divided by its squared length, so the token itself scores "
                              "exactly 1.0), or the least-squares left inverse")
-        self.mode.currentIndexChanged.connect(lambda i: setattr(session, "roundtrip_mode", self.mode.itemData(i)))
+        bind(self.mode, session, "roundtrip_mode")
         # The article's first figure: the one-hot vector, and the embedding row it selects.
         self.onehot_plot = plot_widget(self.theme, "One-hot: 1 at the token's id, 0 elsewhere", "", "")
         self.onehot_curve = self.onehot_plot.plot(pen=pg.mkPen(self.theme.accent, width=2))

@@ -8,19 +8,18 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout,
-    QWidget,
 )
 
 from spherescope.core.patching import NO_CURVE, SteerCurve, SteerSpec
 from spherescope.core.text import quoted
 from spherescope.render.styles import PlotTheme
 from spherescope.state.session import Session
-from spherescope.widgets.lessons.common import THEME, caption, plot_widget
+from spherescope.widgets.lessons.common import LessonDock, THEME, caption, plot_widget
 
 ALPHA_RANGE = 300  # the slider runs from -ALPHA_RANGE to +ALPHA_RANGE
 
 
-class SteerDock(QWidget):
+class SteerDock(LessonDock):
     def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
         self.theme = theme or THEME

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from spherescope.core.lessons import cosine_histogram
 from spherescope.state.session import Session
 from spherescope.render.styles import PlotTheme
-from spherescope.widgets.lessons.common import THEME, caption, plot_widget
+from spherescope.widgets.lessons.common import LessonDock, THEME, caption, plot_widget
+from spherescope.widgets.bind import bind
 
 
-class TiedDock(QWidget):
+class TiedDock(LessonDock):
     """Tied or untied input and output embeddings."""
 
     def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
@@ -26,8 +27,7 @@ class TiedDock(QWidget):
         self.space.setObjectName("cloudSpace")
         self.space.addItem("Output space: unembedding rows (where logits are dot products)", "unembedding")
         self.space.addItem("Input space: embedding rows", "embedding")
-        self.space.currentIndexChanged.connect(lambda i: setattr(session, "cloud_space", self.space.itemData(i)))
-        session.cloud_space_changed.connect(lambda v: self.space.setCurrentIndex(self.space.findData(v)), owner=self)
+        bind(self.space, session, "cloud_space")
         space_row = QHBoxLayout()
         space_row.addWidget(QLabel("Tokens on the sphere"))
         space_row.addWidget(self.space, 1)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout
 
 from spherescope.state.session import Session
 from spherescope.render.styles import PlotTheme
-from spherescope.widgets.lessons.common import THEME, caption, plot_widget, token_label
+from spherescope.widgets.lessons.common import LessonDock, THEME, caption, plot_widget, token_label
+from spherescope.widgets.bind import bind
 
 
-class TokenNormsDock(QWidget):
+class TokenNormsDock(LessonDock):
     """Token norms: histograms of embedding (and untied unembedding) row lengths, and outliers."""
 
     def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
@@ -25,9 +26,7 @@ class TokenNormsDock(QWidget):
             lw.setMaximumWidth(200)
             lw.itemClicked.connect(lambda item: setattr(session, "highlight", int(item.data(Qt.ItemDataRole.UserRole))))
         self.center = QCheckBox("Centre the unembedding cloud on the sphere (softmax ignores the shared mean)")
-        self.center.setChecked(session.center_cloud)
-        self.center.toggled.connect(lambda v: setattr(session, "center_cloud", v))
-        session.center_cloud_changed.connect(self.center.setChecked)
+        bind(self.center, session, "center_cloud")
         lists = QVBoxLayout()
         lists.addWidget(QLabel("Longest"))
         lists.addWidget(self.longest)
