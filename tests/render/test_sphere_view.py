@@ -41,7 +41,7 @@ def test_the_cloud_is_drawn_whole_when_still_and_in_part_while_moving(qtbot):
     back where it started, the very same picture."""
     import numpy as np
 
-    from spherescope.render import sphere_view as sv
+    from spherescope.render import static_layer as sv
     from spherescope.render.sphere_view import SphereView
 
     view = SphereView()

@@ -134,8 +134,6 @@ def _wrap(label, width: float | None) -> None:
     make its row as tall as the wrapped text."""
     label.item.setTextWidth(-1 if width is None else max(width, 50.0))
     if width is not None:
-        from PySide6.QtGui import QTextOption
-
         option = label.item.document().defaultTextOption()
         option.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         label.item.document().setDefaultTextOption(option)
