@@ -7,7 +7,6 @@ a traceback (pass --debug to see one).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from spherescope import __version__

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 
 from spherescope.core.text import visible
 from spherescope.state.session import Session
+from spherescope.widgets.bind import bind
 
 BASIS_NAMES = {
     "unembedding-pca": "Unembedding PCA",
@@ -33,7 +34,6 @@ class BasisDock(QWidget):
         self.kind.setObjectName("basisCombo")
         for key, name in BASIS_NAMES.items():
             self.kind.addItem(name, key)
-        self.kind.currentIndexChanged.connect(lambda i: setattr(session, "basis_kind", self.kind.itemData(i)))
         self.help = QLabel(BASIS_HELP["unembedding-pca"])
         self.help.setWordWrap(True)
         self.help.setObjectName("captionLabel")
@@ -62,25 +62,16 @@ class BasisDock(QWidget):
         self.chosen.setWordWrap(True)
 
         self.show_cloud = QCheckBox("Show vocabulary cloud")
-        self.show_cloud.setChecked(session.show_cloud)
-        self.show_cloud.toggled.connect(lambda v: setattr(session, "show_cloud", v))
         self.color_len = QCheckBox("Colour cloud by token length")
-        self.color_len.toggled.connect(lambda v: setattr(session, "color_by_length", v))
         self.labels = QCheckBox("Label top tokens and prompt tokens")
-        self.labels.setChecked(session.show_labels)
-        self.labels.toggled.connect(lambda v: setattr(session, "show_labels", v))
         self.prompt_labels = QComboBox()
         self.prompt_labels.setObjectName("promptLabels")
         for label, value in (("Labelled", "labels"), ("Dots only", "dots"), ("Hidden", "hidden")):
             self.prompt_labels.addItem(label, value)
         self.prompt_labels.setToolTip("The prompt's tokens on the sphere (their labels give way to the lens's top tokens)")
-        self.prompt_labels.currentIndexChanged.connect(
-            lambda i: setattr(session, "prompt_labels", self.prompt_labels.itemData(i)))
-        session.prompt_labels_changed.connect(lambda v: self.prompt_labels.setCurrentIndex(self.prompt_labels.findData(v)), owner=self)
         self.length_as = QComboBox()
         self.length_as.addItem("Node size (on the sphere)", "size")
         self.length_as.addItem("Node radius (inside the sphere)", "radius")
-        self.length_as.currentIndexChanged.connect(lambda i: setattr(session, "length_as", self.length_as.itemData(i)))
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
@@ -110,10 +101,9 @@ class BasisDock(QWidget):
         session.basis_kind_changed.connect(self._on_kind)
         session.plane_tokens_changed.connect(self._on_tokens)
         session.vocab_changed.connect(self._on_vocab)
-        session.show_cloud_changed.connect(self.show_cloud.setChecked)
-        session.color_by_length_changed.connect(self.color_len.setChecked)
-        session.show_labels_changed.connect(self.labels.setChecked)
-        session.length_as_changed.connect(lambda v: self.length_as.setCurrentIndex(self.length_as.findData(v)), owner=self)
+        for widget, name in ((self.kind, "basis_kind"), (self.show_cloud, "show_cloud"), (self.color_len, "color_by_length"),
+                             (self.labels, "show_labels"), (self.prompt_labels, "prompt_labels"), (self.length_as, "length_as")):
+            bind(widget, session, name)
         self._on_kind(session.basis_kind)
 
     def _show_spaces(self, text: str) -> None:
@@ -126,11 +116,6 @@ class BasisDock(QWidget):
             self.token_edit.completer().complete()
 
     def _on_kind(self, kind: str) -> None:
-        i = self.kind.findData(kind)
-        if i != self.kind.currentIndex():
-            self.kind.blockSignals(True)
-            self.kind.setCurrentIndex(i)
-            self.kind.blockSignals(False)
         self.help.setText(BASIS_HELP.get(kind, ""))
         plane = kind == "token-plane"
         if plane:

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
 from spherescope.core.text import quoted
 from spherescope.state.session import Session
 from spherescope.widgets.topk_bars import TopKBars
+from spherescope.widgets.bind import bind
 
 
 class _Head(QLabel):
@@ -73,8 +74,7 @@ class LayerDock(QWidget):
         self.after_attention = QCheckBox("Lens after attention")
         self.after_attention.setObjectName("lensAfterAttention")
         self.after_attention.setToolTip("Read the lens on the residual after this block's attention, before its MLP")
-        self.after_attention.toggled.connect(lambda v: setattr(session, "lens_after_attention", v))
-        session.lens_after_attention_changed.connect(self.after_attention.setChecked)
+        bind(self.after_attention, session, "lens_after_attention")
         session.mid_lens_changed.connect(lambda *_: self.refresh(), owner=self)
         self.loop = QCheckBox("Loop")
         self.loop.setChecked(True)
