@@ -80,3 +80,44 @@ def test_cloud_projection_uses_the_workers_copy_only_for_its_own_basis():
     s.basis = pca_basis(plain.directions)  # equal axes, another object: computed afresh
     assert s.cloud_projection() is not pre
     np.testing.assert_allclose(s.cloud_projection().points, pre.points, atol=1e-6)
+
+
+def _trace(rng, layers=4, t=3, d=8):
+    from spherescope.core.trajectory import LensTop, Trace
+
+    res = rng.normal(size=(layers + 1, t, d)).astype(np.float32)
+    lens = tuple(LensTop(np.arange(3), np.full(3, 0.3, np.float32), np.zeros(3, np.float32), 1.0)
+                 for _ in range(layers + 1))
+    toks = tuple(Token(i, f"t{i}") for i in range(t))
+    return Trace("m", toks, t - 1, res, lens, 1.0, Token(5, "t5"), 0.5, np.zeros(50, np.float32))
+
+
+def test_a_finished_run_keeps_the_streamed_path_and_the_workers_norms():
+    rng = np.random.default_rng(1)
+    s = Session()
+    s.vocab = _vocab(rng)
+    tr = _trace(rng)
+    s.begin_trace(tr.tokens)
+    for layer in range(tr.num_layers + 1):
+        s.add_frame(layer, tr.residuals[layer].copy(), np.full(3, 7.0, np.float32))
+    proj = s.projected_path()
+    s.finish_trace(tr)
+    assert s.projected_path() is proj, "the same rows arrived: nothing is projected again"
+    assert np.all(s.all_norms() == 7.0), "the norms the worker computed, not computed again"
+    assert all(np.shares_memory(a, tr.residuals) for a in s.partial), "the streamed copies are let go"
+
+
+def test_a_whole_trace_is_applied_in_one_step():
+    rng = np.random.default_rng(2)
+    s = Session()
+    s.vocab = _vocab(rng)
+    s.position = 9  # out of range for the new prompt: it follows the last token
+    seen = []
+    s.frame_added.connect(lambda *_: seen.append("frame"))
+    s.trace_started.connect(lambda: seen.append("started"))
+    s.trace_finished.connect(lambda: seen.append("finished"))
+    tr = _trace(rng)
+    s.apply_trace(tr)
+    assert seen == ["finished"] and s.available_layers() == tr.num_layers + 1 and s.position == 2
+    np.testing.assert_allclose(s.all_norms(), tr.norms, rtol=1e-6)
+    np.testing.assert_array_equal(s.path(), tr.residuals[:, 2])

@@ -203,7 +203,8 @@ class ViewBinding:
     def on_labels(self) -> None:
         """Labels and dots on the sphere: the lens's top tokens (with their probability),
         the plane's tokens, a highlighted token, and the prompt's tokens (labelled, dots
-        only, or hidden: session.prompt_labels)."""
+        only, or hidden: session.prompt_labels). Only the lens's change with the layer;
+        the others are made once per prompt, plane and style (_fixed_labels)."""
         groups: dict[str, list] = {"lens": [], "plane": [], "highlight": [], "prompt": []}
         dots, dot_colors = [], []
         vocab, cloud, s = self.s.vocab, self._cloud, self.s
@@ -212,31 +213,51 @@ class ViewBinding:
             text = s.show_labels
             shown: set[int] = set()
 
-            def add(group: str, i: int, label: str | None, rgba: tuple) -> None:
+            def add(group: str, i: int, label: str | None, rgba) -> None:
                 pt = cloud.points[i]
                 dots.append(pt)
-                dot_colors.append(np.array(rgba, np.float32) / 255)
+                dot_colors.append(rgba)
                 if text and label is not None:
                     groups[group].append((pt, label, rgba))
                 shown.add(i)
 
+            fixed = self._fixed_labels()
             for i, p in self.top_tokens():
                 # Under 1% a label says "0%" and only crowds the ones that matter; the dot stays.
                 add("lens", i, f"{_show(vocab.texts[i])} {100 * p:.0f}%" if p >= MIN_LABEL_PROB else None, st.label_color)
-            # In the token-plane basis the axes already name the plane's tokens.
-            for i in (s.plane_tokens if s.basis_kind != "token-plane" else ()):
-                if 0 <= int(i) < len(cloud.points) and int(i) not in shown:
-                    add("plane", int(i), _show(vocab.texts[int(i)]), st.axis_label_color)
+            for i, label, rgba in fixed["plane"]:
+                if i not in shown:
+                    add("plane", i, label, rgba)
             if 0 <= self._highlight < len(cloud.points):
                 hl = (*st.marker_label_color[:3], 255)
                 add("highlight", self._highlight, None if self._highlight in shown else _show(vocab.texts[self._highlight]), hl)
-            if s.prompt_labels != "hidden":
-                prompt_ids = [t for t in dict.fromkeys(tok.id for tok in s.tokens) if 0 <= t < len(cloud.points)]
-                for i in [t for t in prompt_ids if t not in shown][:MAX_PROMPT_LABELS]:
-                    add("prompt", i, _show(vocab.texts[i]) if s.prompt_labels == "labels" else None, st.prompt_label_color)
-        self.view.set_highlights(np.array(dots, np.float32).reshape(-1, 3), np.array(dot_colors, np.float32).reshape(-1, 4))
+            for i, label, rgba in [e for e in fixed["prompt"] if e[0] not in shown][:MAX_PROMPT_LABELS]:
+                add("prompt", i, label, rgba)
+        colors = np.array(dot_colors, np.float32).reshape(-1, 4) / 255
+        self.view.set_highlights(np.array(dots, np.float32).reshape(-1, 3), colors)
         for group, labels in groups.items():
             self.view.set_labels(labels, group)
+
+    def _fixed_labels(self) -> dict[str, list]:
+        """The plane's and the prompt's (token id, label, colour): the same at every layer."""
+        s, vocab, cloud, st = self.s, self.s.vocab, self._cloud, self.view.style
+        key = (id(vocab), id(cloud), tuple(s.plane_tokens), s.basis_kind, id(s.tokens), s.prompt_labels, id(st))
+        cached = self.__dict__.get("_fixed")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        n = len(cloud.points)
+        # In the token-plane basis the axes already name the plane's tokens.
+        plane_ids = [int(i) for i in (s.plane_tokens if s.basis_kind != "token-plane" else ()) if 0 <= int(i) < n]
+        plane = [(i, _show(vocab.texts[i]), st.axis_label_color) for i in dict.fromkeys(plane_ids)]
+        prompt = []
+        if s.prompt_labels != "hidden":
+            for i in dict.fromkeys(tok.id for tok in s.tokens):
+                if 0 <= i < n:
+                    prompt.append((i, _show(vocab.texts[i]) if s.prompt_labels == "labels" else None,
+                                   st.prompt_label_color))
+        fixed = {"plane": plane, "prompt": prompt}
+        self._fixed = (key, fixed)
+        return fixed
 
     def top_tokens(self) -> list[tuple[int, float]]:
         """The lens's top tokens at this layer with their probabilities, at the scale α
