@@ -11,6 +11,8 @@ import os
 import sys
 import time
 
+from spherescope.compose import build_main_window, launch_main_window  # noqa: F401  (the app's entry points)
+
 
 def _apply_theme(app) -> None:
     from importlib.resources import files
@@ -51,9 +53,9 @@ def configure_qt() -> None:
 
     choose_gl_binding()
     fmt = QSurfaceFormat()
-    # No multisampling: under software OpenGL it doubles the cost of every frame
-    # (measured 60 ms vs 28 ms at 1280x800); points are round sprites and lines use
-    # GL line smoothing, so the picture stays smooth without it.
+    # No multisampling: under software OpenGL it doubles the cost of every frame;
+    # points are round sprites and lines use GL line smoothing, so the picture stays
+    # smooth without it.
     fmt.setSamples(0)
     fmt.setDepthBufferSize(24)
     QSurfaceFormat.setDefaultFormat(fmt)
@@ -61,7 +63,7 @@ def configure_qt() -> None:
     # Qt paints a window that asked for an update only after a 5 ms timer (to gather
     # requests), on platforms without a compositor's frame clock, such as X11 under
     # software OpenGL. Requests made in one pass of the event loop are still gathered
-    # with 0; a layer step reached the screen ~2 ms sooner (measured 10.5 vs 12.8 ms).
+    # with 0; a layer step reaches the screen sooner (benchmarks/bench_gui.py).
     os.environ.setdefault("QT_QPA_UPDATE_IDLE_TIME", "0")
 
 
@@ -101,10 +103,10 @@ class _GuiThreadCollector:
     the model worker and frees a Qt object that belongs to the GUI thread (a timer, a
     widget), Qt aborts. So automatic collection is off and a GUI-thread timer collects.
 
-    Each collection holds the GIL and so stalls the window. Measured with torch and a
-    model loaded: pyqtgraph's collector (every 0.5 s) spent 30-56 ms per young
-    collection and 163 ms in one middle one while a model loaded, and its full
-    collections scan the whole heap. So: collect often (every 50 ms, small young
+    Each collection holds the GIL and so stalls the window. With torch and a model
+    loaded, pyqtgraph's collector (every 0.5 s) made visible pauses with each young
+    collection and longer ones with the middle ones, and its full collections scan the
+    whole heap (benchmarks/bench_stalls.py). So: collect often (every 50 ms, small young
     generations), run a full collection at most every 20 s, and the worker freezes the
     long-lived heap (torch, transformers, the model) once it is loaded (gc.freeze), so
     full collections no longer scan it.
@@ -140,154 +142,6 @@ def _collect_garbage_on_gui_thread() -> None:
         _GC = _GuiThreadCollector()
 
 
-def build_main_window(settings=None, load_options: dict | None = None, model: str | None = None):
-    """The composition root: a session, the controller with its job runner, the 3-D
-    view and the binding between session and view, and the window that shows them.
-    `model`: the one the window will load first (default: the last one used)."""
-    from PySide6.QtCore import QSettings
-
-    from spherescope.widgets.main_window import MainWindow
-
-    settings = settings if settings is not None else QSettings("spherescope", "spherescope")
-    session, controller, view, binding = _compose(settings, load_options, model)
-    return MainWindow(session, controller, view, binding, settings, model=model)
-
-
-# What the window needs beyond Qt, imported on a thread while its frame is on screen:
-# together ~0.4 s on the reference machine (pyqtgraph alone 0.14 s), which would
-# otherwise hold up the first paint or stall the GUI thread after it.
-_DEFERRED_IMPORTS = (
-    "numpy", "pyqtgraph", "pyqtgraph.opengl", "OpenGL.GL", "spherescope.state.session", "spherescope.controller",
-    "spherescope.render.binding", "spherescope.render.sphere_window", "spherescope.widgets.prompt_dock",
-    "spherescope.widgets.layer_dock", "spherescope.widgets.basis_dock", "spherescope.widgets.lessons",
-)
-
-
-STEP_GAP_MS = 15  # between assembly steps: time for the window to paint what the last step added
-GL_WAIT_MS = 2000  # the longest model work waits for the view's shaders
-
-
-def launch_main_window(settings=None, load_options: dict | None = None, model: str | None = None):
-    """The window as a launch shows it: its frame maps at once, the rest of the app is
-    imported on a thread meanwhile, and the window is assembled in steps of a few tens
-    of milliseconds each (MainWindow.assembly), so it paints and answers throughout.
-    Calls made before it is complete (start, open_scene) wait for it (when_built)."""
-    import importlib
-    import threading
-
-    from PySide6.QtCore import QSettings, QTimer
-
-    from spherescope import runtime
-    from spherescope.widgets.main_window import MainWindow
-
-    settings = settings if settings is not None else QSettings("spherescope", "spherescope")
-    win = MainWindow(settings=settings, model=model)
-    done, failed = threading.Event(), []
-
-    def imports() -> None:
-        runtime.yield_during_imports()  # hand the GIL to the window between modules
-        try:
-            for name in _DEFERRED_IMPORTS:
-                importlib.import_module(name)
-            from spherescope.render.gl_setup import prepare_gl
-
-            prepare_gl()
-        except BaseException as exc:  # noqa: BLE001  (re-raised on the GUI thread)
-            failed.append(exc)
-        finally:
-            done.set()
-
-    threading.Thread(target=imports, name="spherescope-imports", daemon=True).start()
-
-    def advance(steps) -> None:
-        if win.closed_early:
-            steps.close()  # runs the generator's clean-up: a worker already started is shut down
-            return
-        if next(steps, None) is not None:
-            QTimer.singleShot(STEP_GAP_MS, lambda: advance(steps))
-
-    def assemble() -> None:
-        if win.closed_early:
-            return
-        if not done.is_set():
-            QTimer.singleShot(5, assemble)
-            return
-        if failed:
-            raise failed[0]
-
-        def steps():
-            # Model work (torch's import, the load) starts once the view has compiled its
-            # shaders (SphereScene._warm_up): on two cores, both at once made each
-            # compile three times slower, and each is one long pause of the GUI thread.
-            # So the window is released (start, open_scene) then, or after GL_WAIT_MS.
-            parts = yield from _compose_in_steps(settings, load_options, win.start_model)
-            controller, view = parts[1], parts[2]
-            view.hold_warm_up(True)  # its compiles after the window's parts, not among them
-
-            def release() -> None:
-                if not win.built:
-                    # The warm-up first (torch's libraries loaded without the GIL, the
-                    # tokenizer parsed once): the load that `start` asks for next would
-                    # otherwise import torch and parse the tokenizer itself, holding the
-                    # GIL for ~0.25 s and ~0.1 s (measured pauses of the window).
-                    controller.warm_up()
-                    win.release()
-
-            def gl_ready() -> None:
-                view.gl_ready.disconnect(gl_ready)
-                QTimer.singleShot(0, release)
-
-            view.gl_ready.connect(gl_ready)
-            try:
-                yield "composed"
-                yield from win.assembly(*parts, lazy_lessons=True, release=False)
-            except GeneratorExit:
-                controller.shutdown()
-                raise
-            view.hold_warm_up(False)
-            if view.gl_warm:
-                release()
-            QTimer.singleShot(GL_WAIT_MS, release)  # a view never exposed (minimised) compiles nothing
-
-        advance(steps())
-
-    QTimer.singleShot(0, assemble)
-    return win
-
-
-def _compose_in_steps(settings, load_options, model):
-    """_compose for a launch, yielding between its parts; returns them (yield from)."""
-    from spherescope.controller import Controller
-    from spherescope.render.binding import ViewBinding
-    from spherescope.render.sphere_window import SphereWindow
-    from spherescope.state.session import Session
-    from spherescope.widgets.window_settings import remembered_model
-
-    session = Session()
-    controller = Controller(session, load_options, expect=model or remembered_model(settings), warm=False)
-    try:
-        yield "controller"
-        view = SphereWindow()
-        yield "view"
-    except GeneratorExit:  # the window closed meanwhile: stop the worker it started
-        controller.shutdown()
-        raise
-    return session, controller, view, ViewBinding(session, view)
-
-
-def _compose(settings, load_options, model, warm: bool = True):
-    from spherescope.controller import Controller
-    from spherescope.render.binding import ViewBinding
-    from spherescope.render.sphere_window import SphereWindow
-    from spherescope.state.session import Session
-    from spherescope.widgets.window_settings import remembered_model
-
-    session = Session()
-    controller = Controller(session, load_options, expect=model or remembered_model(settings), warm=warm)
-    view = SphereWindow()
-    return session, controller, view, ViewBinding(session, view)
-
-
 def run_app(model: str | None = None, prompt: str | None = None, scene: str | None = None, device: str = "auto",
             dtype: str | None = None, allow_pickle: bool = False, snapshot: str | None = None,
             ignore_memory: bool = False) -> int:
@@ -298,23 +152,10 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
         print(f"spherescope: error: {problem}", file=sys.stderr)
         return 1
     if snapshot:
-        if not (prompt or scene):
-            print("spherescope: error: --snapshot needs a scene file or --prompt to trace", file=sys.stderr)
-            return 2
-        from spherescope.core.atomic import check_writable
-
-        check_writable(snapshot)  # before a window and a worker exist, and before a slow load
-        if scene and not prompt:
-            from spherescope.state.scene import SceneError, load_scene
-
-            try:
-                if not load_scene(scene).prompt.strip():
-                    print("spherescope: error: the scene has no prompt, so there is nothing to trace for "
-                          "--snapshot; add --prompt", file=sys.stderr)
-                    return 1
-            except SceneError as exc:
-                print(f"spherescope: error: cannot open the scene: {exc}", file=sys.stderr)
-                return 1
+        refusal = _snapshot_refusal(prompt, scene, snapshot)
+        if refusal is not None:
+            print(f"spherescope: error: {refusal[1]}", file=sys.stderr)
+            return refusal[0]
     app = make_app()
     problem = _window_gl_problem()
     if problem is not None:
@@ -333,16 +174,7 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
         win.when_built(lambda: _snapshot_when_traced(app, win, snapshot))
     win.show()
     if os.environ.get("SPHERESCOPE_REPORT_SHOWN"):  # launch-time measurements (packaging/smoke.sh)
-        from PySide6.QtCore import QTimer
-
-        def report() -> None:
-            handle = win.windowHandle()
-            if handle is not None and handle.isExposed():
-                print(f"spherescope: window shown at {time.time():.3f}", flush=True)
-            else:
-                QTimer.singleShot(1, report)
-
-        QTimer.singleShot(0, report)
+        _report_when_shown(win)
     story = not (prompt or scene or snapshot) and win.first_launch()
     win.start(model=model, prompt=None if scene else prompt)
     if story:
@@ -353,6 +185,38 @@ def run_app(model: str | None = None, prompt: str | None = None, scene: str | No
 
     app.aboutToQuit.connect(wait_for_orphans)
     return app.exec()
+
+
+def _snapshot_refusal(prompt, scene, snapshot: str) -> tuple[int, str] | None:
+    """Why --snapshot cannot be done, as (exit code, sentence), before a window and a
+    worker exist and before a slow load; None when it can."""
+    if not (prompt or scene):
+        return 2, "--snapshot needs a scene file or --prompt to trace"
+    from spherescope.core.atomic import check_writable
+
+    check_writable(snapshot)
+    if scene and not prompt:
+        from spherescope.state.scene import SceneError, load_scene
+
+        try:
+            if not load_scene(scene).prompt.strip():
+                return 1, "the scene has no prompt, so there is nothing to trace for --snapshot; add --prompt"
+        except SceneError as exc:
+            return 1, f"cannot open the scene: {exc}"
+    return None
+
+
+def _report_when_shown(win) -> None:
+    from PySide6.QtCore import QTimer
+
+    def report() -> None:
+        handle = win.windowHandle()
+        if handle is not None and handle.isExposed():
+            print(f"spherescope: window shown at {time.time():.3f}", flush=True)
+        else:
+            QTimer.singleShot(1, report)
+
+    QTimer.singleShot(0, report)
 
 
 def gl_problem() -> str | None:

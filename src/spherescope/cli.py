@@ -57,7 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--prompt", default=None, help="prompt to run once the window is up")
     gui.add_argument("--snapshot", default=None, metavar="FILE.png", help="save the view once the prompt or scene is traced, then quit")
     gui.add_argument("scene", nargs="?", default=None, help=argparse.SUPPRESS)
+    _add_trace_and_patch_parsers(sub)
+    _add_render_parser(sub)
+    return parser
 
+
+def _add_trace_and_patch_parsers(sub) -> None:
     tr = sub.add_parser("trace", help="print the logit lens of a prompt layer by layer, or write it as JSON")
     _add_model_args(tr)
     tr.add_argument("--prompt", required=True)
@@ -86,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--contrast", required=True, metavar="' John'", help="the corrupt run's answer")
     pt.add_argument("--out", default=None, metavar="FILE.json", help="write the grid as JSON (default: print a table)")
 
+def _add_render_parser(sub) -> None:
     rd = sub.add_parser("render", help="any view as a figure (PNG, JPEG, SVG), or the layer sweep as MP4 or GIF, with no window")
     _add_model_args(rd)
     rd.add_argument("--view", choices=["sphere", "plane", "attribution", "closest", "confidence", "norms", "token-norms",
@@ -120,7 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--out", required=True, help="FILE.png, FILE.jpg, FILE.svg, FILE.mp4 or FILE.gif")
     _add_steer_args(rd.add_argument_group("steering (--view steer)", "the dose-response of adding α x a unit "
                                           "token direction after one block"), sweep=True)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,9 +18,9 @@ import time
 
 # transformers copies a checkpoint's tensors out of safetensors on a pool of threads,
 # and each copy holds the GIL. With the pool, the window (one more thread waiting for
-# the GIL) lost the hand-over again and again: 80-100 ms stalls while the default
-# model loaded. One tensor at a time costs ~15% of a 0.4 s load and leaves the window
-# the GIL between tensors. Set when this module is imported, before transformers is.
+# the GIL) lost the hand-over again and again: visible stalls while the default model
+# loaded (benchmarks/bench_stalls.py). One tensor at a time costs a little of the load
+# and leaves the window the GIL between tensors. Set when this module is imported, before transformers is.
 os.environ.setdefault("HF_DEACTIVATE_ASYNC_LOAD", "1")
 
 
@@ -31,12 +31,12 @@ class ImportYield:
     Importing torch and transformers is a long run of short system calls (stat, open,
     read: thousands of modules, and source lookups by decorators). Each releases the
     GIL and retakes it at once, and CPython 3.11 then never asks the worker to give it
-    up, so a waiting GUI thread could starve for 100-300 ms. A 1 ms sleep hands it over
-    (measured cost: ~2% of the import time).
+    up, so a waiting GUI thread could starve for a visible pause. A 1 ms sleep hands it
+    over, at a small cost to the import (benchmarks/bench_stalls.py).
 
     The same moment freezes the heap (see `freeze_heap`). Imports create objects by
     the hundred thousand, and the young generations they fill were scanned by the GUI
-    thread's collector: 70-90 ms per collection while torch imported. Frozen every
+    thread's collector, each collection a pause while torch imported. Frozen every
     15 ms, a collection sees at most the last 15 ms of allocations; what imports create
     (modules, classes, functions) lives until exit anyway.
 
@@ -67,9 +67,9 @@ def index_module_files() -> None:
     (inspect.getframeinfo), and the first lookup indexes every module loaded so far:
     ~2,000 of them, each with a stat and a realpath's lstat per folder. That run of
     short system calls, each releasing and at once retaking the GIL, starved the GUI
-    thread for 100-185 ms (the starvation `ImportYield` answers for imports). Indexed
-    whenever INDEX_EVERY more modules have arrived, no run is long; each update walks
-    all modules (~2 ms at 2,500), hence not at every hand-over."""
+    thread (the starvation `ImportYield` answers for imports). Indexed whenever
+    INDEX_EVERY more modules have arrived, no run is long; each update walks all
+    modules, hence not at every hand-over."""
     global _indexed
     inspect = sys.modules.get("inspect")
     if inspect is None or len(sys.modules) - _indexed < INDEX_EVERY:
@@ -134,10 +134,9 @@ def eager_handover():
     That wait restarts whenever the holder releases and retakes the GIL, as it does
     around every system call; importing is thousands of them (stat, open, read, and
     torch's decorators looking up their source files), so the GUI thread could wait
-    through a whole run of them: 80-150 ms pauses during the load, in 5 of 8 launches
-    (`benchmarks/bench_stalls.py`). With 1 ms, runs of Python work between the calls
-    are long enough for the request to be made: none of 8 launches had a load pause
-    over 50 ms, and the load took as long (median 5.55 s to the cloud, against 5.49).
+    through a whole run of them: visible pauses during most loads
+    (`benchmarks/bench_stalls.py` measures them). With 1 ms, runs of Python work between
+    the calls are long enough for the request to be made, and the load takes as long.
     Process-wide, so nested and concurrent uses restore it only when the last ends."""
     global _handover_depth, _handover_saved
     if for_caller():

@@ -1,166 +1,24 @@
 """`spherescope render`: any view as a figure or an animation, with no visible window.
 
 `make_figure` is the one engine behind the command and the Python API
-(`spherescope.figure`): it runs the same jobs as the window (jobs.load, jobs.trace,
-called in this thread), fills the same session, and draws with the same binding,
-3-D scene and lesson docks, on widgets never shown on screen, so a scripted figure is
-exactly what the window would export. Needs an X display (Xvfb here) or a desktop
+(`spherescope.figure`): the window's own controller, on a runner that does each job at
+once in this thread (jobs.inline), fills the session exactly as in the window, and the
+same binding, 3-D scene and lesson docks draw it on widgets never shown on screen, so
+a scripted figure is exactly what the window would export. Needs an X display (Xvfb here) or a desktop
 session for OpenGL.
 """
 
 from __future__ import annotations
 
-import math
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from spherescope.core.atomic import WriteError, check_writable
+from spherescope.commands.figure_request import (
+    ANIMATION_SUFFIXES, FigureRequest, NoDisplay, WrongThread, parse_size, validate,
+)
+from spherescope.core.atomic import WriteError
 from spherescope.models.errors import PromptError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
-ANIMATION_SUFFIXES = (".mp4", ".gif")
-MAX_SIDE = 16384
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(x) for x in str(text).lower().replace("×", "x").split("x"))
-    except ValueError:
-        raise ValueError(f"--size must look like 1920x1080, not {text!r}") from None
-    return check_size(w, h)
-
-
-def check_size(w: int, h: int) -> tuple[int, int]:
-    if not (16 <= w <= MAX_SIDE and 16 <= h <= MAX_SIDE):
-        raise ValueError(f"--size must be between 16 and {MAX_SIDE} pixels a side")
-    return int(w), int(h)
-
-
-class NoDisplay(RuntimeError):
-    """No screen for Qt to open (display.display_problem says why)."""
-
-
-class WrongThread(RuntimeError):
-    """figure() called where Qt cannot draw: off the main thread, or during another call."""
-
-
-@dataclass
-class FigureRequest:
-    """Everything a figure depends on. Fields left None come from the scene (when one is
-    given), then from the defaults: the last layer, the scene's camera, the style's
-    annotations."""
-
-    prompt: str | None = None
-    model: Any = None  # a reference ("embedded", a folder, a .gguf, a hub id) or a transformers model
-    tokenizer: Any = None  # with an in-memory model
-    view: str = "sphere"
-    scene: Any = None  # state.scene.Scene
-    position: int | None = None
-    layer: int | None = None
-    basis: str | None = None
-    tokens: str | None = None  # ' Mary, John'
-    camera: str | None = None  # plane | top | oblique | AZ,EL[,DIST]; default: above the plane with tokens
-    whole_path: bool = False  # a picture of one layer draws the path up to it, unless this
-    compare: str | None = None  # a second prompt (the corrupt one of the patching view)
-    steer: dict | None = None  # --view steer: layer, toward, away, alpha (the one marked), position; None: defaults
-    alphas: tuple | None = None  # --view steer's α values (None: 21 round values out to 3 x |h|)
-    size: tuple[int, int] = (1920, 1080)
-    style: str | None = None
-    transparent: bool = False
-    annotations: frozenset | None = None
-    apply_alpha: bool = False
-    alpha: float | None = None
-    fps: float = 30.0
-    orbit: float = 0.0
-    seconds_per_layer: float = 0.25
-    out: Path | None = None
-    load_options: dict = field(default_factory=dict)
-    model_name: str = "in-memory model"
-    reading: tuple = ()  # the files the request reads (a scene file): --out never replaces one
-
-
-def validate(req: FigureRequest) -> FigureRequest:
-    """Every argument checked before any model work (a load takes seconds): one
-    sentence (ValueError) for the first that is wrong."""
-    from spherescope.widgets.figures import NEEDS_TOKENS, VIEWS
-
-    if req.view not in VIEWS:
-        raise ValueError(f"unknown view {req.view!r}: choose from {', '.join(VIEWS)}")
-    w, h = check_size(*req.size)
-    suffix = req.out.suffix.lower() if req.out is not None else ""
-    if req.out is not None and suffix not in IMAGE_SUFFIXES + ANIMATION_SUFFIXES:
-        raise ValueError("--out must end in .png, .jpg, .svg, .mp4 or .gif")
-    if suffix in ANIMATION_SUFFIXES:
-        if req.view != "sphere":
-            raise ValueError(f"--view {req.view} is a picture: --out must end in .png, .jpg or .svg")
-        if req.layer is not None:
-            raise ValueError("an animation sweeps all layers: drop --layer or use a .png")
-        if suffix == ".mp4" and (w % 2 or h % 2):
-            raise ValueError("MP4 video needs an even width and height in --size")
-    for name, value, lo, hi in (("--fps", req.fps, 1, 120), ("--speed", req.seconds_per_layer, 0.01, 10),
-                                ("--orbit", req.orbit, -3600, 3600)):
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
-            raise ValueError(f"{name} must be a number between {lo} and {hi}")
-    if req.alpha is not None and not (math.isfinite(req.alpha) and 0 <= req.alpha <= 4):
-        raise ValueError("--alpha must be between 0 and 4")
-    if req.view in NEEDS_TOKENS and req.tokens is None and (req.scene is None or len(req.scene.plane_tokens) < 2):
-        raise ValueError(f"--view {req.view} needs two tokens: --tokens ' Mary, John' (or a scene with plane tokens)")
-    compare = req.compare if req.compare is not None else (req.scene.compare_prompt if req.scene is not None else "")
-    if req.view in ("compare", "patching") and not (compare and compare.strip()):
-        raise ValueError(f"--view {req.view} needs a second prompt: --compare 'the counterfactual prompt'")
-    if req.compare is not None and not req.compare.strip():
-        raise ValueError("--compare is empty: give the second prompt")
-    if req.tokens is not None and not req.tokens.strip(", "):
-        raise ValueError("--tokens is empty: give tokens separated by commas, e.g. ' Mary, John'")
-    prompt = req.prompt if req.prompt is not None else (req.scene.prompt if req.scene is not None else "")
-    if not prompt or not prompt.strip():
-        raise PromptError("The prompt is empty: pass --prompt or a --scene that has one.")
-    if req.camera is not None:
-        from spherescope.state.scene import parse_camera
-
-        parse_camera(req.camera)  # refused before any load
-    _validate_steer(req)
-    if req.out is not None:
-        check_writable(req.out, reading=(*req.reading, req.model if isinstance(req.model, (str, Path)) else None))
-    return req
-
-
-def parse_alphas(text) -> tuple[float, ...]:
-    """--alphas: "LO:HI:N" (N evenly spaced values) or "A,B,C", or a list of numbers."""
-    import numpy as np
-
-    try:
-        if isinstance(text, str) and ":" in text:
-            lo, hi, n = text.split(":")
-            if int(n) < 2 or int(n) > 201:
-                raise ValueError
-            values = tuple(float(v) for v in np.linspace(float(lo), float(hi), int(n)))
-        else:
-            values = tuple(float(v) for v in (text.split(",") if isinstance(text, str) else text))
-    except (TypeError, ValueError):
-        raise ValueError("--alphas takes LO:HI:N (2 to 201 values) or a list such as -40,-20,0,20,40") from None
-    if not 2 <= len(values) <= 201 or not all(math.isfinite(v) for v in values):
-        raise ValueError("--alphas needs 2 to 201 finite numbers")
-    return tuple(sorted(set(values)))
-
-
-def _validate_steer(req: FigureRequest) -> None:
-    steer = req.steer or {}
-    if req.view != "steer":
-        if any(v is not None for v in steer.values()) or req.alphas is not None:
-            raise ValueError("--steer-* and --alphas draw --view steer (the dose-response curve): add --view steer")
-        return
-    if steer.get("layer") is not None and int(steer["layer"]) < 0:
-        raise ValueError("--steer-layer must be 0 (the embeddings) or more")
-    if steer.get("alpha") is not None and not math.isfinite(float(steer["alpha"])):
-        raise ValueError("--steer-alpha must be a finite number")
-    if steer.get("toward") is not None and steer.get("toward") == steer.get("away"):
-        raise ValueError("--steer-away is the same token as --steer-toward: there is no direction between them")
-    if req.alphas is not None:
-        req.alphas = parse_alphas(req.alphas)
-
 
 _FIGURE_LOCK = threading.Lock()
 
@@ -218,54 +76,22 @@ def _platform_for(gl: bool) -> list[str] | None:
 
 
 def _make_figure(req: FigureRequest):
-    from spherescope.app import make_app
     from spherescope.state.scene import Scene
 
     validate(req)
     gl = _needs_gl(req)
-    argv = _platform_for(gl)
     # The request's own settings over the scene's (or the defaults').
     given = {"prompt": req.prompt, "compare_prompt": req.compare, "position": req.position, "basis": req.basis,
              "style": req.style, "alpha": req.alpha, "model": req.model if isinstance(req.model, str) else None}
     scene = replace(req.scene or Scene(), **{k: v for k, v in given.items() if v is not None})
-    app = make_app(argv, window=False)
-    if gl and app.platformName() == "offscreen":
-        raise NoDisplay("This process draws its figures without a display (Qt's offscreen platform, chosen when a "
-                        "2-D figure came first with no display), and the 3-D sphere needs OpenGL on one: call "
-                        "spherescope.start_virtual_display() before the first figure of a process.")
-    if gl:
-        from spherescope.app import gl_problem
-
-        problem = gl_problem()
-        if problem is not None:
-            raise NoDisplay(problem)
+    app = _application(gl)
     session, ctl, errors = _figure_session(req)
     view, binding = _sphere_view(app, session) if gl else (None, None)
     try:
-        _load(req, ctl, scene, errors)
-        ctx = ctl.runner.context
-        _choose_tokens(req, scene, ctx, session)
-        from spherescope.state.scene import apply_view_options
-
-        apply_view_options(scene, session)
-        session.attribution_wanted = req.view == "attribution"
-        session.roundtrip_wanted = req.view == "roundtrip"
-        ctl.run_at(scene.prompt, _position(scene.position, ctx, scene.prompt), quiet=True)
-        _check(errors)
-        trace = session.trace
+        _fill(req, scene, session, ctl, errors)
         if view is not None:
             view.set_camera(scene.camera)
-        if scene.compare_prompt.strip():
-            if req.view == "patching" and len(session.plane_tokens) < 2:
-                raise PromptError("--view patching needs a target and a contrast: --tokens ' Mary, John'")
-            ctl.compare(scene.compare_prompt)
-            if req.view == "patching":
-                ctl.run_patching()
-        if req.view == "steer":
-            spec, mark = _steer_spec(req, ctx, scene, session)
-            ctl.request_steer_sweep(spec, req.alphas, mark)
-        _check(errors)
-        last = trace.num_layers
+        last = session.trace.num_layers
         layer = req.layer if req.layer is not None else (min(max(scene.layer, 0), last) if req.scene is not None else last)
         if not 0 <= layer <= last:
             raise PromptError(f"--layer {layer} is out of range: the model has layers 0..{last}.")
@@ -275,13 +101,52 @@ def _make_figure(req: FigureRequest):
         notes = req.annotations
         if notes is None:
             notes = frozenset(scene.annotations) if scene.annotations is not None else default_annotations(scene.style)
-        return _draw(req, session, binding, scene.style, notes, trace, session.steer_sweep)
+        return _draw(req, session, binding, scene.style, notes, session.trace, session.steer_sweep)
     finally:
         ctl.shutdown()
         if view is not None:
             view.close()
             view.deleteLater()
         del binding
+
+
+def _application(gl: bool):
+    """The QApplication, on a display with OpenGL for the sphere (NoDisplay says why not)."""
+    from spherescope.app import gl_problem, make_app
+
+    app = make_app(_platform_for(gl), window=False)
+    if gl and app.platformName() == "offscreen":
+        raise NoDisplay("This process draws its figures without a display (Qt's offscreen platform, chosen when a "
+                        "2-D figure came first with no display), and the 3-D sphere needs OpenGL on one: call "
+                        "spherescope.start_virtual_display() before the first figure of a process.")
+    problem = gl_problem() if gl else None
+    if problem is not None:
+        raise NoDisplay(problem)
+    return app
+
+
+def _fill(req: FigureRequest, scene, session, ctl, errors: list[str]) -> None:
+    """What the figure shows, asked of the controller as the window's docks ask it."""
+    from spherescope.state.scene import apply_view_options
+
+    _load(req, ctl, scene, errors)
+    ctx = ctl.runner.context
+    _choose_tokens(req, scene, ctx, session)
+    apply_view_options(scene, session)
+    session.attribution_wanted = req.view == "attribution"
+    session.roundtrip_wanted = req.view == "roundtrip"
+    ctl.run_at(scene.prompt, _position(scene.position, ctx, scene.prompt), quiet=True)
+    _check(errors)
+    if scene.compare_prompt.strip():
+        if req.view == "patching" and len(session.plane_tokens) < 2:
+            raise PromptError("--view patching needs a target and a contrast: --tokens ' Mary, John'")
+        ctl.compare(scene.compare_prompt)
+        if req.view == "patching":
+            ctl.run_patching()
+    if req.view == "steer":
+        spec, mark = _steer_spec(req, ctx, scene, session)
+        ctl.request_steer_sweep(spec, req.alphas, mark)
+    _check(errors)
 
 
 def _figure_session(req: FigureRequest):

@@ -102,7 +102,7 @@ def fractions(ctx: Context, report: Report, mode: str = "", start: int = 0, hits
 def one_thread_argmax(unembed, block):
     """argmax over the vocabulary of unembed @ block.T, on one core: the count runs in
     the background for tens of seconds, and with both cores it starved the window's
-    drawing (a layer step went from ~13 to ~19 ms). Traces keep all cores."""
+    drawing (layer steps slowed by half, benchmarks/bench_gui.py). Traces keep all cores."""
     import torch
 
     threads = torch.get_num_threads()

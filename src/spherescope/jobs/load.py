@@ -70,8 +70,8 @@ def load(ctx: Context, report: Report, ref: str, options: dict) -> Loaded:
     are ready."""
     # A load asked for before any warm-up (a launch that loads at once) imports torch
     # itself (models.lessons below is the first to), so the same measures first, or
-    # torch's extension holds the GIL for ~0.27 s while the dynamic linker resolves its
-    # libraries: a 244-264 ms pause of the window at every launch, measured. Both
+    # torch's extension holds the GIL while the dynamic linker resolves its libraries: a
+    # pause of the window at every launch (benchmarks/bench_stalls.py). Both
     # return at once when already done.
     runtime.yield_during_imports()
     runtime.preload_torch_libraries()

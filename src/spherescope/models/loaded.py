@@ -139,7 +139,7 @@ class LoadedModel:
         try:
             # One batched call into the fast tokenizer instead of 49k Python calls, and
             # straight to its backend: transformers' batch_decode wrapper gives the same
-            # texts 10x slower, holding the GIL for up to 150 ms.
+            # texts 10x slower, holding the GIL for a visible pause.
             backend = getattr(tok, "backend_tokenizer", None)
             if backend is not None:
                 return list(backend.decode_batch(ids, skip_special_tokens=False))

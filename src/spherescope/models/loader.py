@@ -109,25 +109,14 @@ def _cause(exc: BaseException) -> str:
 def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str, allow_pickle: bool,
                      progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
                      read_span: tuple[float, float] = (0.1, 0.9)):
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as tf_logging
 
     tf_logging.disable_progress_bar()  # the app shows its own progress; keep stderr clean
     kw: dict = {"trust_remote_code": False}
     if gguf_file:
         kw["gguf_file"] = gguf_file
-    try:
-        config = AutoConfig.from_pretrained(folder, **kw)
-    except OSError as exc:
-        raise ModelError(f"Cannot read the model configuration: {str(exc).splitlines()[0]}") from None
-    except Exception as exc:  # ValueError, and the hub's validation errors for impossible sizes
-        msg = _cause(exc)
-        if gguf_file and "architecture" in msg.lower():
-            raise ModelError(
-                f"transformers cannot read this GGUF architecture ({msg}); use a safetensors "
-                "copy of the model instead."
-            ) from None
-        raise ModelError(f"The model's configuration is not valid: {msg}") from None
+    config = _read_config(folder, gguf_file, kw)
     check_causal(config)
     if not gguf_file:
         use_st = _check_weights_safe(folder, allow_pickle)
@@ -138,19 +127,13 @@ def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str,
         # accelerate spreads the blocks over every visible GPU (and CPU if they are full);
         # the trace moves each layer's residual to the CPU, so placement does not matter to it.
         kw["device_map"] = "auto"
-    tok_kw = {k: v for k, v in kw.items() if k in ("gguf_file", "trust_remote_code")}
-    parsed = None if gguf_file else tokenizer_prefetch.take(folder / "tokenizer.json")
-    if parsed is not None:
-        tok_kw["tokenizer_object"] = tokenizer_prefetch.Handover(parsed)
-        # Without this, transformers re-reads the whole tokenizer.json through json.load
-        # (one 40-90 ms GIL-holding call) only to find the added tokens the parsed
-        # tokenizer already knows, whenever tokenizer_config.json does not list them.
-        tok_kw["added_tokens_decoder"] = parsed.get_added_tokens_decoder()
+    tok_kw = _tokenizer_options(folder, gguf_file, kw)
     if not gguf_file:
         read_ahead(weight_files(folder), progress=progress, cancel=cancel, span=read_span)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kw)
-        if parsed is not None and not isinstance(getattr(tokenizer, "_tokenizer", None), type(parsed)):
+        parsed = tok_kw.get("tokenizer_object")
+        if parsed is not None and not isinstance(getattr(tokenizer, "_tokenizer", None), type(parsed.tokenizer)):
             # A transformers that no longer copies the handover would keep the wrapper.
             tok_kw.pop("tokenizer_object")
             tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kw)
@@ -170,6 +153,37 @@ def _load_pretrained(folder: Path, *, gguf_file: str | None, dtype, device: str,
     if device not in ("cpu", "shard"):
         model.to(device)
     return model, tokenizer
+
+
+def _read_config(folder: Path, gguf_file: str | None, kw: dict):
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(folder, **kw)
+    except OSError as exc:
+        raise ModelError(f"Cannot read the model configuration: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # ValueError, and the hub's validation errors for impossible sizes
+        msg = _cause(exc)
+        if gguf_file and "architecture" in msg.lower():
+            raise ModelError(
+                f"transformers cannot read this GGUF architecture ({msg}); use a safetensors "
+                "copy of the model instead."
+            ) from None
+        raise ModelError(f"The model's configuration is not valid: {msg}") from None
+
+
+def _tokenizer_options(folder: Path, gguf_file: str | None, kw: dict) -> dict:
+    """The tokenizer's keyword arguments, with the tokenizer the warm-up already parsed
+    (models.tokenizer_prefetch) handed over when there is one."""
+    tok_kw = {k: v for k, v in kw.items() if k in ("gguf_file", "trust_remote_code")}
+    parsed = None if gguf_file else tokenizer_prefetch.take(folder / "tokenizer.json")
+    if parsed is not None:
+        tok_kw["tokenizer_object"] = tokenizer_prefetch.Handover(parsed)
+        # Without this, transformers re-reads the whole tokenizer.json through json.load
+        # (one long GIL-holding call) only to find the added tokens the parsed
+        # tokenizer already knows, whenever tokenizer_config.json does not list them.
+        tok_kw["added_tokens_decoder"] = parsed.get_added_tokens_decoder()
+    return tok_kw
 
 
 def read_ahead(paths: list[Path], chunk: int = 8 << 20, progress: Progress | None = None,

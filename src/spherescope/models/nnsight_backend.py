@@ -104,34 +104,8 @@ def trace_nnsight(lm, prompt: str, *, position: int | None = None, top_k: int = 
     """Trace one prompt through an nnsight LanguageModel (see module docstring)."""
     import torch
 
-    if not prompt:
-        raise PromptError("The prompt is empty; type some text to trace.")
-    tok = lm.tokenizer
-    ids = tok(prompt)["input_ids"]
-    if not ids:
-        raise PromptError("The prompt produced no tokens; type some visible text.")
-    n = len(ids)
-    # The same rule as the direct backend (models.trace.tokenize), before any model work:
-    # a prompt over the context was run here for minutes and tens of GB.
-    from spherescope.models.loaded import context_length
-
-    ctx = context_length(lm._module.config)
-    if ctx is not None and n > ctx:
-        raise PromptError(f"The prompt is {n:,} tokens but the model reads at most {ctx:,}; it was refused, not "
-                          "truncated: shorten it.")
-    pos = n - 1 if position is None else position
-    if not -n <= pos < n:
-        raise PromptError(f"Position {pos} is out of range: the prompt has {n} tokens (0..{n - 1}).")
-    pos %= n
-    bpath, npath, hpath, ppath = module_paths(lm._module)
-    project_out = None if ppath is None else _envoy(lm, ppath)
-    cfg = lm._module.config
-    softcap = getattr(cfg, "final_logit_softcapping", None)
-    if softcap is None and hasattr(cfg, "get_text_config"):
-        softcap = getattr(cfg.get_text_config(), "final_logit_softcapping", None)
-    blocks = _envoy(lm, bpath)
-    norm = None if npath is None else _envoy(lm, npath)
-    head = _envoy(lm, hpath)
+    ids, pos = _checked_ids(lm, prompt, position)
+    blocks, norm, head, project_out, softcap = _modules(lm)
     n_blocks = len(blocks)
     b = None if basis is None else torch.as_tensor(np.ascontiguousarray(basis, dtype=np.float32))
     k = int(top_k)
@@ -179,8 +153,45 @@ def trace_nnsight(lm, prompt: str, *, position: int | None = None, top_k: int = 
         saved = result.save() if hasattr(result, "save") else __import__("nnsight").save(result)
 
     out = {key: val.detach().numpy() for key, val in saved.items()}
-    text = token_text or (lambda i: tok.decode([i]))
-    tokens = tuple(Token(int(i), text(int(i))) for i in ids)
+    text = token_text or (lambda i: lm.tokenizer.decode([i]))
+    return _remote_trace(out, tuple(Token(int(i), text(int(i))) for i in ids), pos, remote)
+
+
+def _checked_ids(lm, prompt: str, position: int | None) -> tuple[list[int], int]:
+    """The prompt's token ids and the followed position, refused with a sentence before
+    any model work."""
+    if not prompt:
+        raise PromptError("The prompt is empty; type some text to trace.")
+    ids = lm.tokenizer(prompt)["input_ids"]
+    if not ids:
+        raise PromptError("The prompt produced no tokens; type some visible text.")
+    n = len(ids)
+    # The same rule as the direct backend (models.trace.tokenize), before any model work:
+    # a prompt over the context was run here for minutes and tens of GB.
+    from spherescope.models.loaded import context_length
+
+    ctx = context_length(lm._module.config)
+    if ctx is not None and n > ctx:
+        raise PromptError(f"The prompt is {n:,} tokens but the model reads at most {ctx:,}; it was refused, not "
+                          "truncated: shorten it.")
+    pos = n - 1 if position is None else position
+    if not -n <= pos < n:
+        raise PromptError(f"Position {pos} is out of range: the prompt has {n} tokens (0..{n - 1}).")
+    return ids, pos % n
+
+
+def _modules(lm):
+    """(blocks, final norm or None, head, output projection or None, logit soft-cap or None)."""
+    bpath, npath, hpath, ppath = module_paths(lm._module)
+    cfg = lm._module.config
+    softcap = getattr(cfg, "final_logit_softcapping", None)
+    if softcap is None and hasattr(cfg, "get_text_config"):
+        softcap = getattr(cfg.get_text_config(), "final_logit_softcapping", None)
+    return (_envoy(lm, bpath), None if npath is None else _envoy(lm, npath), _envoy(lm, hpath),
+            None if ppath is None else _envoy(lm, ppath), softcap)
+
+
+def _remote_trace(out: dict, tokens: tuple, pos: int, remote: bool) -> RemoteTrace:
     lens = tuple(
         LensTop(out["top"][layer].astype(np.int64), out["probs"][layer].astype(np.float32),
                 out["vals"][layer].astype(np.float32), float(out["entropy"][layer]))

@@ -114,92 +114,105 @@ def trace_prompt(
     n = len(tokens)
     pos = _resolve_position(position, n)
     model = loaded.model
-    num_layers = loaded.info.num_layers
-    device = next(model.parameters()).device
-    ids = torch.tensor([[t.id for t in tokens]], device=device)
-
-    residuals: list[np.ndarray | None] = [None] * (num_layers + 1)
-
-    def check_cancel() -> None:
-        if cancel is not None and cancel():
-            raise Cancelled()
-
-    def emit(layer: int, hidden: torch.Tensor) -> None:
-        check_cancel()
-        res = hidden[0].detach().float().cpu().numpy()
-        residuals[layer] = res
-        if on_layer is not None:
-            on_layer(LayerFrame(layer, res, np.linalg.norm(res, axis=1).astype(np.float32)))
-
-    def pre_first(module, args, kwargs):
-        hs = args[0] if args else kwargs.get("hidden_states")
-        emit(0, hs)
-
-    def make_post(i: int):
-        def post(module, args, output):
-            if i + 1 < num_layers or loaded.lens.final_norm is None:
-                emit(i + 1, first_tensor(output))
-            else:
-                check_cancel()
-
-        return post
-
-    def pre_norm(module, args, kwargs):
-        hs = args[0] if args else kwargs.get("hidden_states")
-        # Take the first call only: that one receives the residual stream (the lens
-        # reuses this module after the forward, when the hook is already removed).
-        if residuals[num_layers] is None:
-            emit(num_layers, hs)
-
-    handles = [loaded.blocks[0].register_forward_pre_hook(pre_first, with_kwargs=True)]
-    handles += [b.register_forward_hook(make_post(i)) for i, b in enumerate(loaded.blocks)]
-    if loaded.lens.final_norm is not None:
-        target = _original_final_norm(loaded)
-        handles.append(target.register_forward_pre_hook(pre_norm, with_kwargs=True))
-    recorder = None
+    ids = torch.tensor([[t.id for t in tokens]], device=next(model.parameters()).device)
+    hooks = _ResidualHooks(loaded, on_layer, cancel)
+    recorder = covered = None
     if sublayers:
         from spherescope.models.sublayers import SublayerRecorder, sublayer_spec
 
-        spec = sublayer_spec(model, loaded.blocks)
         covered = list(range(n)) if n <= SUBLAYER_ALL_POSITIONS else [pos]
-        recorder = SublayerRecorder(spec, slice(None) if len(covered) == n else covered)
+        recorder = SublayerRecorder(sublayer_spec(model, loaded.blocks), slice(None) if len(covered) == n else covered)
         recorder.__enter__()
     try:
-        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
+        with hooks:
+            out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
     finally:
-        for hd in handles:
-            hd.remove()
         if recorder is not None:
             recorder.__exit__(None, None, None)
-    check_cancel()
-    if any(r is None for r in residuals):
-        missing = [i for i, r in enumerate(residuals) if r is None]
-        raise RuntimeError(f"layers {missing} were never reached by the forward pass")
-    stacked = np.stack(residuals)  # type: ignore[arg-type]
+    hooks.check_cancel()
+    stacked = hooks.stacked()
     check_finite(stacked)
+    return _finish(loaded, tokens, pos, stacked, out.logits[0, pos].float(), top_k, hooks,
+                   None if recorder is None else Sublayers(
+                       np.stack(recorder.attn), np.stack(recorder.mlp), tuple(covered), recorder.spec.parallel,
+                       np.stack(recorder.z) if recorder.spec.out_proj is not None else None))
+
+
+def _finish(loaded: LoadedModel, tokens, pos: int, stacked: np.ndarray, logits: torch.Tensor, top_k: int, hooks,
+            sublayers) -> Trace:
+    """The Trace of a finished forward pass: the lens at the followed position, and the
+    model's own answer there, both checked for overflow and degenerate distributions."""
     path = torch.from_numpy(np.ascontiguousarray(stacked[:, pos]))
     lens = lens_tops(loaded, stacked[:, pos], top_k)
     final_normed_norm = float(loaded.lens.normed(path[-1:]).norm())
-    check_cancel()
-    logits = out.logits[0, pos].float()
+    hooks.check_cancel()
     check_finite(logits=logits.cpu().numpy())
     check_not_degenerate(stacked[:, pos], final_normed_norm, logits)
     probs = torch.softmax(logits, dim=-1)
     nid = int(torch.argmax(logits))
-    return Trace(
-        model_name=loaded.info.name,
-        tokens=tokens,
-        position=pos,
-        residuals=stacked,
-        lens=lens,
-        final_normed_norm=final_normed_norm,
-        next_token=Token(nid, loaded.token_text(nid)),
-        next_prob=float(probs[nid]),
-        model_logits=logits.cpu().numpy(),
-        sublayers=None if recorder is None else Sublayers(
-            np.stack(recorder.attn), np.stack(recorder.mlp), tuple(covered), recorder.spec.parallel,
-            np.stack(recorder.z) if recorder.spec.out_proj is not None else None),
-    )
+    return Trace(model_name=loaded.info.name, tokens=tokens, position=pos, residuals=stacked, lens=lens,
+                 final_normed_norm=final_normed_norm, next_token=Token(nid, loaded.token_text(nid)),
+                 next_prob=float(probs[nid]), model_logits=logits.cpu().numpy(), sublayers=sublayers)
+
+
+class _ResidualHooks:
+    """Forward hooks that take the residual stream at every layer as the pass runs: the
+    embeddings (before the first block), each block's output, and the last layer where
+    the final norm receives it (after the last block, when the model has one)."""
+
+    def __init__(self, loaded: LoadedModel, on_layer: OnLayer | None, cancel) -> None:
+        self.loaded, self.on_layer, self.cancel = loaded, on_layer, cancel
+        self.num_layers = loaded.info.num_layers
+        self.residuals: list[np.ndarray | None] = [None] * (self.num_layers + 1)
+        self.handles: list = []
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel():
+            raise Cancelled()
+
+    def emit(self, layer: int, hidden: torch.Tensor) -> None:
+        self.check_cancel()
+        res = hidden[0].detach().float().cpu().numpy()
+        self.residuals[layer] = res
+        if self.on_layer is not None:
+            self.on_layer(LayerFrame(layer, res, np.linalg.norm(res, axis=1).astype(np.float32)))
+
+    def _pre_first(self, module, args, kwargs):
+        self.emit(0, args[0] if args else kwargs.get("hidden_states"))
+
+    def _post(self, i: int):
+        def post(module, args, output):
+            if i + 1 < self.num_layers or self.loaded.lens.final_norm is None:
+                self.emit(i + 1, first_tensor(output))
+            else:
+                self.check_cancel()
+
+        return post
+
+    def _pre_norm(self, module, args, kwargs):
+        # Take the first call only: that one receives the residual stream (the lens
+        # reuses this module after the forward, when the hook is already removed).
+        if self.residuals[self.num_layers] is None:
+            self.emit(self.num_layers, args[0] if args else kwargs.get("hidden_states"))
+
+    def __enter__(self):
+        blocks = self.loaded.blocks
+        self.handles = [blocks[0].register_forward_pre_hook(self._pre_first, with_kwargs=True)]
+        self.handles += [b.register_forward_hook(self._post(i)) for i, b in enumerate(blocks)]
+        if self.loaded.lens.final_norm is not None:
+            target = _original_final_norm(self.loaded)
+            self.handles.append(target.register_forward_pre_hook(self._pre_norm, with_kwargs=True))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for hd in self.handles:
+            hd.remove()
+
+    def stacked(self) -> np.ndarray:
+        if any(r is None for r in self.residuals):
+            missing = [i for i, r in enumerate(self.residuals) if r is None]
+            raise RuntimeError(f"layers {missing} were never reached by the forward pass")
+        return np.stack(self.residuals)  # type: ignore[arg-type]
 
 
 def check_finite(residuals: np.ndarray | None = None, logits=None) -> None:

@@ -19,7 +19,7 @@ _MESH = None
 # The OpenGL functions a frame or an export calls. PyOpenGL looks each one up on its
 # first call; a launch looks them up on its import thread (prepare_gl), because on
 # the GUI thread the lookups waited for the model worker's loading of torch's
-# libraries (one loader lock): 163 ms of the first frame.
+# libraries (one loader lock), and the first frame with them.
 GL_FUNCTIONS = (
     "glAttachShader", "glBindAttribLocation", "glBindFramebuffer", "glBlendFuncSeparate", "glBlitFramebuffer",
     "glClear", "glClearColor", "glCompileShader", "glCreateProgram", "glCreateShader", "glDeleteShader",

@@ -89,107 +89,129 @@ class LabelLayer(GLGraphicsItem):
         cam = view.cameraPosition()
         eye = np.array([cam.x(), cam.y(), cam.z()], np.float64)
         eye /= max(float(np.linalg.norm(eye)), 1e-9)
-        normal, bold = QFont(), QFont()
-        points = (font_size or self.font_size) * scale
-        normal.setPointSizeF(points)
-        bold.setPointSizeF(points)
-        bold.setBold(True)
-        metrics = {False: QFontMetricsF(normal, painter.device()), True: QFontMetricsF(bold, painter.device())}
+        pen = _Pen(painter, (font_size or self.font_size) * scale, scale, plates, view.opts.get("bgcolor", (0, 0, 0, 1)))
         # Boxes as (left, top, right, bottom) tuples: the overlap test runs for every
         # candidate spot of every label each frame, and QRectF calls cost ~10x more.
         placed: list[tuple] = [(b.left(), b.top(), b.right(), b.bottom()) for b in obstacles]
-        drawn: list[str] = []
-        # A translucent plate in the background colour behind each label keeps text
-        # readable where it crosses the trajectory or the cloud (one fillRect each:
-        # much cheaper than an outlined text path under software rendering).
-        bg = view.opts.get("bgcolor", (0, 0, 0, 1))
-        bg = bg if isinstance(bg, QColor) else QColor.fromRgbF(*[float(c) for c in bg[:3]])
-        painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
-        y = rect.top() + 8 * scale
-        # The overlay keeps to the top-left corner, wrapped, so that it stays clear of the
-        # sphere (centred) and the labels around its top.
-        room = max(0.4 * rect.width(), 240 * scale)
-        wrapped = [(part, rgba, is_bold) for text, rgba, is_bold in lines
-                   for part in _wrap(text, metrics[is_bold], room)]
-        for text, rgba, is_bold in wrapped:
-            fm = metrics[is_bold]
-            box = QRectF(rect.left() + 10 * scale, y, fm.horizontalAdvance(text), fm.height())
-            if plates:
-                plate = QColor(bg)
-                plate.setAlphaF(0.7)
-                painter.fillRect(box.adjusted(-4 * scale, -1, 4 * scale, 1), plate)
-            painter.setFont(bold if is_bold else normal)
-            painter.setPen(QColor(*rgba))
-            painter.drawText(QPointF(box.left(), box.top() + fm.ascent()), text)
-            placed.append((box.left() - 4, box.top() - 1, box.right() + 4, box.bottom() + 1))
-            drawn.append(text)
-            y += fm.height() + 2 * scale
-        r_left, r_top, r_right, r_bottom = rect.left(), rect.top(), rect.right(), rect.bottom()
+        drawn = self._draw_overlay(pen, rect, lines, placed)
+        bounds = (rect.left(), rect.top(), rect.right(), rect.bottom())
         for lb, required, group in labels:
             if not lb.text:
                 continue
             anchor = mvp.map(QVector3D(*lb.pos)).toPointF()
-            ax, ay = anchor.x(), anchor.y()
-            fm = metrics[lb.bold]
-            text = lb.text
-            end_on = False
-            if group == "axes":
-                # An axis pointing at the camera (or away) ends at the sphere's centre on
-                # screen: a label beside it read as an axis running sideways. Marked as
-                # toward (⊙) or away from (⊗) the viewer, and centred under the point.
-                d = np.asarray(lb.pos, np.float64)
-                toward = float(d @ eye) / max(float(np.linalg.norm(d)), 1e-9)
-                if abs(toward) > 0.9:
-                    end_on = True
-                    # The long axis name, end-on, ran into the in-plane axis label beside it.
-                    name = "out of the plane" if text == OUT_OF_PLANE else text
-                    text = f"{'⊙' if toward > 0 else '⊗'} {name} ({'toward' if toward > 0 else 'away from'} you)"
-            w, h = fm.horizontalAdvance(text), fm.height()
-            asc = fm.ascent()
-            gap = 9 * scale
-            # Right of the anchor first (the token's own dot must not cover the text),
-            # then left, above, below and further out. A label with no free spot is
-            # dropped, unless it is required: then it takes the spot it overlaps least.
-            y0 = ay - asc * 0.7
-            spots = ((ax + gap, y0), (ax - gap - w, y0), (ax - w / 2, ay - gap - h), (ax - w / 2, ay + gap),
-                     (ax + gap, ay - gap - h), (ax + gap, ay + gap * 0.5), (ax - gap - w, ay - gap - h),
-                     (ax - gap - w, ay + gap * 0.5), (ax + gap, y0 - 1.2 * h), (ax + gap, y0 + 1.2 * h))
-            if end_on:
-                spots = ((ax - w / 2, ay + gap), (ax - w / 2, ay - gap - h), *spots)
-            box, best = None, None
-            for x, yy in spots:
-                if x > r_right or x + w < r_left or yy > r_bottom or yy + h < r_top:
-                    continue
-                # Keep a label near the edge whole: slide it inside rather than clip it.
-                x = min(max(x, r_left + 2), r_right - w - 2)
-                yy = min(max(yy, r_top + 2), r_bottom - h - 2)
-                cand = (x, yy, x + w, yy + h)
-                overlap = _overlap(cand, placed)
-                if overlap == 0:
-                    box = cand
-                    break
-                if required and (best is None or overlap < best[0]):
-                    best = (overlap, cand)
-            if box is None and best is not None:
-                box = best[1]
+            text, end_on = _axis_text(lb, eye) if group == "axes" else (lb.text, False)
+            fm = pen.metrics[lb.bold]
+            box = _place(anchor.x(), anchor.y(), fm.horizontalAdvance(text), fm.height(), fm.ascent(), 9 * scale,
+                         end_on, required, bounds, placed)
             if box is None:
                 continue
-            pt = QPointF(box[0], box[1] + asc)
             pad = 3 * scale  # a gap between neighbouring labels, so two never read as one
             placed.append((box[0] - pad, box[1] - pad / 3, box[2] + pad, box[3] + pad / 3))
-            color = QColor(*lb.color)
-            plate = QColor(bg)
-            plate.setAlphaF(0.62)
-            if float(np.dot(lb.pos, eye)) < -0.15 * float(np.linalg.norm(lb.pos)):
-                color.setAlpha(min(color.alpha(), 80))
-                plate.setAlphaF(0.25)
-            if plates:  # not on a transparent export, where no background is known
-                painter.fillRect(QRectF(box[0] - 2, box[1], box[2] - box[0] + 4, box[3] - box[1]), plate)
-            painter.setFont(bold if lb.bold else normal)
-            painter.setPen(color)
-            painter.drawText(pt, text)
+            behind = float(np.dot(lb.pos, eye)) < -0.15 * float(np.linalg.norm(lb.pos))
+            pen.label(box, text, lb.color, lb.bold, behind, fm.ascent())
             drawn.append(lb.text)
         return drawn
+
+    def _draw_overlay(self, pen: "_Pen", rect: QRectF, lines, placed: list[tuple]) -> list[str]:
+        """The overlay's lines in the top-left corner, wrapped, so that they stay clear of
+        the sphere (centred) and the labels around its top."""
+        scale, drawn = pen.scale, []
+        y = rect.top() + 8 * scale
+        room = max(0.4 * rect.width(), 240 * scale)
+        wrapped = [(part, rgba, is_bold) for text, rgba, is_bold in lines
+                   for part in _wrap(text, pen.metrics[is_bold], room)]
+        for text, rgba, is_bold in wrapped:
+            fm = pen.metrics[is_bold]
+            box = QRectF(rect.left() + 10 * scale, y, fm.horizontalAdvance(text), fm.height())
+            pen.overlay_line(box, text, rgba, is_bold, fm.ascent())
+            placed.append((box.left() - 4, box.top() - 1, box.right() + 4, box.bottom() + 1))
+            drawn.append(text)
+            y += fm.height() + 2 * scale
+        return drawn
+
+
+class _Pen:
+    """Fonts, metrics and plates for one drawing of the labels."""
+
+    def __init__(self, painter: QPainter, points: float, scale: float, plates: bool, bg) -> None:
+        self.painter, self.scale, self.plates = painter, scale, plates
+        self.normal, self.bold = QFont(), QFont()
+        self.normal.setPointSizeF(points)
+        self.bold.setPointSizeF(points)
+        self.bold.setBold(True)
+        self.metrics = {False: QFontMetricsF(self.normal, painter.device()),
+                        True: QFontMetricsF(self.bold, painter.device())}
+        # A translucent plate in the background colour behind each label keeps text
+        # readable where it crosses the trajectory or the cloud (one fillRect each:
+        # much cheaper than an outlined text path under software rendering).
+        self.bg = bg if isinstance(bg, QColor) else QColor.fromRgbF(*[float(c) for c in bg[:3]])
+        painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+
+    def overlay_line(self, box: QRectF, text: str, rgba, bold: bool, ascent: float) -> None:
+        if self.plates:
+            plate = QColor(self.bg)
+            plate.setAlphaF(0.7)
+            self.painter.fillRect(box.adjusted(-4 * self.scale, -1, 4 * self.scale, 1), plate)
+        self._text(QPointF(box.left(), box.top() + ascent), text, QColor(*rgba), bold)
+
+    def label(self, box: tuple, text: str, rgba, bold: bool, behind: bool, ascent: float) -> None:
+        """A token's label; one on the far side of the sphere is faded."""
+        color = QColor(*rgba)
+        plate = QColor(self.bg)
+        plate.setAlphaF(0.62)
+        if behind:
+            color.setAlpha(min(color.alpha(), 80))
+            plate.setAlphaF(0.25)
+        if self.plates:  # not on a transparent export, where no background is known
+            self.painter.fillRect(QRectF(box[0] - 2, box[1], box[2] - box[0] + 4, box[3] - box[1]), plate)
+        self._text(QPointF(box[0], box[1] + ascent), text, color, bold)
+
+    def _text(self, at: QPointF, text: str, color: QColor, bold: bool) -> None:
+        self.painter.setFont(self.bold if bold else self.normal)
+        self.painter.setPen(color)
+        self.painter.drawText(at, text)
+
+
+def _axis_text(lb: Label, eye: np.ndarray) -> tuple[str, bool]:
+    """An axis pointing at the camera (or away) ends at the sphere's centre on screen: a
+    label beside it read as an axis running sideways. It is marked as toward (⊙) or away
+    from (⊗) the viewer, and centred under the point. Returns (text, whether end-on)."""
+    d = np.asarray(lb.pos, np.float64)
+    toward = float(d @ eye) / max(float(np.linalg.norm(d)), 1e-9)
+    if abs(toward) <= 0.9:
+        return lb.text, False
+    # The long axis name, end-on, ran into the in-plane axis label beside it.
+    name = "out of the plane" if lb.text == OUT_OF_PLANE else lb.text
+    return f"{'⊙' if toward > 0 else '⊗'} {name} ({'toward' if toward > 0 else 'away from'} you)", True
+
+
+def _place(ax: float, ay: float, w: float, h: float, asc: float, gap: float, end_on: bool, required: bool,
+           bounds: tuple, placed: list[tuple]) -> tuple | None:
+    """Where a w x h label for the point (ax, ay) goes: right of the anchor first (the
+    token's own dot must not cover the text), then left, above, below and further out.
+    A label with no free spot is dropped (None), unless it is required: then it takes
+    the spot it overlaps least."""
+    r_left, r_top, r_right, r_bottom = bounds
+    y0 = ay - asc * 0.7
+    spots = ((ax + gap, y0), (ax - gap - w, y0), (ax - w / 2, ay - gap - h), (ax - w / 2, ay + gap),
+             (ax + gap, ay - gap - h), (ax + gap, ay + gap * 0.5), (ax - gap - w, ay - gap - h),
+             (ax - gap - w, ay + gap * 0.5), (ax + gap, y0 - 1.2 * h), (ax + gap, y0 + 1.2 * h))
+    if end_on:
+        spots = ((ax - w / 2, ay + gap), (ax - w / 2, ay - gap - h), *spots)
+    best = None
+    for x, yy in spots:
+        if x > r_right or x + w < r_left or yy > r_bottom or yy + h < r_top:
+            continue
+        # Keep a label near the edge whole: slide it inside rather than clip it.
+        x = min(max(x, r_left + 2), r_right - w - 2)
+        yy = min(max(yy, r_top + 2), r_bottom - h - 2)
+        cand = (x, yy, x + w, yy + h)
+        overlap = _overlap(cand, placed)
+        if overlap == 0:
+            return cand
+        if required and (best is None or overlap < best[0]):
+            best = (overlap, cand)
+    return None if best is None else best[1]
 
 
 def _overlap(box: tuple, placed: list[tuple]) -> float:

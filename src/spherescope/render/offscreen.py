@@ -58,6 +58,23 @@ class OffscreenRendering:
         if self.context() is None:
             raise RuntimeError("the 3-D view has not been shown yet, so it has no OpenGL context to render with")
         scale = min(width, height) / REFERENCE_HEIGHT if pixel_scale is None else pixel_scale
+        img, mvp = self._render_pixels(width, height, transparent, antialias, scale)
+        painter = QPainter(img)
+        try:
+            rect = QRectF(0, 0, width, height)
+            obstacles = decorate(painter, rect, scale, True) if decorate is not None else []
+            self.labels.draw(painter, rect, mvp, scale, plates=True, overlay=overlay, font_size=font_size,
+                             obstacles=obstacles)
+            if decorate is not None:
+                decorate(painter, rect, scale, False)
+        finally:
+            painter.end()
+        self.update()
+        return img
+
+    def _render_pixels(self, width: int, height: int, transparent: bool, antialias: bool, scale: float):
+        """The scene's items (not its labels) drawn into an off-screen buffer at exactly
+        width x height; returns the image and the camera's matrix for the labels."""
         self.makeCurrent()
         fbo = resolve = None
         saved = self._scaled(scale)
@@ -79,7 +96,7 @@ class OffscreenRendering:
                 img = resolve.toImage(True)
             else:
                 img = fbo.toImage(True)
-            img = img.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+            return img.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied), mvp
         finally:
             if fbo is not None and fbo.isBound():
                 fbo.release()
@@ -91,17 +108,3 @@ class OffscreenRendering:
                     setattr(item, attr, value)
             del fbo, resolve
             self.doneCurrent()
-        painter = QPainter(img)
-        try:
-            rect = QRectF(0, 0, width, height)
-            obstacles = decorate(painter, rect, scale, True) if decorate is not None else []
-            self.labels.draw(painter, rect, mvp, scale, plates=True, overlay=overlay, font_size=font_size,
-                             obstacles=obstacles)
-            if decorate is not None:
-                decorate(painter, rect, scale, False)
-        finally:
-            painter.end()
-        self.update()
-        return img
-
-

@@ -43,8 +43,8 @@ class StaticLayerPainting:
         fmt.setSamples(self.format().samples())
         if self.format().alphaBufferSize() <= 0:
             # Like the window (no alpha: the layer is opaque), so that each frame's copy
-            # of it to the screen converts no pixel format: under software OpenGL the
-            # copy took 3.5 ms instead of 5.3 ms at 1280x800.
+            # of it to the screen converts no pixel format (a third cheaper under
+            # software OpenGL).
             fmt.setInternalTextureFormat(GL.GL_RGB8)
         return QOpenGLFramebufferObject(w, h, fmt)
 
@@ -84,52 +84,62 @@ class StaticLayerPainting:
         cam = self._camera_key()
         moving = cam != self._last_camera
         self._last_camera = cam
+        key = (self._static_version, w, h, cam, tuple(self.opts["bgcolor"]))
+        if self._warming and self._paint_warming(region, w, h, key):
+            return
         dynamic = [i for i in self.items if i not in self._static_items and i not in self._chunks
                    and i not in self._warm_items and i.parentItem() is None]
-        key = (self._static_version, w, h, cam, tuple(self.opts["bgcolor"]))
-        default_fbo = self.defaultFramebufferObject()
         cloud = self._chunks[:getattr(self, "_n_chunks", 0)] if self.cloud.visible() else []
-        if self._warming and self._warming[0] in ("shapes", "cache", "blit") and not self._warm_turn:
+        if moving and self._cache_key != key:
+            self._paint_moving(region, w, h, cloud, dynamic)
+            return
+        self._paint_cached(region, w, h, key, cloud, dynamic)
+        if self._warming:
+            self._warm_up(region)
+
+    def _paint_warming(self, region, w: int, h: int, key) -> bool:
+        """The warm-up's first frames; True when this frame was one of them."""
+        if self._warming[0] in ("shapes", "cache", "blit") and not self._warm_turn:
             # Until the cached layer has been drawn and copied once, only the warm-up's
             # own frames (a timer apart) compile; any other paint (the first, the layout
             # settling as the window is built) draws straight to the screen with the
             # kinds already compiled. The first two frames, both compiling in one turn of
-            # the event loop, were one 150-190 ms pause. The very first frame is the
+            # the event loop, were one long pause. The very first frame is the
             # background alone: it comes in the same turn as the surface's creation and
-            # the window's first composition (~55 ms), and the sphere's and the lines'
-            # first drawing (~45 ms) with it made a ~100 ms pause.
+            # the window's first composition, and the sphere's and the lines' first
+            # drawing with it made one pause of the two (benchmarks/bench_gui.py).
             first = not getattr(self, "_painted", False)
             self._painted = True
             self._draw([] if self._warming[0] == "shapes" else self._direct_items(), region, clear=True)
             if first:
                 self._next_frame()  # the warm-up goes on in the next frames
-            return
+            return True
         self._warm_turn = False
-        if self._warming and self._warming[0] == "shapes":
+        if self._warming[0] == "shapes":
             self._draw(self._direct_items(), region, clear=True)
-            self._warming.pop(0)
-            self._next_frame()
-            return
-        if self._warming and self._warming[0] == "cache":
+        elif self._warming[0] == "cache":
             # The static layer's first drawing into its buffer (its own compile, for the
             # buffer's format) in one frame, the copy to the screen (the blit's) in the next.
             self._build_cache(region, w, h, key)
-            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, default_fbo)
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.defaultFramebufferObject())
             GL.glViewport(0, 0, w, h)
             self._draw(self._direct_items(), region, clear=True)
-            self._warming.pop(0)
-            self._next_frame()
-            return
-        if moving and self._cache_key != key:
-            shell = self._shell_layer(region, w, h)
-            self._blit(shell, default_fbo, w, h)
-            GL.glDepthMask(GL.GL_TRUE)
-            GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
-            self._draw([self.graticule], region, clear=False)
-            self._draw(cloud[:1], region, clear=False, force=True)
-            self._draw(dynamic, region, clear=False)
-            self._settle.start()  # the whole cloud once the camera rests
-            return
+        else:
+            return False
+        self._warming.pop(0)
+        self._next_frame()
+        return True
+
+    def _paint_moving(self, region, w: int, h: int, cloud: list, dynamic: list) -> None:
+        self._blit(self._shell_layer(region, w, h), self.defaultFramebufferObject(), w, h)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
+        self._draw([self.graticule], region, clear=False)
+        self._draw(cloud[:1], region, clear=False, force=True)
+        self._draw(dynamic, region, clear=False)
+        self._settle.start()  # the whole cloud once the camera rests
+
+    def _paint_cached(self, region, w: int, h: int, key, cloud: list, dynamic: list) -> None:
         self._build_cache(region, w, h, key)
         if self._cache_done < len(cloud):
             self._cache.bind()
@@ -144,12 +154,10 @@ class StaticLayerPainting:
             self._cache_done += len(todo)
             if self._cache_done < len(cloud):
                 self.update()  # the next slice in the next frame
-        self._blit(self._cache, default_fbo, w, h)
+        self._blit(self._cache, self.defaultFramebufferObject(), w, h)
         GL.glDepthMask(GL.GL_TRUE)
         GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
         self._draw(dynamic, region, clear=False)
-        if self._warming:
-            self._warm_up(region)
 
     def _direct_items(self) -> list:
         """What a frame drawn straight to the screen paints (the warm-up's frames)."""

@@ -182,7 +182,7 @@ class TrajectoryItems:
 
     def _draw(self) -> None:
         n = len(self.points)
-        # Empty items are hidden, not drawn transparent: each costs ~0.2 ms of a frame.
+        # Empty items are hidden, not drawn transparent: each would cost frame time.
         _show((self.path, self.joints, self.nodes), n > 0)
         if n == 0:
             self.path.setData(pos=np.zeros((2, 3), np.float32), color=clear_colors(2))

@@ -21,7 +21,7 @@ class WarmUp:
         # compiles a drawing for each layout of its inputs, so the kinds are: one colour
         # for all, a colour per point (the cloud, markers), and a colour and size per
         # point (the path's nodes). The first real frame with per-point colours compiled
-        # while torch's libraries were loading: a 183 ms pause right after the warm-up.
+        # while torch's libraries were loading: a long pause right after the warm-up.
         zero, rgba = np.zeros((1, 3), np.float32), np.zeros((1, 4), np.float32)
         self._warm_steps = {
             "points": [gl.GLScatterPlotItem(pos=zero, size=2, color=(0, 0, 0, 0), pxMode=True, glOptions=opts)

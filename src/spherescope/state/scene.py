@@ -97,16 +97,7 @@ def _depth(value, limit: int) -> int:
 
 
 def scene_from_dict(data) -> Scene:
-    if not isinstance(data, dict) or data.get("format") != "spherescope-scene":
-        raise SceneError("This file is not a spherescope scene.")
-    version = data.get("version")
-    if not isinstance(version, int) or version < 1:
-        raise SceneError("The scene has no valid version number.")
-    if version > SCENE_VERSION:
-        raise SceneError(
-            f"This scene was saved by a newer spherescope (scene version {version}; this one reads up to "
-            f"{SCENE_VERSION}); update spherescope to open it."
-        )
+    _check_format(data)
     sc = Scene()
     for key in ("model", "prompt", "compare_prompt"):
         if key in data:
@@ -119,59 +110,25 @@ def scene_from_dict(data) -> Scene:
     for key in ("position", "layer"):
         if key in data:
             setattr(sc, key, _int(data[key], key))
-    if "basis" in data:
-        if data["basis"] not in BASIS_KINDS:
-            raise SceneError(f"Unknown basis {_short(data['basis'])} in the scene.")
-        sc.basis = data["basis"]
     if "plane_tokens" in data:
-        toks = data["plane_tokens"]
-        if not isinstance(toks, list) or not all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < INT32
-                                                 for t in toks):
-            raise SceneError("The scene's plane tokens are not token ids.")
-        if len(set(toks[:3])) != len(toks[:3]):
-            raise SceneError("The scene's plane tokens repeat a token: a plane needs different tokens.")
-        sc.plane_tokens = toks[:3]
+        sc.plane_tokens = _plane_tokens(data["plane_tokens"])
     if "camera" in data:
-        cam = data["camera"]
-        if not isinstance(cam, dict):
-            raise SceneError("The scene's camera is not valid.")
-        merged = dict(sc.camera)
-        ranges = {"distance": (0.01, 1000.0), "elevation": (-90.0, 90.0), "azimuth": (-1e6, 1e6), "fov": (1.0, 179.0)}
-        for key, (lo, hi) in ranges.items():
-            if key in cam:
-                merged[key] = _num(cam[key], f"camera {key}", lo, hi)
-        if "center" in cam:
-            c = cam["center"]
-            if not isinstance(c, list) or len(c) != 3:
-                raise SceneError("The scene's camera centre is not valid.")
-            merged["center"] = [_num(x, "camera centre", -1000.0, 1000.0) for x in c]
-        sc.camera = merged
-    if "style" in data:
-        if data["style"] not in STYLES:
-            raise SceneError(f"Unknown style {_short(data['style'])} in the scene.")
-        sc.style = data["style"]
+        sc.camera = _camera(data["camera"], sc.camera)
     for key in ("show_cloud", "color_by_length", "show_labels"):
         if key in data:
             if not isinstance(data[key], bool):
                 raise SceneError(f"The scene's {key} is not true or false.")
             setattr(sc, key, data[key])
-    if "length_as" in data:
-        if data["length_as"] not in ("size", "radius"):
-            raise SceneError("The scene's length_as must be size or radius.")
-        sc.length_as = data["length_as"]
+    for key, choices, why in _CHOICES:
+        if key in data:
+            if data[key] not in choices:
+                raise SceneError(why.format(_short(data[key])))
+            setattr(sc, key, data[key])
     if "alpha" in data:
         a = _num(data["alpha"], "alpha")
         if not 0.0 <= a <= 4.0:
             raise SceneError("The scene's alpha must be between 0 and 4.")
         sc.alpha = a
-    if "plane_scale" in data:
-        if data["plane_scale"] not in ("log", "linear"):
-            raise SceneError("The scene's plane_scale must be log or linear.")
-        sc.plane_scale = data["plane_scale"]
-    if "prompt_labels" in data:
-        if data["prompt_labels"] not in ("labels", "dots", "hidden"):
-            raise SceneError("The scene's prompt_labels must be labels, dots or hidden.")
-        sc.prompt_labels = data["prompt_labels"]
     if "annotations" in data and data["annotations"] is not None:
         notes = data["annotations"]
         if not isinstance(notes, list) or not all(isinstance(n, str) and n in ANNOTATIONS for n in notes):
@@ -184,6 +141,54 @@ def scene_from_dict(data) -> Scene:
             raise SceneError("The scene's docks are not a list of names.")
         sc.docks = data["docks"]
     return sc
+
+
+# Fields that take one of a few values: (key, the values, the sentence for another).
+_CHOICES = (
+    ("basis", BASIS_KINDS, "Unknown basis {} in the scene."),
+    ("style", tuple(STYLES), "Unknown style {} in the scene."),
+    ("length_as", ("size", "radius"), "The scene's length_as must be size or radius."),
+    ("plane_scale", ("log", "linear"), "The scene's plane_scale must be log or linear."),
+    ("prompt_labels", ("labels", "dots", "hidden"), "The scene's prompt_labels must be labels, dots or hidden."),
+)
+
+
+def _check_format(data) -> None:
+    if not isinstance(data, dict) or data.get("format") != "spherescope-scene":
+        raise SceneError("This file is not a spherescope scene.")
+    version = data.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise SceneError("The scene has no valid version number.")
+    if version > SCENE_VERSION:
+        raise SceneError(
+            f"This scene was saved by a newer spherescope (scene version {version}; this one reads up to "
+            f"{SCENE_VERSION}); update spherescope to open it."
+        )
+
+
+def _plane_tokens(toks) -> list[int]:
+    if not isinstance(toks, list) or not all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < INT32
+                                             for t in toks):
+        raise SceneError("The scene's plane tokens are not token ids.")
+    if len(set(toks[:3])) != len(toks[:3]):
+        raise SceneError("The scene's plane tokens repeat a token: a plane needs different tokens.")
+    return toks[:3]
+
+
+def _camera(cam, base: dict) -> dict:
+    if not isinstance(cam, dict):
+        raise SceneError("The scene's camera is not valid.")
+    merged = dict(base)
+    ranges = {"distance": (0.01, 1000.0), "elevation": (-90.0, 90.0), "azimuth": (-1e6, 1e6), "fov": (1.0, 179.0)}
+    for key, (lo, hi) in ranges.items():
+        if key in cam:
+            merged[key] = _num(cam[key], f"camera {key}", lo, hi)
+    if "center" in cam:
+        c = cam["center"]
+        if not isinstance(c, list) or len(c) != 3:
+            raise SceneError("The scene's camera centre is not valid.")
+        merged["center"] = [_num(x, "camera centre", -1000.0, 1000.0) for x in c]
+    return merged
 
 
 def _steer(st) -> dict:

@@ -72,7 +72,10 @@ class BasisDock(QWidget):
         self.length_as = QComboBox()
         self.length_as.addItem("Node size (on the sphere)", "size")
         self.length_as.addItem("Node radius (inside the sphere)", "radius")
+        self._lay_out()
+        self._listen(session)
 
+    def _lay_out(self) -> None:
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         form = QFormLayout()
@@ -98,6 +101,7 @@ class BasisDock(QWidget):
         lay.addLayout(form2)
         lay.addStretch(1)
 
+    def _listen(self, session) -> None:
         session.basis_kind_changed.connect(self._on_kind)
         session.plane_tokens_changed.connect(self._on_tokens)
         session.vocab_changed.connect(self._on_vocab)

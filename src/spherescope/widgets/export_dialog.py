@@ -48,6 +48,33 @@ class ExportDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.path, 1)
         row.addWidget(browse)
+        self.style_combo = QComboBox()
+        for key, label in (("dark", "Dark (as on screen)"), ("slide", "Slide: light, large labels, annotated"),
+                           ("paper", "Paper: white, restrained")):
+            self.style_combo.addItem(label, key)
+        self.style_combo.setCurrentIndex(max(0, self.style_combo.findData(style)))
+        self.transparent = QCheckBox("Transparent background")
+        self.apply_alpha = QCheckBox("Apply the confidence lesson's scale α")
+        form = QFormLayout(self)
+        form.addRow("File", row)
+        form.addRow("Size", self._size_row())
+        form.addRow("Style", self.style_combo)
+        form.addRow("Annotations", self._annotation_grid(annotations))
+        self.style_combo.currentIndexChanged.connect(self._on_style)
+        if self.animation:
+            self._add_animation_rows(form)
+        else:
+            form.addRow("", self.transparent)
+        if self.kind != "figure":
+            form.addRow("", self.apply_alpha)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        form.addRow(buttons)
+        self._on_size()
+
+    def _size_row(self) -> QHBoxLayout:
         self.size_combo = QComboBox()
         for label, value in SIZES:
             self.size_combo.addItem(label, value)
@@ -63,13 +90,9 @@ class ExportDialog(QDialog):
         sizes.addWidget(self.size_combo)
         sizes.addWidget(self.width_spin)
         sizes.addWidget(self.height_spin)
-        self.style_combo = QComboBox()
-        for key, label in (("dark", "Dark (as on screen)"), ("slide", "Slide: light, large labels, annotated"),
-                           ("paper", "Paper: white, restrained")):
-            self.style_combo.addItem(label, key)
-        self.style_combo.setCurrentIndex(max(0, self.style_combo.findData(style)))
-        self.transparent = QCheckBox("Transparent background")
-        self.apply_alpha = QCheckBox("Apply the confidence lesson's scale α")
+        return sizes
+
+    def _annotation_grid(self, annotations: frozenset | None) -> QGridLayout:
         self.notes = {}
         notes = QGridLayout()
         for k, (key, label) in enumerate(ANNOTATION_LABELS):
@@ -81,38 +104,24 @@ class ExportDialog(QDialog):
         self._set_annotations(annotations if annotations is not None else self._style_default())
         for box in self.notes.values():
             box.toggled.connect(self._annotations_touched)
-        self.style_combo.currentIndexChanged.connect(self._on_style)
-        form = QFormLayout(self)
-        form.addRow("File", row)
-        form.addRow("Size", sizes)
-        form.addRow("Style", self.style_combo)
-        form.addRow("Annotations", notes)
-        if self.animation:
-            self.fps = QSpinBox()
-            self.fps.setRange(1, 60)
-            self.fps.setValue(30)
-            self.fps.setSuffix(" frames/s")
-            self.speed = QDoubleSpinBox()
-            self.speed.setRange(0.05, 5.0)
-            self.speed.setSingleStep(0.05)
-            self.speed.setValue(0.25)
-            self.speed.setSuffix(" s per layer")
-            self.orbit = QSpinBox()
-            self.orbit.setRange(0, 360)
-            self.orbit.setSuffix("° over the sweep, ending on the prediction")
-            form.addRow("Frame rate", self.fps)
-            form.addRow("Speed", self.speed)
-            form.addRow("Camera orbit", self.orbit)
-        else:
-            form.addRow("", self.transparent)
-        if self.kind != "figure":
-            form.addRow("", self.apply_alpha)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        form.addRow(buttons)
-        self._on_size()
+        return notes
+
+    def _add_animation_rows(self, form: QFormLayout) -> None:
+        self.fps = QSpinBox()
+        self.fps.setRange(1, 60)
+        self.fps.setValue(30)
+        self.fps.setSuffix(" frames/s")
+        self.speed = QDoubleSpinBox()
+        self.speed.setRange(0.05, 5.0)
+        self.speed.setSingleStep(0.05)
+        self.speed.setValue(0.25)
+        self.speed.setSuffix(" s per layer")
+        self.orbit = QSpinBox()
+        self.orbit.setRange(0, 360)
+        self.orbit.setSuffix("° over the sweep, ending on the prediction")
+        form.addRow("Frame rate", self.fps)
+        form.addRow("Speed", self.speed)
+        form.addRow("Camera orbit", self.orbit)
 
     def _style_default(self) -> frozenset:
         return frozenset(k for k, _l in ANNOTATION_LABELS) if self.style_combo.currentData() == "slide" else frozenset()

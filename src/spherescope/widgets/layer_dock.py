@@ -81,7 +81,11 @@ class LayerDock(QWidget):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         self._on_speed(self.speed.value())
+        self._build_readouts()
+        self._lay_out()
+        self._listen(session)
 
+    def _build_readouts(self) -> None:
         self.readout = QLabel("Run a prompt to trace it.")
         self.readout.setObjectName("layerReadout")
         self.readout.setWordWrap(True)
@@ -98,6 +102,8 @@ class LayerDock(QWidget):
         self.head2 = _Head("Second prompt")
         for head in (self.head1, self.head2):
             head.setObjectName("captionLabel")
+
+    def _lay_out(self) -> None:
         note = QLabel("Logit lens: the final norm and unembedding applied to this layer's residual (float32).")
         note.setWordWrap(True)
         note.setObjectName("captionLabel")
@@ -128,6 +134,7 @@ class LayerDock(QWidget):
         lay.addWidget(note)
         self._show_second(False)
 
+    def _listen(self, session) -> None:
         session.layer_changed.connect(self._on_layer)
         session.frame_added.connect(self._on_frames)
         session.trace_started.connect(self._on_frames)

@@ -31,19 +31,46 @@ class ModelDialog(QDialog):
     def __init__(self, current: str | None = None, recent: list[str] | None = None, options: dict | None = None,
                  parent=None, catalog: ModelCatalog | None = None) -> None:
         super().__init__(parent)
-        self.catalog = catalog = catalog or ModelCatalog()
-        current = current or catalog.embedded
+        self.catalog = catalog or ModelCatalog()
         self.setWindowTitle("Open model")
         self.setObjectName("modelDialog")
         self.summary = None
         options = dict(options or {})
+        form = QFormLayout()
+        form.addRow("Model", self._source_row(current or self.catalog.embedded, recent or []))
+        self._build_load_choices(options)
+        form.addRow("Device", self.device)
+        form.addRow("Precision", self.precision)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.load_button = self.buttons.addButton("Load", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.load_button.setObjectName("modelLoad")
+        self.load_button.setDefault(True)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.allow_pickle)
+        self._add_summary(lay)
+        lay.addStretch(1)
+        lay.addWidget(self.buttons)
+        self.setMinimumWidth(660)
+        # Typing a path reads its headers after a short pause, not on every key.
+        self._debounce = QTimer(self, singleShot=True, interval=200)
+        self._debounce.timeout.connect(self.refresh)
+        self.source.editTextChanged.connect(lambda _t: self._debounce.start())
+        self.source.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.device.currentIndexChanged.connect(lambda _i: self._refresh_memory())
+        self.precision.currentIndexChanged.connect(lambda _i: self._refresh_memory())
+        self.refresh()
 
+    def _source_row(self, current: str, recent: list[str]) -> QHBoxLayout:
+        catalog = self.catalog
         self.source = QComboBox()
         self.source.setObjectName("modelSource")
         self.source.setEditable(True)
         self.source.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.source.addItem(catalog.embedded_label, catalog.embedded)
-        for ref in recent or []:
+        for ref in recent:
             if ref and ref != catalog.embedded:
                 self.source.addItem(ref, ref)
         self.source.lineEdit().setPlaceholderText("a folder, a .gguf file, or a hub id such as gpt2")
@@ -55,9 +82,15 @@ class ModelDialog(QDialog):
         gguf = QPushButton("GGUF file…")
         gguf.setToolTip("Open a .gguf model file")
         gguf.clicked.connect(self._browse_gguf)
+        row = QHBoxLayout()
+        row.addWidget(self.source, 1)
         for b in (folder, gguf):
             b.setMinimumWidth(b.sizeHint().width() + 12)
+            row.addWidget(b)
+        return row
 
+    def _build_load_choices(self, options: dict) -> None:
+        catalog = self.catalog
         self.device = QComboBox()
         self.device.setObjectName("modelDevice")
         for label, value in catalog.device_choices():
@@ -73,6 +106,8 @@ class ModelDialog(QDialog):
         self.allow_pickle = QCheckBox("Allow pickled .bin checkpoints (they can run code: only for sources you trust)")
         self.allow_pickle.setChecked(bool(options.get("allow_pickle", False)))
 
+    def _add_summary(self, lay: QVBoxLayout) -> None:
+        """The model's facts from its headers, its memory, a warning, notes."""
         self.facts = QFormLayout()
         self.facts.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         box = QGroupBox("Summary")
@@ -89,42 +124,8 @@ class ModelDialog(QDialog):
         lens = QLabel(LENS_NOTE)
         lens.setWordWrap(True)
         lens.setObjectName("lensNote")
-
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.load_button = self.buttons.addButton("Load", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.load_button.setObjectName("modelLoad")
-        self.load_button.setDefault(True)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-
-        src_row = QHBoxLayout()
-        src_row.addWidget(self.source, 1)
-        src_row.addWidget(folder)
-        src_row.addWidget(gguf)
-        form = QFormLayout()
-        form.addRow("Model", src_row)
-        form.addRow("Device", self.device)
-        form.addRow("Precision", self.precision)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(self.allow_pickle)
-        lay.addWidget(box)
-        lay.addWidget(self.memory)
-        lay.addWidget(self.warning)
-        lay.addWidget(self.note)
-        lay.addWidget(lens)
-        lay.addStretch(1)
-        lay.addWidget(self.buttons)
-        self.setMinimumWidth(660)
-
-        # Typing a path reads its headers after a short pause, not on every key.
-        self._debounce = QTimer(self, singleShot=True, interval=200)
-        self._debounce.timeout.connect(self.refresh)
-        self.source.editTextChanged.connect(lambda _t: self._debounce.start())
-        self.source.currentIndexChanged.connect(lambda _i: self.refresh())
-        self.device.currentIndexChanged.connect(lambda _i: self._refresh_memory())
-        self.precision.currentIndexChanged.connect(lambda _i: self._refresh_memory())
-        self.refresh()
+        for w in (box, self.memory, self.warning, self.note, lens):
+            lay.addWidget(w)
 
     # ---- what the user chose ----
     def ref(self) -> str:

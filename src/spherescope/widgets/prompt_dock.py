@@ -67,7 +67,10 @@ class PromptDock(QWidget):
         self.info.setObjectName("modelInfo")
         self.info.setWordWrap(True)
         self.info.setTextFormat(Qt.TextFormat.PlainText)
+        self._lay_out()
+        self._listen(session)
 
+    def _lay_out(self) -> None:
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addWidget(QLabel("Model"))
@@ -84,6 +87,7 @@ class PromptDock(QWidget):
         lay.addWidget(QLabel("Tokens (click one to follow it)"))
         lay.addWidget(self.chips, 1)
 
+    def _listen(self, session) -> None:
         session.busy_changed.connect(self._on_busy)
         session.model_info_changed.connect(self._on_model_info)
         session.model_ref_changed.connect(lambda _ref: self._rebuild_combo(), owner=self)

@@ -108,7 +108,7 @@ def plot_widget(theme: PlotTheme, title: str, left: str, bottom: str) -> Plot:
         w.setLabel(side, text, color=theme.axis)
     w.showGrid(x=True, y=True, alpha=theme.grid_alpha)
     # pyqtgraph draws the grid with the axes, so any change inside the plot (the layer
-    # cursor moving) replayed both axes' whole pictures: ~12 ms each under software
+    # cursor moving) replayed both axes' whole pictures, each costly under software
     # rendering, and most of a layer step. Cached as pixmaps, they are redrawn only
     # when the axes themselves change.
     for axis in ("left", "bottom"):

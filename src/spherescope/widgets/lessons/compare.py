@@ -48,7 +48,6 @@ class CompareDock(LazyRefresh, LessonDock):
         self.theme = theme or THEME
         self.s = session
         self.controller = controller
-        th = self.theme
         self.second = QLineEdit()
         self.second.setObjectName("comparePrompt")
         self.second.setPlaceholderText("A second prompt: a counterfactual of the first (Return to compare)")
@@ -68,6 +67,12 @@ class CompareDock(LazyRefresh, LessonDock):
         self.tokens.setWordWrap(True)
         # Room for its three lines from the start, so the plots do not jump when they fill.
         self.tokens.setMinimumHeight(3 * self.tokens.fontMetrics().lineSpacing() + 4)
+        self._build_plots()
+        self._lay_out()
+        self._listen(session)
+
+    def _build_plots(self) -> None:
+        th = self.theme
         self.angle_plot = plot_widget(th, "Angle between the two hidden states", "degrees", "layer")
         self.angle = self.angle_plot.plot(pen=pg.mkPen(th.third, width=2))
         self.diff_plot = plot_widget(th, "Logit difference, layer by layer (lens)", "Δ logit", "layer")
@@ -99,6 +104,8 @@ class CompareDock(LazyRefresh, LessonDock):
         self.readout = QLabel("")
         self.readout.setObjectName("patchReadout")
         self.readout.setWordWrap(True)
+
+    def _lay_out(self) -> None:
         row = QHBoxLayout()
         row.addWidget(QLabel("Second prompt"))
         row.addWidget(self.second, 1)
@@ -122,6 +129,8 @@ class CompareDock(LazyRefresh, LessonDock):
         lay.addWidget(self.tokens)
         lay.addLayout(plots, 1)
         lay.addWidget(self.readout)
+
+    def _listen(self, session) -> None:
         for sig in (session.compare_trace_changed, session.trace_finished, session.patch_grid_changed,
                     session.position_changed, session.compare_diffs_changed, session.patching_changed,
                     session.plane_tokens_changed):

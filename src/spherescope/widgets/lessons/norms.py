@@ -74,7 +74,7 @@ class NormsDock(LazyRefresh, LessonDock):
         x = np.arange(norms.shape[0])
         n_pos = norms.shape[1]
         # Curves are kept and updated in place: rebuilding them on every streamed
-        # layer cost ~30 ms of GUI time per frame.
+        # layer cost most of a frame's GUI time.
         while len(self.curves) > n_pos:
             self.plot.removeItem(self.curves.pop())
         while len(self.curves) < n_pos:

@@ -64,6 +64,11 @@ class SteerDock(LessonDock):
         self.readout = QLabel("")
         self.readout.setObjectName("steerReadout")
         self.readout.setWordWrap(True)
+        self._build_plot()
+        self._lay_out()
+        self._listen(session)
+
+    def _build_plot(self) -> None:
         # What each α did, as the runs come back: the model's own logit(toward) −
         # logit(away) at the followed position. Points gather while the slider moves and
         # start afresh when anything but α changes.
@@ -81,6 +86,8 @@ class SteerDock(LessonDock):
         self._key = None
         self._swept_at = None  # (prompt, followed position) of the last Sweep α asked for
         self._plain = None  # (prompt, position, logits) of the last run without steering
+
+    def _lay_out(self) -> None:
         form = QFormLayout()
         tokens = QHBoxLayout()
         tokens.addWidget(self.toward, 1)
@@ -112,6 +119,8 @@ class SteerDock(LessonDock):
         body.addLayout(controls, 3)
         body.addWidget(self.plot, 2)
         lay.addLayout(body, 1)
+
+    def _listen(self, session) -> None:
         session.model_info_changed.connect(self._on_model)
         session.trace_finished.connect(self._show)
         session.steer_changed.connect(lambda _s: self._show_pending(), owner=self)
