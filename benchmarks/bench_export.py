@@ -86,9 +86,9 @@ def main() -> None:
     win.docks["attribution"].raise_()
     wait_until(app, lambda: win.session.attribution is not None)
     win.controller.compare("John and Mary went to the bar. Mary bought a drink for")
-    wait_until(app, lambda: win.session.compare_diffs is not None)
+    wait_until(app, lambda: win.session.comparison.diffs is not None)
     win.controller.run_patching()
-    wait_until(app, lambda: win.session.patch_grid is not None and not win.session.patching, 600)
+    wait_until(app, lambda: win.session.comparison.grid is not None and not win.session.comparison.running, 600)
     for name in LESSON_VIEWS:
         problem = figure_problem(win.session, name)
         if problem is not None:

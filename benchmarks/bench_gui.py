@@ -194,7 +194,7 @@ def main() -> None:
     # core through the first tabs' measurements (their p95 up to 26 ms, 17-18 ms after).
     from spherescope.core.lessons import ROUND_TRIP_MODES
 
-    wait(lambda: len(win.session.fractions) == len(ROUND_TRIP_MODES), timeout=900)
+    wait(lambda: len(win.session.roundtrip.fractions) == len(ROUND_TRIP_MODES), timeout=900)
     print(f"  (the count, all {len(ROUND_TRIP_MODES)} modes, took {time.perf_counter() - t_count:.0f} s once for this model)")
     # The count's results redraw the round-trip dock and free its buffers: the steady
     # state begins once that is done.

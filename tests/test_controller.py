@@ -141,15 +141,15 @@ def test_round_trip_work_starts_only_when_its_view_is_wanted(ctl):
     cb["on_partial"](ModelReady(_Info(), _vocab(), 0.1))
     cb["on_done"](type("Loaded", (), {"stats": object()})())
     assert not [j for j in runner.jobs if j[0] in (JobKind.ROUNDTRIP, JobKind.FRACTIONS)]
-    s.roundtrip_token = 3
-    s.roundtrip_wanted = True
+    s.roundtrip.token = 3
+    s.roundtrip.wanted = True
     assert runner.last(JobKind.FRACTIONS)[1] == "fractions"
     kind, fn, args, deps, rcb = runner.last(JobKind.ROUNDTRIP)
     assert args == (3, "transpose")
     rcb["on_done"]((3, "transpose", np.arange(20.0), np.ones(6)))
-    assert s.roundtrip_scores is not None and s.roundtrip_row is not None
+    assert s.roundtrip.scores is not None and s.roundtrip.row is not None
     runner.last(JobKind.FRACTIONS)[4]["on_partial"](FractionDone("transpose", 0.1))
-    assert s.fractions == {"transpose": 0.1}
+    assert s.roundtrip.fractions == {"transpose": 0.1}
 
 
 def _traced(c, s, runner, prompt="ab", steer=None):
@@ -180,7 +180,7 @@ def test_steering_reruns_quietly_and_refuses_bad_settings(ctl):
     c.set_steer(SteerSpec(1, 3, 4, math.inf))
     assert messages[-1] == ("The steering strength α must be a finite number.", True)
     c.set_steer(SteerSpec(5, 3, 4, 2.0))
-    assert "out of range" in messages[-1][0] and s.steer is None and len(runner.jobs) == n
+    assert "out of range" in messages[-1][0] and s.steering.spec is None and len(runner.jobs) == n
     spec = SteerSpec(1, 3, 4, 2.0)
     c.set_steer(spec)
     kind, fn, args, _deps, cb = runner.jobs[-1]
@@ -188,7 +188,7 @@ def test_steering_reruns_quietly_and_refuses_bad_settings(ctl):
     steered = Trace("tiny", plain.tokens, 1, plain.residuals * 2, plain.lens, 1.0, Token(3, "c"), 0.5,
                     np.zeros(20, np.float32))
     cb["on_done"](SimpleNamespace(trace=steered, seconds=0.1, steer=spec))
-    assert s.trace is steered and s.traced_steer == spec and s.available_layers() == 3
+    assert s.trace is steered and s.steering.traced == spec and s.available_layers() == 3
 
 
 def test_compare_and_patching_fill_the_session_row_by_row(ctl):
@@ -206,23 +206,23 @@ def test_compare_and_patching_fill_the_session_row_by_row(ctl):
     assert args == ("cd", 1, 10, 3, 4) and deps == (JobKind.LOAD, JobKind.TRACE)
     second = _traced(c, s, runner)  # any Trace stands for the second prompt's
     cb["on_done"](SimpleNamespace(trace=second, diffs=(np.zeros(3), np.ones(3))))
-    assert s.compare_trace is second and s.compare_label == "second prompt"
+    assert s.comparison.trace is second and s.comparison.label == "second prompt"
     c.run_patching()
     kind, fn, args, deps, cb = runner.last(JobKind.PATCH)
-    assert (fn, args) == ("patch", ("ab", "cd", 3, 4)) and s.patching
+    assert (fn, args) == ("patch", ("ab", "cd", 3, 4)) and s.comparison.running
     empty = PatchGrid(np.full((3, 2), np.nan), float("nan"), float("nan"), 3, 4, second.tokens, second.tokens)
     cb["on_partial"](PatchStarted(empty))
     cb["on_partial"](PatchRow(0, np.array([0.0, 1.0])))
-    assert s.patch_grid.rows_done() == 1 and s.patch_grid.matrix[0, 1] == 1.0
+    assert s.comparison.grid.rows_done() == 1 and s.comparison.grid.matrix[0, 1] == 1.0
     c.cancel_patching()
-    assert runner.cancelled_kinds[-1] == JobKind.PATCH and not s.patching and s.patch_grid.rows_done() == 1
+    assert runner.cancelled_kinds[-1] == JobKind.PATCH and not s.comparison.running and s.comparison.grid.rows_done() == 1
     c.show_patched(2, 1)
     kind, fn, args, deps, cb = runner.last(JobKind.PATCHED)
     assert args == ("ab", "cd", 2, 1, 10)
     cb["on_done"](second)
-    assert s.compare_label == "patched at layer 2, position 1"
+    assert s.comparison.label == "patched at layer 2, position 1"
     c.compare("")
-    assert s.compare_trace is None and s.patch_grid is None
+    assert s.comparison.trace is None and s.comparison.grid is None
 
 
 def test_sweep_alpha_is_a_job_whose_curve_a_new_prompt_drops(ctl):
@@ -238,8 +238,8 @@ def test_sweep_alpha_is_a_job_whose_curve_a_new_prompt_drops(ctl):
     kind, name, args, depends, cb = runner.last(JobKind.STEER_SWEEP)
     assert (name, args, depends) == ("steer_sweep", ("ab", spec, 1, None, True), (JobKind.LOAD,))
     cb["on_done"]("a curve")
-    assert s.steer_sweep == "a curve"
+    assert s.steering.sweep == "a curve"
     c.run("ab")  # the same prompt again (steering re-runs): the curve stays
-    assert s.steer_sweep == "a curve"
+    assert s.steering.sweep == "a curve"
     c.run("another prompt")
-    assert s.steer_sweep is None
+    assert s.steering.sweep is None

@@ -62,5 +62,5 @@ def test_a_steered_rerun_replaces_the_path_in_one_step(controller):
     s.frame_added.connect(lambda *_: frames.append(1))
     plain = s.path().copy()
     ctl.set_steer(SteerSpec(1, 5, None, 20.0))
-    assert frames == [] and s.traced_steer is not None and s.layer == 1
+    assert frames == [] and s.steering.traced is not None and s.layer == 1
     assert (s.path()[2:] != plain[2:]).any(), "the path after the steered layer moved"

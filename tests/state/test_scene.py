@@ -76,13 +76,13 @@ def test_the_second_prompt_and_the_steering_travel_in_scenes(tmp_path):
     from spherescope.state.session import Session
 
     s = Session()
-    s.compare_prompt = "Mary bought it"
-    s.steer = SteerSpec(15, 2322, 5099, 50.0, None)
+    s.comparison.prompt = "Mary bought it"
+    s.steering.spec = SteerSpec(15, 2322, 5099, 50.0, None)
     path = tmp_path / "x.spherescope"
     save_scene(path, scene_of(s, {"distance": 3.0}, []))
     back = load_scene(path)
     assert back.compare_prompt == "Mary bought it"
-    assert SteerSpec(**back.steer) == s.steer
+    assert SteerSpec(**back.steer) == s.steering.spec
 
 
 @pytest.mark.parametrize("steer", [

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import spherescope
 
-COMPUTED = {"model_ref", "prompt", "model_info", "vocab", "tokens", "busy", "model_stats", "roundtrip_scores",
-            "fractions", "basis_error", "roundtrip_row", "sublayers", "attribution", "mid_lens", "compare_trace", "compare_label", "compare_diffs",
-            "patch_grid", "patching", "traced_steer", "steer_sweep", "trace", "partial", "lens_by_position", "lessons_by_position"}
+from spherescope.state.features import FEATURES
+from spherescope.state.session import Session
+
+# Fields marked computed in the session and its features, and the trace's plain attributes.
+COMPUTED = {name for cls in (Session, *FEATURES.values()) for name, f in cls.fields() if f.computed}
+COMPUTED |= {"trace", "partial", "partial_norms", "lens_by_position", "lessons_by_position"}
 PKG = Path(spherescope.__file__).parent
 
 
@@ -35,6 +38,11 @@ def test_widgets_render_and_commands_never_write_computed_fields():
     files += [PKG / "app.py", PKG / "api.py", PKG / "model_api.py"]
     writes = [w for p in files for w in _writes(p)]
     assert writes == []
+
+
+def test_results_are_marked_and_choices_are_not():
+    assert {"vocab", "attribution", "scores", "grid", "sweep", "traced"} <= COMPUTED
+    assert not {"layer", "position", "plane_tokens", "style", "spec", "mode", "token"} & COMPUTED
 
 
 def test_the_check_sees_a_write():

@@ -20,19 +20,19 @@ def _compare(qtbot, win, prompt=CORRUPT):
     qtbot.keyClicks(dock.second, prompt)
     dock.before = view_pixels(win)
     qtbot.keyClick(dock.second, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: win.session.compare_trace is not None and win.session.compare_diffs is not None,
+    qtbot.waitUntil(lambda: win.session.comparison.trace is not None and win.session.comparison.diffs is not None,
                     timeout=RUN_TIMEOUT)
     return win.session, dock
 
 
 def test_two_prompts_on_one_sphere_with_their_own_lens(qtbot, window):
     s, dock = _compare(qtbot, window)
-    assert s.compare_prompt == CORRUPT and s.compare_label == "second prompt"
-    assert [t.text for t in s.compare_trace.tokens][8] == " Mary"
+    assert s.comparison.prompt == CORRUPT and s.comparison.label == "second prompt"
+    assert [t.text for t in s.comparison.trace.tokens][8] == " Mary"
     # The angle at the followed (last) position: 0 at the embeddings (the same ' for'), growing late.
     x, angle = dock.angle.getData()
     assert len(x) == 31 and angle[0] == 0.0 and angle[-1] > 5
-    first, second = s.compare_diffs
+    first, second = s.comparison.diffs
     assert first[-1] > 0 > second[-1], "the lens says ' Mary' for the first prompt and ' John' for the second"
     assert "Second (13)" in dock.tokens.text()
     # The second path is drawn, in its own colours, and the overlay says what it is.
@@ -49,7 +49,7 @@ def test_two_prompts_on_one_sphere_with_their_own_lens(qtbot, window):
     # Clearing the second prompt hides it all again.
     dock.second.clear()
     qtbot.keyClick(dock.second, Qt.Key.Key_Return)
-    assert s.compare_trace is None and not bars2.isVisible()
+    assert s.comparison.trace is None and not bars2.isVisible()
 
 
 def test_swap_button_makes_the_counterfactual(qtbot, window):
@@ -59,18 +59,18 @@ def test_swap_button_makes_the_counterfactual(qtbot, window):
     assert tuple(window.session.plane_tokens[:2]) == (5099, 2322)
     qtbot.mouseClick(dock.swap, Qt.MouseButton.LeftButton)
     assert dock.second.text() == "Mary and John went to the bar. Mary bought a drink for"
-    qtbot.waitUntil(lambda: window.session.compare_trace is not None, timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: window.session.comparison.trace is not None, timeout=RUN_TIMEOUT)
 
 
 def test_patching_heatmap_fills_in_and_a_cell_goes_on_the_sphere(qtbot, window):
     s, dock = _compare(qtbot, window)
     rows_seen = []
-    s.patch_grid_changed.connect(lambda g: g is not None and rows_seen.append(g.rows_done()))
+    s.comparison.grid_changed.connect(lambda g: g is not None and rows_seen.append(g.rows_done()))
     qtbot.mouseClick(dock.patch_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: s.patch_grid is not None and not s.patching, timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: s.comparison.grid is not None and not s.comparison.running, timeout=RUN_TIMEOUT)
     # It filled in row by row, in the worker.
     assert rows_seen[0] == 0 and rows_seen[-1] == 31 and len(set(rows_seen)) > 10
-    m = s.patch_grid.matrix
+    m = s.comparison.grid.matrix
     assert m.shape == (31, 13) and m[0, 8] > 0.99 and m[30, 12] > 0.99
     assert np.all(m[0, [p for p in range(13) if p != 8]] == 0.0)
     assert "logit(' Mary') − logit(' John')" in dock.heat_plot.getPlotItem().titleLabel.text
@@ -84,8 +84,8 @@ def test_patching_heatmap_fills_in_and_a_cell_goes_on_the_sphere(qtbot, window):
     vb = dock.heat_plot.getPlotItem().getViewBox()
     scene_pt = vb.mapViewToScene(QPointF(8, 10))
     qtbot.mouseClick(dock.heat_plot.viewport(), Qt.MouseButton.LeftButton, pos=dock.heat_plot.mapFromScene(scene_pt))
-    qtbot.waitUntil(lambda: s.compare_label == "patched at layer 10, position 8", timeout=RUN_TIMEOUT)
-    assert s.compare_trace.next_token.text == " Mary", "the patched run recovers the clean answer"
+    qtbot.waitUntil(lambda: s.comparison.label == "patched at layer 10, position 8", timeout=RUN_TIMEOUT)
+    assert s.comparison.trace.next_token.text == " Mary", "the patched run recovers the clean answer"
     head = window.layer_dock.head2
     assert head.text().startswith("Patched run") and "patched at layer 10" in head.toolTip()
     assert "On the sphere now" in dock.tokens.text()
@@ -95,7 +95,7 @@ def test_patching_bad_input_and_cancel_keep_the_session(qtbot, window):
     s, dock = _compare(qtbot, window, "Mary bought a drink for")
     qtbot.mouseClick(dock.patch_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "equal length" in window.message_bar.text(), timeout=RUN_TIMEOUT)
-    assert "13 tokens" in window.message_bar.text() and not s.patching
+    assert "13 tokens" in window.message_bar.text() and not s.comparison.running
     assert "The lengths differ" in dock.tokens.text()
     trace = s.trace
     # A target equal to its contrast.
@@ -107,7 +107,7 @@ def test_patching_bad_input_and_cancel_keep_the_session(qtbot, window):
     # Cancelling mid-grid keeps the rows done and the session.
     s.plane_tokens = (5099, 2322)
     qtbot.mouseClick(dock.patch_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: s.patch_grid is not None and s.patch_grid.rows_done() >= 1, timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: s.comparison.grid is not None and s.comparison.grid.rows_done() >= 1, timeout=RUN_TIMEOUT)
     from spherescope.jobs.base import JobKind
 
     runner = window.controller.runner
@@ -115,10 +115,10 @@ def test_patching_bad_input_and_cancel_keep_the_session(qtbot, window):
     # dropped on arrival, and none can come after.
     with qtbot.waitSignal(runner.cancelled, timeout=RUN_TIMEOUT, check_params_cb=lambda kind, job: kind == JobKind.PATCH):
         qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
-        assert not s.patching
-        done = s.patch_grid.rows_done()
+        assert not s.comparison.running
+        done = s.comparison.grid.rows_done()
         assert 1 <= done < 31
-    assert s.patch_grid.rows_done() == done
+    assert s.comparison.grid.rows_done() == done
     assert s.trace is trace and s.prompt and window.controller.runner is not None
     type_and_run(qtbot, window)  # still works
 
@@ -145,8 +145,8 @@ def test_steering_slider_flips_the_prediction_live(qtbot, window):
     for _ in range(5):  # five page steps of 10 while the runs come back: the latest wins
         qtbot.keyClick(dock.alpha, Qt.Key.Key_PageUp)
     assert dock.enabled.isChecked() and dock.alpha.value() == 50, (dock.enabled.isChecked(), dock.alpha.value())
-    assert s.steer.alpha == 50
-    qtbot.waitUntil(lambda: s.traced_steer is not None and s.traced_steer.alpha == 50 and not s.busy,
+    assert s.steering.spec.alpha == 50
+    qtbot.waitUntil(lambda: s.steering.traced is not None and s.steering.traced.alpha == 50 and not s.busy,
                     timeout=RUN_TIMEOUT)
     assert s.trace.next_token.text != " Mary"
     assert "' John' beats ' Mary'" in dock.readout.text() and "(unsteered: -1.66)" in dock.readout.text()
@@ -157,20 +157,20 @@ def test_steering_slider_flips_the_prediction_live(qtbot, window):
     # Back to α = 0: exactly the plain run.
     for _ in range(5):
         qtbot.keyClick(dock.alpha, Qt.Key.Key_PageDown)
-    qtbot.waitUntil(lambda: s.traced_steer is not None and s.traced_steer.alpha == 0 and not s.busy,
+    qtbot.waitUntil(lambda: s.steering.traced is not None and s.steering.traced.alpha == 0 and not s.busy,
                     timeout=RUN_TIMEOUT)
     np.testing.assert_array_equal(s.trace.residuals, plain.residuals)
     # Bad steering: one sentence, the session as it was.
     from spherescope.core.patching import SteerSpec
 
-    steer = s.steer
+    steer = s.steering.spec
     window.controller.set_steer(SteerSpec(15, 2322, 5099, math.nan))
-    assert "finite" in window.message_bar.text() and s.steer == steer
+    assert "finite" in window.message_bar.text() and s.steering.spec == steer
     window.controller.set_steer(SteerSpec(31, 2322, 5099, 10.0))
-    assert "layers 0..30" in window.message_bar.text() and s.steer == steer
+    assert "layers 0..30" in window.message_bar.text() and s.steering.spec == steer
     # Off again: the plain prediction.
     _click_box(qtbot, dock.enabled)
-    qtbot.waitUntil(lambda: s.traced_steer is None and not s.busy and s.trace.next_token.text == " Mary",
+    qtbot.waitUntil(lambda: s.steering.traced is None and not s.busy and s.trace.next_token.text == " Mary",
                     timeout=RUN_TIMEOUT)
 
 
@@ -200,7 +200,7 @@ def test_export_dock_offers_what_can_be_drawn_and_steer_is_a_figure(qtbot, windo
     qtbot.mouseClick(dock.contrast_button, Qt.MouseButton.LeftButton)
     for alpha in (20, 50):
         dock.alpha.setValue(alpha)
-        qtbot.waitUntil(lambda a=alpha: s.traced_steer is not None and s.traced_steer.alpha == a and not s.busy,
+        qtbot.waitUntil(lambda a=alpha: s.steering.traced is not None and s.steering.traced.alpha == a and not s.busy,
                         timeout=RUN_TIMEOUT)
     assert menu()["steer"].isEnabled()
     path = tmp_path / "steer.png"
@@ -227,9 +227,9 @@ def test_sweep_alpha_draws_the_whole_curve_in_the_window(qtbot, window, tmp_path
     assert dock.plot.empty_text() is not None, "no point yet: the plot says how to get one"
     qtbot.mouseClick(dock.sweep_button, Qt.MouseButton.LeftButton)  # no token typed: the plane's contrast
     assert dock.toward.text() == "␣John" and dock.away.text() == "␣Mary"
-    qtbot.waitUntil(lambda: s.steer_sweep is not None, timeout=RUN_TIMEOUT)
-    assert s.steer is None and s.traced_steer is None, "sweeping does not switch steering on"
-    curve = s.steer_sweep
+    qtbot.waitUntil(lambda: s.steering.sweep is not None, timeout=RUN_TIMEOUT)
+    assert s.steering.spec is None and s.steering.traced is None, "sweeping does not switch steering on"
+    curve = s.steering.sweep
     assert len(curve.alphas) == 21 and curve.alphas[0] < 0 < curve.alphas[-1] and curve.layer == 15
     assert curve.predictions[curve.alphas.index(0.0)][0] == " Mary"
     assert all(np.diff(curve.diffs[::5]) > 0), "toward ' John' raises logit(' John') − logit(' Mary')"
@@ -242,5 +242,5 @@ def test_sweep_alpha_draws_the_whole_curve_in_the_window(qtbot, window, tmp_path
     assert window.export_data("steer", str(tmp_path / "steer.csv"))
     assert len((tmp_path / "steer.csv").read_text().splitlines()) == 22
     type_and_run(qtbot, window, "The capital of France is")
-    assert s.steer_sweep is None and dock.dose_curve() is None
+    assert s.steering.sweep is None and dock.dose_curve() is None
     assert len(dock.swept.getData()[0] or []) == 0

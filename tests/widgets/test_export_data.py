@@ -25,9 +25,9 @@ def test_export_data_of_every_view_reads_back_as_the_apis_numbers(qtbot, window,
     dock = window.lessons["compare"][0]
     dock.second.setText(CORRUPT)
     dock.compare()
-    qtbot.waitUntil(lambda: s.compare_trace is not None and s.compare_diffs is not None, timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: s.comparison.trace is not None and s.comparison.diffs is not None, timeout=RUN_TIMEOUT)
     qtbot.mouseClick(dock.patch_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: s.patch_grid is not None and not s.patching, timeout=RUN_TIMEOUT * 3)
+    qtbot.waitUntil(lambda: s.comparison.grid is not None and not s.comparison.running, timeout=RUN_TIMEOUT * 3)
 
     m = spherescope.load()  # the window's model, from the process's model cache
     t = m.trace(ARTICLE, tokens=" Mary, John", attribute=" Mary", contrast=" John")

@@ -85,11 +85,11 @@ def test_token_norms_and_tied(qtbot, window):
 def test_round_trip_peaks_are_forms_of_the_word(qtbot, window):
     docks = _ready(qtbot, window)
     rt = docks["roundtrip"][0]
-    assert window.session.roundtrip_scores is None, "nothing is computed for a view nobody opened"
+    assert window.session.roundtrip.scores is None, "nothing is computed for a view nobody opened"
     window.docks["roundtrip"].raise_()
-    qtbot.waitUntil(lambda: window.session.roundtrip_scores is not None, timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: window.session.roundtrip.scores is not None, timeout=RUN_TIMEOUT)
     words = [window.session.vocab.texts[i].strip().lower() for i in rt.peaks]
-    assert window.session.roundtrip_token == rt.peaks[0]
+    assert window.session.roundtrip.token == rt.peaks[0]
     assert words.count("next") >= 3
     # The peaks' words never print over each other, and the chosen token's is shown.
     shown = [t for t in rt.peak_items if t.isVisible()]
@@ -98,13 +98,13 @@ def test_round_trip_peaks_are_forms_of_the_word(qtbot, window):
     assert not any(a.intersects(b) for k, a in enumerate(boxes) for b in boxes[k + 1:]), "peak labels overlap"
     area = rt.plot.getPlotItem().getViewBox().sceneBoundingRect()
     assert all(area.contains(b) for b in boxes), "a peak label runs out of the plot"
-    transpose_scores = window.session.roundtrip_scores
+    transpose_scores = window.session.roundtrip.scores
     rt.mode.setCurrentIndex(rt.mode.findData("pinv"))
-    qtbot.waitUntil(lambda: window.session.roundtrip_scores is not transpose_scores, timeout=RUN_TIMEOUT * 2)
+    qtbot.waitUntil(lambda: window.session.roundtrip.scores is not transpose_scores, timeout=RUN_TIMEOUT * 2)
     # With far more tokens than dimensions the pseudo-inverse cannot return a one-hot,
     # but the token itself still scores highest, and the other forms drop back.
-    assert rt.peaks[0] == window.session.roundtrip_token
-    assert not np.allclose(window.session.roundtrip_scores, transpose_scores)
+    assert rt.peaks[0] == window.session.roundtrip.token
+    assert not np.allclose(window.session.roundtrip.scores, transpose_scores)
 
 
 def test_untied_model_shows_cosines_and_lets_the_space_be_chosen(qtbot, make_window, tmp_path):

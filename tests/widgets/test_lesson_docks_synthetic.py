@@ -25,15 +25,15 @@ def filled(qapp):
     ctl = Controller(s, warm=False, runner=InlineRunner(strict=True))
     ctl.message.connect(lambda text, err: err and errors.append(text))
     ctl.adopt(make_model("llama"), tiny_tokenizer(), "tiny llama")
-    s.attribution_wanted = s.roundtrip_wanted = True
+    s.attribution_wanted = s.roundtrip.wanted = True
     s.plane_tokens = (s.vocab.token_id(" Mary"), s.vocab.token_id(" John"))
     ctl.run(PROMPT)
     ctl.compare(SECOND)
     ctl.run_patching()
     ctl.request_steer_sweep(SteerSpec(1, s.plane_tokens[1], s.plane_tokens[0], 5.0))
     assert not errors
-    assert s.trace is not None and s.attribution is not None and s.patch_grid is not None
-    assert s.steer_sweep is not None and s.roundtrip_scores is not None and s.fractions
+    assert s.trace is not None and s.attribution is not None and s.comparison.grid is not None
+    assert s.steering.sweep is not None and s.roundtrip.scores is not None and s.roundtrip.fractions
     return s, ctl
 
 

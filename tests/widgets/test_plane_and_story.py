@@ -182,18 +182,18 @@ def test_a_missing_token_splits_and_offers_the_closest(qtbot, window):
     window.docks["roundtrip"].raise_()
     rt = window.lessons["roundtrip"][0]
     s = window.session
-    qtbot.waitUntil(lambda: s.roundtrip_scores is not None, timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: s.roundtrip.scores is not None, timeout=RUN_TIMEOUT)
     rt.token.setText("␣NEXT")
     rt._choose()
     qtbot.waitUntil(lambda: "not one token" in window.message_bar.text(), timeout=RUN_TIMEOUT)
     assert "' NEXT' is not one token" in window.message_bar.text() and "' Next'" in window.message_bar.text()
-    assert s.vocab.texts[s.roundtrip_token] == " Next"
+    assert s.vocab.texts[s.roundtrip.token] == " Next"
     # The article's normalised transpose: the token itself scores exactly 1.0.
     rt.mode.setCurrentIndex(rt.mode.findData("normalised"))
-    qtbot.waitUntil(lambda: s.roundtrip_scores is not None and s.roundtrip_mode == "normalised"
-                    and abs(float(s.roundtrip_scores[s.roundtrip_token]) - 1.0) < 1e-5, timeout=RUN_TIMEOUT)
-    assert rt.peaks[0] == s.roundtrip_token
+    qtbot.waitUntil(lambda: s.roundtrip.scores is not None and s.roundtrip.mode == "normalised"
+                    and abs(float(s.roundtrip.scores[s.roundtrip.token]) - 1.0) < 1e-5, timeout=RUN_TIMEOUT)
+    assert rt.peaks[0] == s.roundtrip.token
     # One-hot -> the embedding row it selects.
     x, y = rt.onehot_curve.getData()
-    assert y.max() == 1 and x[int(np.argmax(y))] == s.roundtrip_token
+    assert y.max() == 1 and x[int(np.argmax(y))] == s.roundtrip.token
     assert len(rt.row_curve.getData()[1]) == 576

@@ -101,7 +101,7 @@ def _make_figure(req: FigureRequest):
         notes = req.annotations
         if notes is None:
             notes = frozenset(scene.annotations) if scene.annotations is not None else default_annotations(scene.style)
-        return _draw(req, session, binding, scene.style, notes, session.trace, session.steer_sweep)
+        return _draw(req, session, binding, scene.style, notes, session.trace, session.steering.sweep)
     finally:
         ctl.shutdown()
         if view is not None:
@@ -134,7 +134,7 @@ def _fill(req: FigureRequest, scene, session, ctl, errors: list[str]) -> None:
     _choose_tokens(req, scene, ctx, session)
     apply_view_options(scene, session)
     session.attribution_wanted = req.view == "attribution"
-    session.roundtrip_wanted = req.view == "roundtrip"
+    session.roundtrip.wanted = req.view == "roundtrip"
     ctl.run_at(scene.prompt, _position(scene.position, ctx, scene.prompt), quiet=True)
     _check(errors)
     if scene.compare_prompt.strip():

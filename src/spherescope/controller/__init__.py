@@ -63,7 +63,7 @@ class Controller(ModelUseCases, RunUseCases, AnalysisUseCases, ComparisonUseCase
         """Choices that ask for model work."""
         s.position_changed.connect(self._on_position, owner=self)
         s.position_changed.connect(lambda *_: self.flow.tracing or self._compare_again(), owner=self)
-        for sig in (s.roundtrip_token_changed, s.roundtrip_mode_changed, s.roundtrip_wanted_changed):
+        for sig in (s.roundtrip.token_changed, s.roundtrip.mode_changed, s.roundtrip.wanted_changed):
             sig.connect(lambda *_: self.request_roundtrip(), owner=self)
         s.basis_error_changed.connect(lambda text: text and self.message.emit(text, True), owner=self)
         for sig in (s.attribution_wanted_changed, s.show_sublayers_changed, s.plane_tokens_changed,

@@ -33,23 +33,23 @@ class AnalysisUseCases:
 
     def request_roundtrip(self) -> None:
         s = self.s
-        if not s.roundtrip_wanted or s.model_stats is None:
+        if not s.roundtrip.wanted or s.model_stats is None:
             return
-        if not s.fractions and not self.runner.busy(JobKind.FRACTIONS):
+        if not s.roundtrip.fractions and not self.runner.busy(JobKind.FRACTIONS):
             self.runner.submit(JobKind.FRACTIONS, lesson_jobs.fractions, depends=(JobKind.LOAD,),
                                on_partial=self._on_fraction, on_failed=self._on_side_failed)
-        if s.roundtrip_token >= 0:
-            self.runner.submit(JobKind.ROUNDTRIP, lesson_jobs.roundtrip, s.roundtrip_token, s.roundtrip_mode,
+        if s.roundtrip.token >= 0:
+            self.runner.submit(JobKind.ROUNDTRIP, lesson_jobs.roundtrip, s.roundtrip.token, s.roundtrip.mode,
                                depends=(JobKind.LOAD,), on_done=self._on_roundtrip, on_failed=self._on_side_failed)
 
     def _on_roundtrip(self, result) -> None:
         token, mode, scores, row = result
-        if token == self.s.roundtrip_token and mode == self.s.roundtrip_mode:
-            self.s.roundtrip_row = row
-            self.s.roundtrip_scores = scores
+        if token == self.s.roundtrip.token and mode == self.s.roundtrip.mode:
+            self.s.roundtrip.row = row
+            self.s.roundtrip.scores = scores
 
     def _on_fraction(self, payload: FractionDone) -> None:
-        self.s.fractions = {**self.s.fractions, payload.mode: payload.value}
+        self.s.roundtrip.fractions = {**self.s.roundtrip.fractions, payload.mode: payload.value}
 
     def choose_roundtrip_token(self, text: str) -> None:
         """The round trip of a typed token. A text the vocabulary lacks as one token is
@@ -60,7 +60,7 @@ class AnalysisUseCases:
             return
         tid = vocab.token_id(text)
         if tid is not None:
-            self.s.roundtrip_token = tid
+            self.s.roundtrip.token = tid
             return
         if not text.strip():
             self.message.emit("Type a token, e.g. ' next' (with its leading space).", True)
@@ -75,7 +75,7 @@ class AnalysisUseCases:
         parts = " + ".join(repr(t) for _i, t in pieces)
         self.message.emit(f"{text!r} is not one token in this vocabulary: the tokenizer splits it into {parts}. "
                           f"Showing the closest single token, {texts[closest]!r}.", False)
-        self.s.roundtrip_token = closest
+        self.s.roundtrip.token = closest
 
     def request_steer_sweep(self, spec, alphas=None, mark: bool = True) -> None:
         """The whole dose-response of a steering direction (the Steer dock's Sweep α,
@@ -90,4 +90,4 @@ class AnalysisUseCases:
                            depends=(JobKind.LOAD,), on_done=self._on_steer_sweep, on_failed=self._on_side_failed)
 
     def _on_steer_sweep(self, curve) -> None:
-        self.s.steer_sweep = curve
+        self.s.steering.sweep = curve

@@ -15,12 +15,12 @@ class ComparisonUseCases:
     def compare(self, prompt: str) -> None:
         """Trace a second prompt beside the first ("" stops comparing)."""
         s = self.s
-        s.compare_prompt = prompt or ""
-        s.patch_grid = None
-        s.compare_diffs = None
-        if not s.compare_prompt.strip():
-            s.compare_trace = None
-            s.compare_label = ""
+        s.comparison.prompt = prompt or ""
+        s.comparison.grid = None
+        s.comparison.diffs = None
+        if not s.comparison.prompt.strip():
+            s.comparison.trace = None
+            s.comparison.label = ""
             return
         self._request_compare()
 
@@ -28,46 +28,46 @@ class ComparisonUseCases:
         """(Re)trace the second prompt: its logit differences depend on the first trace
         and on the plane's tokens, so either changing asks again."""
         s = self.s
-        if not s.compare_prompt.strip():
+        if not s.comparison.prompt.strip():
             return
         target = int(s.plane_tokens[0]) if s.plane_tokens else None
         contrast = int(s.plane_tokens[1]) if len(s.plane_tokens) > 1 else None
-        self.runner.submit(JobKind.COMPARE, trace_jobs.compare, s.compare_prompt, s.position, s.top_k, target, contrast,
+        self.runner.submit(JobKind.COMPARE, trace_jobs.compare, s.comparison.prompt, s.position, s.top_k, target, contrast,
                            depends=(JobKind.LOAD, JobKind.TRACE), on_done=self._on_compared,
                            on_failed=self._on_side_failed)
 
     def _compare_again(self) -> None:
         # Not over a patched run the person clicked to look at.
-        if self.s.compare_prompt.strip() and self.s.compare_label in ("", "second prompt"):
+        if self.s.comparison.prompt.strip() and self.s.comparison.label in ("", "second prompt"):
             self._request_compare()
 
     def _on_compared(self, result) -> None:
-        self.s.compare_diffs = result.diffs
+        self.s.comparison.diffs = result.diffs
         self._show_compare(result.trace, "second prompt")
 
     def _show_compare(self, trace, label: str) -> None:
-        self.s.compare_label = label
-        self.s.compare_trace = trace
+        self.s.comparison.label = label
+        self.s.comparison.trace = trace
 
     def run_patching(self) -> None:
         """Every (layer, position) of the prompt on screen (clean) patched into the second
         prompt (corrupt), recovering logit(target) − logit(contrast): the plane's tokens."""
         s = self.s
-        if not s.prompt or not s.compare_prompt.strip():
+        if not s.prompt or not s.comparison.prompt.strip():
             self.message.emit("Patching needs two prompts: trace one, then type the second (the corrupt one).", True)
             return
         if len(s.plane_tokens) < 2:
             self.message.emit("Patching needs a target and a contrast: the plane's two tokens.", True)
             return
         target, contrast = int(s.plane_tokens[0]), int(s.plane_tokens[1])
-        s.patching = True
+        s.comparison.running = True
         self.status.emit("Patching every layer and position…")
-        self.runner.submit(JobKind.PATCH, patching_jobs.patch, s.prompt, s.compare_prompt, target, contrast,
+        self.runner.submit(JobKind.PATCH, patching_jobs.patch, s.prompt, s.comparison.prompt, target, contrast,
                            depends=(JobKind.LOAD,), on_partial=self._on_patch_row, on_done=self._on_patched_grid,
                            on_failed=self._on_patch_failed, on_cancelled=self._on_patch_stopped)
 
     def cancel_patching(self) -> None:
-        if self.s.patching:
+        if self.s.comparison.running:
             self.runner.cancel(JobKind.PATCH)
             self._on_patch_stopped()
             self.status.emit("Patching cancelled; the rows done are kept.")
@@ -78,31 +78,31 @@ class ComparisonUseCases:
             case PatchPlanned(plan):
                 self.status.emit(f"Patching: {plan.describe()}. Cancel keeps the rows done.")
             case PatchStarted(grid):
-                s.patch_grid = grid
-            case PatchRow(layer, row) if s.patch_grid is not None:
-                matrix = s.patch_grid.matrix.copy()
+                s.comparison.grid = grid
+            case PatchRow(layer, row) if s.comparison.grid is not None:
+                matrix = s.comparison.grid.matrix.copy()
                 matrix[layer] = row
-                s.patch_grid = dataclasses.replace(s.patch_grid, matrix=matrix)
+                s.comparison.grid = dataclasses.replace(s.comparison.grid, matrix=matrix)
 
     def _on_patched_grid(self, grid) -> None:
-        self.s.patch_grid = grid
-        self.s.patching = False
+        self.s.comparison.grid = grid
+        self.s.comparison.running = False
         self.status.emit(f"Patched {grid.matrix.size} cells: the clean difference {grid.clean_diff:+.2f}, "
                          f"the corrupt one {grid.corrupt_diff:+.2f}")
 
     def _on_patch_failed(self, message: str) -> None:
-        self.s.patching = False
+        self.s.comparison.running = False
         self.message.emit(message, True)
 
     def _on_patch_stopped(self) -> None:
-        self.s.patching = False
+        self.s.comparison.running = False
 
     def show_patched(self, layer: int, position: int) -> None:
         """One cell's patched run as the second path on the sphere, with its lens."""
         s = self.s
-        if not s.prompt or not s.compare_prompt.strip():
+        if not s.prompt or not s.comparison.prompt.strip():
             return
-        self.runner.submit(JobKind.PATCHED, patching_jobs.patched, s.prompt, s.compare_prompt, layer, position,
+        self.runner.submit(JobKind.PATCHED, patching_jobs.patched, s.prompt, s.comparison.prompt, layer, position,
                            s.top_k, depends=(JobKind.LOAD,),
                            on_done=lambda tr: self._show_compare(tr, f"patched at layer {layer}, position {position}"),
                            on_failed=self._on_side_failed)

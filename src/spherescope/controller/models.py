@@ -78,7 +78,7 @@ class ModelUseCases:
         flow.loaded_name = info.name
         self.request_raw()
         # The article's example token for the round trip, when the vocabulary has it.
-        s.roundtrip_token = default_roundtrip_token(vocab, missing=-1)  # -1: none until one is typed
+        s.roundtrip.token = default_roundtrip_token(vocab, missing=-1)  # -1: none until one is typed
         if flow.rerun and not flow.tracing:
             self.run(flow.rerun)
 
@@ -100,11 +100,11 @@ class ModelUseCases:
 
     def _check_steer(self, n: int) -> None:
         s = self.s
-        if s.steer is not None:
+        if s.steering.spec is not None:
             try:
-                s.steer.check(s.model_info.num_layers if s.model_info else 10**9, n)
+                s.steering.spec.check(s.model_info.num_layers if s.model_info else 10**9, n)
             except ValueError as exc:
-                s.steer = None
+                s.steering.spec = None
                 self.message.emit(f"The scene's steering does not fit this model: {exc}", True)
 
     def request_raw(self) -> None:

@@ -24,12 +24,12 @@ class RunUseCases:
         if prompt != s.prompt:
             s.prompt = prompt
             s.position = -1  # a new prompt follows its last token
-            s.steer_sweep = None  # the α curve was the old prompt's
+            s.steering.sweep = None  # the α curve was the old prompt's
         self.flow.tracing = True
         s.busy = "running"
         self.status.emit("Tracing…" if not self.flow.loading else "Waiting for the model to load…")
         # With attribution wanted, the run records the blocks' writes too: one pass, not two.
-        self.runner.submit(JobKind.TRACE, trace_jobs.trace, prompt, s.position, s.top_k, s.steer,
+        self.runner.submit(JobKind.TRACE, trace_jobs.trace, prompt, s.position, s.top_k, s.steering.spec,
                            self._attribution_wanted(), depends=(JobKind.LOAD,),
                            on_partial=None if quiet else self._on_trace_partial,
                            on_done=self._on_quiet_trace if quiet else self._on_traced,
@@ -52,7 +52,7 @@ class RunUseCases:
             except ValueError as exc:
                 self.message.emit(str(exc), True)
                 return
-        s.steer = spec
+        s.steering.spec = spec
         if s.prompt and s.trace is not None:
             self.run(s.prompt, quiet=True)
 
@@ -86,7 +86,7 @@ class RunUseCases:
         s, trace = self.s, result.trace
         self.flow.tracing = False
         s.busy = ""
-        s.traced_steer = result.steer
+        s.steering.traced = result.steer
         if not s.plane_tokens and s.vocab is not None:
             # The article's plane is ready to look at: the prediction and its contrast.
             pair = contrast_pair(top_ids(trace.model_logits, 200), [t.id for t in trace.tokens], s.vocab.texts)

@@ -29,7 +29,7 @@ class SceneUseCases:
             if not self._plane_tokens_fit(scene.plane_tokens, len(s.vocab.texts)):
                 scene.plane_tokens = []
         apply_view_options(scene, s)
-        s.steer = SteerSpec(**scene.steer) if scene.steer is not None else None
+        s.steering.spec = SteerSpec(**scene.steer) if scene.steer is not None else None
         if s.vocab is not None:
             self._check_steer(len(s.vocab.texts))
         if scene.prompt:

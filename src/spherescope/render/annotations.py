@@ -96,22 +96,22 @@ def facts_of(session, layer: float | None = None) -> FigureFacts:
 def second_line(s, with_prompt: bool = True) -> str:
     """the second prompt “…Mary bought a drink for” → ' John' 41%, or what a patched run
     is; without the prompt's text for the window's overlay (the Compare tab shows it)."""
-    tr = s.compare_trace
+    tr = s.comparison.trace
     if tr is None:
         return ""
     if not with_prompt:
-        what = "the second prompt" if s.compare_label in ("", "second prompt") else s.compare_label
+        what = "the second prompt" if s.comparison.label in ("", "second prompt") else s.comparison.label
         return f"{what} → {quoted(tr.next_token.text)} {100 * tr.next_prob:.0f}%"
     text = "".join(t.text for t in tr.tokens)
     text = " ".join(text.split())
     if len(text) > 40:
         text = "…" + text[-39:].split(" ", 1)[-1]  # whole words: the end is what predicts
-    what = "the second prompt" if s.compare_label in ("", "second prompt") else f"the second prompt {s.compare_label},"
+    what = "the second prompt" if s.comparison.label in ("", "second prompt") else f"the second prompt {s.comparison.label},"
     return f"{what} “{text}” → {quoted(tr.next_token.text)} {100 * tr.next_prob:.0f}%"
 
 
 def steer_line(s) -> str:
-    st, vocab = s.traced_steer, s.vocab
+    st, vocab = s.steering.traced, s.vocab
     if st is None or vocab is None:
         return ""
     what = quoted(vocab.texts[st.toward]) + (f" − {quoted(vocab.texts[st.away])}" if st.away is not None else "")

@@ -50,8 +50,8 @@ class ViewBinding:
         s.prompt_labels_changed.connect(lambda *_: self.on_labels(), owner=view)
         s.plane_tokens_changed.connect(lambda *_: self.on_labels(), owner=view)
         s.sublayers_changed.connect(lambda *_: self.on_sublayers(), owner=view)
-        s.compare_trace_changed.connect(lambda *_: (self.on_compare(), self.on_overlay()), owner=view)
-        s.traced_steer_changed.connect(lambda *_: self.on_overlay(), owner=view)
+        s.comparison.trace_changed.connect(lambda *_: (self.on_compare(), self.on_overlay()), owner=view)
+        s.steering.traced_changed.connect(lambda *_: self.on_overlay(), owner=view)
         s.show_sublayers_changed.connect(lambda *_: (self.on_sublayers(), self.on_overlay()), owner=view)
         s.highlight_changed.connect(self.on_highlight, owner=view)
         s.style_changed.connect(self.on_style, owner=view)
@@ -179,9 +179,9 @@ class ViewBinding:
              st.marker_label_color, True),
             (f"Opacity: share of |h| the view keeps · {size}: |h| (log scale)", color, False),
         ]
-        if self.s.compare_trace is not None:
+        if self.s.comparison.trace is not None:
             lines.append((f"Green to yellow: {second_line(self.s, with_prompt=False)}", color, False))
-        if self.s.traced_steer is not None:
+        if self.s.steering.traced is not None:
             line = steer_line(self.s)
             lines.append((line[:1].upper() + line[1:], color, False))
         if self.s.show_sublayers and self.s.sublayers is not None:

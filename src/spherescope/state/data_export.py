@@ -109,7 +109,7 @@ def _confidence(s: Session):
 
 
 def _patching(s: Session):
-    g = s.patch_grid
+    g = s.comparison.grid
     if g is None:
         return [], []
     cols = ["layer", "position", "token", "recovery"]
@@ -130,7 +130,7 @@ def _token_norms(s: Session):
 
 
 def _compare(s: Session):
-    d = s.compare_diffs
+    d = s.comparison.diffs
     if d is None:
         return [], []
     first, second = d

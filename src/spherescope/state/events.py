@@ -122,8 +122,11 @@ class EventedField:
         self.name = name
         self.attr = f"_{name}"
 
-    def __init__(self, default: Any = None) -> None:
+    def __init__(self, default: Any = None, computed: bool = False) -> None:
+        """`computed`: a result, written only by the controller (tests/state/test_writers.py
+        reads this mark); otherwise a choice that widgets write."""
         self.default = default
+        self.computed = computed
 
     def __get__(self, obj, objtype=None):
         if obj is None:
@@ -142,7 +145,21 @@ class Evented:
     """Base for state objects: creates a Signal for every EventedField."""
 
     def __init__(self) -> None:
-        for klass in type(self).__mro__:
+        for name, _field in self.fields():
+            if not hasattr(self, f"{name}_changed"):
+                setattr(self, f"{name}_changed", Signal())
+
+    @classmethod
+    def fields(cls) -> list[tuple[str, EventedField]]:
+        seen: dict[str, EventedField] = {}
+        for klass in reversed(cls.__mro__):
             for name, field in vars(klass).items():
-                if isinstance(field, EventedField) and not hasattr(self, f"{name}_changed"):
-                    setattr(self, f"{name}_changed", Signal())
+                if isinstance(field, EventedField):
+                    seen[name] = field
+        return list(seen.items())
+
+    def copy_values_to(self, other: "Evented") -> None:
+        """Every field's value into `other` (no signals: a detached copy being made)."""
+        for _name, field in self.fields():
+            if field.attr in self.__dict__:
+                other.__dict__[field.attr] = self.__dict__[field.attr]

@@ -259,7 +259,7 @@ def scene_of(session: Session, camera: dict, docks: list[str], annotations=None)
         show_cloud=s.show_cloud, color_by_length=s.color_by_length, length_as=s.length_as,
         show_labels=s.show_labels, docks=list(docks), alpha=float(s.alpha), plane_scale=s.plane_scale,
         prompt_labels=s.prompt_labels, annotations=None if annotations is None else sorted(annotations),
-        compare_prompt=s.compare_prompt, steer=None if s.steer is None else asdict(s.steer),
+        compare_prompt=s.comparison.prompt, steer=None if s.steering.spec is None else asdict(s.steering.spec),
     )
 
 

@@ -19,18 +19,23 @@ from spherescope.core.projection import Basis, Projected, project, token_plane_b
 from spherescope.core.trajectory import LensTop, Token, Trace
 from spherescope.core.vocab import Vocab, check_token_ids
 from spherescope.state.events import Evented, EventedField, Signal
+from spherescope.state.features import FEATURES, Comparison, RoundTrip, Steering
 
 BASIS_KINDS = ("unembedding-pca", "token-plane", "trajectory-pca")
 
 
 class Session(Evented):
+    """Composed of its features' state (roundtrip, comparison, steering: state.features)
+    and the fields below. Choices are written by widgets; fields marked computed only by
+    the controller (a test reads the mark)."""
+
     # What the user chose.
-    model_ref = EventedField("embedded")
-    prompt = EventedField("")
+    model_ref = EventedField("embedded", computed=True)  # set by the controller's load (the Prompt dock asks it)
+    prompt = EventedField("", computed=True)  # set by the controller's run
     position = EventedField(-1)
     layer = EventedField(0)
     basis_kind = EventedField("unembedding-pca")
-    plane_tokens = EventedField(())  # token ids, at most 3
+    plane_tokens = EventedField(())  # token ids, at most 3: the target and contrast everywhere
     plane_scale = EventedField("log")  # the plane view's radius: "log" (log10(1 + r)) or "linear"
     show_cloud = EventedField(True)
     color_by_length = EventedField(False)
@@ -41,45 +46,31 @@ class Session(Evented):
     lens_after_attention = EventedField(False)  # the Layer dock reads the lens after attention, not after the block
     use_contrast = EventedField(True)  # attribution of target minus contrast (the plane's two tokens), or the target alone
     attribution_wanted = EventedField(False)  # the attribution view is open: compute it
-    compare_prompt = EventedField("")  # a second prompt on the same model ("" : none)
-    steer = EventedField(None)  # core.patching.SteerSpec while steering, else None
     style = EventedField("dark")  # "dark" | "slide" | "paper"
     top_k = EventedField(10)
     highlight = EventedField(-1)  # a token pointed at in any view, shown on the sphere (-1: none)
     recent_models = EventedField(())  # model references, most recent first (not the embedded one)
     recent_prompts = EventedField(())
+    alpha = EventedField(1.0)  # scale of the vector the unembedding sees (the confidence lesson)
+    center_cloud = EventedField(True)
+    cloud_space = EventedField("unembedding")  # "unembedding" | "embedding" (untied models)
 
     # What was computed (written by the controller only).
-    model_info = EventedField(None)
-    vocab = EventedField(None)
-    tokens = EventedField(())
-    busy = EventedField("")  # "" when idle, else what the worker is doing
-    model_stats = EventedField(None)  # token norm histograms, tied or not (models.lessons.ModelStats)
-    roundtrip_scores = EventedField(None)  # (V,) scores of the current round trip, or None
-    roundtrip_row = EventedField(None)  # (d,) the embedding row the round trip's one-hot selects
-    fractions = EventedField({})  # round-trip mode -> fraction of tokens that return themselves
-    basis_error = EventedField("")  # why the chosen basis could not be built ("" when it could)
-    sublayers = EventedField(None)  # core.trajectory.Sublayers of the trace, when asked for
-    attribution = EventedField(None)  # core.attribution.Attribution for the followed position
-    mid_lens = EventedField(None)  # tuple[LensTop]: the lens after each block's attention (blocks 1..L)
-    traced_steer = EventedField(None)  # the SteerSpec the trace on screen was run with (None: not steered)
-    steer_sweep = EventedField(None)  # core.patching.SteerCurve: the α sweep asked for in the Steer dock
-    compare_trace = EventedField(None)  # the second prompt's Trace (or a patched run's)
-    compare_label = EventedField("")  # what the second path is: "second prompt" or "patched at layer i, position p"
-    compare_diffs = EventedField(None)  # (first, second) lens logit differences per layer, at each last position
-    patch_grid = EventedField(None)  # core.patching.PatchGrid, filling in row by row
-    patching = EventedField(False)  # a patching grid is being computed
-
-    # The lesson views.
-    alpha = EventedField(1.0)  # scale of the vector the unembedding sees
-    roundtrip_token = EventedField(-1)
-    roundtrip_mode = EventedField("transpose")  # "transpose" | "pinv"
-    center_cloud = EventedField(True)
-    roundtrip_wanted = EventedField(False)  # the round-trip view has been shown: start its background work
-    cloud_space = EventedField("unembedding")  # "unembedding" | "embedding" (untied models)
+    model_info = EventedField(None, computed=True)
+    vocab = EventedField(None, computed=True)
+    tokens = EventedField((), computed=True)
+    busy = EventedField("", computed=True)  # "" when idle, else what the worker is doing
+    model_stats = EventedField(None, computed=True)  # token norm histograms, tied or not (models.lessons.ModelStats)
+    basis_error = EventedField("", computed=True)  # why the chosen basis could not be built ("" when it could)
+    sublayers = EventedField(None, computed=True)  # core.trajectory.Sublayers of the trace, when asked for
+    attribution = EventedField(None, computed=True)  # core.attribution.Attribution for the followed position
+    mid_lens = EventedField(None, computed=True)  # tuple[LensTop]: the lens after each block's attention (blocks 1..L)
 
     def __init__(self) -> None:
         super().__init__()
+        self.roundtrip = RoundTrip()
+        self.comparison = Comparison()
+        self.steering = Steering()
         self.trace: Trace | None = None
         self.partial: list[np.ndarray] = []  # (T, d) per layer while a run streams in
         self.partial_norms: list[np.ndarray] = []  # (T,) per layer: the worker's lengths of those rows
@@ -101,13 +92,10 @@ class Session(Evented):
         """A detached copy: the same choices and results (arrays shared, never written
         in place), none of the receivers. An export draws from one, so a throwaway dock
         can neither outlive its figure inside the live session nor write into it."""
-        from spherescope.state.events import EventedField
-
         copy = type(self)()
-        for klass in type(self).__mro__:
-            for name, field in vars(klass).items():
-                if isinstance(field, EventedField) and field.attr in self.__dict__:
-                    copy.__dict__[field.attr] = self.__dict__[field.attr]
+        self.copy_values_to(copy)
+        for name in FEATURES:
+            getattr(self, name).copy_values_to(getattr(copy, name))
         copy.trace = self.trace
         copy.partial = list(self.partial)
         copy.partial_norms = list(self.partial_norms)
@@ -125,14 +113,14 @@ class Session(Evented):
         self.clear_trace()
         self.vocab = None
         self.model_stats = None
-        self.fractions = {}
-        self.roundtrip_scores = None
-        self.roundtrip_row = None
-        self.steer = None
-        self.compare_trace = None
-        self.compare_label = ""
-        self.patch_grid = None
-        self.steer_sweep = None
+        self.roundtrip.fractions = {}
+        self.roundtrip.scores = None
+        self.roundtrip.row = None
+        self.steering.spec = None
+        self.comparison.trace = None
+        self.comparison.label = ""
+        self.comparison.grid = None
+        self.steering.sweep = None
 
     def set_attribution(self, sublayers, attribution, mid_lens) -> None:
         self.sublayers = sublayers
@@ -261,7 +249,7 @@ class Session(Evented):
     def compare_path(self) -> np.ndarray | None:
         """(L+1, d) the second path at the position its trace follows (the controller asks
         for the first path's position, or the last when the first follows its last)."""
-        tr = self.compare_trace
+        tr = self.comparison.trace
         return None if tr is None else tr.residuals[:, tr.position]
 
     def contrast_pair(self) -> tuple[int, int] | None:

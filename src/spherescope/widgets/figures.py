@@ -38,7 +38,7 @@ def view_for_dock(key: str, session=None) -> str | None:
     """The --view name of a dock key (token_norms -> token-norms), None for other docks.
     The compare dock draws the patching heatmap once there is one, else its plots."""
     if key == "compare":
-        return "patching" if session is not None and session.patch_grid is not None else "compare"
+        return "patching" if session is not None and session.comparison.grid is not None else "compare"
     if key == "steer":
         return "steer"
     return next((v for v, k in LESSON_VIEWS.items() if k == key), None)
@@ -140,9 +140,9 @@ def figure_problem(session, view: str, steer=None) -> str | None:
     if view == "attribution" and session.attribution is None:
         return ("What moved it is computed while its tab is open: open the tab, let it fill, then export"
                 if len(session.plane_tokens) else "What moved it needs a token to explain: set the plane's tokens")
-    if view == "patching" and session.patch_grid is None:
+    if view == "patching" and session.comparison.grid is None:
         return "the patching view needs a patching grid: run patching on two prompts first"
-    if view == "compare" and session.compare_trace is None:
+    if view == "compare" and session.comparison.trace is None:
         return "the compare view needs a second prompt: enter one in Compare and patch"
     return None
 

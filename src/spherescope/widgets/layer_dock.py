@@ -142,7 +142,7 @@ class LayerDock(QWidget):
         session.lens_changed.connect(self.refresh)
         session.position_changed.connect(lambda _p: self.refresh(), owner=self)
         session.basis_changed.connect(self.refresh)
-        session.compare_trace_changed.connect(lambda *_: self.refresh(), owner=self)
+        session.comparison.trace_changed.connect(lambda *_: self.refresh(), owner=self)
 
     def _show_second(self, on: bool) -> None:
         # Two narrower columns in the dock's width: the dock (and the 3-D view beside it)
@@ -264,14 +264,14 @@ class LayerDock(QWidget):
         self.bars.set_rows([(int(i), vocab.texts[int(i)], float(p)) for i, p in zip(lens.ids, lens.probs)])
 
     def _refresh_second(self) -> None:
-        s, second = self.session, self.session.compare_trace
+        s, second = self.session, self.session.comparison.trace
         self._show_second(second is not None)
         if second is None or s.vocab is None:
             self.bars2.set_rows([])
             return
         tok = second.tokens[second.position].text
-        what = "Second prompt" if s.compare_label in ("", "second prompt") else "Patched run"
-        self.head2.set_text(f"{what}, at {quoted(tok)}", f"The second path: {s.compare_label}")
+        what = "Second prompt" if s.comparison.label in ("", "second prompt") else "Patched run"
+        self.head2.set_text(f"{what}, at {quoted(tok)}", f"The second path: {s.comparison.label}")
         first = s.tokens[s.position].text if 0 <= s.position < len(s.tokens) else ""
         self.head1.set_text(f"First prompt, at {quoted(first)}", "The prompt traced in the Prompt panel")
         layer = min(s.layer, len(second.lens) - 1)

@@ -30,9 +30,10 @@ class WindowAssembly:
         self.lessons[LESSONS[0][0]]  # the tab in front
         self._tab_tooltips()
         # Docks whose numbers are computed only once someone looks at them.
-        for key, wanted in (("roundtrip", "roundtrip_wanted"), ("attribution", "attribution_wanted")):
+        for key, (state, wanted) in (("roundtrip", (self.session.roundtrip, "wanted")),
+                                     ("attribution", (self.session, "attribution_wanted"))):
             self.docks[key].visibilityChanged.connect(
-                lambda visible, w=wanted: visible and setattr(self.session, w, True))
+                lambda visible, st=state, w=wanted: visible and setattr(st, w, True))
         self._build_menus()
         self._build_layer_keys()
         self.setAcceptDrops(True)

@@ -63,15 +63,15 @@ class WindowExports:
         if not opts.path:
             self.controller.notify("Choose a file to export to.", True)
             return False
-        if view == "roundtrip" and self.session.roundtrip_scores is None:
+        if view == "roundtrip" and self.session.roundtrip.scores is None:
             # Nothing computed yet for a tab nobody opened: ask, and export when it comes.
             def when_ready(scores) -> None:
                 if scores is not None:
-                    self.session.roundtrip_scores_changed.disconnect(when_ready)
+                    self.session.roundtrip.scores_changed.disconnect(when_ready)
                     self.export_figure(dock, opts)
 
-            self.session.roundtrip_scores_changed.connect(when_ready)
-            self.session.roundtrip_wanted = True
+            self.session.roundtrip.scores_changed.connect(when_ready)
+            self.session.roundtrip.wanted = True
             self.controller.request_roundtrip()
             self.controller.notify("Computing the round trip for the figure…", False)
             return True

@@ -131,15 +131,15 @@ class CompareDock(LazyRefresh, LessonDock):
         lay.addWidget(self.readout)
 
     def _listen(self, session) -> None:
-        for sig in (session.compare_trace_changed, session.trace_finished, session.patch_grid_changed,
-                    session.position_changed, session.compare_diffs_changed, session.patching_changed,
+        for sig in (session.comparison.trace_changed, session.trace_finished, session.comparison.grid_changed,
+                    session.position_changed, session.comparison.diffs_changed, session.comparison.running_changed,
                     session.plane_tokens_changed):
             sig.connect(self.request_refresh)
-        session.compare_prompt_changed.connect(lambda p: self.second.text() != p and self.second.setText(p), owner=self)
+        session.comparison.prompt_changed.connect(lambda p: self.second.text() != p and self.second.setText(p), owner=self)
 
     def sync(self) -> None:
         """Everything from the session as it is now (a dock made after it changed)."""
-        self.second.setText(self.s.compare_prompt)
+        self.second.setText(self.s.comparison.prompt)
         self.refresh()
 
     # ---- commands ----
@@ -178,7 +178,7 @@ class CompareDock(LazyRefresh, LessonDock):
                 "Run a prompt first." if first is None else
                 "Type a second prompt and press Return: the angle between the two hidden states appears here."
                 if second is None else "The prompts differ in length, so their layers can't be paired.")
-        diffs = s.compare_diffs
+        diffs = s.comparison.diffs
         if diffs is not None:
             self.diff_first.setData(np.arange(len(diffs[0])), diffs[0])
             self.diff_second.setData(np.arange(len(diffs[1])), diffs[1])
@@ -191,25 +191,25 @@ class CompareDock(LazyRefresh, LessonDock):
 
     def _tokens_text(self) -> str:
         s = self.s
-        if s.compare_trace is None or not s.tokens:
+        if s.comparison.trace is None or not s.tokens:
             return "Type a second prompt and press Return (or Swap the plane's tokens)."
         one = " ".join(visible(t.text, 14) for t in s.tokens)
-        two = " ".join(visible(t.text, 14) for t in s.compare_trace.tokens)
-        text = f"First ({len(s.tokens)} tokens): {one}\nSecond ({len(s.compare_trace.tokens)}): {two}"
-        if len(s.tokens) != len(s.compare_trace.tokens):
+        two = " ".join(visible(t.text, 14) for t in s.comparison.trace.tokens)
+        text = f"First ({len(s.tokens)} tokens): {one}\nSecond ({len(s.comparison.trace.tokens)}): {two}"
+        if len(s.tokens) != len(s.comparison.trace.tokens):
             text += "\nThe lengths differ: the paths compare last token with last; patching needs equal lengths."
-        if s.compare_label and s.compare_label != "second prompt":
-            text += f"\nOn the sphere now: the second prompt {s.compare_label}."
+        if s.comparison.label and s.comparison.label != "second prompt":
+            text += f"\nOn the sphere now: the second prompt {s.comparison.label}."
         return text
 
     def _draw_grid(self) -> None:
-        g = self.s.patch_grid
+        g = self.s.comparison.grid
         if g is None:
             self.heat.clear()
-            self.readout.setText("Patching runs on the two prompts when you press Run patching." if not self.s.patching
+            self.readout.setText("Patching runs on the two prompts when you press Run patching." if not self.s.comparison.running
                                  else "Tracing both prompts…")
             self.heat_plot.set_empty("Press Run patching: each cell copies one layer and position of the first run "
-                                     "into the second." if not self.s.patching else "Tracing both prompts…")
+                                     "into the second." if not self.s.comparison.running else "Tracing both prompts…")
             return
         self.heat_plot.set_empty(None)
         m = np.nan_to_num(g.matrix, nan=0.0)
@@ -236,7 +236,7 @@ class CompareDock(LazyRefresh, LessonDock):
             f"{g.corrupt_diff:+.2f}; {status}. Layer 0 is the embeddings, the last the residual before the final norm.")
 
     def _cell_at(self, scene_pos):
-        g = self.s.patch_grid
+        g = self.s.comparison.grid
         vb = self.heat_plot.getPlotItem().getViewBox()
         if g is None or not vb.sceneBoundingRect().contains(scene_pos):
             return None
@@ -248,7 +248,7 @@ class CompareDock(LazyRefresh, LessonDock):
 
     def _on_move(self, scene_pos) -> None:
         hit = self._cell_at(scene_pos)
-        g = self.s.patch_grid
+        g = self.s.comparison.grid
         if hit is None or g is None or np.isnan(g.matrix[hit[0], hit[1]]):
             self.cell.setVisible(False)
             return

@@ -19,7 +19,7 @@ class RoundTripDock(LessonDock):
     """Embed -> unembed round trip of one token, by transpose or pseudo-inverse.
 
     The whole-vocabulary counts (a V x V product per mode) start the first time this
-    dock is shown (the main window sets session.roundtrip_wanted), not at every model
+    dock is shown (the main window sets session.roundtrip.wanted), not at every model
     load: they would otherwise compete with runs."""
 
     def __init__(self, session: Session, controller, parent=None, theme: PlotTheme | None = None) -> None:
@@ -39,7 +39,7 @@ class RoundTripDock(LessonDock):
         self.mode.setToolTip("How the embedding is unembedded again: the article's transpose, its normalised "
                              "transpose (each row divided by its squared length, so the token itself scores "
                              "exactly 1.0), or the least-squares left inverse")
-        bind(self.mode, session, "roundtrip_mode")
+        bind(self.mode, session.roundtrip, "mode")
         # The article's first figure: the one-hot vector, and the embedding row it selects.
         self.onehot_plot = plot_widget(self.theme, "One-hot: 1 at the token's id, 0 elsewhere", "", "")
         self.onehot_curve = self.onehot_plot.plot(pen=pg.mkPen(self.theme.accent, width=2))
@@ -74,10 +74,10 @@ class RoundTripDock(LessonDock):
         plots.addWidget(self.plot, 2)
         lay.addLayout(plots, 1)
         lay.addWidget(self.fractions)
-        session.roundtrip_scores_changed.connect(lambda _s: self.refresh(), owner=self)
-        session.fractions_changed.connect(lambda _f: self._on_fractions(), owner=self)
-        session.roundtrip_token_changed.connect(self._show_token)
-        session.roundtrip_row_changed.connect(lambda _r: self._show_selection(), owner=self)
+        session.roundtrip.scores_changed.connect(lambda _s: self.refresh(), owner=self)
+        session.roundtrip.fractions_changed.connect(lambda _f: self._on_fractions(), owner=self)
+        session.roundtrip.token_changed.connect(self._show_token)
+        session.roundtrip.row_changed.connect(lambda _r: self._show_selection(), owner=self)
         vb = self.plot.getPlotItem().getViewBox()
         vb.sigResized.connect(self._place_labels)
         vb.sigRangeChanged.connect(self._place_labels)
@@ -94,7 +94,7 @@ class RoundTripDock(LessonDock):
     def _show_selection(self) -> None:
         """One-hot -> embedding: a single 1 among the vocabulary's ids, and the row of
         W_E it picks out (the multiplication by a one-hot vector is only a lookup)."""
-        row, vocab, token = self.s.roundtrip_row, self.s.vocab, self.s.roundtrip_token
+        row, vocab, token = self.s.roundtrip.row, self.s.vocab, self.s.roundtrip.token
         if row is None or vocab is None or not 0 <= token < len(vocab.texts):
             self.onehot_curve.setData([], [])
             self.row_curve.setData([], [])
@@ -108,7 +108,7 @@ class RoundTripDock(LessonDock):
 
     def sync(self) -> None:
         """Everything from the session as it is now (a dock made after the model loaded)."""
-        self._show_token(self.s.roundtrip_token)
+        self._show_token(self.s.roundtrip.token)
         self._on_fractions()
         self.refresh()
 
@@ -117,7 +117,7 @@ class RoundTripDock(LessonDock):
         for it in self.peak_items:
             self.plot.removeItem(it)
         self.peak_items, self.peaks = [], []
-        scores, vocab = self.s.roundtrip_scores, self.s.vocab
+        scores, vocab = self.s.roundtrip.scores, self.s.vocab
         if scores is None or vocab is None:
             self.curve.setData([], [])
             return
@@ -125,14 +125,14 @@ class RoundTripDock(LessonDock):
         top = top_peaks(scores, 6)
         self.peaks = [int(i) for i in top]
         for i in top:
-            color = self.theme.accent if int(i) == self.s.roundtrip_token else self.theme.text
+            color = self.theme.accent if int(i) == self.s.roundtrip.token else self.theme.text
             t = pg.TextItem(token_label(vocab, i), color=color)
             t.setPos(float(i), float(scores[i]))
             self.plot.addItem(t)
             self.peak_items.append(t)
         self.plot.getPlotItem().getViewBox().autoRange()
         self._place_labels()
-        self.s.highlight = self.s.roundtrip_token
+        self.s.highlight = self.s.roundtrip.token
 
     # Where a label may sit around its peak, as TextItem anchors: above or below, right or left.
     _ANCHORS = ((0.0, 1.0), (0.0, 0.0), (1.0, 1.0), (1.0, 0.0))
@@ -169,7 +169,7 @@ class RoundTripDock(LessonDock):
         return view
 
     def _on_fractions(self) -> None:
-        f = self.s.fractions
+        f = self.s.roundtrip.fractions
         parts = []
         for mode, name in (("transpose", "by transpose"), ("normalised", "by normalised transpose"),
                            ("pinv", "by pseudo-inverse")):

@@ -123,16 +123,16 @@ class SteerDock(LessonDock):
     def _listen(self, session) -> None:
         session.model_info_changed.connect(self._on_model)
         session.trace_finished.connect(self._show)
-        session.steer_changed.connect(lambda _s: self._show_pending(), owner=self)
-        session.steer_changed.connect(self._sync)
-        session.steer_sweep_changed.connect(lambda _c: self._draw_sweep(), owner=self)
+        session.steering.spec_changed.connect(lambda _s: self._show_pending(), owner=self)
+        session.steering.spec_changed.connect(self._sync)
+        session.steering.sweep_changed.connect(lambda _c: self._draw_sweep(), owner=self)
         session.position_changed.connect(lambda _p: self._draw_sweep(), owner=self)
 
     def sync(self) -> None:
         """Everything from the session as it is now (a dock made after the model loaded)."""
         if self.s.model_info is not None:
             self._on_model(self.s.model_info)
-        self._sync(self.s.steer)
+        self._sync(self.s.steering.spec)
         self._show()
 
     def _on_model(self, info) -> None:
@@ -195,7 +195,7 @@ class SteerDock(LessonDock):
                                                                           spec.position)
 
     def _draw_sweep(self) -> None:
-        curve = self.s.steer_sweep
+        curve = self.s.steering.sweep
         if not self._sweep_matches(curve):
             self.swept.setData([], [])
         else:
@@ -209,7 +209,7 @@ class SteerDock(LessonDock):
         if self.controller is None:
             return
         spec = self.spec()
-        if spec != self.s.steer:
+        if spec != self.s.steering.spec:
             self.controller.set_steer(spec)
 
     def _show(self) -> None:
@@ -219,7 +219,7 @@ class SteerDock(LessonDock):
             self.readout.setText("Run a prompt to steer it.")
             return
         nxt = f"next token {quoted(tr.next_token.text)} ({100 * tr.next_prob:.0f}%)"
-        st = s.traced_steer
+        st = s.steering.traced
         if st is None:
             self._plain = (s.prompt, tr.position, tr.model_logits)
             missing = " Choose a token to steer toward (or press Toward the contrast)." if (
@@ -266,7 +266,7 @@ class SteerDock(LessonDock):
 
     def _show_pending(self) -> None:
         # The run for the new setting is on its way; the readout describes the path on screen.
-        if self.s.steer is None and self.s.traced_steer is None:
+        if self.s.steering.spec is None and self.s.steering.traced is None:
             self._show()
 
     def _gather(self, st) -> None:
@@ -291,7 +291,7 @@ class SteerDock(LessonDock):
         self._say_why_empty()
 
     def _say_why_empty(self) -> None:
-        if self.points or self._sweep_matches(self.s.steer_sweep):
+        if self.points or self._sweep_matches(self.s.steering.sweep):
             self.plot.set_empty(None)
         elif self.s.trace is None:
             self.plot.set_empty("Run a prompt, then steer it: each α you apply adds a point to this curve.")
@@ -307,9 +307,9 @@ class SteerDock(LessonDock):
     def dose_curve(self) -> SteerCurve | None:
         """The Sweep α curve for the direction chosen, else the runs made so far as a
         dose-response curve (None before the first)."""
-        st, vocab = self.s.traced_steer, self.s.vocab
-        if self._sweep_matches(self.s.steer_sweep):
-            return self.s.steer_sweep
+        st, vocab = self.s.steering.traced, self.s.vocab
+        if self._sweep_matches(self.s.steering.sweep):
+            return self.s.steering.sweep
         if self._key is None or vocab is None:
             return None
         _prompt, layer, toward, away, position, _followed = self._key

@@ -1,0 +1,40 @@
+"""The session's features, one small evented state object each (as napari's ViewerModel
+holds dims, camera and cursor): each holds the choices its widgets write and the
+results only the controller writes (EventedField(computed=True))."""
+
+from __future__ import annotations
+
+from spherescope.state.events import Evented, EventedField
+
+
+class RoundTrip(Evented):
+    """The embed -> unembed lesson: one token's round trip, and how many tokens return."""
+
+    token = EventedField(-1)  # the token whose round trip is shown (-1: none yet)
+    mode = EventedField("transpose")  # "transpose" | "normalised" | "pinv"
+    wanted = EventedField(False)  # the view has been shown: start its background work
+    scores = EventedField(None, computed=True)  # (V,) scores of the current round trip
+    row = EventedField(None, computed=True)  # (d,) the embedding row the round trip's one-hot selects
+    fractions = EventedField({}, computed=True)  # mode -> fraction of tokens that return themselves
+
+
+class Comparison(Evented):
+    """A second prompt beside the first, and activation patching between the two."""
+
+    prompt = EventedField("")  # the second prompt ("": none)
+    trace = EventedField(None, computed=True)  # its Trace, or a patched run's
+    label = EventedField("", computed=True)  # "second prompt" or "patched at layer i, position p"
+    diffs = EventedField(None, computed=True)  # (first, second) lens logit differences per layer, at each last position
+    grid = EventedField(None, computed=True)  # core.patching.PatchGrid, filling in row by row
+    running = EventedField(False, computed=True)  # a patching grid is being computed
+
+
+class Steering(Evented):
+    """A token direction added to the residual, and its dose-response."""
+
+    spec = EventedField(None)  # core.patching.SteerSpec while steering, else None
+    traced = EventedField(None, computed=True)  # the SteerSpec the trace on screen was run with (None: not steered)
+    sweep = EventedField(None, computed=True)  # core.patching.SteerCurve: the α sweep asked for
+
+
+FEATURES = {"roundtrip": RoundTrip, "comparison": Comparison, "steering": Steering}
