@@ -75,6 +75,11 @@ def _add_trace_and_patch_parsers(sub) -> None:
                     help="direct logit attribution of each block's attention and MLP to this token's logit")
     tr.add_argument("--contrast", default=None, metavar="' John'",
                     help="with --attribute: attribute logit(target) - logit(contrast)")
+    tr.add_argument("--attention", action="store_true",
+                    help="add each block's attention weights from the followed position, per head, to every layer")
+    tr.add_argument("--head", default=None, metavar="BLOCK.HEAD",
+                    help="one head, e.g. 24.3: which positions it reads, what it writes and which tokens that raises "
+                         "(with --attribute: its term)")
     _add_steer_args(tr.add_argument_group("steering", "add alpha x a unit token direction to the residual after one "
                                            "block, and trace the steered run"))
     tr.add_argument("--backend", choices=["direct", "nnsight"], default="direct",
@@ -90,6 +95,8 @@ def _add_trace_and_patch_parsers(sub) -> None:
     pt.add_argument("--target", required=True, metavar="' Mary'", help="the clean run's answer")
     pt.add_argument("--contrast", required=True, metavar="' John'", help="the corrupt run's answer")
     pt.add_argument("--out", default=None, metavar="FILE.json", help="write the grid as JSON (default: print a table)")
+    pt.add_argument("--heads", action="store_true",
+                    help="also patch each head's output at the last position: a blocks x heads grid (heads_matrix)")
 
 def _add_render_parser(sub) -> None:
     rd = sub.add_parser("render", help="any view as a figure (PNG, JPEG, SVG), or the layer sweep as MP4 or GIF, with no window")

@@ -22,12 +22,16 @@ def cmd_patch(args) -> int:
         check_writable(args.out, reading=(args.model,))  # before a slow load and grid, not after
     loaded = load_model_for(args)
     data = patch_data(loaded, args.clean, args.corrupt, args.target, args.contrast, ignore_memory=args.ignore_memory,
-                      show_progress=True)
+                      show_progress=True, heads=args.heads)
     if args.out is not None:
         atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False))
-        print(f"wrote {args.out}: {len(data['matrix'])} layers x {len(data['matrix'][0])} positions")
+        heads = "" if "heads_matrix" not in data else \
+            f", and {len(data['heads_matrix'])} blocks x {len(data['heads_matrix'][0])} heads"
+        print(f"wrote {args.out}: {len(data['matrix'])} layers x {len(data['matrix'][0])} positions{heads}")
         return 0
     _print_grid(data)
+    if "heads_matrix" in data:
+        _print_heads(data)
     return 0
 
 
@@ -36,7 +40,7 @@ SHOW_PROGRESS_S = 20.0  # a grid estimated to take longer prints its rows as the
 
 
 def patch_data(loaded, clean_prompt: str, corrupt_prompt: str, target: str, contrast: str, *,
-               ignore_memory: bool = False, show_progress: bool = False) -> dict:
+               ignore_memory: bool = False, show_progress: bool = False, heads: bool = False) -> dict:
     """The public JSON of a patching grid: what `patch` writes, and what the Python API
     returns (spherescope.model_api), from this one function."""
     from spherescope.commands.trace import token_ids
@@ -54,7 +58,7 @@ def patch_data(loaded, clean_prompt: str, corrupt_prompt: str, target: str, cont
     progress = _Progress(ignore_memory, clean.residuals.shape[0], show_progress)
     grid = patch_grid(loaded, clean, corrupt, target_id, contrast_id, on_plan=progress.plan, on_row=progress.row)
     text = loaded.token_text
-    return {
+    data = {
         "model": loaded.info.name,
         "clean": clean_prompt,
         "corrupt": corrupt_prompt,
@@ -67,6 +71,13 @@ def patch_data(loaded, clean_prompt: str, corrupt_prompt: str, target: str, cont
         "layers": "0 is the embeddings, i the residual after block i, the last the residual before the final norm",
         "matrix": [[float(v) for v in row] for row in grid.matrix],
     }
+    if heads:
+        from spherescope.models.head_patching import head_patch_grid
+
+        hg = head_patch_grid(loaded, clean, corrupt, target_id, contrast_id)
+        data["heads"] = "row b-1 is block b; each head's output at the last position patched from clean to corrupt"
+        data["heads_matrix"] = [[float(v) for v in row] for row in hg.matrix]
+    return data
 
 
 class _Progress:
@@ -97,6 +108,16 @@ class _Progress:
 
         if self.shown:
             print(f"patching: layer {layer} of {self.n_layers - 1} done", file=sys.stderr, flush=True)
+
+
+def _print_heads(data: dict, shown: int = 5) -> None:
+    """The heads that recover most, by size."""
+    import numpy as np
+
+    m = np.asarray(data["heads_matrix"])
+    order = np.argsort(-np.abs(m), axis=None)[:shown]
+    cells = ", ".join(f"block {b + 1} head {h} {m[b, h]:+.2f}" for b, h in zip(*np.unravel_index(order, m.shape)))
+    print(f"heads that recover most (of {m.shape[0]} blocks x {m.shape[1]} heads): {cells}")
 
 
 def _print_grid(data: dict) -> None:

@@ -21,9 +21,9 @@ def cmd_trace(args) -> int:
         return fail("--remote needs --backend nnsight", EXIT_USAGE)
     if args.contrast is not None and args.attribute is None:
         return fail("--contrast needs --attribute: the token it is compared with", EXIT_USAGE)
-    if args.attribute is not None and args.backend != "direct":
-        return fail("--attribute needs the direct backend: the nnsight backend does not record the attention and "
-                    "MLP writes", EXIT_USAGE)
+    if (args.attribute is not None or args.attention or args.head is not None) and args.backend != "direct":
+        return fail("--attribute, --attention and --head need the direct backend: the nnsight backend does not "
+                    "record the attention and MLP writes", EXIT_USAGE)
     problem = check_steer_flags(args)
     if problem is not None:
         return fail(problem, EXIT_USAGE)
@@ -34,7 +34,8 @@ def cmd_trace(args) -> int:
         "layer": args.steer_layer, "toward": args.steer_toward, "away": args.steer_away, "alpha": args.steer_alpha,
         "position": args.steer_position}
     data, trace = trace_data(loaded, args.prompt, position=args.position, top_k=args.top_k, tokens=args.tokens,
-                             attribute=args.attribute, contrast=args.contrast, steer=steer)
+                             attribute=args.attribute, contrast=args.contrast, steer=steer, attention=args.attention,
+                             head=args.head)
     info = loaded.info
     plane = data.get("plane_tokens")
     pair = data.get("attribution")
@@ -59,14 +60,30 @@ def cmd_trace(args) -> int:
         _print_plane(data)
     if pair is not None:
         _print_attribution(data)
+    if "head" in data:
+        _print_head(data["head"])
     return 0
 
 
+def _print_head(h: dict) -> None:
+    reads = ", ".join(f"{quoted(r['token']['text'])} (position {r['position']}, {r['weight']:.2f})" for r in h["reads"])
+    says = ", ".join(f"{quoted(s['text'])} {s['logit']:+.2f}" for s in h["says"])
+    lowers = ", ".join(f"{quoted(s['text'])} {s['logit']:+.2f}" for s in h["lowers"])
+    print(f"block {h['layer']} head {h['head']} at position {h['position']}: reads {reads}")
+    print(f"  writes a vector of length {h['write_norm']:.2f}, raising {says}")
+    print(f"  and lowering {lowers}")
+    if h["attribution"] is not None:
+        print(f"  its term in the attribution: {h['attribution']:+.3f}")
+
+
 def trace_data(loaded, prompt: str, *, position: int | None = None, top_k: int = 10, tokens: str | None = None,
-               attribute: str | None = None, contrast: str | None = None, steer: dict | None = None):
+               attribute: str | None = None, contrast: str | None = None, steer: dict | None = None,
+               attention: bool = False, head: str | None = None):
     """(the public JSON of one trace, the Trace): what `trace` prints and writes, and
     what the Python API returns (spherescope.model_api), from this one function.
-    `steer`: dict(layer, toward, alpha, away=None, position=None) with token texts."""
+    `steer`: dict(layer, toward, alpha, away=None, position=None) with token texts.
+    `attention`: every head's weights from the followed position, per block; `head`:
+    'BLOCK.HEAD', what that head reads, writes and says (core.heads)."""
     from types import SimpleNamespace
 
     from spherescope.models.errors import PromptError
@@ -87,31 +104,71 @@ def trace_data(loaded, prompt: str, *, position: int | None = None, top_k: int =
             raise PromptError(problem)
     plane = plane_directions(loaded, tokens) if tokens is not None else None
     pair = attribution_pair(loaded, attribute, contrast) if attribute is not None else None
+    chosen = _parse_head(head)
     toks = tokenize(loaded, prompt)
     spec = steer_spec(flags, loaded, len(toks)) if flags is not None else None
     with steering(loaded, spec, len(toks)):
-        trace = trace_prompt(loaded, prompt, position=position, top_k=top_k, tokens=toks, sublayers=pair is not None)
+        trace = trace_prompt(loaded, prompt, position=position, top_k=top_k, tokens=toks,
+                             sublayers=pair is not None or chosen is not None, attention=attention or chosen is not None)
     info = loaded.info
     data = trace_to_dict(trace, model=info.name, hidden_size=info.hidden_size, vocab_size=info.vocab_size,
                          tied=info.tied_embeddings, token_text=loaded.token_text, top_k=top_k)
     if plane is not None:
         add_plane(data, trace.path(), *plane)
+    at = None
     if pair is not None:
         from spherescope.models.attribution import attribute_trace
 
-        add_attribution(data, attribute_trace(loaded, trace, trace.position, *pair, steer=spec), loaded.token_text)
+        at = attribute_trace(loaded, trace, trace.position, *pair, steer=spec)
+        add_attribution(data, at, loaded.token_text)
+    if attention:
+        for row, weights in zip(data["layers"][1:], trace.attention):
+            row["attention"] = [[round(float(w), 6) for w in head_row] for head_row in weights]
+    if chosen is not None:
+        from spherescope.models.heads import head_view
+
+        add_head(data, head_view(loaded, trace, *chosen, attribution=at), trace.tokens, loaded.token_text)
     if spec is not None:
-        text = loaded.token_text
-        data["steer"] = {
-            "layer": spec.layer, "toward": {"id": spec.toward, "text": text(spec.toward)},
-            "away": None if spec.away is None else {"id": spec.away, "text": text(spec.away)},
-            "alpha": spec.alpha, "position": spec.position,
-            "direction": "unit vector of the effective unembedding row of toward" + (
-                " minus that of away" if spec.away is not None else "") + " (final norm gain folded in)",
-            "added_to": "the residual after block layer (0: the embeddings), at every position"
-                        if spec.position is None else "the residual after block layer, at position",
-        }
+        data["steer"] = steer_json(spec, loaded.token_text)
     return data, trace
+
+
+def steer_json(spec, text) -> dict:
+    return {
+        "layer": spec.layer, "toward": {"id": spec.toward, "text": text(spec.toward)},
+        "away": None if spec.away is None else {"id": spec.away, "text": text(spec.away)},
+        "alpha": spec.alpha, "position": spec.position,
+        "direction": "unit vector of the effective unembedding row of toward" + (
+            " minus that of away" if spec.away is not None else "") + " (final norm gain folded in)",
+        "added_to": "the residual after block layer (0: the embeddings), at every position"
+                    if spec.position is None else "the residual after block layer, at position",
+    }
+
+
+def _parse_head(head: str | None):
+    if head is None:
+        return None
+    from spherescope.core.heads import parse_head
+    from spherescope.models.errors import PromptError
+
+    try:
+        return parse_head(head)
+    except ValueError as exc:
+        raise PromptError(str(exc)) from None
+
+
+def add_head(data: dict, hv, tokens, token_text) -> None:
+    """The public JSON of one head (README): what it reads, what it writes and says."""
+    data["head"] = {
+        "layer": hv.layer, "head": hv.head, "position": hv.position,
+        "reads": [{"position": p, "token": {"id": tokens[p].id, "text": tokens[p].text}, "weight": w}
+                  for p, w in hv.reads(3)],
+        "attention": [round(float(w), 6) for w in hv.weights],
+        "write_norm": hv.norm,
+        "says": [{"id": i, "text": token_text(i), "logit": v} for i, v in hv.says],
+        "lowers": [{"id": i, "text": token_text(i), "logit": v} for i, v in hv.lowers],
+        "attribution": hv.dla,
+    }
 
 
 def token_ids(loaded, flags) -> list[int | None]:

@@ -30,6 +30,21 @@ class PatchGrid:
         return int(np.sum(~np.isnan(self.matrix).any(axis=1)))
 
 
+@dataclass(frozen=True)
+class HeadGrid:
+    """Recovery for every (block, head): the head's output at the last position copied
+    from the clean run into the corrupt one. Row b - 1 is block b."""
+
+    matrix: np.ndarray  # (L, H) float64, NaN where not computed yet
+    clean_diff: float
+    corrupt_diff: float
+    target: int
+    contrast: int
+
+    def rows_done(self) -> int:
+        return int(np.sum(~np.isnan(self.matrix).any(axis=1)))
+
+
 def recovery(patched: np.ndarray, clean: float, corrupt: float) -> np.ndarray:
     gap = clean - corrupt
     if not np.isfinite(gap) or abs(gap) < 1e-9:

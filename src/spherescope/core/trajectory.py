@@ -69,6 +69,7 @@ class Trace:
     next_prob: float
     model_logits: np.ndarray  # (V,) float32 at `position`: the model's own output
     sublayers: Sublayers | None = None  # recorded when asked for (trace_prompt(sublayers=True))
+    attention: np.ndarray | None = None  # (L, H, T) each block's heads' weights from `position`, when asked for
 
     @property
     def num_layers(self) -> int:

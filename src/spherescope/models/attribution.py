@@ -22,6 +22,20 @@ def check_pair(loaded: LoadedModel, target: int, contrast: int | None) -> None:
 
 
 @torch.no_grad()
+def final_norm_scale(loaded: LoadedModel, trace: Trace, position: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """(s, the logits before any soft-capping, the bias b): the final norm's scale at the
+    last layer's residual, so that a write x adds W_eff·x / s to the logits."""
+    u, g, b = loaded.head_factors()  # effective rows W = U * g (the final norm's gain folded in)
+    h_last = np.asarray(trace.residuals[-1, position], np.float32)
+    lens = loaded.lens
+    x = lens.normed(torch.from_numpy(h_last[None]))
+    if lens.project_out is not None:
+        x = lens.project_out(x)
+    precap = lens.head(x).float()[0].cpu().numpy().astype(np.float64)
+    return final_scale(u @ (h_last * g if g is not None else h_last), precap - b), precap, b
+
+
+@torch.no_grad()
 def attribute_trace(loaded: LoadedModel, trace: Trace, position: int, target: int, contrast: int | None,
                     steer=None) -> Attribution:
     """The attribution at `position`. The trace must have its sublayers recorded there.
@@ -35,14 +49,7 @@ def attribute_trace(loaded: LoadedModel, trace: Trace, position: int, target: in
     k = None if sub is None else sub.index(position)
     if k is None:
         raise PromptError(f"Position {position} was traced without its sublayers; trace it again.")
-    u, g, b = loaded.head_factors()  # effective rows W = U * g (the final norm's gain folded in)
-    h_last = np.asarray(trace.residuals[-1, position], np.float32)
-    lens = loaded.lens
-    x = lens.normed(torch.from_numpy(h_last[None]))
-    if lens.project_out is not None:
-        x = lens.project_out(x)
-    precap = lens.head(x).float()[0].cpu().numpy().astype(np.float64)  # before any soft-capping
-    scale = final_scale(u @ (h_last * g if g is not None else h_last), precap - b)
+    scale, precap, b = final_norm_scale(loaded, trace, position)
     rows = loaded.unembedding_rows([target] if contrast is None else [target, contrast]).astype(np.float64)
     direction = rows[0] - (rows[1] if contrast is not None else 0.0)
     bias = float(b[target] - (b[contrast] if contrast is not None else 0.0))

@@ -11,6 +11,7 @@ and `cancel()` is checked at every layer so a newer request can stop an old one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -106,10 +107,12 @@ def trace_prompt(
     cancel: Callable[[], bool] | None = None,
     tokens: tuple[Token, ...] | None = None,
     sublayers: bool = False,
+    attention: bool = False,
 ) -> Trace:
     """`sublayers`: also record each block's attention and MLP writes (models.sublayers),
     at every position, or at the followed one for prompts over SUBLAYER_ALL_POSITIONS
-    tokens (their memory grows as layers x tokens x width)."""
+    tokens (their memory grows as layers x tokens x width). `attention`: also record
+    every head's attention weights from the followed position (models.attention)."""
     tokens = tokens if tokens is not None else tokenize(loaded, prompt)
     n = len(tokens)
     pos = _resolve_position(position, n)
@@ -123,19 +126,27 @@ def trace_prompt(
         covered = list(range(n)) if n <= SUBLAYER_ALL_POSITIONS else [pos]
         recorder = SublayerRecorder(sublayer_spec(model, loaded.blocks), slice(None) if len(covered) == n else covered)
         recorder.__enter__()
+    heads = None
+    if attention:
+        from spherescope.models.attention import AttentionRecorder
+
+        heads = AttentionRecorder(model, loaded.blocks, pos).__enter__()
     try:
         with hooks:
             out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
     finally:
         if recorder is not None:
             recorder.__exit__(None, None, None)
+        if heads is not None:
+            heads.__exit__(None, None, None)
     hooks.check_cancel()
     stacked = hooks.stacked()
     check_finite(stacked)
-    return _finish(loaded, tokens, pos, stacked, out.logits[0, pos].float(), top_k, hooks,
-                   None if recorder is None else Sublayers(
-                       np.stack(recorder.attn), np.stack(recorder.mlp), tuple(covered), recorder.spec.parallel,
-                       np.stack(recorder.z) if recorder.spec.out_proj is not None else None))
+    trace = _finish(loaded, tokens, pos, stacked, out.logits[0, pos].float(), top_k, hooks,
+                    None if recorder is None else Sublayers(
+                        np.stack(recorder.attn), np.stack(recorder.mlp), tuple(covered), recorder.spec.parallel,
+                        np.stack(recorder.z) if recorder.spec.out_proj is not None else None))
+    return trace if heads is None else replace(trace, attention=heads.weights)
 
 
 def _finish(loaded: LoadedModel, tokens, pos: int, stacked: np.ndarray, logits: torch.Tensor, top_k: int, hooks,
