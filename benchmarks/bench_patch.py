@@ -5,7 +5,9 @@
 Whole processes, as a user runs them: `spherescope patch` (the full grid, 31 layers x 13
 positions) against `spherescope trace` (one traced prompt), both loading the model; the
 issue's bar is at most 15x. Then in one process: the batched grid against one run per
-cell (the scheme it replaces), and a steered trace against a plain one.
+cell (the scheme it replaces), the per-head grid against the residual grid (bar: at most
+3x), a trace recording every head's attention against a plain one, and a steered trace
+against a plain one.
 """
 
 from __future__ import annotations
@@ -61,6 +63,14 @@ def main() -> None:
     single = timed(lambda: patch_grid(m, clean, corrupt, 5099, 2322, batch=False), 1)
     print(f"in process: one trace {1000 * one:.0f} ms; grid batched {batched:.2f} s ({batched / one:.1f} traces), "
           f"one run per cell {single:.2f} s ({single / one:.1f} traces): batching is {single / batched:.1f}x faster")
+    from spherescope.models.head_patching import head_patch_grid
+
+    heads = timed(lambda: head_patch_grid(m, clean, corrupt, 5099, 2322))
+    print(f"per-head grid (30 blocks x 9 heads at the last position) {heads:.2f} s vs the residual grid "
+          f"{batched:.2f} s: {heads / batched:.2f}x (bar: <= 3x)")
+    with_attention = timed(lambda: trace_prompt(m, CLEAN, attention=True, sublayers=True), 5)
+    print(f"trace with every head's attention weights and the writes {1000 * with_attention:.0f} ms vs plain "
+          f"{1000 * one:.0f} ms: {with_attention / one:.2f}x")
     tokens = tokenize(m, CLEAN)
     spec = SteerSpec(15, 2322, 5099, 50.0)
 

@@ -88,7 +88,7 @@ def test_run_becomes_a_trace_job_that_streams_into_the_session(ctl):
     assert messages[-1][0].startswith("The prompt is empty") and not runner.jobs[1:]
     c.run("ab")
     kind, fn, args, deps, cb = runner.last(JobKind.TRACE)
-    assert (fn, args, deps) == ("trace", ("ab", -1, 10, None, False), (JobKind.LOAD,)) and s.busy == "running"
+    assert (fn, args, deps) == ("trace", ("ab", -1, 10, None, False, False), (JobKind.LOAD,)) and s.busy == "running"
     cb["on_partial"](TraceTokens((Token(1, "a"), Token(2, "b"))))
     assert s.position == 1
     for layer in range(3):

@@ -55,6 +55,16 @@ def test_steered_trace_and_patch_equal_the_command_line(m, tmp_path):
     assert len(tidy) == 31 * 13 and set(tidy.columns) == {"layer", "position", "token", "recovery"}
 
 
+def test_heads_equal_the_command_line(m, tmp_path):
+    t = m.trace(ARTICLE, attention=True, head="24.3", attribute=" Mary", contrast=" John")
+    cli = _cli_json(tmp_path, "trace", "--prompt", ARTICLE, "--attention", "--head", "24.3", "--attribute", " Mary",
+                    "--contrast", " John")
+    assert t.to_json() == cli
+    assert t.attention.shape == (30, 9, 13) and np.allclose(t.attention.sum(axis=-1), 1.0, atol=1e-4)
+    assert t.head["reads"][0]["token"]["text"] == " John" and t.head["lowers"][0]["text"] == " John"
+    assert t.head["attribution"] == pytest.approx(t.head_dla[23, 3])
+
+
 def test_bad_input_is_one_sentence(m):
     from spherescope.models.errors import PromptError
 

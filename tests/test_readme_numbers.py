@@ -57,3 +57,20 @@ def test_the_steer_example(tmp_path, capsys):
     sweep = spherescope.load().steer_sweep(ARTICLE, 15, " John", [0, 60], away=" Mary")
     (t0, t1), (p0, p1) = sweep.next_texts, sweep.next_probs
     _quoted(f"α = 0 gives {t0!r} {100 * p0:.0f}% and the marked α = 60\n{t1!r} {100 * p1:.0f}%")
+
+
+def test_the_heads_example(capsys):
+    """What block 24's head 3 reads, writes and lowers, and its patching recovery, as the
+    README quotes the commands' output."""
+    from spherescope.cli import main
+
+    assert main(["trace", "--prompt", ARTICLE, "--attribute", " Mary", "--contrast", " John", "--head", "24.3"]) == 0
+    lines = capsys.readouterr().out.rstrip("\n").split("\n")
+    for line in lines[-4:]:
+        _quoted(line)
+    corrupt = ARTICLE.replace("John bought", "Mary bought")
+    assert main(["patch", "--clean", ARTICLE, "--corrupt", corrupt, "--target", " Mary", "--contrast", " John",
+                 "--heads"]) == 0
+    last = capsys.readouterr().out.rstrip("\n").split("\n")[-1]
+    flat = " ".join(README.split())
+    assert last in flat, f"the README no longer says {last!r}"

@@ -101,12 +101,14 @@ def _add_trace_and_patch_parsers(sub) -> None:
 def _add_render_parser(sub) -> None:
     rd = sub.add_parser("render", help="any view as a figure (PNG, JPEG, SVG), or the layer sweep as MP4 or GIF, with no window")
     _add_model_args(rd)
-    rd.add_argument("--view", choices=["sphere", "plane", "attribution", "closest", "confidence", "norms", "token-norms",
-                                       "roundtrip", "tied", "compare", "patching", "steer"],
+    rd.add_argument("--view", choices=["sphere", "plane", "attribution", "heads", "closest", "confidence", "norms", "token-norms",
+                                       "roundtrip", "tied", "compare", "patching", "head-patching", "steer"],
                     default="sphere", help="sphere: the 3-D view (default); plane: the article's plane of two --tokens; "
                     "compare: the angle and logit difference of --prompt and --compare; patching: the heatmap of "
                     "patching --prompt (clean) into --compare (corrupt) for the two --tokens; steer: the model's answer "
-                    "as α grows (--steer-*); or a lesson's plot or table alone")
+                    "as α grows (--steer-*); heads: what one --head reads and writes; or a lesson's plot or table alone")
+    rd.add_argument("--head", default=None, metavar="BLOCK.HEAD",
+                    help="with --view heads: the head, e.g. 24.3 (block 24, head 3)")
     rd.add_argument("--compare", default=None, metavar="PROMPT",
                     help="a second prompt, drawn on the sphere beside the first (and the corrupt prompt of --view patching)")
     rd.add_argument("--prompt", default=None)

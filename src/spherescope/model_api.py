@@ -61,6 +61,19 @@ class TraceResult:
         return (np.array([[t["id"] for t in r] for r in rows], np.int64),
                 np.array([[t["prob"] for t in r] for r in rows], np.float64))
 
+    @property
+    def attention(self) -> np.ndarray | None:
+        """(L, H, T) every block's heads' weights from the followed position (trace with
+        attention=True), else None."""
+        rows = [row.get("attention") for row in self.data["layers"][1:]]
+        return None if any(r is None for r in rows) else np.array(rows, np.float64)
+
+    @property
+    def head(self) -> dict | None:
+        """The chosen head's reads, write and what it raises and lowers (trace with
+        head="24.3"), as the command line's JSON gives them."""
+        return self.data.get("head")
+
     def _plane(self, key: str) -> np.ndarray | None:
         if "plane_tokens" not in self.data:
             return None
@@ -148,6 +161,13 @@ class PatchResult:
         return np.array(self.data["matrix"], np.float64)
 
     @property
+    def heads_matrix(self) -> np.ndarray | None:
+        """(L, H) recovery of each head patched at the last position (patch with
+        heads=True; row b - 1 is block b), else None."""
+        m = self.data.get("heads_matrix")
+        return None if m is None else np.array(m, np.float64)
+
+    @property
     def clean_diff(self) -> float:
         return float(self.data["clean_diff"])
 
@@ -233,28 +253,33 @@ class Model:
         return resolve_token(self.loaded, text, "token")
 
     def trace(self, prompt: str, position: int = -1, tokens: str | None = None, attribute: str | None = None,
-              contrast: str | None = None, steer: dict | None = None, top_k: int = 10) -> TraceResult:
+              contrast: str | None = None, steer: dict | None = None, top_k: int = 10, attention: bool = False,
+              head: str | None = None) -> TraceResult:
         """The logit lens and norms at every layer for one position (the last by default);
         with `tokens=" Mary, John"` the plane's coordinates, with `attribute`/`contrast`
         each block's (and head's) direct logit attribution, with `steer=dict(layer=,
-        toward=, alpha=, away=None, position=None)` a steered run."""
+        toward=, alpha=, away=None, position=None)` a steered run; `attention`: every
+        head's weights (.attention); `head="24.3"`: what that head reads and writes (.head)."""
         from spherescope.commands.trace import trace_data
 
         with _LOCK:
             data, trace = trace_data(self.loaded, prompt, position=None if position in (None, -1) else position,
                                      top_k=top_k, tokens=tokens, attribute=attribute, contrast=contrast,
-                                     steer=_steer_args(steer))
+                                     steer=_steer_args(steer), attention=attention, head=head)
         return TraceResult(data, trace.residuals, trace.position, tuple(t.text for t in trace.tokens),
                            trace.next_token.text, float(trace.next_prob))
 
-    def patch(self, clean: str, corrupt: str, target: str, contrast: str, ignore_memory: bool = False) -> PatchResult:
+    def patch(self, clean: str, corrupt: str, target: str, contrast: str, ignore_memory: bool = False,
+              heads: bool = False) -> PatchResult:
         """Activation patching of the clean run into the corrupt one at every layer and
         position: the recovery of logit(target) − logit(contrast). A grid that would not
-        fit in memory or take hours is refused with its estimate, unless `ignore_memory`."""
+        fit in memory or take hours is refused with its estimate, unless `ignore_memory`.
+        `heads`: also each head patched at the last position (.heads_matrix)."""
         from spherescope.commands.patch import patch_data
 
         with _LOCK:
-            return PatchResult(patch_data(self.loaded, clean, corrupt, target, contrast, ignore_memory=ignore_memory))
+            return PatchResult(patch_data(self.loaded, clean, corrupt, target, contrast, ignore_memory=ignore_memory,
+                                          heads=heads))
 
     def steer_sweep(self, prompt: str, layer: int, toward: str, alphas, away: str | None = None,
                     position: int | None = None, target: str | None = None, contrast: str | None = None) -> SteerSweep:

@@ -318,7 +318,11 @@ def test_attribution_in_the_json(tmp_path):
     (["--attribute", " Zqxjw"], "tokens, not one"),
     (["--attribute", " Mary", "--contrast", " Mary"], "the target itself"),
     (["--contrast", " John"], "--contrast needs --attribute"),
-    (["--attribute", " Mary", "--backend", "nnsight"], "needs the direct backend"),
+    (["--attribute", " Mary", "--backend", "nnsight"], "need the direct backend"),
+    (["--head", "24.3", "--backend", "nnsight"], "need the direct backend"),
+    (["--head", "24"], "--head takes BLOCK.HEAD"),
+    (["--head", "31.0"], "Block 31 is out of range"),
+    (["--head", "2.9"], "Head 9 is out of range"),
 ])
 def test_attribution_bad_input_one_line(tiny_dir, args, pattern):
     _one_line_error(run("trace", "--model", str(tiny_dir), "--prompt", "John and Mary", *args), pattern)

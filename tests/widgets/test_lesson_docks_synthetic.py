@@ -28,12 +28,14 @@ def filled(qapp):
     s.attribution_wanted = s.roundtrip.wanted = True
     s.plane_tokens = (s.vocab.token_id(" Mary"), s.vocab.token_id(" John"))
     ctl.run(PROMPT)
+    s.heads.wanted = True  # the Heads tab opened: the block at the current layer's top head
     ctl.compare(SECOND)
     ctl.run_patching()
     ctl.request_steer_sweep(SteerSpec(1, s.plane_tokens[1], s.plane_tokens[0], 5.0))
     assert not errors
     assert s.trace is not None and s.attribution is not None and s.comparison.grid is not None
     assert s.steering.sweep is not None and s.roundtrip.scores is not None and s.roundtrip.fractions
+    assert s.heads.view is not None and s.heads.weights.shape[1] == len(s.tokens)
     return s, ctl
 
 

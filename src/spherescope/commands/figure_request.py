@@ -58,6 +58,7 @@ class FigureRequest:
     compare: str | None = None  # a second prompt (the corrupt one of the patching view)
     steer: dict | None = None  # --view steer: layer, toward, away, alpha (the one marked), position; None: defaults
     alphas: tuple | None = None  # --view steer's α values (None: 21 round values out to 3 x |h|)
+    head: str | None = None  # --view heads: "BLOCK.HEAD", e.g. "24.3"
     size: tuple[int, int] = (1920, 1080)
     style: str | None = None
     transparent: bool = False
@@ -100,7 +101,7 @@ def validate(req: FigureRequest) -> FigureRequest:
     if req.view in NEEDS_TOKENS and req.tokens is None and (req.scene is None or len(req.scene.plane_tokens) < 2):
         raise ValueError(f"--view {req.view} needs two tokens: --tokens ' Mary, John' (or a scene with plane tokens)")
     compare = req.compare if req.compare is not None else (req.scene.compare_prompt if req.scene is not None else "")
-    if req.view in ("compare", "patching") and not (compare and compare.strip()):
+    if req.view in ("compare", "patching", "head-patching") and not (compare and compare.strip()):
         raise ValueError(f"--view {req.view} needs a second prompt: --compare 'the counterfactual prompt'")
     if req.compare is not None and not req.compare.strip():
         raise ValueError("--compare is empty: give the second prompt")
@@ -114,6 +115,7 @@ def validate(req: FigureRequest) -> FigureRequest:
 
         parse_camera(req.camera)  # refused before any load
     _validate_steer(req)
+    _validate_head(req)
     if req.out is not None:
         check_writable(req.out, reading=(*req.reading, req.model if isinstance(req.model, (str, Path)) else None))
     return req
@@ -136,6 +138,22 @@ def parse_alphas(text) -> tuple[float, ...]:
     if not 2 <= len(values) <= 201 or not all(math.isfinite(v) for v in values):
         raise ValueError("--alphas needs 2 to 201 finite numbers")
     return tuple(sorted(set(values)))
+
+
+def _validate_head(req: FigureRequest) -> None:
+    """--view heads draws one block's head: --head BLOCK.HEAD, its block the layer shown."""
+    if req.view != "heads":
+        if req.head is not None:
+            raise ValueError("--head draws --view heads (one attention head): add --view heads")
+        return
+    if req.head is None:
+        raise ValueError("--view heads needs a head: --head 24.3 (block 24, head 3)")
+    from spherescope.core.heads import parse_head
+
+    block, _head = parse_head(req.head)
+    if req.layer is not None and req.layer != block:
+        raise ValueError(f"--layer {req.layer} is not the block of --head {req.head}: drop --layer")
+    req.layer = block
 
 
 def _validate_steer(req: FigureRequest) -> None:

@@ -135,14 +135,21 @@ def _fill(req: FigureRequest, scene, session, ctl, errors: list[str]) -> None:
     apply_view_options(scene, session)
     session.attribution_wanted = req.view == "attribution"
     session.roundtrip.wanted = req.view == "roundtrip"
+    if req.view == "heads":  # asked before the run, so the run records the weights and writes at once
+        from spherescope.core.heads import parse_head
+
+        session.layer, session.heads.head = parse_head(req.head)
+        session.heads.wanted = True
     ctl.run_at(scene.prompt, _position(scene.position, ctx, scene.prompt), quiet=True)
     _check(errors)
     if scene.compare_prompt.strip():
-        if req.view == "patching" and len(session.plane_tokens) < 2:
-            raise PromptError("--view patching needs a target and a contrast: --tokens ' Mary, John'")
+        if req.view in ("patching", "head-patching") and len(session.plane_tokens) < 2:
+            raise PromptError(f"--view {req.view} needs a target and a contrast: --tokens ' Mary, John'")
         ctl.compare(scene.compare_prompt)
         if req.view == "patching":
             ctl.run_patching()
+        elif req.view == "head-patching":
+            ctl.run_head_patching()
     if req.view == "steer":
         spec, mark = _steer_spec(req, ctx, scene, session)
         ctl.request_steer_sweep(spec, req.alphas, mark)
@@ -323,7 +330,7 @@ def cmd_render(args) -> int:
         load_options=load_options(args.device, args.dtype, args.allow_pickle, args.ignore_memory),
         reading=(args.scene,) if args.scene else (), camera=args.camera, whole_path=args.whole_path,
         steer={k: getattr(args, f"steer_{k}") for k in ("layer", "toward", "away", "alpha", "position")},
-        alphas=args.alphas,
+        alphas=args.alphas, head=args.head,
     )
     path, what = make_figure(req)
     print(f"wrote {path}: {what}")

@@ -71,6 +71,9 @@ class Controller(ModelUseCases, RunUseCases, AnalysisUseCases, ComparisonUseCase
             sig.connect(lambda *_: self.request_attribution(), owner=self)
         s.plane_tokens_changed.connect(lambda *_: self.flow.tracing or self._compare_again(), owner=self)
         s.center_cloud_changed.connect(lambda *_: self.request_raw(), owner=self)
+        for sig in (s.heads.wanted_changed, s.heads.head_changed, s.layer_changed, s.plane_tokens_changed,
+                    s.use_contrast_changed):
+            sig.connect(lambda *_: self.request_head(), owner=self)
 
     def notify(self, text: str, is_error: bool = True) -> None:
         """A sentence for the message bar, from any view."""

@@ -4,6 +4,7 @@ embed -> unembed round trip, a steering direction's dose-response)."""
 from __future__ import annotations
 
 from spherescope.jobs import attribution as attribution_jobs
+from spherescope.jobs import heads as head_jobs
 from spherescope.jobs import lessons as lesson_jobs
 from spherescope.jobs import patching as patching_jobs
 from spherescope.jobs.base import JobKind
@@ -13,7 +14,7 @@ from spherescope.jobs.payloads import FractionDone
 class AnalysisUseCases:
     def _attribution_wanted(self) -> bool:
         s = self.s
-        return bool(s.attribution_wanted or s.show_sublayers or s.lens_after_attention)
+        return bool(s.attribution_wanted or s.show_sublayers or s.lens_after_attention or s.heads.wanted)
 
     def request_attribution(self) -> None:
         """Each block's writes and their direct logit attribution for the followed
@@ -30,6 +31,24 @@ class AnalysisUseCases:
     def _on_attribution(self, result) -> None:
         if self.s.trace is not None:
             self.s.set_attribution(*result)
+
+    def request_head(self) -> None:
+        """The Heads view's head of the block at the current layer, at the followed
+        position: what it reads, writes and says (its term: against the plane's pair)."""
+        s = self.s
+        if not s.heads.wanted or s.trace is None or self.flow.tracing or not 1 <= s.layer <= s.trace.num_layers:
+            return
+        target = int(s.plane_tokens[0]) if s.plane_tokens else None
+        contrast = int(s.plane_tokens[1]) if target is not None and s.use_contrast and len(s.plane_tokens) > 1 else None
+        self.runner.submit(JobKind.HEAD, head_jobs.head, s.followed(), s.layer, s.heads.head, target, contrast,
+                           depends=(JobKind.LOAD, JobKind.TRACE), on_done=self._on_head,
+                           on_failed=self._on_side_failed)
+
+    def _on_head(self, result) -> None:
+        layer, _head, weights, view = result
+        if self.s.trace is not None and layer == self.s.layer:
+            self.s.heads.weights = weights
+            self.s.heads.view = view
 
     def request_roundtrip(self) -> None:
         s = self.s

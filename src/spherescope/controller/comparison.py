@@ -17,6 +17,7 @@ class ComparisonUseCases:
         s = self.s
         s.comparison.prompt = prompt or ""
         s.comparison.grid = None
+        s.comparison.head_grid = None
         s.comparison.diffs = None
         if not s.comparison.prompt.strip():
             s.comparison.trace = None
@@ -66,11 +67,53 @@ class ComparisonUseCases:
                            depends=(JobKind.LOAD,), on_partial=self._on_patch_row, on_done=self._on_patched_grid,
                            on_failed=self._on_patch_failed, on_cancelled=self._on_patch_stopped)
 
+    def run_head_patching(self) -> None:
+        """Each head's output at the last position patched from the prompt on screen
+        (clean) into the second (corrupt): a blocks x heads grid, row by row."""
+        s = self.s
+        if not s.prompt or not s.comparison.prompt.strip() or len(s.plane_tokens) < 2:
+            self.message.emit("Patching heads needs two prompts and the plane's two tokens (target and contrast).",
+                              True)
+            return
+        s.comparison.heads_running = True
+        self.status.emit("Patching every head at the last position…")
+        self.runner.submit(JobKind.HEAD_PATCH, patching_jobs.head_patch, s.prompt, s.comparison.prompt,
+                           int(s.plane_tokens[0]), int(s.plane_tokens[1]), depends=(JobKind.LOAD,),
+                           on_partial=self._on_head_row, on_done=self._on_head_grid,
+                           on_failed=self._on_patch_failed, on_cancelled=self._on_patch_stopped)
+
     def cancel_patching(self) -> None:
-        if self.s.comparison.running:
+        c = self.s.comparison
+        if c.running or c.heads_running:
             self.runner.cancel(JobKind.PATCH)
+            self.runner.cancel(JobKind.HEAD_PATCH)
             self._on_patch_stopped()
             self.status.emit("Patching cancelled; the rows done are kept.")
+
+    def _on_head_row(self, payload) -> None:
+        c = self.s.comparison
+        match payload:
+            case PatchStarted(grid):
+                c.head_grid = grid
+            case PatchRow(block, row) if c.head_grid is not None:
+                matrix = c.head_grid.matrix.copy()
+                matrix[block] = row
+                c.head_grid = dataclasses.replace(c.head_grid, matrix=matrix)
+
+    def _on_head_grid(self, grid) -> None:
+        self.s.comparison.head_grid = grid
+        self.s.comparison.heads_running = False
+        self.status.emit(f"Patched {grid.matrix.size} heads at the last position")
+
+    def show_patched_head(self, block: int, head: int) -> None:
+        """One head's patched run (1-based block) as the second path on the sphere."""
+        s = self.s
+        if not s.prompt or not s.comparison.prompt.strip():
+            return
+        self.runner.submit(JobKind.PATCHED, patching_jobs.patched_head, s.prompt, s.comparison.prompt, block, head,
+                           s.top_k, depends=(JobKind.LOAD,),
+                           on_done=lambda tr: self._show_compare(tr, f"head {block}.{head} patched"),
+                           on_failed=self._on_side_failed)
 
     def _on_patch_row(self, payload) -> None:
         s = self.s
@@ -91,11 +134,12 @@ class ComparisonUseCases:
                          f"the corrupt one {grid.corrupt_diff:+.2f}")
 
     def _on_patch_failed(self, message: str) -> None:
-        self.s.comparison.running = False
+        self._on_patch_stopped()
         self.message.emit(message, True)
 
     def _on_patch_stopped(self) -> None:
         self.s.comparison.running = False
+        self.s.comparison.heads_running = False
 
     def show_patched(self, layer: int, position: int) -> None:
         """One cell's patched run as the second path on the sphere, with its lens."""

@@ -30,7 +30,7 @@ class RunUseCases:
         self.status.emit("Tracing…" if not self.flow.loading else "Waiting for the model to load…")
         # With attribution wanted, the run records the blocks' writes too: one pass, not two.
         self.runner.submit(JobKind.TRACE, trace_jobs.trace, prompt, s.position, s.top_k, s.steering.spec,
-                           self._attribution_wanted(), depends=(JobKind.LOAD,),
+                           self._attribution_wanted(), s.heads.wanted, depends=(JobKind.LOAD,),
                            on_partial=None if quiet else self._on_trace_partial,
                            on_done=self._on_quiet_trace if quiet else self._on_traced,
                            on_failed=self._on_trace_failed)
@@ -101,6 +101,7 @@ class RunUseCases:
             s.layer = max(0, min(layer, s.available_layers() - 1))
         self._request_lessons(trace.position)
         self.request_attribution()
+        self.request_head()
         self._compare_again()
         steered = " (steered)" if result.steer is not None else ""
         self.status.emit(f"Next token {trace.next_token.text!r} (p = {trace.next_prob:.2f}){steered}")
@@ -125,6 +126,7 @@ class RunUseCases:
         if pos not in s.lessons_by_position:
             self._request_lessons(pos)
         self.request_attribution()
+        self.request_head()
 
     def _request_lessons(self, pos: int) -> None:
         self.runner.submit(JobKind.LESSONS, lesson_jobs.lessons, pos, depends=(JobKind.LOAD, JobKind.TRACE),

@@ -13,26 +13,15 @@ def attribute(ctx: Context, report: Report, position: int, target: int, contrast
     The last trace is traced again with its sublayers when it was run without them (one
     more forward pass, announced as a Progress partial); the residuals are the same."""
     from spherescope.models.attribution import attribute_trace
-    from spherescope.models.trace import trace_prompt
 
     model = current_model(ctx, report)
-    tr = ctx.trace
-    if tr is None:
+    if ctx.trace is None:
         raise PromptError("Run a prompt first: attribution reads its trace.")
-    if not 0 <= position < tr.residuals.shape[1]:
-        raise PromptError(f"Position {position} is out of range: the prompt has {tr.residuals.shape[1]} tokens.")
+    from spherescope.jobs.heads import retrace_with_writes
+    from spherescope.models.trace import lens_tops
+
     with MODEL_LOCK:
-        if tr.sublayers is None or tr.sublayers.index(position) is None:
-            from spherescope.models.patching import steering
-
-            report.progress("Tracing attention and MLP writes", None)
-            with steering(model, ctx.trace_steer, len(tr.tokens)):  # the same run: steered as it was
-                tr = trace_prompt(model, "", position=position, top_k=len(tr.lens[0].ids), tokens=tr.tokens,
-                                  cancel=report.cancelled, sublayers=True)
-            ctx.trace = tr
-        report.check()
-        from spherescope.models.trace import lens_tops
-
+        tr = retrace_with_writes(ctx, report, model, position)
         k = tr.sublayers.index(position)
         after_attention = tr.residuals[:-1, position] + tr.sublayers.attn[:, k]
         mid_lens = lens_tops(model, after_attention, len(tr.lens[0].ids))

@@ -45,10 +45,12 @@ class JobKind(str, enum.Enum):
     ATTRIBUTE = "attribute"  # the blocks' attention and MLP writes, and their direct logit attribution
     COMPARE = "compare"  # a second prompt's trace, drawn beside the first
     PATCH = "patch"  # activation patching: every (layer, position) of a clean run into a corrupt one
-    PATCHED = "patched"  # one patched run, to draw on the sphere
+    PATCHED = "patched"  # one patched run (a residual or a head), to draw on the sphere
+    HEAD_PATCH = "head_patch"  # per-head patching: every (block, head) at the last position
     RAW = "raw"  # the vocabulary's uncentred directions, when the cloud is shown uncentred
     FRACTIONS = "fractions"  # how many tokens' round trips return themselves
     STEER_SWEEP = "steer_sweep"  # the model's answer at each α of one steering direction
+    HEAD = "head"  # one attention head at the followed position: what it reads, writes and says
 
 
 @dataclass

@@ -36,6 +36,33 @@ def patched(ctx: Context, report: Report, clean: str, corrupt: str, layer: int, 
         return patched_trace(model, clean_trace, corrupt_trace, layer, position, top_k)
 
 
+def head_patch(ctx: Context, report: Report, clean: str, corrupt: str, target: int, contrast: int):
+    """The per-head recovery grid (core.patching.HeadGrid); partial results: PatchStarted
+    (no rows), then a PatchRow as each block's row finishes (row 0: block 1)."""
+    from spherescope.models.head_patching import head_patch_grid
+    from spherescope.models.trace import trace_prompt
+
+    model = current_model(ctx, report)
+    with MODEL_LOCK:
+        clean_trace = trace_prompt(model, clean, cancel=report.cancelled)
+        corrupt_trace = trace_prompt(model, corrupt, cancel=report.cancelled)
+        return head_patch_grid(model, clean_trace, corrupt_trace, target, contrast, cancel=report.cancelled,
+                               on_start=lambda grid: report.partial(PatchStarted(grid)),
+                               on_row=lambda block, row: report.partial(PatchRow(block, row)))
+
+
+def patched_head(ctx: Context, report: Report, clean: str, corrupt: str, block: int, head: int, top_k: int):
+    """The corrupt prompt's trace with one head's clean output put in at the last position."""
+    from spherescope.models.head_patching import patched_head_trace
+    from spherescope.models.trace import trace_prompt
+
+    model = current_model(ctx, report)
+    with MODEL_LOCK:
+        clean_trace = trace_prompt(model, clean, cancel=report.cancelled)
+        corrupt_trace = trace_prompt(model, corrupt, cancel=report.cancelled)
+        return patched_head_trace(model, clean_trace, corrupt_trace, block, head, top_k)
+
+
 def steer_sweep(ctx: Context, report: Report, prompt: str, spec, position: int, alphas=None, mark: bool = True):
     """The dose-response of `spec` (core.patching.SteerCurve) at the followed position:
     `alphas`, or round values out to 3 x |h| at the steering layer of the unsteered run;

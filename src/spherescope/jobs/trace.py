@@ -30,12 +30,13 @@ def current_model(ctx: Context, report: Report):
 
 
 def trace(ctx: Context, report: Report, prompt: str, position: int, top_k: int, steer=None,
-          sublayers: bool = False) -> Traced:
+          sublayers: bool = False, attention: bool = False) -> Traced:
     """Partial results: TraceTokens first, then a TraceFrame (every position's residual)
     as each layer is computed, so the window can draw the path growing.
     `steer` (core.patching.SteerSpec): the run with a direction added (models.patching).
     `sublayers`: record each block's attention and MLP writes in the same pass, when a
-    view will ask for attribution (it would otherwise trace the prompt a second time)."""
+    view will ask for attribution (it would otherwise trace the prompt a second time);
+    `attention`, every head's weights from the followed position (the Heads view)."""
     from spherescope.models.patching import steering
     from spherescope.models.trace import tokenize, trace_prompt
 
@@ -48,7 +49,8 @@ def trace(ctx: Context, report: Report, prompt: str, position: int, top_k: int, 
         with steering(model, steer, len(tokens)):
             result = trace_prompt(model, prompt, position=pos, top_k=top_k, tokens=tokens,
                                   on_layer=lambda f: report.partial(TraceFrame(f.layer, f.residual, f.norms)),
-                                  cancel=report.cancelled, sublayers=sublayers)
+                                  cancel=report.cancelled, sublayers=sublayers,
+                                  attention=attention)
     ctx.trace, ctx.trace_job, ctx.trace_steer = result, report.job, steer
     seconds = time.perf_counter() - t0
     # A run's temporaries (the lens's logits, the forward's activations) are freed by

@@ -110,6 +110,28 @@ def head_patch_grid(loaded: LoadedModel, clean: Trace, corrupt: Trace, target: i
     return HeadGrid(matrix, clean_diff, corrupt_diff, int(target), int(contrast))
 
 
+@torch.no_grad()
+def patched_head_trace(loaded: LoadedModel, clean: Trace, corrupt: Trace, block: int, head: int,
+                       top_k: int = 10) -> Trace:
+    """The corrupt prompt's trace with block `block`'s (1-based) head `head` given its
+    clean output at the last position: what one cell of the head grid did."""
+    from spherescope.models.patching import _ids, _last_logits
+    from spherescope.models.trace import trace_prompt
+
+    n_blocks, n_heads = loaded.info.num_layers, _n_heads(loaded)
+    if len(clean.tokens) != len(corrupt.tokens):
+        raise PromptError("Patching needs prompts of equal length, token for token.")
+    if not 1 <= block <= n_blocks or not 0 <= head < n_heads:
+        raise PromptError(f"Head {block}.{head} is out of range: blocks 1..{n_blocks}, heads 0..{n_heads - 1}.")
+    projs = output_projections(loaded)
+    with _ReadHeads(projs) as read:
+        _last_logits(loaded, _ids(loaded, clean.tokens))
+        zc = read.taken()
+    hd = zc.shape[1] // n_heads
+    with _PutHeads(projs[block - 1], [head], torch.from_numpy(np.ascontiguousarray(zc[block - 1])), hd):
+        return trace_prompt(loaded, "", top_k=top_k, tokens=corrupt.tokens)
+
+
 class _ReadHeads:
     """Pre-hooks that keep every block's heads' outputs at the last position of the
     first batch row: `taken()` gives them as (L, H x head_dim) and starts afresh."""

@@ -54,6 +54,7 @@ class ViewBinding:
         s.steering.traced_changed.connect(lambda *_: self.on_overlay(), owner=view)
         s.show_sublayers_changed.connect(lambda *_: (self.on_sublayers(), self.on_overlay()), owner=view)
         s.highlight_changed.connect(self.on_highlight, owner=view)
+        s.heads.view_changed.connect(lambda *_: self.on_labels(), owner=view)
         s.style_changed.connect(self.on_style, owner=view)
         s.alpha_changed.connect(lambda *_: self.on_alpha(), owner=view)
         s.center_cloud_changed.connect(lambda *_: self.on_basis(), owner=view)
@@ -205,7 +206,7 @@ class ViewBinding:
         the plane's tokens, a highlighted token, and the prompt's tokens (labelled, dots
         only, or hidden: session.prompt_labels). Only the lens's change with the layer;
         the others are made once per prompt, plane and style (_fixed_labels)."""
-        groups: dict[str, list] = {"lens": [], "plane": [], "highlight": [], "prompt": []}
+        groups: dict[str, list] = {"lens": [], "plane": [], "highlight": [], "head": [], "prompt": []}
         dots, dot_colors = [], []
         vocab, cloud, s = self.s.vocab, self._cloud, self.s
         if vocab is not None and cloud is not None:
@@ -231,12 +232,28 @@ class ViewBinding:
             if 0 <= self._highlight < len(cloud.points):
                 hl = (*st.marker_label_color[:3], 255)
                 add("highlight", self._highlight, None if self._highlight in shown else _show(vocab.texts[self._highlight]), hl)
+            head = self._head_write()
+            if head is not None:
+                pt, label = head
+                rgba = (*st.marker_label_color[:3], 255)
+                dots.append(pt)
+                dot_colors.append(rgba)
+                groups["head"].append((pt, label, rgba))
             for i, label, rgba in [e for e in fixed["prompt"] if e[0] not in shown][:MAX_PROMPT_LABELS]:
                 add("prompt", i, label, rgba)
         colors = np.array(dot_colors, np.float32).reshape(-1, 4) / 255
         self.view.set_highlights(np.array(dots, np.float32).reshape(-1, 3), colors)
         for group, labels in groups.items():
             self.view.set_labels(labels, group)
+
+    def _head_write(self):
+        """(point, label) of the Heads view's head's write as a direction on the sphere,
+        while that view is open; None otherwise."""
+        hv, basis = self.s.heads.view, self.s.basis
+        if hv is None or not self.s.heads.wanted or basis is None or hv.norm == 0:
+            return None
+        p = project(hv.write[None].astype(np.float32), basis)
+        return p.points[0], f"head {hv.layer}.{hv.head} writes (|w| {hv.norm:.0f})"
 
     def _fixed_labels(self) -> dict[str, list]:
         """The plane's and the prompt's (token id, label, colour): the same at every layer."""

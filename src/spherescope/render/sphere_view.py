@@ -27,7 +27,7 @@ from spherescope.render.warm_up import WarmUp
 
 # The keys that step through layers and play, wherever the focus is (the 3-D view
 # passes them on; the main window maps them to the layer controls).
-LABEL_GROUPS = ("marker", "axes", "lens", "plane", "highlight", "prompt")  # drawing priority, highest first
+LABEL_GROUPS = ("marker", "axes", "lens", "plane", "highlight", "head", "prompt")  # drawing priority, highest first
 LAYER_KEYS = {Qt.Key.Key_Left: "previous", Qt.Key.Key_Right: "next", Qt.Key.Key_Space: "play"}
 
 
@@ -236,7 +236,7 @@ class SphereScene(StaticLayerPainting, WarmUp, OffscreenRendering):
 
     def label_texts(self) -> list[str]:
         """Texts of the token labels that are set (the prompt's may be decluttered on screen)."""
-        return [t for g in ("lens", "plane", "highlight", "prompt") for t in self.labels.texts(g)]
+        return [t for g in ("lens", "plane", "highlight", "head", "prompt") for t in self.labels.texts(g)]
 
     def projectionMatrix(self, region, viewport):
         """pyqtgraph's frustum, with the field of view applied to the *smaller* side, so

@@ -118,6 +118,23 @@ def _patching(s: Session):
     return cols, rows
 
 
+def _heads(s: Session):
+    """The block's every head's attention from the followed position."""
+    w, hv = s.heads.weights, s.heads.view
+    if w is None or hv is None:
+        return [], []
+    return ["block", "head", "position", "token", "weight"], [
+        [hv.layer, h, p, s.tokens[p].text, float(w[h, p])] for h in range(w.shape[0]) for p in range(w.shape[1])]
+
+
+def _head_patching(s: Session):
+    g = s.comparison.head_grid
+    if g is None:
+        return [], []
+    return ["block", "head", "recovery"], [[b + 1, h, None if math.isnan(v) else float(v)]
+                                           for b, row in enumerate(g.matrix) for h, v in enumerate(row)]
+
+
 def _token_norms(s: Session):
     st, vocab = s.model_stats, s.vocab
     if st is None or vocab is None:
@@ -144,7 +161,8 @@ def steer_rows(curve) -> tuple[list[str], list[list]]:
 
 
 _TABLES = {"sphere": _path_rows, "plane": _plane, "attribution": _attribution, "norms": _norms, "closest": _closest,
-           "confidence": _confidence, "patching": _patching, "token-norms": _token_norms, "compare": _compare}
+           "confidence": _confidence, "patching": _patching, "token-norms": _token_norms, "compare": _compare,
+           "heads": _heads, "head-patching": _head_patching}
 VIEWS_WITH_DATA = (*_TABLES, "steer")
 
 

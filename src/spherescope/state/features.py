@@ -27,6 +27,8 @@ class Comparison(Evented):
     diffs = EventedField(None, computed=True)  # (first, second) lens logit differences per layer, at each last position
     grid = EventedField(None, computed=True)  # core.patching.PatchGrid, filling in row by row
     running = EventedField(False, computed=True)  # a patching grid is being computed
+    head_grid = EventedField(None, computed=True)  # core.patching.HeadGrid: each head patched at the last position
+    heads_running = EventedField(False, computed=True)  # a head grid is being computed
 
 
 class Steering(Evented):
@@ -37,4 +39,13 @@ class Steering(Evented):
     sweep = EventedField(None, computed=True)  # core.patching.SteerCurve: the α sweep asked for
 
 
-FEATURES = {"roundtrip": RoundTrip, "comparison": Comparison, "steering": Steering}
+class Heads(Evented):
+    """One attention head of the block at the current layer: what it reads and writes."""
+
+    head = EventedField(-1)  # the head shown (-1: the block's head with the largest attribution term)
+    wanted = EventedField(False)  # the Heads view is open: compute it
+    view = EventedField(None, computed=True)  # core.heads.HeadView of (layer, head) at the followed position
+    weights = EventedField(None, computed=True)  # (H, T) the block's every head's weights from the followed position
+
+
+FEATURES = {"roundtrip": RoundTrip, "comparison": Comparison, "steering": Steering, "heads": Heads}

@@ -19,7 +19,7 @@ from spherescope.core.projection import Basis, Projected, project, token_plane_b
 from spherescope.core.trajectory import LensTop, Token, Trace
 from spherescope.core.vocab import Vocab, check_token_ids
 from spherescope.state.events import Evented, EventedField, Signal
-from spherescope.state.features import FEATURES, Comparison, RoundTrip, Steering
+from spherescope.state.features import FEATURES, Comparison, Heads, RoundTrip, Steering
 
 BASIS_KINDS = ("unembedding-pca", "token-plane", "trajectory-pca")
 
@@ -71,6 +71,7 @@ class Session(Evented):
         self.roundtrip = RoundTrip()
         self.comparison = Comparison()
         self.steering = Steering()
+        self.heads = Heads()
         self.trace: Trace | None = None
         self.partial: list[np.ndarray] = []  # (T, d) per layer while a run streams in
         self.partial_norms: list[np.ndarray] = []  # (T,) per layer: the worker's lengths of those rows
@@ -120,6 +121,7 @@ class Session(Evented):
         self.comparison.trace = None
         self.comparison.label = ""
         self.comparison.grid = None
+        self.comparison.head_grid = None
         self.steering.sweep = None
 
     def set_attribution(self, sublayers, attribution, mid_lens) -> None:
@@ -142,6 +144,8 @@ class Session(Evented):
         self.sublayers = None
         self.attribution = None
         self.mid_lens = None
+        self.heads.view = None
+        self.heads.weights = None
         self.lens_by_position = {}
         self.lessons_by_position = {}
         self.tokens = tokens

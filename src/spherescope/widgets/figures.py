@@ -27,9 +27,9 @@ from spherescope.render.styles import STYLES
 from spherescope.widgets.lessons import LESSONS
 
 # `--view` names -> lesson dock keys; "sphere" is the 3-D view (render.figure).
-LESSON_VIEWS = {"plane": "plane", "attribution": "attribution", "closest": "closest", "confidence": "confidence", "norms": "norms",
+LESSON_VIEWS = {"plane": "plane", "attribution": "attribution", "heads": "heads", "closest": "closest", "confidence": "confidence", "norms": "norms",
                 "token-norms": "token_norms", "roundtrip": "roundtrip", "tied": "tied", "compare": "compare",
-                "patching": "compare"}
+                "patching": "compare", "head-patching": "compare"}
 VIEWS = ("sphere", *LESSON_VIEWS, "steer")
 NEEDS_TOKENS = ("plane",)  # views drawn in the plane of two chosen tokens (attribution: one at least)
 
@@ -47,8 +47,10 @@ def view_for_dock(key: str, session=None) -> str | None:
 def _extra_line(view: str, session, steer=None) -> str:
     if view == "steer" and steer is not None:
         return _steer_line(steer)
-    if view in ("compare", "patching"):
+    if view in ("compare", "patching", "head-patching"):
         return second_line(session)  # the figure names the prompt it compares with
+    if view == "heads" and session.heads.view is not None:
+        return head_line(session)
     if view == "plane":
         plane, _ = session.plane_path()
         if plane is not None and len(plane.kept):
@@ -57,6 +59,16 @@ def _extra_line(view: str, session, steer=None) -> str:
             return (f"{plane.angle[i]:.1f}° from {first} in the plane, which keeps {100 * plane.kept[i]:.0f}% of |h|; "
                     f"h itself is {plane.true_angle[i]:.0f}° from {first} (cos {plane.cos_first[i]:.2f})")
     return ""
+
+
+def head_line(session) -> str:
+    """What the head reads and what its write does to the logits, in one line."""
+    hv, texts, tokens = session.heads.view, session.vocab.texts, session.tokens
+    reads = ", ".join(f"{quoted(tokens[p].text)} {100 * w:.0f}%" for p, w in hv.reads(2))
+    lowers = ", ".join(f"{quoted(texts[i])} {v:+.2f}" for i, v in hv.lowers[:2])
+    raises = ", ".join(f"{quoted(texts[i])} {v:+.2f}" for i, v in hv.says[:2])
+    term = f"; term {hv.dla:+.2f}" if hv.dla is not None else ""
+    return f"Block {hv.layer} head {hv.head} reads {reads}; its write raises {raises}, lowers {lowers}{term}"
 
 
 def _steer_line(curve) -> str:
@@ -140,6 +152,11 @@ def figure_problem(session, view: str, steer=None) -> str | None:
     if view == "attribution" and session.attribution is None:
         return ("What moved it is computed while its tab is open: open the tab, let it fill, then export"
                 if len(session.plane_tokens) else "What moved it needs a token to explain: set the plane's tokens")
+    if view == "heads" and session.heads.view is None:
+        return ("the Heads view is computed while its tab is open, for a block (a layer from 1): open it, let it "
+                "fill, then export")
+    if view == "head-patching" and session.comparison.head_grid is None:
+        return "the head-patching view needs a head grid: press Patch heads on two prompts first"
     if view == "patching" and session.comparison.grid is None:
         return "the patching view needs a patching grid: run patching on two prompts first"
     if view == "compare" and session.comparison.trace is None:

@@ -31,7 +31,8 @@ class WindowAssembly:
         self._tab_tooltips()
         # Docks whose numbers are computed only once someone looks at them.
         for key, (state, wanted) in (("roundtrip", (self.session.roundtrip, "wanted")),
-                                     ("attribution", (self.session, "attribution_wanted"))):
+                                     ("attribution", (self.session, "attribution_wanted")),
+                                     ("heads", (self.session.heads, "wanted"))):
             self.docks[key].visibilityChanged.connect(
                 lambda visible, st=state, w=wanted: visible and setattr(st, w, True))
         self._build_menus()

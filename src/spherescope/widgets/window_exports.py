@@ -198,7 +198,8 @@ class WindowExports:
 
     DATA_VIEWS = (("sphere", "Trajectory (norms and lens)"), ("plane", "Token plane"), ("attribution", "What moved it"),
                   ("norms", "Norms (every position)"), ("closest", "Closest?"), ("confidence", "Confidence (α curve)"),
-                  ("patching", "Patching grid"), ("compare", "Compare (logit differences)"),
+                  ("heads", "Heads (the block's attention)"), ("patching", "Patching grid"),
+                  ("head-patching", "Head patching grid"), ("compare", "Compare (logit differences)"),
                   ("token-norms", "Token norms"), ("steer", "Steer (α curve)"))
 
     def _export_data_dialog(self, view: str) -> None:

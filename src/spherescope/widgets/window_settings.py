@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings
 
-SETTINGS_VERSION = 2  # bump when docks change, so an old saved layout is not forced on new docks
+SETTINGS_VERSION = 3  # bump when docks change, so an old saved layout is not forced on new docks
 
 
 def remembered_model(settings: QSettings) -> str:

@@ -11,6 +11,7 @@ from spherescope.widgets.lessons.attribution import AttributionDock
 from spherescope.widgets.lessons.closest import ClosestDock
 from spherescope.widgets.lessons.compare import CompareDock
 from spherescope.widgets.lessons.confidence import ConfidenceDock
+from spherescope.widgets.lessons.heads import HeadsDock
 from spherescope.widgets.lessons.norms import NormsDock
 from spherescope.widgets.lessons.plane import PlaneDock
 from spherescope.widgets.lessons.roundtrip import RoundTripDock
@@ -23,6 +24,7 @@ LESSONS = (
     ("closest", ClosestDock, "Closest?"),
     ("plane", PlaneDock, "Token plane"),
     ("attribution", AttributionDock, "What moved it"),
+    ("heads", HeadsDock, "Heads"),
     ("confidence", ConfidenceDock, "Confidence"),
     ("norms", NormsDock, "Norms"),
     ("token_norms", TokenNormsDock, "Token norms"),
@@ -36,6 +38,7 @@ HEADINGS = {
     "closest": "Closest by which measure? The logit against cosine and distance",
     "plane": "The plane of two tokens: the path as the article draws it",
     "attribution": "What moved it: each block's attention and MLP writes",
+    "heads": "Heads: what one attention head reads and writes",
     "confidence": "Length is confidence: scale the vector the head sees",
     "norms": "Residual norms through the layers, every position",
     "token_norms": "Token norms: the lengths of the vocabulary's directions",

@@ -57,6 +57,10 @@ class CompareDock(LazyRefresh, LessonDock):
         self.swap.clicked.connect(self.swap_tokens)
         self.go = QPushButton("Compare")
         self.go.clicked.connect(self.compare)
+        self.heads_button = QPushButton("Patch heads")
+        self.heads_button.setToolTip("Copy each head's output at the last position from the first run into the second: "
+                                     "a blocks x heads grid")
+        self.heads_button.clicked.connect(lambda: controller.run_head_patching() if controller else None)
         self.patch_button = QPushButton("Run patching")
         self.patch_button.setObjectName("patchButton")
         self.patch_button.clicked.connect(lambda: controller.run_patching() if controller else None)
@@ -101,6 +105,10 @@ class CompareDock(LazyRefresh, LessonDock):
         self.heat_plot.addItem(self.cell, ignoreBounds=True)
         self.heat_plot.scene().sigMouseClicked.connect(self._on_click)
         self.heat_plot.scene().sigMouseMoved.connect(self._on_move)
+        from spherescope.widgets.lessons.head_grid import HeadGridPlot
+
+        self.head_grid = HeadGridPlot(th, lambda b, h: self.controller.show_patched_head(b, h)
+                                      if self.controller is not None else None)
         self.readout = QLabel("")
         self.readout.setObjectName("patchReadout")
         self.readout.setWordWrap(True)
@@ -112,6 +120,7 @@ class CompareDock(LazyRefresh, LessonDock):
         row.addWidget(self.swap)
         row.addWidget(self.go)
         row.addWidget(self.patch_button)
+        row.addWidget(self.heads_button)
         row.addWidget(self.cancel_button)
         left = QVBoxLayout()
         left.addWidget(self.angle_plot, 1)
@@ -119,6 +128,7 @@ class CompareDock(LazyRefresh, LessonDock):
         plots = QHBoxLayout()
         plots.addLayout(left, 2)
         plots.addWidget(self.heat_plot, 3)
+        plots.addWidget(self.head_grid.plot, 2)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addWidget(caption(
@@ -133,7 +143,8 @@ class CompareDock(LazyRefresh, LessonDock):
     def _listen(self, session) -> None:
         for sig in (session.comparison.trace_changed, session.trace_finished, session.comparison.grid_changed,
                     session.position_changed, session.comparison.diffs_changed, session.comparison.running_changed,
-                    session.plane_tokens_changed):
+                    session.plane_tokens_changed, session.comparison.head_grid_changed,
+                    session.comparison.heads_running_changed):
             sig.connect(self.request_refresh)
         session.comparison.prompt_changed.connect(lambda p: self.second.text() != p and self.second.setText(p), owner=self)
 
@@ -188,6 +199,9 @@ class CompareDock(LazyRefresh, LessonDock):
             self.diff_first.setData([], [])
             self.diff_second.setData([], [])
         self._draw_grid()
+        heads = self.head_grid.show(s.comparison.head_grid, s.vocab, s.comparison.heads_running)
+        if heads:
+            self.readout.setText(f"{self.readout.text()} {heads}")
 
     def _tokens_text(self) -> str:
         s = self.s
@@ -270,6 +284,9 @@ class CompareDock(LazyRefresh, LessonDock):
         if view == "patching":
             self.heat_plot.setParent(None)
             return self.heat_plot
+        if view == "head-patching":
+            self.head_grid.plot.setParent(None)
+            return self.head_grid.plot
         from spherescope.render.plots import composite
 
         # Side by side: stacked, a 16:9 slide left each plot too flat to read.
