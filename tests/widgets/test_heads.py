@@ -47,3 +47,17 @@ def test_patch_heads_fills_a_blocks_by_heads_grid(qtbot, window):
     assert m.shape == (30, 9) and np.isfinite(m).all()
     assert np.unravel_index(int(np.argmax(m)), m.shape) == (23, 3), "block 24 head 3 recovers most"
     assert "block 24 head 3 recovers most" in dock.readout.text()
+
+
+def test_a_top_head_in_what_moved_it_opens_in_heads(qtbot, window):
+    type_and_run(qtbot, window)
+    s = window.session
+    window.docks["attribution"].raise_()
+    qtbot.waitUntil(lambda: s.attribution is not None, timeout=RUN_TIMEOUT)
+    s.layer = 24
+    adock = window.lessons["attribution"][0]
+    qtbot.waitUntil(lambda: 'href="head:24.3"' in adock.readout.text(), timeout=RUN_TIMEOUT)
+    adock.readout.linkActivated.emit("head:24.0")  # what a click on the link sends
+    qtbot.waitUntil(lambda: s.heads.view is not None and (s.heads.view.layer, s.heads.view.head) == (24, 0),
+                    timeout=RUN_TIMEOUT)
+    assert window.lessons["heads"][0].isVisible()

@@ -31,9 +31,11 @@ def filled(qapp):
     s.heads.wanted = True  # the Heads tab opened: the block at the current layer's top head
     ctl.compare(SECOND)
     ctl.run_patching()
+    ctl.run_head_patching()
     ctl.request_steer_sweep(SteerSpec(1, s.plane_tokens[1], s.plane_tokens[0], 5.0))
     assert not errors
     assert s.trace is not None and s.attribution is not None and s.comparison.grid is not None
+    assert s.comparison.head_grid is not None and s.comparison.head_grid.matrix.shape == (3, 4)
     assert s.steering.sweep is not None and s.roundtrip.scores is not None and s.roundtrip.fractions
     assert s.heads.view is not None and s.heads.weights.shape[1] == len(s.tokens)
     return s, ctl

@@ -89,6 +89,12 @@ class MainWindow(WindowAssembly, WindowChrome, WindowScenes, WindowSettings, Win
         s.basis_kind = "token-plane"
         self.view.look_down_on_plane()
 
+    def show_head(self, layer: int, head: int) -> None:
+        """One head in the Heads view (a top head clicked in What moved it)."""
+        self.session.layer = layer
+        self.session.heads.head = head
+        self.docks["heads"].raise_()
+
     def about_text(self) -> str:
         import platform
         import sys

@@ -123,6 +123,8 @@ class WindowAssembly:
         dock.visibilityChanged.connect(widget.catch_up)
         if key == "plane":
             widget.look_down_requested.connect(self.look_down_on_plane)
+        if key == "attribution":
+            widget.head_requested.connect(self.show_head)
         old = dock.widget()
         dock.setWidget(widget)
         if old is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from spherescope.core.text import quoted
@@ -18,6 +18,8 @@ BAR = 0.38  # each bar's width: attention left of the layer, MLP right
 
 
 class AttributionDock(LazyRefresh, LessonDock):
+    head_requested = Signal(int, int)  # (block, head): a top head was clicked; the window shows it in Heads
+
     def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
         self.theme = theme or THEME
@@ -52,6 +54,8 @@ class AttributionDock(LazyRefresh, LessonDock):
         self.readout = QLabel("")
         self.readout.setObjectName("attributionReadout")
         self.readout.setWordWrap(True)
+        self.readout.setTextFormat(Qt.TextFormat.RichText)  # its top heads are links to the Heads view
+        self.readout.linkActivated.connect(self._on_link)
         self.note = QLabel("")
         self.note.setWordWrap(True)
         self.note.setObjectName("captionLabel")
@@ -126,6 +130,11 @@ class AttributionDock(LazyRefresh, LessonDock):
             f"Exact at the last layer's norm scale (s = {at.scale:.1f}); reading a middle block's term as its effect "
             "linearises the norm at that layer, an approximation.")
 
+    def _on_link(self, href: str) -> None:
+        if href.startswith("head:"):
+            layer, head = (int(x) for x in href[5:].split("."))
+            self.head_requested.emit(layer, head)
+
     def _layer_text(self, at, layer: int) -> str:
         if layer == 0:
             return f"Layer 0 (the embedding): {at.embed:+.2f}."
@@ -136,7 +145,9 @@ class AttributionDock(LazyRefresh, LessonDock):
                 f"MLP {float(at.mlp[i]):+.2f} (|write| = {float(at.mlp_norm[i]):.1f}).")
         heads = at.top_heads(layer, 4)
         if heads:
-            text += " Top heads: " + ", ".join(f"H{h} {v:+.2f}" for h, v in heads) + "."
+            link = self.theme.accent
+            text += " Top heads (click one for what it reads and writes): " + ", ".join(
+                f'<a href="head:{layer}.{h}" style="color: {link}">H{h} {v:+.2f}</a>' for h, v in heads) + "."
         elif at.heads is None:
             text += " (Heads are not split for this architecture: its attention output is normalised before it is added.)"
         return text

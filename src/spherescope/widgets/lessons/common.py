@@ -7,6 +7,7 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
 from spherescope.core.text import visible
@@ -115,6 +116,15 @@ def plot_widget(theme: PlotTheme, title: str, left: str, bottom: str) -> Plot:
         w.getPlotItem().getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     w.setMinimumHeight(140)
     return w
+
+
+class CrispImage(pg.ImageItem):
+    """An image drawn cell by cell: a heatmap's cells stay sharp squares when the figure
+    is scaled up for an export (Qt would otherwise smooth them into a blur)."""
+
+    def paint(self, p, *args):
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        super().paint(p, *args)
 
 
 class LessonDock(QWidget):

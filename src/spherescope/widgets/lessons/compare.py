@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFontMetrics, QPainter
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from spherescope.core.patching import angles
 from spherescope.core.text import quoted, visible
 from spherescope.render.styles import PlotTheme
 from spherescope.state.session import Session
-from spherescope.widgets.lessons.common import LazyRefresh, LessonDock, THEME, caption, plot_widget
-
-
-class CrispImage(pg.ImageItem):
-    """An image drawn cell by cell: a heatmap's cells stay sharp squares when the figure
-    is scaled up for an export (Qt would otherwise smooth them into a blur)."""
-
-    def paint(self, p, *args):
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        super().paint(p, *args)
+from spherescope.widgets.lessons.common import THEME, CrispImage, LazyRefresh, LessonDock, caption, plot_widget
 
 
 UPSAMPLE = 8  # SVG viewers smooth embedded images; a few pixels per cell keeps their edges

@@ -10,15 +10,14 @@ import pyqtgraph as pg
 
 from spherescope.core.text import quoted
 from spherescope.render.styles import PlotTheme
-from spherescope.widgets.lessons.common import plot_widget
+from spherescope.widgets.lessons.common import CrispImage, plot_widget
 
 UPSAMPLE = 8  # a few pixels per cell, so viewers that smooth images keep the edges
 
 
 class HeadGridPlot:
     def __init__(self, theme: PlotTheme, on_cell) -> None:
-        from spherescope.widgets.lessons.compare import CrispImage
-
+        
         th = self.theme = theme
         self.on_cell = on_cell  # (block from 1, head) -> None
         self.grid = None

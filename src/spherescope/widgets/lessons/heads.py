@@ -13,8 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
 from spherescope.core.text import quoted, visible
 from spherescope.render.styles import PlotTheme
 from spherescope.state.session import Session
-from spherescope.widgets.lessons.common import THEME, LazyRefresh, LessonDock, caption, plot_widget
-from spherescope.widgets.lessons.compare import CrispImage
+from spherescope.widgets.lessons.common import THEME, CrispImage, LazyRefresh, LessonDock, caption, plot_widget
 
 ARC_POINTS = 24
 
