@@ -56,7 +56,7 @@ def main() -> None:
     t = time.perf_counter()
     sweep.run_blocking()
     total = time.perf_counter() - t
-    win.binding.on_style(win.session.style)
+    win.binding.on_style(win.session.appearance.style)
     per_frame = total / sweep.total
     bare = []
     for _ in range(5):
@@ -76,7 +76,7 @@ def main() -> None:
     t = time.perf_counter()
     sweep.run_blocking()
     total = time.perf_counter() - t
-    win.binding.on_style(win.session.style)
+    win.binding.on_style(win.session.appearance.style)
     print(f"1080p 30 fps GIF sweep, no orbit, {sweep.total} frames: {total:.1f} s, "
           f"{animation_size_note(tmp / 'sweep.gif')} (target < 10 MB); the MP4 with a 60° orbit: "
           f"{animation_size_note(tmp / 'sweep.mp4')}")

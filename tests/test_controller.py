@@ -215,7 +215,7 @@ def test_compare_and_patching_fill_the_session_row_by_row(ctl):
     cb["on_partial"](PatchRow(0, np.array([0.0, 1.0])))
     assert s.comparison.grid.rows_done() == 1 and s.comparison.grid.matrix[0, 1] == 1.0
     c.cancel_patching()
-    assert runner.cancelled_kinds[-1] == JobKind.PATCH and not s.comparison.running and s.comparison.grid.rows_done() == 1
+    assert JobKind.PATCH in runner.cancelled_kinds[-2:] and not s.comparison.running and s.comparison.grid.rows_done() == 1
     c.show_patched(2, 1)
     kind, fn, args, deps, cb = runner.last(JobKind.PATCHED)
     assert args == ("ab", "cd", 2, 1, 10)
@@ -243,3 +243,34 @@ def test_sweep_alpha_is_a_job_whose_curve_a_new_prompt_drops(ctl):
     assert s.steering.sweep == "a curve"
     c.run("another prompt")
     assert s.steering.sweep is None
+
+
+def test_head_patching_fills_its_own_grid_and_a_head_request_follows_the_layer(ctl):
+    from types import SimpleNamespace
+
+    from spherescope.core.patching import HeadGrid
+
+    c, s, runner, messages = ctl
+    c.run_head_patching()
+    assert messages[-1][1] and "two prompts" in messages[-1][0], "nothing to patch yet: a sentence, no job"
+    c.load("m")
+    runner.last(JobKind.LOAD)[4]["on_partial"](ModelReady(SimpleNamespace(name="m", num_layers=2, vocab_size=20,
+                                                          device="cpu", dtype="float32"), _vocab(), 0.1))
+    _traced(c, s, runner)
+    s.plane_tokens = (3, 4)
+    c.compare("cd")
+    c.run_head_patching()
+    kind, fn, args, deps, cb = runner.last(JobKind.HEAD_PATCH)
+    assert (fn, args) == ("head_patch", ("ab", "cd", 3, 4)) and s.comparison.heads_running
+    cb["on_partial"](PatchStarted(HeadGrid(np.full((2, 4), np.nan), 1.0, -1.0, 3, 4)))
+    cb["on_partial"](PatchRow(1, np.arange(4.0)))
+    assert s.comparison.head_grid.rows_done() == 1 and s.comparison.head_grid.matrix[1, 3] == 3.0
+    cb["on_done"](HeadGrid(np.zeros((2, 4)), 1.0, -1.0, 3, 4))
+    assert not s.comparison.heads_running and s.comparison.head_grid.rows_done() == 2
+    c.show_patched_head(2, 3)
+    assert runner.last(JobKind.PATCHED)[1:3] == ("patched_head", ("ab", "cd", 2, 3, 10))
+    n = len([j for j in runner.jobs if j[0] == JobKind.HEAD])
+    s.heads.wanted = True
+    s.layer = 2
+    heads = [j for j in runner.jobs if j[0] == JobKind.HEAD]
+    assert len(heads) > n and heads[-1][2][1:3] == (2, -1), "block 2, the top head by default"

@@ -58,7 +58,7 @@ def test_styles_differ(traced, tmp_path):
         imgs[style] = _rgba(_read_png(p))
     assert imgs["dark"][5, 5, :3].mean() < 60 and imgs["slide"][5, 5, :3].mean() > 200
     assert not np.array_equal(imgs["slide"], imgs["paper"])
-    assert traced.session.style == "dark", "exporting in another style leaves the window as it was"
+    assert traced.session.appearance.style == "dark", "exporting in another style leaves the window as it was"
 
 
 def test_window_and_dock_exports(traced, tmp_path):
@@ -211,7 +211,7 @@ def test_scene_round_trip_same_picture(qtbot, traced, make_window, tmp_path):
     s.basis_kind = "token-plane"
     s.plane_tokens = (5099, 2322)
     s.layer = 21
-    s.length_as = "radius"
+    s.appearance.length_as = "radius"
     traced.view.orbit(40, 10)
     scene = tmp_path / "talk.spherescope"
     assert traced.save_scene(str(scene))

@@ -59,12 +59,12 @@ def test_alpha_and_the_plane_scale_travel_with_the_session():
     from spherescope.state.session import Session
 
     s = Session()
-    s.alpha, s.plane_scale, s.plane_tokens = 2.5, "linear", (5, 6)
+    s.alpha, s.appearance.plane_scale, s.plane_tokens = 2.5, "linear", (5, 6)
     sc = scene_of(s, {"distance": 3.0, "elevation": 10.0, "azimuth": 0.0, "fov": 40.0, "center": [0, 0, 0]}, ["prompt"])
     assert sc.alpha == 2.5 and sc.plane_scale == "linear"
     other = Session()
     apply_view_options(scene_from_dict(json.loads(sc.to_json())), other)
-    assert other.alpha == 2.5 and other.plane_scale == "linear" and other.plane_tokens == (5, 6)
+    assert other.alpha == 2.5 and other.appearance.plane_scale == "linear" and other.plane_tokens == (5, 6)
     for bad in ({"alpha": 9}, {"alpha": "big"}, {"alpha": float("nan")}, {"plane_scale": "cubic"}):
         with pytest.raises(SceneError):
             scene_from_dict({"format": "spherescope-scene", "version": 1, **bad})

@@ -11,12 +11,12 @@ def test_a_check_box_shows_the_field_and_writes_it(qtbot):
     s = Session()
     box = QCheckBox()
     qtbot.addWidget(box)
-    s.show_cloud = False
-    bind(box, s, "show_cloud")
+    s.appearance.show_cloud = False
+    bind(box, s.appearance, "show_cloud")
     assert not box.isChecked(), "the widget starts from the session"
     box.click()
-    assert s.show_cloud is True
-    s.show_cloud = False
+    assert s.appearance.show_cloud is True
+    s.appearance.show_cloud = False
     assert not box.isChecked()
 
 
@@ -26,14 +26,14 @@ def test_a_push_from_the_session_is_not_written_back_but_other_listeners_hear_it
     qtbot.addWidget(combo)
     for v in ("size", "radius"):
         combo.addItem(v.title(), v)
-    bind(combo, s, "length_as")
+    bind(combo, s.appearance, "length_as")
     heard, writes = [], []
     combo.currentIndexChanged.connect(heard.append)
-    s.length_as_changed.connect(writes.append)
-    s.length_as = "radius"
+    s.appearance.length_as_changed.connect(writes.append)
+    s.appearance.length_as = "radius"
     assert combo.currentData() == "radius" and heard == [1] and writes == ["radius"], "one write: the session's own"
     combo.setCurrentIndex(0)
-    assert s.length_as == "size"
+    assert s.appearance.length_as == "size"
 
 
 def test_converters_map_a_slider_to_a_float(qtbot):
@@ -54,14 +54,14 @@ def test_a_deleted_widget_is_dropped(qtbot):
 
     s = Session()
     box = QCheckBox()
-    bind(box, s, "show_labels")
+    bind(box, s.appearance, "show_labels")
     box.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    s.show_labels = not s.show_labels  # would raise: Internal C++ object already deleted
+    s.appearance.show_labels = not s.appearance.show_labels  # would raise: Internal C++ object already deleted
 
 
 def test_an_unknown_widget_is_refused(qtbot):
     from PySide6.QtWidgets import QLabel
 
     with pytest.raises(TypeError, match="QLabel"):
-        bind(QLabel(), Session(), "style")
+        bind(QLabel(), Session().appearance, "style")

@@ -79,7 +79,7 @@ def test_export_every_lesson_then_run_follow_drag_and_animate(qtbot, window, tmp
         with qtbot.waitSignal(sweep.done, timeout=RUN_TIMEOUT * 2):
             pass
         assert out.stat().st_size > 1000
-        assert window.view.style.name == s.style, "the view returns to the window's style"
+        assert window.view.style.name == s.appearance.style, "the view returns to the window's style"
     finally:
         sys.excepthook = old_hook
     assert errors == [], errors

@@ -39,7 +39,7 @@ def test_the_plane_shows_the_turn_to_mary(qtbot, window):
     # Log radius by default; linear keeps the same angles.
     lx, ly = dock._coords
     dock.scale.setCurrentIndex(dock.scale.findData("linear"))
-    assert s.plane_scale == "linear"
+    assert s.appearance.plane_scale == "linear"
     nx, ny = dock._coords
     np.testing.assert_allclose(np.arctan2(ly[1:], lx[1:]), np.arctan2(ny[1:], nx[1:]), atol=1e-9)
     np.testing.assert_allclose(nx, plane.x)
@@ -95,7 +95,7 @@ def test_kept_fraction_and_legend_are_in_the_picture(qtbot, window):
     without = view_pixels(window)
     top_left = (slice(0, 60), slice(0, 500))
     assert changed_fraction(with_overlay[top_left], without[top_left]) > 0.02
-    s.length_as = "radius"
+    s.appearance.length_as = "radius"
     window.binding.show_overlay = True
     window.binding.on_overlay()
     assert "node radius" in window.view.labels.overlay[1][0]

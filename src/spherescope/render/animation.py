@@ -80,7 +80,7 @@ class LayerSweep(QObject):
         if n == 0:
             raise ValueError("Run a prompt first: there is no trajectory to animate.")
         self.binding, self.view, self.session, self.size = binding, view, session, size
-        self.style_name = style_name or session.style
+        self.style_name = style_name or session.appearance.style
         self.annotations, self.apply_alpha, self.antialias = annotations, apply_alpha, antialias
         face = None
         if orbit_degrees and session.trace is not None:

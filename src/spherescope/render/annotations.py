@@ -89,7 +89,7 @@ def facts_of(session, layer: float | None = None) -> FigureFacts:
     return FigureFacts(
         prompt=s.prompt, prediction=prediction, model=s.model_info.name if s.model_info is not None else s.model_ref,
         layer=cur, total=s.num_layers or max(s.available_layers() - 1, 0), kept=kept, norm=norm,
-        length_as=s.length_as, prompt_labels=s.prompt_labels, second=second_line(s), steered=steer_line(s),
+        length_as=s.appearance.length_as, prompt_labels=s.appearance.prompt_labels, second=second_line(s), steered=steer_line(s),
     )
 
 

@@ -43,11 +43,11 @@ class ViewBinding:
         s.layer_changed.connect(self.on_layer, owner=view)
         s.lens_changed.connect(self.on_labels, owner=view)
         s.lessons_changed.connect(lambda: self.s.alpha != 1.0 and self.on_labels(), owner=view)
-        s.show_cloud_changed.connect(view.set_cloud_visible, owner=view)
-        s.color_by_length_changed.connect(lambda *_: self.on_cloud_colors(), owner=view)
-        s.length_as_changed.connect(lambda *_: self.on_trajectory(), owner=view)
-        s.show_labels_changed.connect(lambda *_: self.on_labels(), owner=view)
-        s.prompt_labels_changed.connect(lambda *_: self.on_labels(), owner=view)
+        s.appearance.show_cloud_changed.connect(view.set_cloud_visible, owner=view)
+        s.appearance.color_by_length_changed.connect(lambda *_: self.on_cloud_colors(), owner=view)
+        s.appearance.length_as_changed.connect(lambda *_: self.on_trajectory(), owner=view)
+        s.appearance.show_labels_changed.connect(lambda *_: self.on_labels(), owner=view)
+        s.appearance.prompt_labels_changed.connect(lambda *_: self.on_labels(), owner=view)
         s.plane_tokens_changed.connect(lambda *_: self.on_labels(), owner=view)
         s.sublayers_changed.connect(lambda *_: self.on_sublayers(), owner=view)
         s.comparison.trace_changed.connect(lambda *_: (self.on_compare(), self.on_overlay()), owner=view)
@@ -55,7 +55,7 @@ class ViewBinding:
         s.show_sublayers_changed.connect(lambda *_: (self.on_sublayers(), self.on_overlay()), owner=view)
         s.highlight_changed.connect(self.on_highlight, owner=view)
         s.heads.view_changed.connect(lambda *_: self.on_labels(), owner=view)
-        s.style_changed.connect(self.on_style, owner=view)
+        s.appearance.style_changed.connect(self.on_style, owner=view)
         s.alpha_changed.connect(lambda *_: self.on_alpha(), owner=view)
         s.center_cloud_changed.connect(lambda *_: self.on_basis(), owner=view)
         s.cloud_space_changed.connect(lambda *_: self.on_basis(), owner=view)
@@ -97,7 +97,7 @@ class ViewBinding:
             return
         n = len(self._cloud.points)
         st = self.view.style
-        if self.s.color_by_length:
+        if self.s.appearance.color_by_length:
             lengths = self.s.vocab.lengths
             ranks = np.argsort(np.argsort(lengths)) / max(n - 1, 1)  # percentile: outliers don't wash out the scale
             colors = self._len_cmap.map(ranks, mode="float").astype(np.float32)
@@ -107,7 +107,7 @@ class ViewBinding:
         kept = self._cloud.kept
         colors[:, 3] = st.cloud_alpha * (0.25 + 0.75 * kept / max(float(kept.max()), 1e-6))
         self.view.set_cloud(self._cloud.points, np.ascontiguousarray(colors))
-        self.view.set_cloud_visible(self.s.show_cloud)
+        self.view.set_cloud_visible(self.s.appearance.show_cloud)
 
     # ---- trajectory ----
     def on_trajectory(self) -> None:
@@ -116,7 +116,7 @@ class ViewBinding:
         if proj is None:
             self.view.set_trajectory(np.zeros((0, 3), np.float32), np.zeros(0), np.zeros(0), total)
         else:
-            self.view.set_trajectory(proj.points, proj.lengths, proj.kept, total, self.s.length_as)
+            self.view.set_trajectory(proj.points, proj.lengths, proj.kept, total, self.s.appearance.length_as)
         self.on_compare()
         self.on_sublayers()
         self.on_layer(self.s.layer)
@@ -128,7 +128,7 @@ class ViewBinding:
             self.view.set_compare(np.zeros((0, 3), np.float32), np.zeros(0), np.zeros(0), 1)
             return
         p = project(path, basis)
-        self.view.set_compare(p.points, p.lengths, p.kept, self.s.num_layers or len(path) - 1, self.s.length_as)
+        self.view.set_compare(p.points, p.lengths, p.kept, self.s.num_layers or len(path) - 1, self.s.appearance.length_as)
 
     def on_sublayers(self) -> None:
         """Each block's attention and MLP writes as arcs on the sphere (sublayers shown):
@@ -174,7 +174,7 @@ class ViewBinding:
             return []
         st = self.view.style
         color = st.axis_label_color
-        size = "node size" if self.s.length_as == "size" else "node radius"
+        size = "node size" if self.s.appearance.length_as == "size" else "node radius"
         lines = [
             (f"Layer {layer}: this view keeps {100 * float(proj.kept[layer]):.0f}% of |h| = {float(proj.lengths[layer]):,.1f}",
              st.marker_label_color, True),
@@ -204,14 +204,14 @@ class ViewBinding:
     def on_labels(self) -> None:
         """Labels and dots on the sphere: the lens's top tokens (with their probability),
         the plane's tokens, a highlighted token, and the prompt's tokens (labelled, dots
-        only, or hidden: session.prompt_labels). Only the lens's change with the layer;
+        only, or hidden: session.appearance.prompt_labels). Only the lens's change with the layer;
         the others are made once per prompt, plane and style (_fixed_labels)."""
         groups: dict[str, list] = {"lens": [], "plane": [], "highlight": [], "head": [], "prompt": []}
         dots, dot_colors = [], []
         vocab, cloud, s = self.s.vocab, self._cloud, self.s
         if vocab is not None and cloud is not None:
             st = self.view.style
-            text = s.show_labels
+            text = s.appearance.show_labels
             shown: set[int] = set()
 
             def add(group: str, i: int, label: str | None, rgba) -> None:
@@ -258,7 +258,7 @@ class ViewBinding:
     def _fixed_labels(self) -> dict[str, list]:
         """The plane's and the prompt's (token id, label, colour): the same at every layer."""
         s, vocab, cloud, st = self.s, self.s.vocab, self._cloud, self.view.style
-        key = (id(vocab), id(cloud), tuple(s.plane_tokens), s.basis_kind, id(s.tokens), s.prompt_labels, id(st))
+        key = (id(vocab), id(cloud), tuple(s.plane_tokens), s.basis_kind, id(s.tokens), s.appearance.prompt_labels, id(st))
         cached = self.__dict__.get("_fixed")
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -267,10 +267,10 @@ class ViewBinding:
         plane_ids = [int(i) for i in (s.plane_tokens if s.basis_kind != "token-plane" else ()) if 0 <= int(i) < n]
         plane = [(i, _show(vocab.texts[i]), st.axis_label_color) for i in dict.fromkeys(plane_ids)]
         prompt = []
-        if s.prompt_labels != "hidden":
+        if s.appearance.prompt_labels != "hidden":
             for i in dict.fromkeys(tok.id for tok in s.tokens):
                 if 0 <= i < n:
-                    prompt.append((i, _show(vocab.texts[i]) if s.prompt_labels == "labels" else None,
+                    prompt.append((i, _show(vocab.texts[i]) if s.appearance.prompt_labels == "labels" else None,
                                    st.prompt_label_color))
         fixed = {"plane": plane, "prompt": prompt}
         self._fixed = (key, fixed)

@@ -7,6 +7,18 @@ from __future__ import annotations
 from spherescope.state.events import Evented, EventedField
 
 
+class Appearance(Evented):
+    """How the views draw what they show: choices only, none of them asks for model work."""
+
+    style = EventedField("dark")  # "dark" | "slide" | "paper"
+    show_cloud = EventedField(True)
+    color_by_length = EventedField(False)
+    length_as = EventedField("size")  # "size" | "radius"
+    show_labels = EventedField(True)
+    prompt_labels = EventedField("labels")  # the prompt's tokens on the sphere: "labels" | "dots" | "hidden"
+    plane_scale = EventedField("log")  # the plane view's radius: "log" (log10(1 + r)) or "linear"
+
+
 class RoundTrip(Evented):
     """The embed -> unembed lesson: one token's round trip, and how many tokens return."""
 
@@ -48,4 +60,4 @@ class Heads(Evented):
     weights = EventedField(None, computed=True)  # (H, T) the block's every head's weights from the followed position
 
 
-FEATURES = {"roundtrip": RoundTrip, "comparison": Comparison, "steering": Steering, "heads": Heads}
+FEATURES = {"appearance": Appearance, "roundtrip": RoundTrip, "comparison": Comparison, "steering": Steering, "heads": Heads}

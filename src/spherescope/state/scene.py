@@ -255,10 +255,10 @@ def scene_of(session: Session, camera: dict, docks: list[str], annotations=None)
     s = session
     return Scene(
         model=s.model_ref, prompt=s.prompt, position=s.position, layer=s.layer, basis=s.basis_kind,
-        plane_tokens=[int(t) for t in s.plane_tokens], camera=dict(camera), style=s.style,
-        show_cloud=s.show_cloud, color_by_length=s.color_by_length, length_as=s.length_as,
-        show_labels=s.show_labels, docks=list(docks), alpha=float(s.alpha), plane_scale=s.plane_scale,
-        prompt_labels=s.prompt_labels, annotations=None if annotations is None else sorted(annotations),
+        plane_tokens=[int(t) for t in s.plane_tokens], camera=dict(camera), style=s.appearance.style,
+        show_cloud=s.appearance.show_cloud, color_by_length=s.appearance.color_by_length, length_as=s.appearance.length_as,
+        show_labels=s.appearance.show_labels, docks=list(docks), alpha=float(s.alpha), plane_scale=s.appearance.plane_scale,
+        prompt_labels=s.appearance.prompt_labels, annotations=None if annotations is None else sorted(annotations),
         compare_prompt=s.comparison.prompt, steer=None if s.steering.spec is None else asdict(s.steering.spec),
     )
 
@@ -267,14 +267,14 @@ def apply_view_options(scene: Scene, session: Session) -> None:
     """The scene's choices of how to draw (not its model, prompt or layer, which need
     a load and a run)."""
     s = session
-    s.style = scene.style
-    s.show_cloud, s.color_by_length = scene.show_cloud, scene.color_by_length
-    s.length_as, s.show_labels = scene.length_as, scene.show_labels
+    s.appearance.style = scene.style
+    s.appearance.show_cloud, s.appearance.color_by_length = scene.show_cloud, scene.color_by_length
+    s.appearance.length_as, s.appearance.show_labels = scene.length_as, scene.show_labels
     s.plane_tokens = tuple(scene.plane_tokens)
     s.basis_kind = scene.basis
     s.alpha = scene.alpha
-    s.plane_scale = scene.plane_scale
-    s.prompt_labels = scene.prompt_labels
+    s.appearance.plane_scale = scene.plane_scale
+    s.appearance.prompt_labels = scene.prompt_labels
 
 
 CAMERAS = {

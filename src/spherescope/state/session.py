@@ -19,13 +19,14 @@ from spherescope.core.projection import Basis, Projected, project, token_plane_b
 from spherescope.core.trajectory import LensTop, Token, Trace
 from spherescope.core.vocab import Vocab, check_token_ids
 from spherescope.state.events import Evented, EventedField, Signal
-from spherescope.state.features import FEATURES, Comparison, Heads, RoundTrip, Steering
+from spherescope.state.features import FEATURES, Appearance, Comparison, Heads, RoundTrip, Steering
 
 BASIS_KINDS = ("unembedding-pca", "token-plane", "trajectory-pca")
 
 
 class Session(Evented):
-    """Composed of its features' state (roundtrip, comparison, steering: state.features)
+    """Composed of its features' state (appearance, roundtrip, comparison, steering, heads:
+    state.features)
     and the fields below. Choices are written by widgets; fields marked computed only by
     the controller (a test reads the mark)."""
 
@@ -36,17 +37,10 @@ class Session(Evented):
     layer = EventedField(0)
     basis_kind = EventedField("unembedding-pca")
     plane_tokens = EventedField(())  # token ids, at most 3: the target and contrast everywhere
-    plane_scale = EventedField("log")  # the plane view's radius: "log" (log10(1 + r)) or "linear"
-    show_cloud = EventedField(True)
-    color_by_length = EventedField(False)
-    length_as = EventedField("size")  # "size" | "radius"
-    show_labels = EventedField(True)
-    prompt_labels = EventedField("labels")  # the prompt's tokens on the sphere: "labels" | "dots" | "hidden"
     show_sublayers = EventedField(False)  # the sphere draws each block's attention and MLP writes
     lens_after_attention = EventedField(False)  # the Layer dock reads the lens after attention, not after the block
     use_contrast = EventedField(True)  # attribution of target minus contrast (the plane's two tokens), or the target alone
     attribution_wanted = EventedField(False)  # the attribution view is open: compute it
-    style = EventedField("dark")  # "dark" | "slide" | "paper"
     top_k = EventedField(10)
     highlight = EventedField(-1)  # a token pointed at in any view, shown on the sphere (-1: none)
     recent_models = EventedField(())  # model references, most recent first (not the embedded one)
@@ -68,6 +62,7 @@ class Session(Evented):
 
     def __init__(self) -> None:
         super().__init__()
+        self.appearance = Appearance()
         self.roundtrip = RoundTrip()
         self.comparison = Comparison()
         self.steering = Steering()

@@ -105,9 +105,10 @@ class BasisDock(QWidget):
         session.basis_kind_changed.connect(self._on_kind)
         session.plane_tokens_changed.connect(self._on_tokens)
         session.vocab_changed.connect(self._on_vocab)
-        for widget, name in ((self.kind, "basis_kind"), (self.show_cloud, "show_cloud"), (self.color_len, "color_by_length"),
+        bind(self.kind, session, "basis_kind")
+        for widget, name in ((self.show_cloud, "show_cloud"), (self.color_len, "color_by_length"),
                              (self.labels, "show_labels"), (self.prompt_labels, "prompt_labels"), (self.length_as, "length_as")):
-            bind(widget, session, name)
+            bind(widget, session.appearance, name)
         self._on_kind(session.basis_kind)
 
     def _show_spaces(self, text: str) -> None:

@@ -96,7 +96,7 @@ class WindowChrome:
         self._action(view_menu, "Look down on the token &plane", self.look_down_on_plane, "Ctrl+2",
                      "The token-plane basis, seen from straight above: the first token to the right, the second up")
         self.cloud_action = QAction("Show vocabulary &cloud", self, checkable=True)
-        bind(self.cloud_action, self.session, "show_cloud")
+        bind(self.cloud_action, self.session.appearance, "show_cloud")
         view_menu.addAction(self.cloud_action)
         view_menu.addSeparator()
         for dock in self.docks.values():

@@ -25,7 +25,7 @@ class WindowExports:
 
         kind = "figure" if dock else ("animation" if animation else "image")
         name = {"figure": f"spherescope-{dock}.png", "animation": "spherescope.mp4", "image": "spherescope.png"}[kind]
-        dlg = ExportDialog((self.view.width(), self.view.height()), animation, self.session.style,
+        dlg = ExportDialog((self.view.width(), self.view.height()), animation, self.session.appearance.style,
                            str(Path.home() / name), self, kind=kind, annotations=self.export_annotations)
         dlg.setObjectName("exportDialog")
         act = {"figure": lambda: self.export_figure(dock, dlg.options()), "animation": lambda: self.export_animation(dlg.options()),

@@ -49,7 +49,7 @@ class PlaneDock(LazyRefresh, LessonDock):
         self.scale.addItem("Radius: log₁₀(1 + |h|)", "log")
         self.scale.addItem("Radius: linear", "linear")
         self.scale.setToolTip("Log keeps the early layers (|h| of a few units) apart from the origin; the angles are the same")
-        bind(self.scale, session, "plane_scale")
+        bind(self.scale, session.appearance, "plane_scale")
         self.pair_button = QPushButton("Prediction vs contrast")
         self.pair_button.setToolTip("The top prediction and the best-ranked token that also occurs in the prompt")
         self.pair_button.clicked.connect(self.use_contrast_pair)
@@ -76,7 +76,7 @@ class PlaneDock(LazyRefresh, LessonDock):
         lay.addWidget(self.fit, 1)
         lay.addWidget(self.readout)
         for sig in (session.frame_added, session.trace_finished, session.trace_started, session.position_changed,
-                    session.plane_tokens_changed, session.plane_scale_changed, session.vocab_changed,
+                    session.plane_tokens_changed, session.appearance.plane_scale_changed, session.vocab_changed,
                     session.center_cloud_changed, session.cloud_space_changed):
             sig.connect(self.request_refresh)
         session.layer_changed.connect(lambda _l: self._dirty or self.after_frame("layer", self._on_layer), owner=self)
@@ -111,7 +111,7 @@ class PlaneDock(LazyRefresh, LessonDock):
         self.plot.set_empty(None)
         vocab = self.s.vocab
         a, b = (vocab.texts[int(i)] for i in self.s.plane_tokens[:2])
-        log = self.s.plane_scale == "log"
+        log = self.s.appearance.plane_scale == "log"
         x, y = log_radial(plane.x, plane.y) if log else (plane.x, plane.y)
         self._coords = (x, y)
         n = len(x)
