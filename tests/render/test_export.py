@@ -220,7 +220,7 @@ def test_scene_round_trip_same_picture(qtbot, traced, make_window, tmp_path):
     assert other.open_scene(str(scene))
     qtbot.waitUntil(lambda: other.session.trace is not None and other.session.layer == 21, timeout=RUN_TIMEOUT)
     o = other.session
-    assert (o.prompt, o.basis_kind, o.plane_tokens, o.length_as) == (ARTICLE, "token-plane", (5099, 2322), "radius")
+    assert (o.prompt, o.basis_kind, o.plane_tokens, o.appearance.length_as) == (ARTICLE, "token-plane", (5099, 2322), "radius")
     cam_a, cam_b = traced.view.camera(), other.view.camera()
     assert cam_b.pop("center") == pytest.approx(cam_a.pop("center"))
     assert cam_b == pytest.approx(cam_a)
