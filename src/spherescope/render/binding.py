@@ -209,7 +209,9 @@ class ViewBinding:
         groups: dict[str, list] = {"lens": [], "plane": [], "highlight": [], "head": [], "prompt": []}
         dots, dot_colors = [], []
         vocab, cloud, s = self.s.vocab, self._cloud, self.s
-        if vocab is not None and cloud is not None:
+        if vocab is None or cloud is None:
+            self.__dict__.pop("_fixed", None)  # nothing of an old model kept alive here
+        else:
             st = self.view.style
             text = s.appearance.show_labels
             shown: set[int] = set()
@@ -258,10 +260,12 @@ class ViewBinding:
     def _fixed_labels(self) -> dict[str, list]:
         """The plane's and the prompt's (token id, label, colour): the same at every layer."""
         s, vocab, cloud, st = self.s, self.s.vocab, self._cloud, self.view.style
-        key = (id(vocab), id(cloud), tuple(s.plane_tokens), s.basis_kind, id(s.tokens), s.appearance.prompt_labels, id(st))
+        # The objects themselves, compared by identity (kept here, so no id is reused).
+        objects = (vocab, cloud, s.tokens, st)
+        values = (tuple(s.plane_tokens), s.basis_kind, s.appearance.prompt_labels)
         cached = self.__dict__.get("_fixed")
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if cached is not None and cached[1] == values and all(a is b for a, b in zip(cached[0], objects)):
+            return cached[2]
         n = len(cloud.points)
         # In the token-plane basis the axes already name the plane's tokens.
         plane_ids = [int(i) for i in (s.plane_tokens if s.basis_kind != "token-plane" else ()) if 0 <= int(i) < n]
@@ -273,7 +277,7 @@ class ViewBinding:
                     prompt.append((i, _show(vocab.texts[i]) if s.appearance.prompt_labels == "labels" else None,
                                    st.prompt_label_color))
         fixed = {"plane": plane, "prompt": prompt}
-        self._fixed = (key, fixed)
+        self._fixed = (objects, values, fixed)
         return fixed
 
     def top_tokens(self) -> list[tuple[int, float]]:
