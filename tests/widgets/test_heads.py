@@ -57,7 +57,8 @@ def test_a_top_head_in_what_moved_it_opens_in_heads(qtbot, window):
     s.layer = 24
     adock = window.lessons["attribution"][0]
     qtbot.waitUntil(lambda: 'href="head:24.3"' in adock.readout.text(), timeout=RUN_TIMEOUT)
-    adock.readout.linkActivated.emit("head:24.0")  # what a click on the link sends
-    qtbot.waitUntil(lambda: s.heads.view is not None and (s.heads.view.layer, s.heads.view.head) == (24, 0),
+    adock.readout.linkActivated.emit("head:24.4")  # what a click on the link sends (not the top head)
+    qtbot.waitUntil(lambda: s.heads.view is not None and (s.heads.view.layer, s.heads.view.head) == (24, 4),
                     timeout=RUN_TIMEOUT)
-    assert window.lessons["heads"][0].isVisible()
+    dock = window.lessons["heads"][0]
+    assert dock.isVisible() and s.heads.head == 4 and dock.head.value() == 4

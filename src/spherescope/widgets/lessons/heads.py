@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
 from spherescope.core.text import quoted, visible
 from spherescope.render.styles import PlotTheme
 from spherescope.state.session import Session
+from spherescope.widgets.bind import bind
 from spherescope.widgets.lessons.common import THEME, CrispImage, LazyRefresh, LessonDock, caption, plot_widget
 
 ARC_POINTS = 24
@@ -26,11 +27,12 @@ class HeadsDock(LazyRefresh, LessonDock):
         self.controller = controller
         self.head = QSpinBox()
         self.head.setObjectName("headChoice")
-        self.head.setRange(-1, 0)
-        self.head.setValue(-1)
+        # Wide until the block's heads are known: a narrower range would clamp a head chosen
+        # elsewhere (a link in What moved it) before this view has read its block.
+        self.head.setRange(-1, 1023)
         self.head.setSpecialValueText("top term")
         self.head.setToolTip("The head shown: by default the block's head with the largest attribution term")
-        self.head.valueChanged.connect(lambda v: setattr(self.s.heads, "head", v))
+        bind(self.head, session.heads, "head")
         self.title = QLabel("")
         self.title.setObjectName("headTitle")
         self.title.setWordWrap(True)
@@ -41,7 +43,6 @@ class HeadsDock(LazyRefresh, LessonDock):
         self._lay_out()
         for sig in (session.heads.view_changed, session.heads.weights_changed, session.vocab_changed):
             sig.connect(self.request_refresh)
-        session.heads.head_changed.connect(lambda v: self.head.value() != v and self.head.setValue(v), owner=self)
 
     def _build_plots(self) -> None:
         th = self.theme
