@@ -120,6 +120,7 @@ class CompareDock(LazyRefresh, LessonDock):
         plots.addLayout(left, 2)
         plots.addWidget(self.heat_plot, 3)
         plots.addWidget(self.head_grid.plot, 2)
+        self.head_grid.plot.setMinimumWidth(0)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addWidget(caption(

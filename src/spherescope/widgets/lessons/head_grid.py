@@ -21,7 +21,7 @@ class HeadGridPlot:
         th = self.theme = theme
         self.on_cell = on_cell  # (block from 1, head) -> None
         self.grid = None
-        self.plot = plot_widget(th, "Patching each head at the last position", "block", "head")
+        self.plot = plot_widget(th, "Heads patched at the last position", "block", "head")
         self.plot.setObjectName("headPatchingHeatmap")
         self.plot.showGrid(x=False, y=False)
         self.heat = CrispImage(axisOrder="row-major")
@@ -58,8 +58,8 @@ class HeadGridPlot:
         pi.getAxis("bottom").setTicks([[(h, str(h)) for h in range(0, m.shape[1], step)]])
         pi.setRange(xRange=(-0.5, m.shape[1] - 0.5), yRange=(0.5, m.shape[0] + 0.5), padding=0)
         names = (quoted(vocab.texts[grid.target]), quoted(vocab.texts[grid.contrast])) if vocab is not None else ("", "")
-        self.plot.setTitle(f"Each head patched at the last position: recovery of logit({names[0]}) − logit({names[1]})",
-                           color=self.theme.title, size="9pt")
+        # Short: beside the residual grid in the dock, a long title widened the plot off the window.
+        self.plot.setTitle(f"Heads patched: recovery of {names[0]} − {names[1]}", color=self.theme.title, size="9pt")
         done = grid.rows_done()
         if done < m.shape[0]:
             return f"Heads: {done} of {m.shape[0]} blocks done."
