@@ -91,14 +91,20 @@ class ComparisonUseCases:
             self.status.emit("Patching cancelled; the rows done are kept.")
 
     def _on_head_row(self, payload) -> None:
+        self._fill_grid("head_grid", payload)
+
+    def _fill_grid(self, name: str, payload) -> None:
+        """A grid's partial result into `session.comparison.<name>`: the empty grid, then
+        one row at a time (a new grid object each time, so its listeners hear it)."""
         c = self.s.comparison
         match payload:
             case PatchStarted(grid):
-                c.head_grid = grid
-            case PatchRow(block, row) if c.head_grid is not None:
-                matrix = c.head_grid.matrix.copy()
-                matrix[block] = row
-                c.head_grid = dataclasses.replace(c.head_grid, matrix=matrix)
+                setattr(c, name, grid)
+            case PatchRow(index, row) if getattr(c, name) is not None:
+                grid = getattr(c, name)
+                matrix = grid.matrix.copy()
+                matrix[index] = row
+                setattr(c, name, dataclasses.replace(grid, matrix=matrix))
 
     def _on_head_grid(self, grid) -> None:
         self.s.comparison.head_grid = grid
@@ -107,25 +113,20 @@ class ComparisonUseCases:
 
     def show_patched_head(self, block: int, head: int) -> None:
         """One head's patched run (1-based block) as the second path on the sphere."""
+        self._show_patched_run(patching_jobs.patched_head, block, head, f"head {block}.{head} patched")
+
+    def _show_patched_run(self, job, a: int, b: int, label: str) -> None:
         s = self.s
         if not s.prompt or not s.comparison.prompt.strip():
             return
-        self.runner.submit(JobKind.PATCHED, patching_jobs.patched_head, s.prompt, s.comparison.prompt, block, head,
-                           s.top_k, depends=(JobKind.LOAD,),
-                           on_done=lambda tr: self._show_compare(tr, f"head {block}.{head} patched"),
-                           on_failed=self._on_side_failed)
+        self.runner.submit(JobKind.PATCHED, job, s.prompt, s.comparison.prompt, a, b, s.top_k, depends=(JobKind.LOAD,),
+                           on_done=lambda tr: self._show_compare(tr, label), on_failed=self._on_side_failed)
 
     def _on_patch_row(self, payload) -> None:
-        s = self.s
-        match payload:
-            case PatchPlanned(plan):
-                self.status.emit(f"Patching: {plan.describe()}. Cancel keeps the rows done.")
-            case PatchStarted(grid):
-                s.comparison.grid = grid
-            case PatchRow(layer, row) if s.comparison.grid is not None:
-                matrix = s.comparison.grid.matrix.copy()
-                matrix[layer] = row
-                s.comparison.grid = dataclasses.replace(s.comparison.grid, matrix=matrix)
+        if isinstance(payload, PatchPlanned):
+            self.status.emit(f"Patching: {payload.plan.describe()}. Cancel keeps the rows done.")
+        else:
+            self._fill_grid("grid", payload)
 
     def _on_patched_grid(self, grid) -> None:
         self.s.comparison.grid = grid
@@ -143,10 +144,4 @@ class ComparisonUseCases:
 
     def show_patched(self, layer: int, position: int) -> None:
         """One cell's patched run as the second path on the sphere, with its lens."""
-        s = self.s
-        if not s.prompt or not s.comparison.prompt.strip():
-            return
-        self.runner.submit(JobKind.PATCHED, patching_jobs.patched, s.prompt, s.comparison.prompt, layer, position,
-                           s.top_k, depends=(JobKind.LOAD,),
-                           on_done=lambda tr: self._show_compare(tr, f"patched at layer {layer}, position {position}"),
-                           on_failed=self._on_side_failed)
+        self._show_patched_run(patching_jobs.patched, layer, position, f"patched at layer {layer}, position {position}")

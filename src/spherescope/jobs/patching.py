@@ -7,16 +7,21 @@ from spherescope.jobs.payloads import PatchPlanned, PatchRow, PatchStarted
 from spherescope.jobs.trace import current_model
 
 
+def _traced_pair(model, report: Report, clean: str, corrupt: str):
+    """Both prompts traced plainly (call under MODEL_LOCK)."""
+    from spherescope.models.trace import trace_prompt
+
+    return trace_prompt(model, clean, cancel=report.cancelled), trace_prompt(model, corrupt, cancel=report.cancelled)
+
+
 def patch(ctx: Context, report: Report, clean: str, corrupt: str, target: int, contrast: int):
     """The recovery grid; partial results: PatchPlanned, then PatchStarted (no rows) once
     both prompts are traced, then a PatchRow as each layer's row finishes."""
     from spherescope.models.patching import check_patchable, patch_grid
-    from spherescope.models.trace import trace_prompt
 
     model = current_model(ctx, report)
     with MODEL_LOCK:
-        clean_trace = trace_prompt(model, clean, cancel=report.cancelled)
-        corrupt_trace = trace_prompt(model, corrupt, cancel=report.cancelled)
+        clean_trace, corrupt_trace = _traced_pair(model, report, clean, corrupt)
         check_patchable(clean_trace, corrupt_trace, target, contrast, model.info.vocab_size)
         return patch_grid(model, clean_trace, corrupt_trace, target, contrast, cancel=report.cancelled,
                           on_start=lambda grid: report.partial(PatchStarted(grid)),
@@ -27,12 +32,10 @@ def patch(ctx: Context, report: Report, clean: str, corrupt: str, target: int, c
 def patched(ctx: Context, report: Report, clean: str, corrupt: str, layer: int, position: int, top_k: int):
     """The corrupt prompt's trace with one cell's clean residual put in."""
     from spherescope.models.patching import patched_trace
-    from spherescope.models.trace import trace_prompt
 
     model = current_model(ctx, report)
     with MODEL_LOCK:
-        clean_trace = trace_prompt(model, clean, cancel=report.cancelled)
-        corrupt_trace = trace_prompt(model, corrupt, cancel=report.cancelled)
+        clean_trace, corrupt_trace = _traced_pair(model, report, clean, corrupt)
         return patched_trace(model, clean_trace, corrupt_trace, layer, position, top_k)
 
 
@@ -40,12 +43,10 @@ def head_patch(ctx: Context, report: Report, clean: str, corrupt: str, target: i
     """The per-head recovery grid (core.patching.HeadGrid); partial results: PatchStarted
     (no rows), then a PatchRow as each block's row finishes (row 0: block 1)."""
     from spherescope.models.head_patching import head_patch_grid
-    from spherescope.models.trace import trace_prompt
 
     model = current_model(ctx, report)
     with MODEL_LOCK:
-        clean_trace = trace_prompt(model, clean, cancel=report.cancelled)
-        corrupt_trace = trace_prompt(model, corrupt, cancel=report.cancelled)
+        clean_trace, corrupt_trace = _traced_pair(model, report, clean, corrupt)
         return head_patch_grid(model, clean_trace, corrupt_trace, target, contrast, cancel=report.cancelled,
                                on_start=lambda grid: report.partial(PatchStarted(grid)),
                                on_row=lambda block, row: report.partial(PatchRow(block, row)))
@@ -54,12 +55,10 @@ def head_patch(ctx: Context, report: Report, clean: str, corrupt: str, target: i
 def patched_head(ctx: Context, report: Report, clean: str, corrupt: str, block: int, head: int, top_k: int):
     """The corrupt prompt's trace with one head's clean output put in at the last position."""
     from spherescope.models.head_patching import patched_head_trace
-    from spherescope.models.trace import trace_prompt
 
     model = current_model(ctx, report)
     with MODEL_LOCK:
-        clean_trace = trace_prompt(model, clean, cancel=report.cancelled)
-        corrupt_trace = trace_prompt(model, corrupt, cancel=report.cancelled)
+        clean_trace, corrupt_trace = _traced_pair(model, report, clean, corrupt)
         return patched_head_trace(model, clean_trace, corrupt_trace, block, head, top_k)
 
 

@@ -88,21 +88,17 @@ class AttentionRecorder:
         self.rows: list = [None] * len(self.modules)
         self._saved = None
 
-    def _wrap(self, original):
-        def attention(module, query, key, value, attention_mask, *args, **kwargs):
-            out = original(module, query, key, value, attention_mask, *args, **kwargs)
-            layer = self.index.get(id(module))
-            if layer is not None:
-                weights = out[1] if isinstance(out, tuple) and len(out) > 1 else None
-                if weights is not None and weights.dim() == 4:  # eager: the model's own weights
-                    self.rows[layer] = weights[0, :, self.pos].float().detach().cpu().numpy()
-                else:
-                    self.rows[layer] = followed_row(
-                        query, key, self.pos, attention_mask, kwargs.get("scaling", getattr(module, "scaling", None)),
-                        kwargs.get("softcap"), kwargs.get("sliding_window")).cpu().numpy()
-            return out
-
-        return attention
+    def _record(self, module, query, key, attention_mask, kwargs, out) -> None:
+        layer = self.index.get(id(module))
+        if layer is None:
+            return
+        weights = out[1] if isinstance(out, tuple) and len(out) > 1 else None
+        if weights is not None and weights.dim() == 4:  # eager: the model's own weights
+            self.rows[layer] = weights[0, :, self.pos].float().detach().cpu().numpy()
+        else:
+            self.rows[layer] = followed_row(
+                query, key, self.pos, attention_mask, kwargs.get("scaling", getattr(module, "scaling", None)),
+                kwargs.get("softcap"), kwargs.get("sliding_window")).cpu().numpy()
 
     def __enter__(self):
         from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
@@ -115,9 +111,11 @@ class AttentionRecorder:
         else:
             original = ALL_ATTENTION_FUNCTIONS[impl]
 
-        def dispatch(module, *args, **kwargs):
+        def dispatch(module, query, key, value, attention_mask, *args, **kwargs):
             fn = original if original is not None else _module_eager(module)
-            return self._wrap(fn)(module, *args, **kwargs)
+            out = fn(module, query, key, value, attention_mask, *args, **kwargs)
+            self._record(module, query, key, attention_mask, kwargs, out)
+            return out
 
         ALL_ATTENTION_FUNCTIONS[impl] = dispatch
         return self

@@ -33,7 +33,8 @@ def head_view(loaded: LoadedModel, trace: Trace, layer: int, head: int, k: int =
     spec = sublayer_spec(loaded.model, loaded.blocks)
     writes, _bias = head_writes(spec, layer - 1, trace.sublayers.z[layer - 1, k_pos])
     write = writes[head].astype(np.float32)
-    scale, _precap, _b = final_norm_scale(loaded, trace, pos)
+    # The attribution of the same trace computed the scale already (a pass over the head).
+    scale = attribution.scale if attribution is not None else final_norm_scale(loaded, trace, pos)[0]
     u, g, _ = loaded.head_factors()
     contrib = (u @ (write * g if g is not None else write)).astype(np.float64) / scale
     dla = None

@@ -258,7 +258,7 @@ class Session(Evented):
         vocab = self.vocab
         if vocab is None or not self.tokens:
             return None
-        pos = self.position if 0 <= self.position < len(self.tokens) else len(self.tokens) - 1
+        pos = self.followed()
         if self.trace is not None and pos == self.trace.position:
             ranked = top_ids(self.trace.model_logits, 200)
         else:
