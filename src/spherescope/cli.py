@@ -65,7 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_trace_and_patch_parsers(sub) -> None:
     tr = sub.add_parser("trace", help="print the logit lens of a prompt layer by layer, or write it as JSON")
     _add_model_args(tr)
-    tr.add_argument("--prompt", required=True)
+    given = tr.add_mutually_exclusive_group(required=True)
+    given.add_argument("--prompt")
+    given.add_argument("--prompts", default=None, metavar="FILE.csv",
+                       help="a prompt set (CSV or JSONL: prompt, and optionally target, contrast, corrupt): the "
+                            "set's figures (means, quartiles, accuracy) and each prompt's own trace")
     tr.add_argument("--position", type=int, default=None, help="token position to follow (default: the last; negative counts from the end)")
     tr.add_argument("--top-k", type=int, default=10)
     tr.add_argument("--out", default=None, help="write the trace as JSON to this file")
@@ -90,10 +94,14 @@ def _add_trace_and_patch_parsers(sub) -> None:
     pt = sub.add_parser("patch", help="activation patching: put a clean run's residual into a corrupt run at every "
                         "layer and position, and measure how much of logit(target) - logit(contrast) comes back")
     _add_model_args(pt)
-    pt.add_argument("--clean", required=True, help="the prompt whose residuals are copied")
-    pt.add_argument("--corrupt", required=True, help="the prompt they are copied into (the same number of tokens)")
-    pt.add_argument("--target", required=True, metavar="' Mary'", help="the clean run's answer")
-    pt.add_argument("--contrast", required=True, metavar="' John'", help="the corrupt run's answer")
+    pt.add_argument("--clean", default=None, help="the prompt whose residuals are copied")
+    pt.add_argument("--corrupt", default=None, help="the prompt they are copied into (the same number of tokens)")
+    pt.add_argument("--pairs", default=None, metavar="FILE.csv",
+                    help="a set of pairs instead (CSV or JSONL: prompt, corrupt, target, contrast): the recovery of "
+                         "the mean logit difference, positions counted from the end")
+    pt.add_argument("--target", default=None, metavar="' Mary'", help="the clean run's answer (with --pairs: for "
+                    "rows that give none)")
+    pt.add_argument("--contrast", default=None, metavar="' John'", help="the corrupt run's answer")
     pt.add_argument("--out", default=None, metavar="FILE.json", help="write the grid as JSON (default: print a table)")
     pt.add_argument("--heads", action="store_true",
                     help="also patch each head's output at the last position: a blocks x heads grid (heads_matrix)")

@@ -168,3 +168,37 @@ def sweep_stale(folder: str | os.PathLike, older_than_s: float = STALE_S) -> int
             except OSError:
                 pass
     return removed
+
+
+class atomic_stream:
+    """`with atomic_stream(path) as f:` a text file written piece by piece (a prompt
+    set's JSON, too large to hold), renamed over `path` only when the block completes;
+    an error or an interrupt leaves the old file and no temporary one."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.p = check_writable(path)
+        self.tmp: Path | None = None
+        self.f = None
+
+    def __enter__(self):
+        self.tmp = temp_beside(self.p)
+        self.f = open(self.tmp, "w", encoding="utf-8")
+        return self.f
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.f.flush()
+                os.fsync(self.f.fileno())
+            self.f.close()
+            if exc_type is None:
+                replace_into(self.tmp, self.p)
+                return
+        except OSError as err:
+            exc_type, exc = WriteError, WriteError(f"Cannot write {self.p}: {err.strerror or err}.")
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
+        if exc_type is WriteError and exc is not None:
+            raise exc

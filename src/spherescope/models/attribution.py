@@ -25,14 +25,29 @@ def check_pair(loaded: LoadedModel, target: int, contrast: int | None) -> None:
 def final_norm_scale(loaded: LoadedModel, trace: Trace, position: int) -> tuple[float, np.ndarray, np.ndarray]:
     """(s, the logits before any soft-capping, the bias b): the final norm's scale at the
     last layer's residual, so that a write x adds W_eff·x / s to the logits."""
+    return final_norm_scale_of(loaded, np.asarray(trace.residuals[-1, position], np.float32))
+
+
+@torch.no_grad()
+def final_norm_scale_of(loaded: LoadedModel, h_last: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """final_norm_scale for the last layer's residual itself (d,)."""
     u, g, b = loaded.head_factors()  # effective rows W = U * g (the final norm's gain folded in)
-    h_last = np.asarray(trace.residuals[-1, position], np.float32)
+    h_last = np.asarray(h_last, np.float32)
     lens = loaded.lens
     x = lens.normed(torch.from_numpy(h_last[None]))
     if lens.project_out is not None:
         x = lens.project_out(x)
     precap = lens.head(x).float()[0].cpu().numpy().astype(np.float64)
     return final_scale(u @ (h_last * g if g is not None else h_last), precap - b), precap, b
+
+
+def pair_terms(loaded: LoadedModel, target: int, contrast: int | None, precap: np.ndarray, b: np.ndarray):
+    """(direction w_t − w_c, the bias term, the logit difference before capping)."""
+    rows = loaded.unembedding_rows([target] if contrast is None else [target, contrast]).astype(np.float64)
+    direction = rows[0] - (rows[1] if contrast is not None else 0.0)
+    bias = float(b[target] - (b[contrast] if contrast is not None else 0.0))
+    logit_diff = float(precap[target] - (precap[contrast] if contrast is not None else 0.0))
+    return direction, bias, logit_diff
 
 
 @torch.no_grad()
@@ -50,10 +65,7 @@ def attribute_trace(loaded: LoadedModel, trace: Trace, position: int, target: in
     if k is None:
         raise PromptError(f"Position {position} was traced without its sublayers; trace it again.")
     scale, precap, b = final_norm_scale(loaded, trace, position)
-    rows = loaded.unembedding_rows([target] if contrast is None else [target, contrast]).astype(np.float64)
-    direction = rows[0] - (rows[1] if contrast is not None else 0.0)
-    bias = float(b[target] - (b[contrast] if contrast is not None else 0.0))
-    logit_diff = float(precap[target] - (precap[contrast] if contrast is not None else 0.0))
+    direction, bias, logit_diff = pair_terms(loaded, target, contrast, precap, b)
     heads = head_bias = None
     if sub.z is not None:
         spec = sublayer_spec(loaded.model, loaded.blocks)

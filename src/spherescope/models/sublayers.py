@@ -84,9 +84,11 @@ def sublayer_spec(model: nn.Module, blocks) -> SublayerSpec:
 
 class SublayerRecorder:
     """Forward hooks that keep each block's attention and MLP writes (and the input of
-    its output projection, for heads) at the chosen positions, as float32 numpy."""
+    its output projection, for heads) at the chosen positions, as float32 numpy.
+    `positions`: of the first batch row (a slice or a list), or a tensor (B,) with one
+    position for each batch row (a prompt set's padded batch)."""
 
-    def __init__(self, spec: SublayerSpec, positions: slice | list[int]) -> None:
+    def __init__(self, spec: SublayerSpec, positions: slice | list[int] | torch.Tensor) -> None:
         n = len(spec.attn)
         self.spec, self.positions = spec, positions
         self.attn: list = [None] * n
@@ -96,17 +98,25 @@ class SublayerRecorder:
 
     def _keep(self, store: list, i: int):
         def hook(module, args, output):
-            t = output[0] if isinstance(output, (tuple, list)) else output
-            if t.ndim == 2:  # OPT runs its MLP on (batch x tokens, d)
-                t = t.unsqueeze(0)
-            store[i] = t[0, self.positions].detach().float().cpu().numpy()
+            store[i] = self._pick(output[0] if isinstance(output, (tuple, list)) else output)
         return hook
 
     def _keep_input(self, i: int):
         def hook(module, args):
-            t = args[0] if args[0].ndim == 3 else args[0].unsqueeze(0)
-            self.z[i] = t[0, self.positions].detach().float().cpu().numpy()
+            self.z[i] = self._pick(args[0])
         return hook
+
+    def _pick(self, t: torch.Tensor) -> np.ndarray:
+        if isinstance(self.positions, torch.Tensor):
+            rows = self.positions
+            if t.ndim == 2:  # OPT runs its MLP on (batch x tokens, d)
+                t = t.reshape(len(rows), -1, t.shape[-1])
+            t = t[torch.arange(len(rows), device=t.device), rows.to(t.device)]
+        else:
+            if t.ndim == 2:
+                t = t.unsqueeze(0)
+            t = t[0, self.positions]
+        return t.detach().float().cpu().numpy()
 
     def __enter__(self):
         s = self.spec
