@@ -15,6 +15,7 @@ import tempfile
 import numpy as np
 
 from spherescope.core.set_results import PromptTrace, interval, summarize
+from spherescope.core.text import counted
 
 
 def read_set(path: str):
@@ -147,7 +148,7 @@ def cmd_trace_set(args) -> int:
                 f.write(chunk)
             f.write("\n]}\n")
     acc = "" if summary.accuracy is None else f", accuracy {summary.accuracy:.0%}"
-    print(f"wrote {args.out}: {summary.n} prompts{acc}")
+    print(f"wrote {args.out}: {counted(summary.n, 'prompt')}{acc}")
     return 0
 
 
@@ -164,7 +165,7 @@ class _Progress:
 
 
 def _print_set(data: dict, name: str) -> None:
-    print(f"model: {data['model']}; {name}: {data['n']} prompts")
+    print(f"model: {data['model']}; {name}: {counted(data['n'], 'prompt')}")
     if data["accuracy"] is not None:
         print(f"accuracy {data['accuracy']:.1%} (target above contrast); mean final logit difference "
               f"{data['final_diff_mean']:+.3f}")
@@ -235,13 +236,13 @@ def cmd_patch_pairs(args) -> int:
                             on_progress=progress)
     if args.out is not None:
         atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False))
-        print(f"wrote {args.out}: {data['n']} pairs, {len(data['matrix'])} layers x {len(data['matrix'][0])} positions")
+        print(f"wrote {args.out}: {counted(data['n'], 'pair')}, {len(data['matrix'])} layers x {len(data['matrix'][0])} positions")
         return 0
     shown = dict(data, target={"text": "target"}, contrast={"text": "contrast"}, clean_diff=data["clean_diff_mean"],
                  corrupt_diff=data["corrupt_diff_mean"],
                  tokens=data.get("tokens") or [{"text": f"-{len(data['matrix'][0]) - j}"}
                                                for j in range(len(data["matrix"][0]))])
-    print(f"{prompt_set.name}: {data['n']} pairs; the recovery of the mean difference, positions from the end")
+    print(f"{prompt_set.name}: {counted(data['n'], 'pair')}; the recovery of the mean difference, positions from the end")
     _print_grid(shown)
     if "heads_matrix" in data:
         _print_heads(data)

@@ -12,6 +12,7 @@ import csv
 import io
 import itertools
 import json
+import math
 import random
 import re
 from dataclasses import dataclass
@@ -69,9 +70,9 @@ def _row_text(value, column: str, line: int) -> str | None:
     if not isinstance(value, str):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SetError(f"Row {line}: the {column} is not text.")
+        if value != value:  # NaN: a DataFrame's empty cell
+            return None
         value = str(value)
-    if value != value:  # NaN from a DataFrame's empty cell
-        return None
     return value if value.strip() else None
 
 
@@ -81,14 +82,15 @@ def _where(lines: list[int]) -> str:
     return f"row{'s' if len(lines) > 1 else ''} {shown}{more}"
 
 
-def from_records(records, name: str = "prompt set", first_line: int = 1) -> PromptSet:
+def from_records(records, name: str = "prompt set", lines: list[int] | None = None) -> PromptSet:
     """A set from dicts (the API's list, a DataFrame's records, JSONL lines). Plain
     strings are prompts without a target. Rows whose every field is empty are skipped;
-    a row with other fields but no prompt is refused."""
+    a row with other fields but no prompt is refused. `lines`: each record's line in
+    its file (default 1, 2, …), as refusals name them."""
     rows: list[PromptRow] = []
     no_prompt: list[int] = []
     for k, rec in enumerate(records):
-        line = first_line + k
+        line = lines[k] if lines is not None else k + 1
         if isinstance(rec, str):
             rec = {"prompt": rec}
         if not isinstance(rec, dict):
@@ -170,10 +172,7 @@ def _read_jsonl(text: str, name: str) -> PromptSet:
         except json.JSONDecodeError as exc:
             raise SetError(f"{name} line {n} is not a JSON object: {exc.msg}.") from None
         lines.append(n)
-    rows = from_records(records, name)
-    # the line numbers of the file, not of the records (blank lines are skipped above)
-    return PromptSet(tuple(PromptRow(r.prompt, r.target, r.contrast, r.corrupt, lines[r.line - 1]) for r in rows.rows),
-                     name)
+    return from_records(records, name, lines)
 
 
 def _read_csv(text: str, name: str, delimiter: str | None) -> PromptSet:
@@ -202,9 +201,7 @@ def _read_csv(text: str, name: str, delimiter: str | None) -> PromptSet:
                            "quote a prompt that contains the delimiter.")
         records.append(dict(zip(header, row)))
         lines.append(line)
-    rows = from_records(records, name)
-    return PromptSet(tuple(PromptRow(r.prompt, r.target, r.contrast, r.corrupt, lines[r.line - 1]) for r in rows.rows),
-                     name)
+    return from_records(records, name, lines)
 
 
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -248,16 +245,21 @@ def expand_template(prompt: str, slots: dict[str, list[str]], target: str | None
     names = template_slots(prompt, target, contrast, corrupt)
     missing = [n for n in names if not slots.get(n)]
     if missing:
-        raise SetError(f"The template's slot{'s' if len(missing) > 1 else ''} {', '.join('{' + n + '}' for n in missing)} "
-                       "ha{} no values: give a list for each.".format("ve" if len(missing) > 1 else "s"))
+        named = ", ".join("{" + n + "}" for n in missing)
+        many = len(missing) > 1
+        raise SetError(f"The template's slot{'s' if many else ''} {named} ha{'ve' if many else 's'} no values: "
+                       "give a list for each.")
     if limit < 1:
         raise SetError("A template needs a limit of at least one prompt.")
     lists = [slots[n] for n in names]
-    combos = [c for c in itertools.product(*lists) if len(set(c)) == len(c)]
+    if math.prod(len(v) for v in lists) > ENUMERATED:
+        combos = _drawn(lists, limit, seed)  # too many to list: draw them
+    else:
+        combos = [c for c in itertools.product(*lists) if len(set(c)) == len(c)]
+        if len(combos) > limit:
+            combos = [combos[i] for i in sorted(random.Random(seed).sample(range(len(combos)), limit))]
     if not combos:
         raise SetError("Every filling of the template puts one value in two slots: give the slots more values.")
-    if len(combos) > limit:
-        combos = [combos[i] for i in sorted(random.Random(seed).sample(range(len(combos)), limit))]
     rows = []
     for k, combo in enumerate(combos, start=1):
         values = dict(zip(names, combo))
@@ -265,6 +267,21 @@ def expand_template(prompt: str, slots: dict[str, list[str]], target: str | None
             _fill(prompt, values), _fill_token(target, prompt, values), _fill_token(contrast, prompt, values),
             _fill(corrupt, values) if corrupt else None, k))
     return PromptSet(tuple(rows), "template")
+
+
+ENUMERATED = 200_000  # fillings listed in full; more are drawn at random
+
+
+def _drawn(lists: list[list[str]], limit: int, seed: int) -> list[tuple[str, ...]]:
+    rng = random.Random(seed)
+    seen: set = set()
+    for _ in range(limit * 50):
+        c = tuple(rng.choice(v) for v in lists)
+        if len(set(c)) == len(c):
+            seen.add(c)
+            if len(seen) == limit:
+                break
+    return sorted(seen)
 
 
 def _fill(text: str, values: dict[str, str]) -> str:

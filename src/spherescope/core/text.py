@@ -40,3 +40,8 @@ _UNSHOWN = {v: k for k, v in _SPECIAL.items()}
 def raw_text(text: str) -> str:
     """The inverse of visible() for what a person types: ␣Mary -> ' Mary'."""
     return "".join(_UNSHOWN.get(c, c) for c in text)
+
+
+def counted(n: int, word: str) -> str:
+    """'1 prompt', '32 prompts', '1,000 prompts'."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

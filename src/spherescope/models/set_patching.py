@@ -80,8 +80,9 @@ def prepare_pairs(loaded: LoadedModel, prompt_set: PromptSet, target: str | None
                if len(it.tokens) != len(c.tokens)]
     if unequal:
         line, a, b = unequal[0]
-        raise PromptError(f"The {name}'s pairs must have the same number of tokens, clean and corrupt, but "
-                          f"{_rows([u[0] for u in unequal])} do not (row {line}: {a} and {b} tokens).")
+        raise PromptError(f"The {name}'s pairs must have the same number of tokens, clean and corrupt; "
+                          f"{_rows([u[0] for u in unequal])} {'does' if len(unequal) == 1 else 'do'} not "
+                          f"(row {line}: {a} and {b} tokens).")
     return [PairItem(it.index, it.line, tuple(t.id for t in it.tokens), tuple(t.id for t in c.tokens),
                      it.target, it.contrast) for it, c in zip(items, corrupt)]
 
