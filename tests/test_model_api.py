@@ -50,6 +50,9 @@ def test_steered_trace_and_patch_equal_the_command_line(m, tmp_path):
     g = m.patch(ARTICLE, COUNTER, " Mary", " John")
     cli = _cli_json(tmp_path, "patch", "--clean", ARTICLE, "--corrupt", COUNTER, "--target", " Mary", "--contrast", " John")
     assert g.to_json() == cli
+    pairs = m.patch_set([{"prompt": ARTICLE, "corrupt": COUNTER}], target=" Mary", contrast=" John")
+    assert pairs.n == 1 and pairs.clean_diff_mean == pytest.approx(g.clean_diff, abs=1e-4)
+    np.testing.assert_allclose(pairs.matrix, g.matrix, atol=1e-4)
     assert g.matrix.shape == (31, 13)
     tidy = g.to_pandas()
     assert len(tidy) == 31 * 13 and set(tidy.columns) == {"layer", "position", "token", "recovery"}
@@ -63,6 +66,27 @@ def test_heads_equal_the_command_line(m, tmp_path):
     assert t.attention.shape == (30, 9, 13) and np.allclose(t.attention.sum(axis=-1), 1.0, atol=1e-4)
     assert t.head["reads"][0]["token"]["text"] == " John" and t.head["lowers"][0]["text"] == " John"
     assert t.head["attribution"] == pytest.approx(t.head_dla[23, 3])
+
+
+def test_a_set_from_a_list_a_dataframe_or_a_file_equals_the_command_line(m, tmp_path):
+    import pandas as pd
+
+    rows = [{"prompt": ARTICLE, "target": " Mary", "contrast": " John"},
+            {"prompt": "The capital of France is", "target": " Paris", "contrast": " London"}]
+    s = m.trace_set(rows)
+    path = tmp_path / "set.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    cli = _cli_json(tmp_path, "trace", "--prompts", str(path), "--top-k", "5")
+    assert s.to_json()["set"] == cli["set"]
+    assert [p["layers"] for p in s.to_json()["prompts"]] == [p["layers"] for p in cli["prompts"]]
+    frame = m.trace_set(pd.DataFrame(rows))
+    assert frame.to_json()["set"] == s.to_json()["set"]
+    assert s.n == 2 and s.accuracy == 1.0 and s.lens_diff.shape == (2, 31) and s.paths.shape == (2, 31, 576)
+    assert s.attn_dla.shape == (2, 30) and s.head_dla.shape == (2, 30, 9)
+    np.testing.assert_allclose(s.norms[0], [row["norm"] for row in s.to_json()["prompts"][0]["layers"]], rtol=1e-6)
+    assert len(s.to_pandas()) == 62 and "SetResult(2 prompts, accuracy 100%" in repr(s)
+    plain = m.trace_set(["The cat sat on the", "Hello"], target=" mat")
+    assert plain.n == 2 and plain.final_diff.shape == (2,)
 
 
 def test_bad_input_is_one_sentence(m):

@@ -166,10 +166,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:  # only global flags, e.g. `spherescope --debug`: open the window
         args = build_parser().parse_args([*argv, "gui"])
     try:
+        if args.command == "trace" and args.prompts is not None:
+            from spherescope.commands.trace_set import cmd_trace_set
+
+            return cmd_trace_set(args)
         if args.command == "trace":
             from spherescope.commands.trace import cmd_trace
 
             return cmd_trace(args)
+        if args.command == "patch" and args.pairs is not None:
+            from spherescope.commands.trace_set import cmd_patch_pairs
+
+            return cmd_patch_pairs(args)
         if args.command == "patch":
             from spherescope.commands.patch import cmd_patch
 

@@ -10,6 +10,8 @@ draw figures without reloading.
     t.to_json()                                 # the same dict `spherescope trace --out` writes
     g = m.patch(clean, corrupt, " Mary", " John")
     g.matrix                                    # (layers, positions) recovery
+    s = m.trace_set("ioi.csv")                  # a prompt set: a file, a list or a DataFrame
+    s.accuracy, s.lens_diff                     # the set's figures, (prompts, layers) arrays
     m.figure("plane", prompt, tokens=" Mary, John")   # a PIL image, shown inline in Jupyter
 
 Every number comes from the very code the command line runs, so `m.trace(...).to_json()`
@@ -280,6 +282,25 @@ class Model:
         with _LOCK:
             return PatchResult(patch_data(self.loaded, clean, corrupt, target, contrast, ignore_memory=ignore_memory,
                                           heads=heads))
+
+    def trace_set(self, prompts, target: str | None = None, contrast: str | None = None, position: int = -1,
+                  top_k: int = 5):
+        """A prompt set (a .csv/.jsonl path, a list of prompts or dicts, a DataFrame) traced in
+        batches: the set's figures and each prompt's trace (set_api.SetResult). `target`,
+        `contrast`: for rows that give none. The same numbers as `trace --prompts`."""
+        from spherescope.set_api import trace_set_result
+
+        with _LOCK:
+            return trace_set_result(self.loaded, prompts, target=target, contrast=contrast, position=position,
+                                    top_k=top_k)
+
+    def patch_set(self, pairs, target: str | None = None, contrast: str | None = None, heads: bool = False):
+        """Patching over clean/corrupt pairs (columns prompt, corrupt, target, contrast): the
+        recovery of the mean logit difference (set_api.PairsResult), as `patch --pairs`."""
+        from spherescope.set_api import patch_set_result
+
+        with _LOCK:
+            return patch_set_result(self.loaded, pairs, target=target, contrast=contrast, heads=heads)
 
     def steer_sweep(self, prompt: str, layer: int, toward: str, alphas, away: str | None = None,
                     position: int | None = None, target: str | None = None, contrast: str | None = None) -> SteerSweep:

@@ -11,16 +11,6 @@ from spherescope.core.text import quoted, visible
 
 
 def cmd_patch(args) -> int:
-    if args.pairs is not None:
-        if args.clean is not None or args.corrupt is not None:
-            return fail("--pairs takes its clean and corrupt prompts from the file: leave out --clean and --corrupt",
-                        EXIT_USAGE)
-        if args.target is not None and args.target == args.contrast:
-            return fail("--contrast is the same token as --target: choose a different token to compare with.",
-                        EXIT_USAGE)
-        from spherescope.commands.trace_set import cmd_patch_pairs
-
-        return cmd_patch_pairs(args)
     for flag, text in (("--clean", args.clean), ("--corrupt", args.corrupt), ("--target", args.target),
                        ("--contrast", args.contrast)):
         if text is None:

@@ -13,8 +13,6 @@ from spherescope.core.trace_json import trace_to_dict
 def cmd_trace(args) -> int:
     if args.top_k < 1:
         return fail("--top-k must be at least 1", EXIT_USAGE)
-    if args.prompts is not None:
-        return _cmd_trace_set(args)
     if not args.prompt.strip():  # the window's rule too: whitespace alone is no prompt
         return fail("The prompt is empty; type some text to trace.", EXIT_USAGE)
     if args.out is not None:
@@ -65,22 +63,6 @@ def cmd_trace(args) -> int:
     if "head" in data:
         _print_head(data["head"])
     return 0
-
-
-def _cmd_trace_set(args) -> int:
-    if args.contrast is not None and args.attribute is None:
-        return fail("--contrast needs --attribute: the token it is compared with", EXIT_USAGE)
-    unsupported = [flag for flag, on in (("--attention", args.attention), ("--head", args.head is not None),
-                                         ("--tokens", args.tokens is not None), ("--remote", args.remote),
-                                         ("--backend nnsight", args.backend != "direct"),
-                                         ("--steer-*", any(getattr(args, f) is not None for f in STEER_FLAGS)))
-                   if on]
-    if unsupported:
-        return fail(f"{', '.join(unsupported)} work{'s' if len(unsupported) == 1 else ''} on one --prompt, not on a "
-                    "--prompts set", EXIT_USAGE)
-    from spherescope.commands.trace_set import cmd_trace_set
-
-    return cmd_trace_set(args)
 
 
 def _print_head(h: dict) -> None:

@@ -116,6 +116,26 @@ def trace_set(loaded, prompt_set, *, position: int = -1, top_k: int = 5, target:
 
 
 def cmd_trace_set(args) -> int:
+    """`trace --prompts FILE`: the flags that work on one prompt only are refused first."""
+    from spherescope.commands.common import EXIT_USAGE, fail
+    from spherescope.commands.trace import STEER_FLAGS
+
+    if args.top_k < 1:
+        return fail("--top-k must be at least 1", EXIT_USAGE)
+    if args.contrast is not None and args.attribute is None:
+        return fail("--contrast needs --attribute: the token it is compared with", EXIT_USAGE)
+    unsupported = [flag for flag, on in (("--attention", args.attention), ("--head", args.head is not None),
+                                         ("--tokens", args.tokens is not None), ("--remote", args.remote),
+                                         ("--backend nnsight", args.backend != "direct"),
+                                         ("--steer-*", any(getattr(args, f) is not None for f in STEER_FLAGS)))
+                   if on]
+    if unsupported:
+        return fail(f"{', '.join(unsupported)} work{'s' if len(unsupported) == 1 else ''} on one --prompt, not on a "
+                    "--prompts set", EXIT_USAGE)
+    return _trace_set_command(args)
+
+
+def _trace_set_command(args) -> int:
     from spherescope.commands.common import load_model_for
     from spherescope.core.atomic import atomic_stream, check_writable
 
@@ -219,6 +239,18 @@ def patch_pairs_data(loaded, prompt_set, *, target: str | None = None, contrast:
 
 
 def cmd_patch_pairs(args) -> int:
+    """`patch --pairs FILE`."""
+    from spherescope.commands.common import EXIT_USAGE, fail
+
+    if args.clean is not None or args.corrupt is not None:
+        return fail("--pairs takes its clean and corrupt prompts from the file: leave out --clean and --corrupt",
+                    EXIT_USAGE)
+    if args.target is not None and args.target == args.contrast:
+        return fail("--contrast is the same token as --target: choose a different token to compare with.", EXIT_USAGE)
+    return _patch_pairs_command(args)
+
+
+def _patch_pairs_command(args) -> int:
     from spherescope.commands.common import load_model_for
     from spherescope.commands.patch import _print_grid, _print_heads
     from spherescope.core.atomic import atomic_write_text, check_writable

@@ -1,0 +1,179 @@
+"""Prompt sets from Python: what `Model.trace_set` and `Model.patch_set` return.
+
+    s = m.trace_set("ioi.csv")                         # or a list of dicts, or a DataFrame
+    s.accuracy, s.final_diff_mean                      # the set's figures
+    s.lens_diff                                        # (prompts, layers) numpy array
+    s.to_json()                                        # what `trace --prompts --out` writes
+    g = m.patch_set(pairs, heads=True)                 # the recovery of the mean difference
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def as_prompt_set(prompts, name: str = "prompt set"):
+    """A PromptSet from what a user has at hand: a file's path (.csv, .jsonl), a list of
+    prompts (strings) or of dicts (prompt, target, contrast, corrupt), a pandas
+    DataFrame with those columns, or a PromptSet. A bad set is a PromptError sentence."""
+    from spherescope.core.prompt_set import PromptSet, SetError, from_records, read_prompt_set
+    from spherescope.models.errors import PromptError
+
+    try:
+        if isinstance(prompts, PromptSet):
+            return prompts
+        if isinstance(prompts, (str, os.PathLike)):
+            return read_prompt_set(prompts)
+        if hasattr(prompts, "to_dict") and hasattr(prompts, "columns"):  # a DataFrame
+            return from_records(prompts.to_dict("records"), name)
+        if isinstance(prompts, dict):
+            raise SetError("A set is a list of prompts (or of dicts), a DataFrame or a file; one dict is one row.")
+        return from_records(list(prompts), name)
+    except SetError as exc:
+        raise PromptError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class SetResult:
+    """A prompt set traced: the set's figures, and each prompt's trace."""
+
+    data: dict = field(repr=False)  # {"set": ..., "prompts": [...]}, as `trace --prompts --out` writes it
+    paths: np.ndarray = field(repr=False)  # (N, L+1, d) each prompt's residual at its followed position
+
+    @property
+    def n(self) -> int:
+        return int(self.data["set"]["n"])
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.data["set"]["accuracy"]
+
+    @property
+    def final_diff_mean(self) -> float | None:
+        return self.data["set"]["final_diff_mean"]
+
+    @property
+    def final_diff(self) -> np.ndarray | None:
+        """(N,) the model's logit(target) − logit(contrast) for each prompt."""
+        v = [p["final_diff"] for p in self.data["prompts"]]
+        return None if None in v else np.array(v, np.float64)
+
+    @property
+    def lens_diff(self) -> np.ndarray | None:
+        """(N, L+1) the same difference through the lens at every layer."""
+        if self.final_diff is None:
+            return None
+        return np.array([[row["lens_diff"] for row in p["layers"]] for p in self.data["prompts"]], np.float64)
+
+    @property
+    def norms(self) -> np.ndarray:
+        """(N, L+1) |h| of each prompt at each layer."""
+        return np.linalg.norm(self.paths, axis=2)
+
+    def _dla(self, part: str) -> np.ndarray | None:
+        ps = self.data["prompts"]
+        if any("attribution" not in p for p in ps):
+            return None
+        return np.array([[row[part]["dla"] for row in p["attribution"]["layers"]] for p in ps], np.float64)
+
+    @property
+    def attn_dla(self) -> np.ndarray | None:
+        """(N, L) each block's attention term for each prompt."""
+        return self._dla("attn")
+
+    @property
+    def mlp_dla(self) -> np.ndarray | None:
+        return self._dla("mlp")
+
+    @property
+    def head_dla(self) -> np.ndarray | None:
+        """(N, L, H) each head's term for each prompt, where heads are linear."""
+        ps = self.data["prompts"]
+        if any("attribution" not in p or "heads" not in p["attribution"]["layers"][0]["attn"] for p in ps):
+            return None
+        return np.array([[row["attn"]["heads"] for row in p["attribution"]["layers"]] for p in ps], np.float64)
+
+    def to_json(self) -> dict:
+        import copy
+
+        return copy.deepcopy(self.data)
+
+    def to_pandas(self):
+        """Tidy: one row per (prompt, layer)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_pandas() needs pandas (pip install pandas); to_json() and the arrays do not") from None
+        rows = []
+        for p in self.data["prompts"]:
+            for row in p["layers"]:
+                rows.append({"prompt": p["index"], "text": p["prompt"], "layer": row["layer"], "norm": row["norm"],
+                             "lens_diff": row.get("lens_diff"), "top": row["top"][0]["text"] if row["top"] else None})
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        acc = "" if self.accuracy is None else f", accuracy {self.accuracy:.0%}, mean diff {self.final_diff_mean:+.3f}"
+        return f"SetResult({self.n} prompts{acc})"
+
+
+@dataclass(frozen=True)
+class PairsResult:
+    """Patching over a set of pairs: the recovery of the mean difference."""
+
+    data: dict = field(repr=False)  # what `patch --pairs --out` writes
+
+    @property
+    def n(self) -> int:
+        return int(self.data["n"])
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """(L+1, m) recovery of the mean; column j is position n − m + j (from the end)."""
+        return np.array(self.data["matrix"], np.float64)
+
+    @property
+    def heads_matrix(self) -> np.ndarray | None:
+        m = self.data.get("heads_matrix")
+        return None if m is None else np.array(m, np.float64)
+
+    @property
+    def clean_diff_mean(self) -> float:
+        return float(self.data["clean_diff_mean"])
+
+    @property
+    def corrupt_diff_mean(self) -> float:
+        return float(self.data["corrupt_diff_mean"])
+
+    def to_json(self) -> dict:
+        import copy
+
+        return copy.deepcopy(self.data)
+
+    def __repr__(self) -> str:
+        m = self.matrix
+        return (f"PairsResult({self.n} pairs, {m.shape[0]} layers x {m.shape[1]} positions from the end, "
+                f"clean {self.clean_diff_mean:+.3f}, corrupt {self.corrupt_diff_mean:+.3f})")
+
+
+def trace_set_result(loaded, prompts, *, target=None, contrast=None, position=-1, top_k=5) -> SetResult:
+    from spherescope.commands.trace_set import prompt_json, set_json, trace_set
+
+    prompt_set = as_prompt_set(prompts)
+    written, paths = [], []
+
+    def keep(t, line):
+        written.append(prompt_json(t, line, loaded.token_text, top_k))
+        paths.append(t.path)
+
+    summary, _items = trace_set(loaded, prompt_set, position=position, top_k=top_k, target=target,
+                                contrast=contrast, on_prompt=keep)
+    return SetResult({"set": set_json(summary, loaded.info.name), "prompts": written}, np.stack(paths))
+
+
+def patch_set_result(loaded, pairs, *, target=None, contrast=None, heads=False) -> PairsResult:
+    from spherescope.commands.trace_set import patch_pairs_data
+
+    return PairsResult(patch_pairs_data(loaded, as_prompt_set(pairs), target=target, contrast=contrast, heads=heads))
