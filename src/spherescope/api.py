@@ -26,12 +26,15 @@ def figure(prompt: str | None = None, *, model: Any = "embedded", tokenizer: Any
            scene: str | os.PathLike | None = None, alpha: float | None = None, apply_alpha: bool = False,
            fps: float = 30.0, orbit: float = 0.0, seconds_per_layer: float = 0.25, device: str = "auto",
            dtype: str | None = None, model_name: str = "in-memory model", camera: str | None = None,
-           whole_path: bool = False, steer: dict | None = None, alphas=None, head: str | None = None):
+           whole_path: bool = False, steer: dict | None = None, alphas=None, head: str | None = None,
+           prompts=None):
     """Draw one view of a prompt's trace. Returns a PIL image when `out` is None, else the
     path written (.png, .jpg, .svg; .mp4 or .gif for the layer sweep of the sphere).
 
     view: sphere, plane, attribution, heads, closest, confidence, norms, token-norms,
-    roundtrip, tied, compare, patching or steer. head (view="heads"): "24.3", block 24's head 3.
+    roundtrip, tied, compare, patching, steer or set. head (view="heads"): "24.3", block 24's head 3.
+    prompts: a prompt set (a .csv/.jsonl file, a list of prompts or dicts, a DataFrame): its
+    bundle of paths on the sphere, or view="set": its lens and what moved it over the set.
     tokens: " Mary, John" (the plane's two tokens; a token-plane basis for the sphere; the
     target and contrast of patching).
     compare: a second prompt, drawn on the sphere beside the first; the corrupt prompt
@@ -66,7 +69,7 @@ def figure(prompt: str | None = None, *, model: Any = "embedded", tokenizer: Any
         annotations=None if annotations is None else parse_annotations(annotations, style_name),
         apply_alpha=apply_alpha, alpha=alpha, fps=fps, orbit=orbit, seconds_per_layer=seconds_per_layer,
         out=Path(out) if out is not None else None, load_options=load_options(device, dtype), model_name=model_name,
-        camera=camera, whole_path=whole_path, alphas=alphas, head=head,
+        camera=camera, whole_path=whole_path, alphas=alphas, head=head, prompts=prompts,
         steer=None if steer is None else _steer_options(steer),
     )
     result, _what = make_figure(req)

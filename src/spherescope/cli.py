@@ -110,7 +110,7 @@ def _add_render_parser(sub) -> None:
     rd = sub.add_parser("render", help="any view as a figure (PNG, JPEG, SVG), or the layer sweep as MP4 or GIF, with no window")
     _add_model_args(rd)
     rd.add_argument("--view", choices=["sphere", "plane", "attribution", "heads", "closest", "confidence", "norms", "token-norms",
-                                       "roundtrip", "tied", "compare", "patching", "head-patching", "steer"],
+                                       "roundtrip", "tied", "compare", "patching", "head-patching", "steer", "set"],
                     default="sphere", help="sphere: the 3-D view (default); plane: the article's plane of two --tokens; "
                     "compare: the angle and logit difference of --prompt and --compare; patching: the heatmap of "
                     "patching --prompt (clean) into --compare (corrupt) for the two --tokens; steer: the model's answer "
@@ -120,6 +120,9 @@ def _add_render_parser(sub) -> None:
     rd.add_argument("--compare", default=None, metavar="PROMPT",
                     help="a second prompt, drawn on the sphere beside the first (and the corrupt prompt of --view patching)")
     rd.add_argument("--prompt", default=None)
+    rd.add_argument("--prompts", default=None, metavar="FILE.csv",
+                    help="a prompt set (CSV or JSONL): its bundle of paths on the sphere, or --view set: its lens "
+                         "and what moved it, mean and spread")
     rd.add_argument("--scene", default=None, help="a .spherescope scene; other options override it")
     rd.add_argument("--position", type=int, default=None)
     rd.add_argument("--layer", default=None, help="layer number for a PNG (default: the last), or 'all'")

@@ -9,29 +9,19 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 
 def as_prompt_set(prompts, name: str = "prompt set"):
-    """A PromptSet from what a user has at hand: a file's path (.csv, .jsonl), a list of
-    prompts (strings) or of dicts (prompt, target, contrast, corrupt), a pandas
-    DataFrame with those columns, or a PromptSet. A bad set is a PromptError sentence."""
-    from spherescope.core.prompt_set import PromptSet, SetError, from_records, read_prompt_set
+    """core.prompt_set.as_prompt_set, a bad set a PromptError sentence."""
+    from spherescope.core.prompt_set import SetError
+    from spherescope.core.prompt_set import as_prompt_set as coerce
     from spherescope.models.errors import PromptError
 
     try:
-        if isinstance(prompts, PromptSet):
-            return prompts
-        if isinstance(prompts, (str, os.PathLike)):
-            return read_prompt_set(prompts)
-        if hasattr(prompts, "to_dict") and hasattr(prompts, "columns"):  # a DataFrame
-            return from_records(prompts.to_dict("records"), name)
-        if isinstance(prompts, dict):
-            raise SetError("A set is a list of prompts (or of dicts), a DataFrame or a file; one dict is one row.")
-        return from_records(list(prompts), name)
+        return coerce(prompts, name)
     except SetError as exc:
         raise PromptError(str(exc)) from None
 

@@ -59,6 +59,7 @@ class FigureRequest:
     steer: dict | None = None  # --view steer: layer, toward, away, alpha (the one marked), position; None: defaults
     alphas: tuple | None = None  # --view steer's α values (None: 21 round values out to 3 x |h|)
     head: str | None = None  # --view heads: "BLOCK.HEAD", e.g. "24.3"
+    prompts: Any = None  # a prompt set (a file, a list, a DataFrame): its bundle on the sphere; --view set
     size: tuple[int, int] = (1920, 1080)
     style: str | None = None
     transparent: bool = False
@@ -107,7 +108,10 @@ def validate(req: FigureRequest) -> FigureRequest:
         raise ValueError("--compare is empty: give the second prompt")
     if req.tokens is not None and not req.tokens.strip(", "):
         raise ValueError("--tokens is empty: give tokens separated by commas, e.g. ' Mary, John'")
+    _validate_set(req)
     prompt = req.prompt if req.prompt is not None else (req.scene.prompt if req.scene is not None else "")
+    if (not prompt or not prompt.strip()) and req.prompts is not None:
+        prompt = req.prompt = req.prompts.rows[0].prompt  # a set's figure needs no prompt of its own
     if not prompt or not prompt.strip():
         raise PromptError("The prompt is empty: pass --prompt or a --scene that has one.")
     if req.camera is not None:
@@ -138,6 +142,19 @@ def parse_alphas(text) -> tuple[float, ...]:
     if not 2 <= len(values) <= 201 or not all(math.isfinite(v) for v in values):
         raise ValueError("--alphas needs 2 to 201 finite numbers")
     return tuple(sorted(set(values)))
+
+
+def _validate_set(req: FigureRequest) -> None:
+    """--prompts read (a bad set refused before any load); --view set needs one."""
+    if req.prompts is not None:
+        from spherescope.core.prompt_set import SetError, as_prompt_set
+
+        try:
+            req.prompts = as_prompt_set(req.prompts)
+        except SetError as exc:
+            raise PromptError(str(exc)) from None
+    elif req.view == "set" and (req.scene is None or req.scene.prompt_set is None):
+        raise ValueError("--view set draws a prompt set: give it with --prompts FILE.csv")
 
 
 def _validate_head(req: FigureRequest) -> None:

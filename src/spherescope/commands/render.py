@@ -153,6 +153,13 @@ def _fill(req: FigureRequest, scene, session, ctl, errors: list[str]) -> None:
     if req.view == "steer":
         spec, mark = _steer_spec(req, ctx, scene, session)
         ctl.request_steer_sweep(spec, req.alphas, mark)
+    if req.prompts is not None:
+        ctl.run_set(req.prompts)
+    elif scene.prompt_set is not None:
+        from spherescope.core.prompt_set import PromptSet
+
+        session.sets.shown = scene.prompt_set.get("shown", True)
+        ctl.run_set(PromptSet.from_json(scene.prompt_set))
     _check(errors)
 
 
@@ -330,7 +337,7 @@ def cmd_render(args) -> int:
         load_options=load_options(args.device, args.dtype, args.allow_pickle, args.ignore_memory),
         reading=(args.scene,) if args.scene else (), camera=args.camera, whole_path=args.whole_path,
         steer={k: getattr(args, f"steer_{k}") for k in ("layer", "toward", "away", "alpha", "position")},
-        alphas=args.alphas, head=args.head,
+        alphas=args.alphas, head=args.head, prompts=args.prompts,
     )
     path, what = make_figure(req)
     print(f"wrote {path}: {what}")

@@ -24,12 +24,14 @@ from spherescope.controller.flow import Flow
 from spherescope.controller.models import ModelUseCases
 from spherescope.controller.runs import RunUseCases
 from spherescope.controller.scenes import SceneUseCases
+from spherescope.controller.sets import SetUseCases
 from spherescope.state.session import Session
 
 __all__ = ["Controller", "ModelCatalog", "ModelDescription"]
 
 
-class Controller(ModelUseCases, RunUseCases, AnalysisUseCases, ComparisonUseCases, SceneUseCases, QObject):
+class Controller(ModelUseCases, RunUseCases, AnalysisUseCases, ComparisonUseCases, SceneUseCases, SetUseCases,
+                 QObject):
     status = Signal(str)  # short status text
     progress = Signal(float)  # 0..1, negative = unknown, >=1 = done
     timing = Signal(str)

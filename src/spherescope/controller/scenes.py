@@ -36,4 +36,9 @@ class SceneUseCases:
             self.flow.pending_layer = scene.layer
             self.run_at(scene.prompt, scene.position)
         self.compare(scene.compare_prompt)
+        if scene.prompt_set is not None:
+            from spherescope.core.prompt_set import PromptSet
+
+            s.sets.shown = scene.prompt_set.get("shown", True)
+            self.run_set(PromptSet.from_json(scene.prompt_set))
         return scene

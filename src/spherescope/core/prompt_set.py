@@ -204,6 +204,23 @@ def _read_csv(text: str, name: str, delimiter: str | None) -> PromptSet:
     return from_records(records, name, lines)
 
 
+def as_prompt_set(prompts, name: str = "prompt set") -> PromptSet:
+    """A PromptSet from what a user has at hand: a file's path (.csv, .jsonl), a list of
+    prompts (strings) or of dicts (prompt, target, contrast, corrupt), a pandas
+    DataFrame with those columns, or a PromptSet (SetError when it is none of these)."""
+    import os
+
+    if isinstance(prompts, PromptSet):
+        return prompts
+    if isinstance(prompts, (str, os.PathLike)):
+        return read_prompt_set(prompts)
+    if hasattr(prompts, "to_dict") and hasattr(prompts, "columns"):  # a DataFrame
+        return from_records(prompts.to_dict("records"), name)
+    if isinstance(prompts, dict) or not hasattr(prompts, "__iter__"):
+        raise SetError("A prompt set is a file, a list of prompts (or of dicts) or a DataFrame; one dict is one row.")
+    return from_records(list(prompts), name)
+
+
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

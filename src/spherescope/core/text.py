@@ -45,3 +45,13 @@ def raw_text(text: str) -> str:
 def counted(n: int, word: str) -> str:
     """'1 prompt', '32 prompts', '1,000 prompts'."""
     return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def shortened(text: str, limit: int = 60) -> str:
+    """A prompt on one line, cut at a word near `limit` characters with an ellipsis."""
+    one = " ".join(text.split())
+    if len(one) <= limit:
+        return one
+    cut = one[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut) + "…"

@@ -51,6 +51,8 @@ class JobKind(str, enum.Enum):
     FRACTIONS = "fractions"  # how many tokens' round trips return themselves
     STEER_SWEEP = "steer_sweep"  # the model's answer at each α of one steering direction
     HEAD = "head"  # one attention head at the followed position: what it reads, writes and says
+    SET = "set"  # a prompt set traced in batches, a step of prompts at a time
+    SET_PATCH = "set_patch"  # patching over a set's clean/corrupt pairs
 
 
 @dataclass

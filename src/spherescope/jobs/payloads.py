@@ -61,3 +61,12 @@ class PatchRow:
 class FractionDone:
     mode: str
     value: float  # the share of tokens whose round trip returns themselves
+
+
+@dataclass(frozen=True)
+class SetBatch:
+    """Prompts of a set traced: they join the bundle on the sphere as they come."""
+
+    traces: tuple  # tuple[core.set_results.PromptTrace]
+    done: int  # prompts traced so far
+    total: int  # prompts in the set

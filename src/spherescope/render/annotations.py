@@ -58,6 +58,7 @@ class FigureFacts:
     prompt_labels: str = "labels"
     second: str = ""  # the second path, when one is drawn: what it is, its prompt and prediction
     steered: str = ""  # how the run was steered ("" : not steered)
+    bundle: str = ""  # a prompt set's paths, when drawn: how many, and how often the target wins
 
     def title(self) -> str:
         p = " ".join(self.prompt.split())
@@ -90,7 +91,19 @@ def facts_of(session, layer: float | None = None) -> FigureFacts:
         prompt=s.prompt, prediction=prediction, model=s.model_info.name if s.model_info is not None else s.model_ref,
         layer=cur, total=s.num_layers or max(s.available_layers() - 1, 0), kept=kept, norm=norm,
         length_as=s.appearance.length_as, prompt_labels=s.appearance.prompt_labels, second=second_line(s), steered=steer_line(s),
+        bundle=bundle_line(s),
     )
+
+
+def bundle_line(s) -> str:
+    """thin: 32 prompts of ioi.csv, the target wins in 100%; bold: their median path."""
+    sets = s.sets
+    if not sets.shown or not sets.traces:
+        return ""
+    name = sets.source.name if sets.source is not None else "a set"
+    wins = [t.correct for t in sets.traces]
+    acc = "" if None in wins else f", the target wins in {100 * sum(wins) / len(wins):.0f}%"
+    return f"thin: {len(sets.traces)} prompts of {name}{acc}; bold: their median path"
 
 
 def second_line(s, with_prompt: bool = True) -> str:
@@ -233,6 +246,10 @@ def _paint_key(painter: QPainter, rect: QRectF, style: Style, pts: float, margin
         rows.append((SECOND_PATH_COLOR, f"green to yellow: {facts.second}"))
     if facts.steered:
         rows.append((None, facts.steered))
+    if facts.bundle:
+        from spherescope.render.bundle_items import key_color
+
+        rows.append((key_color(style), facts.bundle))
     rows.append((None, "' Mary' is the token with its leading space; ␣ is a space"))
     y = rect.bottom() - margin - len(rows) * fm.height() * 1.15
     x = rect.left() + margin

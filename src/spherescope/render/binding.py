@@ -60,6 +60,9 @@ class ViewBinding:
         s.center_cloud_changed.connect(lambda *_: self.on_basis(), owner=view)
         s.cloud_space_changed.connect(lambda *_: self.on_basis(), owner=view)
         s.vocab_changed.connect(lambda v: self.on_basis() if v is None else None, owner=view)
+        for sig in (s.sets.traces_changed, s.sets.shown_changed):
+            sig.connect(lambda *_: (self.on_bundle(), self.on_overlay()), owner=view)
+        s.sets.hovered_changed.connect(lambda *_: self.on_bundle_hover(), owner=view)
 
     def on_style(self, name: str) -> None:
         self.view.apply_style(STYLES.get(name, STYLES["dark"]))
@@ -91,6 +94,7 @@ class ViewBinding:
             self.view.set_axis_labels(self.axis_names())
             self.on_cloud_colors()
         self.on_trajectory()
+        self.on_bundle()
 
     def on_cloud_colors(self) -> None:
         if self._cloud is None or self.s.vocab is None:
@@ -120,6 +124,42 @@ class ViewBinding:
         self.on_compare()
         self.on_sublayers()
         self.on_layer(self.s.layer)
+
+    def on_bundle(self) -> None:
+        """A prompt set's paths in the same basis, with their median (none: hidden)."""
+        from spherescope.core.set_results import median_path
+
+        sets, basis = self.s.sets, self.s.basis
+        traces = sets.traces
+        if not sets.shown or not traces or basis is None or traces[0].path.shape[-1] != basis.axes.shape[1]:
+            self.view.set_bundle(np.zeros((0, 1, 3), np.float32), np.zeros((0, 3), np.float32))
+            self.on_bundle_hover()
+            return
+        paths = np.stack([t.path for t in traces])
+        n, layers, d = paths.shape
+        points = project(paths.reshape(-1, d), basis).points.reshape(n, layers, 3)
+        median = project(median_path(paths), basis).points
+        self.view.set_bundle(points, median, np.array([t.correct is False for t in traces]))
+        self.on_bundle_hover()
+
+    def on_bundle_hover(self) -> None:
+        """The prompt pointed at: its path drawn out, its text beside its dot."""
+        from spherescope.core.text import shortened
+
+        sets = self.s.sets
+        k = sets.hovered if sets.shown else -1
+        items = self.view.bundle
+        if not 0 <= k < len(items.points) or k >= len(sets.traces):
+            self.view.set_bundle_hovered(-1)
+            self.view.set_labels([], "bundle")
+            return
+        self.view.set_bundle_hovered(k)
+        t = sets.traces[k]
+        text = shortened(t.prompt, 56)
+        if t.final_diff is not None and t.target is not None and self.s.vocab is not None:
+            text += f" → {_show(self.s.vocab.texts[t.target])} {t.final_diff:+.2f}"
+        rgba = tuple(int(255 * c) for c in (*items.colors[k][:3], 1.0))
+        self.view.set_labels([(items.current_dots()[k], text, rgba)], "bundle")
 
     def on_compare(self) -> None:
         """The second path (a second prompt or a patched run) in the same basis."""
@@ -157,6 +197,8 @@ class ViewBinding:
         self.view.set_current(layer)
         self.on_labels()
         self.on_overlay()
+        if self.s.sets.hovered >= 0:
+            self.on_bundle_hover()  # its label follows its dot
 
     def alpha(self) -> float:
         """The scale α the view shows: the session's, except in an export that did not ask for it."""
@@ -185,6 +227,10 @@ class ViewBinding:
         if self.s.steering.traced is not None:
             line = steer_line(self.s)
             lines.append((line[:1].upper() + line[1:], color, False))
+        sets = self.s.sets
+        if sets.shown and sets.traces and len(self.view.bundle.points):
+            name = sets.source.name if sets.source is not None else "the set"
+            lines.append((f"Thin: {len(sets.traces)} prompts of {name} · bold: their median path", color, False))
         if self.s.show_sublayers and self.s.sublayers is not None:
             from spherescope.render.trajectory_items import TrajectoryItems as T
 

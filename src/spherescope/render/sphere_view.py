@@ -16,6 +16,7 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtOpenGL import QOpenGLFramebufferObject
 
+from spherescope.render.bundle_items import BundleItems
 from spherescope.render.gl_setup import _SHELL, _SOLID, sphere_mesh
 from spherescope.render.labels import Label, LabelLayer
 from spherescope.render.offscreen import OffscreenRendering
@@ -27,7 +28,7 @@ from spherescope.render.warm_up import WarmUp
 
 # The keys that step through layers and play, wherever the focus is (the 3-D view
 # passes them on; the main window maps them to the layer controls).
-LABEL_GROUPS = ("marker", "axes", "lens", "plane", "highlight", "head", "prompt")  # drawing priority, highest first
+LABEL_GROUPS = ("marker", "bundle", "axes", "lens", "plane", "highlight", "head", "prompt")  # drawing priority, highest first
 LAYER_KEYS = {Qt.Key.Key_Left: "previous", Qt.Key.Key_Right: "next", Qt.Key.Key_Space: "play"}
 
 
@@ -67,8 +68,10 @@ class SphereScene(StaticLayerPainting, WarmUp, OffscreenRendering):
         # A second path (another prompt, or a patched run), in another colour map.
         self.compare = TrajectoryItems(s, _SOLID, cmap="viridis")
         self.compare.marker_scale = 0.75
-        for item in (self.sphere, self.graticule, self.cloud, self.highlights, *t.sublayer_items, *self.compare.items,
-                     *t.items):
+        # A prompt set's paths, under the prompt's own (which is the subject when both show).
+        self.bundle = BundleItems(s, _SOLID)
+        for item in (self.sphere, self.graticule, self.cloud, self.highlights, *self.bundle.items, *t.sublayer_items,
+                     *self.compare.items, *t.items):
             self.addItem(item)
         self._static_items = (self.sphere, self.graticule, self.cloud)
         self._chunks: list = []  # the cloud on screen, in stride classes (set_cloud)
@@ -83,7 +86,7 @@ class SphereScene(StaticLayerPainting, WarmUp, OffscreenRendering):
         self.labels = LabelLayer(s.font_size)
         # Priority: the marker, the axes, the lens's top tokens and the plane's tokens are
         # never dropped; a highlighted token and the prompt's tokens give way to them.
-        self.labels.set_order(list(LABEL_GROUPS), required=("marker", "axes", "lens", "plane"))
+        self.labels.set_order(list(LABEL_GROUPS), required=("marker", "bundle", "axes", "lens", "plane"))
         self.addItem(self.labels)
 
     # ---- camera ----
@@ -193,7 +196,56 @@ class SphereScene(StaticLayerPainting, WarmUp, OffscreenRendering):
         """The current layer; fractional between two layers in an animation."""
         self.trajectory.set_current(layer)
         self.compare.set_current(layer)
+        self.bundle.set_current(layer)
         self._update_marker_label()
+
+    def set_bundle(self, points: np.ndarray, median: np.ndarray, wrong: np.ndarray | None = None) -> None:
+        """A prompt set's paths (N, L+1, 3 unit directions) and its median (L+1, 3); empty hides them."""
+        self.bundle.set_data(points, median, wrong)
+        self.bundle.set_current(self.trajectory.current)
+        self.update()
+
+    def set_bundle_hovered(self, k: int) -> None:
+        self.bundle.set_hovered(k)
+        self.update()
+
+    def bundle_hit(self, x: float, y: float, radius_px: float = 10.0) -> int:
+        """The prompt whose dot at the current layer is nearest to (x, y) in the view's
+        pixels, within `radius_px` and on the side of the sphere facing the camera; -1
+        when none is."""
+        dots = self.bundle.current_dots() if self.bundle.dots.visible() else np.zeros((0, 3))
+        if len(dots) == 0:
+            return -1
+        mvp = self.screen_matrix()
+        cam = self.cameraPosition()
+        eye = np.array([cam.x(), cam.y(), cam.z()], np.float64)
+        eye /= max(float(np.linalg.norm(eye)), 1e-9)
+        m = np.array(mvp.data(), np.float64).reshape(4, 4).T  # Qt stores column-major
+        clip = np.c_[dots, np.ones(len(dots))] @ m.T
+        xy = clip[:, :2] / clip[:, 3:4]
+        d = np.hypot(xy[:, 0] - x, xy[:, 1] - y)
+        d[dots @ eye < -0.1] = np.inf  # behind the sphere
+        k = int(np.argmin(d))
+        return k if d[k] < radius_px else -1
+
+    def screen_matrix(self):
+        """The camera's map from scene coordinates to the view's pixels, as it stands now
+        (not as of the last frame painted)."""
+        from PySide6.QtGui import QMatrix4x4
+
+        rect = self.view_rect()
+        w, h = max(int(rect.width()), 1), max(int(rect.height()), 1)
+        ndc = QMatrix4x4()
+        ndc.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
+        return ndc * self.projectionMatrix((0, 0, w, h), (0, 0, w, h)) * self.viewMatrix()
+
+    def mouseMoveEvent(self, ev):
+        super().mouseMoveEvent(ev)
+        if ev.buttons() == Qt.MouseButton.NoButton and self.bundle.dots.visible():
+            pos = ev.position()
+            k = self.bundle_hit(pos.x(), pos.y())
+            if k != self.bundle.hovered:
+                self.bundle_hovered.emit(k)
 
     def set_compare(self, points: np.ndarray, norms: np.ndarray, kept: np.ndarray, total_layers: int,
                     length_as: str = "size") -> None:
@@ -264,6 +316,7 @@ class SphereScene(StaticLayerPainting, WarmUp, OffscreenRendering):
         self.style = style
         self.trajectory.style = style
         self.compare.style = style
+        self.bundle.apply_style(style)
         self.setBackgroundColor(style.background)
         self.sphere.setColor(style.sphere)
         self.graticule.setData(color=style.graticule)
@@ -278,8 +331,10 @@ class SphereView(SphereScene, gl.GLViewWidget):
     camera_changed = Signal()
     copy_requested = Signal()
     gl_ready = Signal()  # every kind of drawing has been used once (SphereScene._warm_up)
+    bundle_hovered = Signal(int)  # the prompt of a set pointed at on the sphere (-1: none)
 
     def __init__(self, parent=None, style: Style = DARK) -> None:
         super().__init__(style, parent=parent)
         self.setMinimumSize(320, 240)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)  # hovering a set's prompt on the sphere

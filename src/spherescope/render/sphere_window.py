@@ -36,6 +36,7 @@ class SphereWindow(SphereScene, GLViewMixin, QOpenGLWindow):
     camera_changed = Signal()
     copy_requested = Signal()
     gl_ready = Signal()  # every kind of drawing has been used once (SphereScene._warm_up)
+    bundle_hovered = Signal(int)  # the prompt of a set pointed at on the sphere (-1: none)
 
     def __init__(self, style: Style = DARK) -> None:
         super().__init__(style)

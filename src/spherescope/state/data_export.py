@@ -160,9 +160,32 @@ def steer_rows(curve) -> tuple[list[str], list[list]]:
         [float(a), t, float(p), float(d)] for a, (t, p), d in zip(curve.alphas, curve.predictions, curve.diffs)]
 
 
+def _set_rows(s: Session):
+    """One row per (prompt, layer), the columns of SetResult.to_pandas() (set_api)."""
+    cols = ["prompt", "text", "layer", "norm", "lens_diff", "top"]
+    rows = []
+    texts = s.vocab.texts if s.vocab is not None else None
+    for t in s.sets.traces:
+        norms = t.norms
+        for layer, top in enumerate(t.lens):
+            rows.append([t.index, t.prompt, layer, float(norms[layer]),
+                         None if t.lens_diff is None else float(t.lens_diff[layer]),
+                         texts[int(top.ids[0])] if texts is not None and len(top.ids) else None])
+    return cols, rows
+
+
+def _set_patching(s: Session):
+    g = s.sets.patch
+    if g is None:
+        return [], []
+    m = g.matrix
+    cols = ["layer", "position_from_end", "recovery"]
+    return cols, [[i, j - m.shape[1], float(m[i, j])] for i in range(m.shape[0]) for j in range(m.shape[1])]
+
+
 _TABLES = {"sphere": _path_rows, "plane": _plane, "attribution": _attribution, "norms": _norms, "closest": _closest,
            "confidence": _confidence, "patching": _patching, "token-norms": _token_norms, "compare": _compare,
-           "heads": _heads, "head-patching": _head_patching}
+           "heads": _heads, "head-patching": _head_patching, "set": _set_rows, "set-patching": _set_patching}
 VIEWS_WITH_DATA = (*_TABLES, "steer")
 
 

@@ -60,4 +60,19 @@ class Heads(Evented):
     weights = EventedField(None, computed=True)  # (H, T) the block's every head's weights from the followed position
 
 
-FEATURES = {"appearance": Appearance, "roundtrip": RoundTrip, "comparison": Comparison, "steering": Steering, "heads": Heads}
+class PromptSets(Evented):
+    """A prompt set run as one: the bundle of its trajectories and its figures."""
+
+    source = EventedField(None)  # core.prompt_set.PromptSet chosen in the Prompt set view (None: none)
+    shown = EventedField(True)  # the sphere draws the bundle
+    hovered = EventedField(-1)  # the prompt (row index) pointed at on the sphere (-1: none)
+    traces = EventedField((), computed=True)  # tuple[core.set_results.PromptTrace], growing batch by batch
+    summary = EventedField(None, computed=True)  # core.set_results.SetSummary of the finished set
+    done = EventedField((0, 0), computed=True)  # (prompts traced, prompts in the set)
+    running = EventedField(False, computed=True)
+    patch = EventedField(None, computed=True)  # models.set_patching.SetPatchGrid over the set's pairs
+    patch_running = EventedField(False, computed=True)
+
+
+FEATURES = {"appearance": Appearance, "roundtrip": RoundTrip, "comparison": Comparison, "steering": Steering,
+            "heads": Heads, "sets": PromptSets}

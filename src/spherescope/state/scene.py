@@ -50,6 +50,7 @@ class Scene:
     annotations: list[str] | None = None  # exports' annotations; None: the style's default
     compare_prompt: str = ""  # a second prompt drawn beside the first ("" : none)
     steer: dict | None = None  # {"layer", "toward", "away", "alpha", "position"} (core.patching.SteerSpec)
+    prompt_set: dict | None = None  # {"name", "rows": [{"prompt", "target"?, ...}], "shown"}: traced on opening
 
     def to_json(self) -> str:
         data = {"format": "spherescope-scene", "version": SCENE_VERSION, **asdict(self)}
@@ -136,6 +137,8 @@ def scene_from_dict(data) -> Scene:
         sc.annotations = list(dict.fromkeys(notes))
     if data.get("steer") is not None:
         sc.steer = _steer(data["steer"])
+    if data.get("prompt_set") is not None:
+        sc.prompt_set = _prompt_set(data["prompt_set"])
     if "docks" in data:
         if not isinstance(data["docks"], list) or not all(isinstance(d, str) and encodable(d) for d in data["docks"]):
             raise SceneError("The scene's docks are not a list of names.")
@@ -189,6 +192,20 @@ def _camera(cam, base: dict) -> dict:
             raise SceneError("The scene's camera centre is not valid.")
         merged["center"] = [_num(x, "camera centre", -1000.0, 1000.0) for x in c]
     return merged
+
+
+def _prompt_set(data) -> dict:
+    """A scene's prompt set, read as a set file is (JSON rows, never code)."""
+    from spherescope.core.prompt_set import PromptSet, SetError
+
+    try:
+        ps = PromptSet.from_json(data)
+    except SetError as exc:
+        raise SceneError(f"The scene's prompt set: {exc}") from None
+    shown = data.get("shown", True)
+    if not isinstance(shown, bool):
+        raise SceneError("The scene's prompt set 'shown' is not true or false.")
+    return {**ps.to_json(), "shown": shown}
 
 
 def _steer(st) -> dict:
@@ -260,6 +277,7 @@ def scene_of(session: Session, camera: dict, docks: list[str], annotations=None)
         show_labels=s.appearance.show_labels, docks=list(docks), alpha=float(s.alpha), plane_scale=s.appearance.plane_scale,
         prompt_labels=s.appearance.prompt_labels, annotations=None if annotations is None else sorted(annotations),
         compare_prompt=s.comparison.prompt, steer=None if s.steering.spec is None else asdict(s.steering.spec),
+        prompt_set=None if s.sets.source is None else {**s.sets.source.to_json(), "shown": bool(s.sets.shown)},
     )
 
 

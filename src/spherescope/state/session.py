@@ -19,7 +19,7 @@ from spherescope.core.projection import Basis, Projected, project, token_plane_b
 from spherescope.core.trajectory import LensTop, Token, Trace
 from spherescope.core.vocab import Vocab, check_token_ids
 from spherescope.state.events import Evented, EventedField, Signal
-from spherescope.state.features import FEATURES, Appearance, Comparison, Heads, RoundTrip, Steering
+from spherescope.state.features import FEATURES, Appearance, Comparison, Heads, PromptSets, RoundTrip, Steering
 
 BASIS_KINDS = ("unembedding-pca", "token-plane", "trajectory-pca")
 
@@ -67,6 +67,7 @@ class Session(Evented):
         self.comparison = Comparison()
         self.steering = Steering()
         self.heads = Heads()
+        self.sets = PromptSets()
         self.trace: Trace | None = None
         self.partial: list[np.ndarray] = []  # (T, d) per layer while a run streams in
         self.partial_norms: list[np.ndarray] = []  # (T,) per layer: the worker's lengths of those rows
@@ -118,6 +119,8 @@ class Session(Evented):
         self.comparison.grid = None
         self.comparison.head_grid = None
         self.steering.sweep = None
+        self.sets.traces, self.sets.summary, self.sets.patch, self.sets.hovered = (), None, None, -1
+        self.sets.done = (0, 0)
 
     def set_attribution(self, sublayers, attribution, mid_lens) -> None:
         self.sublayers = sublayers

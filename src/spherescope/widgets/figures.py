@@ -29,7 +29,7 @@ from spherescope.widgets.lessons import LESSONS
 # `--view` names -> lesson dock keys; "sphere" is the 3-D view (render.figure).
 LESSON_VIEWS = {"plane": "plane", "attribution": "attribution", "heads": "heads", "closest": "closest", "confidence": "confidence", "norms": "norms",
                 "token-norms": "token_norms", "roundtrip": "roundtrip", "tied": "tied", "compare": "compare",
-                "patching": "compare", "head-patching": "compare"}
+                "patching": "compare", "head-patching": "compare", "set": "sets"}
 VIEWS = ("sphere", *LESSON_VIEWS, "steer")
 NEEDS_TOKENS = ("plane",)  # views drawn in the plane of two chosen tokens (attribution: one at least)
 
@@ -41,6 +41,8 @@ def view_for_dock(key: str, session=None) -> str | None:
         return "patching" if session is not None and session.comparison.grid is not None else "compare"
     if key == "steer":
         return "steer"
+    if key == "sets":
+        return "set"
     return next((v for v, k in LESSON_VIEWS.items() if k == key), None)
 
 
@@ -127,7 +129,10 @@ def lesson_image(session, view: str, width: int, height: int, style_name: str = 
 
 def _draw(fig, session, view, width, height, theme, transparent, annotations, svg, made=(), steer=None):
     """The figure under its annotation lines, as a QImage or SVG bytes."""
-    lines = plot_title_lines(facts_of(session), annotations, _extra_line(view, session, steer))
+    if view == "set":
+        lines = set_title_lines(session, annotations)
+    else:
+        lines = plot_title_lines(facts_of(session), annotations, _extra_line(view, session, steer))
     wrap = design_size(width, height, theme.design_side)[0].width() - 24
     try:
         with titled(fig, lines, theme.title, theme.headline_px, wrap):
@@ -140,12 +145,27 @@ def _draw(fig, session, view, width, height, theme, transparent, annotations, sv
             fig.deleteLater()
 
 
+def set_title_lines(session, annotations: frozenset[str]) -> list[tuple[str, bool]]:
+    """A set's figure is titled by the set, not by the prompt in the Prompt panel."""
+    sets, lines = session.sets, []
+    s = sets.summary
+    if "title" in annotations and s is not None:
+        name = sets.source.name if sets.source is not None else "a prompt set"
+        what = f"{s.n} prompts of {name}"
+        if s.accuracy is not None:
+            what += f": the target wins in {100 * s.accuracy:.0f}%, mean logit difference {s.final_diff_mean:+.2f}"
+        lines.append((what, True))
+    if "model" in annotations and session.model_info is not None:
+        lines.append((session.model_info.name, False))
+    return lines
+
+
 def figure_problem(session, view: str, steer=None) -> str | None:
     """Why `view` cannot be drawn from this session now (one sentence), or None. The
     Export Dock menu says it beside each view it cannot draw. `steer`: the SteerCurve."""
     if view == "steer":
         return NO_CURVE if steer is None else steer.problem()
-    if view not in ("tied", "token-norms") and session.trace is None:
+    if view not in ("tied", "token-norms", "set") and session.trace is None:
         return "run a prompt first"
     if view in NEEDS_TOKENS and len(session.plane_tokens) < 2:
         return f"the {view} view needs two tokens (' Mary, John')"
@@ -159,6 +179,9 @@ def figure_problem(session, view: str, steer=None) -> str | None:
         return "the head-patching view needs a head grid: press Patch heads on two prompts first"
     if view == "patching" and session.comparison.grid is None:
         return "the patching view needs a patching grid: run patching on two prompts first"
+    if view == "set":
+        return None if session.sets.summary is not None else \
+            "the prompt set view needs a set: open one in Prompt set and press Run set"
     if view == "compare" and session.comparison.trace is None:
         return "the compare view needs a second prompt: enter one in Compare and patch"
     return None

@@ -90,6 +90,7 @@ class WindowChrome:
         toolbar.addAction(self.export_anim_action)
 
         self.view.copy_requested.connect(self.copy_view_image)
+        self.view.bundle_hovered.connect(lambda k: setattr(self.session.sets, "hovered", int(k)))
 
         view_menu = mb.addMenu("&View")
         self._action(view_menu, "&Reset view", self.view.reset_view, "Ctrl+0")

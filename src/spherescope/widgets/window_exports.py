@@ -200,7 +200,8 @@ class WindowExports:
                   ("norms", "Norms (every position)"), ("closest", "Closest?"), ("confidence", "Confidence (α curve)"),
                   ("heads", "Heads (the block's attention)"), ("patching", "Patching grid"),
                   ("head-patching", "Head patching grid"), ("compare", "Compare (logit differences)"),
-                  ("token-norms", "Token norms"), ("steer", "Steer (α curve)"))
+                  ("token-norms", "Token norms"), ("steer", "Steer (α curve)"),
+                  ("set", "Prompt set (every prompt, every layer)"), ("set-patching", "Prompt set patching grid"))
 
     def _export_data_dialog(self, view: str) -> None:
         path, chosen = QFileDialog.getSaveFileName(self, "Export data", str(Path.home() / f"spherescope-{view}.csv"),

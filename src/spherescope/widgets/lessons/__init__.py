@@ -15,6 +15,7 @@ from spherescope.widgets.lessons.heads import HeadsDock
 from spherescope.widgets.lessons.norms import NormsDock
 from spherescope.widgets.lessons.plane import PlaneDock
 from spherescope.widgets.lessons.roundtrip import RoundTripDock
+from spherescope.widgets.lessons.sets import SetsDock
 from spherescope.widgets.lessons.steer import SteerDock
 from spherescope.widgets.lessons.tied import TiedDock
 from spherescope.widgets.lessons.token_norms import TokenNormsDock
@@ -32,6 +33,7 @@ LESSONS = (
     ("tied", TiedDock, "Tied?"),
     ("compare", CompareDock, "Compare and patch"),
     ("steer", SteerDock, "Steer"),
+    ("sets", SetsDock, "Prompt set"),
 )
 # What each tab's short title stands for (its tooltip, and the README's headings).
 HEADINGS = {
@@ -46,7 +48,8 @@ HEADINGS = {
     "tied": "Tied or untied input and output embeddings",
     "compare": "Compare a second prompt, and patch activations between the two",
     "steer": "Steer: add a token direction to the residual",
+    "sets": "Prompt set: many prompts at once, as a bundle of paths and as distributions",
 }
 
-__all__ = ["HEADINGS", "LESSONS", "AttributionDock", "ClosestDock", "CompareDock", "SteerDock", "ConfidenceDock", "NormsDock", "PlaneDock", "RoundTripDock", "TiedDock",
+__all__ = ["HEADINGS", "LESSONS", "AttributionDock", "ClosestDock", "CompareDock", "SteerDock", "ConfidenceDock", "NormsDock", "PlaneDock", "RoundTripDock", "SetsDock", "TiedDock",
            "TokenNormsDock"]

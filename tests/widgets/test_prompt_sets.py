@@ -1,0 +1,131 @@
+"""The Prompt set view in the window, on SmolLM2: a template typed in, the set run in
+batches into a bundle on the sphere, the layer slider moving it, hovering a prompt,
+stopping a run, a bad file, and patching over the pairs."""
+
+import csv
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from gui_support import RUN_TIMEOUT, changed_fraction, type_and_run, view_pixels
+
+
+def _dock(window):
+    window.docks["sets"].raise_()
+    return window.lessons["sets"][0]
+
+
+def _fill_template(qtbot, dock, names="Mary, John, Tom, Anna", limit=12):
+    qtbot.mouseClick(dock.template_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: getattr(dock, "_dialog", None) is not None and dock._dialog.isVisible())
+    d = dock._dialog
+    d.slots.setPlainText(f"A: {names}\nB: {names}\nplace: store, park")
+    d.limit.setValue(limit)
+    qtbot.waitUntil(lambda: d.preview.text().startswith(f"{limit} prompts"))
+    qtbot.mouseClick(d.buttons.button(d.buttons.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dock.s.sets.source is not None and len(dock.s.sets.source) == limit)
+
+
+def test_a_template_set_runs_into_a_bundle_the_slider_moves(qtbot, window):
+    type_and_run(qtbot, window)
+    s = window.session
+    dock = _dock(window)
+    before = view_pixels(window)
+    _fill_template(qtbot, dock)
+    assert "template: 12 prompts with target, contrast, corrupt" in dock.name.text()
+    qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.sets.summary is not None and not s.sets.running, timeout=4 * RUN_TIMEOUT)
+    summary = s.sets.summary
+    assert summary.n == 12 and summary.accuracy == 1.0 and summary.final_diff_mean > 2
+    assert "the target wins in 100%" in dock.readout.text()
+    assert int(np.argmax(summary.attn.mean(0))) == 23, "block 24's attention moves the name over the set"
+    assert dock.lens.plot.empty_text() is None and dock.dla.plot.empty_text() is None
+    view = window.view
+    assert view.bundle.points.shape == (12, 31, 3) and view.bundle.lines.visible()
+    assert any("Thin: 12 prompts of template" in line for line, *_ in window.binding.overlay_lines())
+    qtbot.waitUntil(lambda: changed_fraction(before, view_pixels(window)) > 0.002, timeout=RUN_TIMEOUT)
+    # The layer slider moves every prompt's dot and the median together.
+    s.layer = 2
+    early = view.bundle.current_dots().copy()
+    s.layer = 28
+    late = view.bundle.current_dots()
+    assert np.all(np.linalg.norm(late - early, axis=1) > 1e-3)
+    assert dock.lens.cursor.value() == 28
+    # Hovering a prompt's dot shows its prompt beside it.
+    k = 5
+    dot = late[k]
+    hit = _screen_point(view, dot)
+    qtbot.waitUntil(lambda: view.bundle_hit(hit.x(), hit.y()) >= 0)
+    view.bundle_hovered.emit(view.bundle_hit(hit.x(), hit.y()))
+    qtbot.waitUntil(lambda: s.sets.hovered >= 0)
+    shown = s.sets.traces[s.sets.hovered]
+    assert any(t.startswith(shown.prompt[:20]) for t in view.labels.texts("bundle"))
+    assert view.bundle.hover.visible()
+    # Switching the bundle off takes it off the sphere.
+    dock.shown.click()
+    assert not s.sets.shown and not view.bundle.lines.visible()
+
+
+def _screen_point(view, p):
+    from PySide6.QtGui import QVector3D
+
+    q = view.screen_matrix().map(QVector3D(*[float(x) for x in p])).toPointF()
+    return QPoint(int(round(q.x())), int(round(q.y())))
+
+
+def test_stop_keeps_what_was_traced_and_a_bad_file_keeps_the_set(qtbot, window, tmp_path):
+    s = window.session
+    dock = _dock(window)
+    path = tmp_path / "many.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["prompt", "target", "contrast"])
+        for k in range(300):
+            w.writerow([f"Story {k}: When Mary and John went to the store, John gave a drink to", " Mary", " John"])
+    assert dock.open_file(str(path))
+    assert "many.csv: 300 prompts" in dock.name.text()
+    qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.sets.done[0] >= 64, timeout=4 * RUN_TIMEOUT)
+    qtbot.mouseClick(dock.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not s.sets.running)
+    done = len(s.sets.traces)
+    assert 64 <= done < 300 and s.sets.summary.n == done
+    assert f"(stopped: {done} of 300)" in dock.readout.text()
+    # A bad file: a sentence, and the set on screen stays.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,answer\nhello,x\n")
+    assert not dock.open_file(str(bad))
+    qtbot.waitUntil(lambda: "no 'prompt' column" in window.message_bar.text())
+    assert len(s.sets.source) == 300 and s.sets.summary.n == done
+    # The window still runs prompts afterwards.
+    type_and_run(qtbot, window, "The capital of France is")
+    assert s.trace.next_token.text == " Paris"
+
+
+@pytest.mark.parametrize("bad_target", [" Mary Ann"])
+def test_a_set_with_a_bad_row_says_which_and_runs_nothing(qtbot, window, tmp_path, bad_target):
+    s = window.session
+    dock = _dock(window)
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"prompt": "When Mary and John went to the store, John gave a drink to", "target": " Mary"}\n'
+                    f'{{"prompt": "The cat sat on the", "target": "{bad_target}"}}\n')
+    assert dock.open_file(str(path))
+    qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "row 2" in window.message_bar.text(), timeout=RUN_TIMEOUT)
+    assert "is 2 tokens, not one" in window.message_bar.text()
+    assert not s.sets.running and s.sets.traces == ()
+
+
+def test_patch_pairs_over_the_set(qtbot, window):
+    s = window.session
+    dock = _dock(window)
+    _fill_template(qtbot, dock, names="Mary, John, Tom", limit=4)
+    assert dock.patch_button.isEnabled()
+    qtbot.mouseClick(dock.patch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.sets.patch is not None and not s.sets.patch_running, timeout=6 * RUN_TIMEOUT)
+    g = s.sets.patch
+    assert g.n == 4 and g.matrix.shape[0] == 31 and g.clean_diff_mean > 1 > -1 > g.corrupt_diff_mean
+    assert g.matrix[-1, -1] == pytest.approx(1.0, abs=1e-3)
+    assert dock.patch.plot.empty_text() is None
+    assert "Patching 4 pairs" in dock.readout.text() or "pairs" in dock.readout.text()
