@@ -33,11 +33,17 @@ def filled(qapp):
     ctl.run_patching()
     ctl.run_head_patching()
     ctl.request_steer_sweep(SteerSpec(1, s.plane_tokens[1], s.plane_tokens[0], 5.0))
+    from spherescope.core.prompt_set import from_records
+
+    pair = {"prompt": PROMPT, "corrupt": SECOND, "target": " Mary", "contrast": " John"}
+    ctl.run_set(from_records([pair, dict(pair, prompt=SECOND, corrupt=PROMPT, target=" John", contrast=" Mary")]))
+    ctl.run_set_patching()
     assert not errors
     assert s.trace is not None and s.attribution is not None and s.comparison.grid is not None
     assert s.comparison.head_grid is not None and s.comparison.head_grid.matrix.shape == (3, 4)
     assert s.steering.sweep is not None and s.roundtrip.scores is not None and s.roundtrip.fractions
     assert s.heads.view is not None and s.heads.weights.shape[1] == len(s.tokens)
+    assert s.sets.summary is not None and s.sets.summary.n == 2 and s.sets.patch is not None
     return s, ctl
 
 

@@ -110,9 +110,7 @@ def validate(req: FigureRequest) -> FigureRequest:
         raise ValueError("--tokens is empty: give tokens separated by commas, e.g. ' Mary, John'")
     _validate_set(req)
     prompt = req.prompt if req.prompt is not None else (req.scene.prompt if req.scene is not None else "")
-    if (not prompt or not prompt.strip()) and req.prompts is not None:
-        prompt = req.prompt = req.prompts.rows[0].prompt  # a set's figure needs no prompt of its own
-    if not prompt or not prompt.strip():
+    if (not prompt or not prompt.strip()) and req.prompts is None:
         raise PromptError("The prompt is empty: pass --prompt or a --scene that has one.")
     if req.camera is not None:
         from spherescope.state.scene import parse_camera

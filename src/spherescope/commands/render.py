@@ -81,7 +81,10 @@ def _make_figure(req: FigureRequest):
     validate(req)
     gl = _needs_gl(req)
     # The request's own settings over the scene's (or the defaults').
-    given = {"prompt": req.prompt, "compare_prompt": req.compare, "position": req.position, "basis": req.basis,
+    prompt = req.prompt
+    if prompt is None and req.prompts is not None and not (req.scene is not None and req.scene.prompt.strip()):
+        prompt = req.prompts.rows[0].prompt  # a set's figure needs no prompt of its own: its first one
+    given = {"prompt": prompt, "compare_prompt": req.compare, "position": req.position, "basis": req.basis,
              "style": req.style, "alpha": req.alpha, "model": req.model if isinstance(req.model, str) else None}
     scene = replace(req.scene or Scene(), **{k: v for k, v in given.items() if v is not None})
     app = _application(gl)

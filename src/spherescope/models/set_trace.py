@@ -27,6 +27,7 @@ from spherescope.models.trace import _ResidualHooks, _tops_from_logits, check_fi
 MAX_BATCH_ROWS = 32
 MAX_BATCH_TOKENS = 2048  # rows x padded length per pass: CPU matmuls gain little beyond this
 CHUNK = 256  # prompts sorted by length together (and results held back) at most
+LENS_PROMPTS = 8  # prompts whose lens is one product: (8 x 31, V) float32 logits, 49 MB for SmolLM2
 
 
 @dataclass(frozen=True)
@@ -232,17 +233,42 @@ class _BatchRunner:
         hooks.check_cancel()
         logits = out.logits
         logits = (logits[:, 0] if logits.shape[1] == 1 else logits[torch.arange(B), cols]).float()
-        stacked = hooks.stacked()  # (L+1, B, d)
-        return [self._one(it, np.ascontiguousarray(stacked[:, r]), logits[r], recorder, r)
-                for r, it in enumerate(batch)]
+        paths = np.ascontiguousarray(hooks.stacked().transpose(1, 0, 2))  # (B, L+1, d)
+        for r, it in enumerate(batch):
+            try:
+                check_finite(paths[r], logits[r].cpu().numpy())
+            except ModelError as exc:  # name the prompt it came from
+                raise ModelError(f"Row {it.line}: {exc}") from None
+        scales = self._scales(paths[:, -1]) if recorder is not None else None
+        out_traces = []
+        for start in range(0, B, LENS_PROMPTS):
+            # The lens of a few prompts in one product with the unembedding: one pass over
+            # its V x d rows for 8 x 31 residuals, not one a prompt.
+            chunk = paths[start:start + LENS_PROMPTS]
+            lens = self.loaded.lens.logits(torch.from_numpy(chunk.reshape(-1, chunk.shape[-1])))
+            lens = lens.view(len(chunk), chunk.shape[1], -1)
+            for j in range(len(chunk)):
+                r = start + j
+                out_traces.append(self._one(batch[r], paths[r], logits[r], lens[j], recorder, r,
+                                            None if scales is None else scales[r]))
+        return out_traces
 
-    def _one(self, it: SetItem, path: np.ndarray, logits: torch.Tensor, recorder, r: int) -> PromptTrace:
+    def _scales(self, h_last: np.ndarray) -> np.ndarray:
+        """The final norm's scale s at each prompt's last layer (core.attribution.final_scale),
+        for the batch at once: W_eff h for every row is one matrix product."""
+        u, g, b = self.loaded.head_factors()
+        lens = self.loaded.lens
+        x = lens.normed(torch.from_numpy(h_last))
+        if lens.project_out is not None:
+            x = lens.project_out(x)
+        precap = lens.head(x).float().cpu().numpy().astype(np.float64) - b
+        wh = (np.asarray(h_last * g if g is not None else h_last, np.float32) @ u.T).astype(np.float64)
+        num, den = np.linalg.norm(wh, axis=1), np.linalg.norm(precap, axis=1)
+        return [(float(n / dd), precap[k] + b, b) for k, (n, dd) in enumerate(zip(num, den))]
+
+    def _one(self, it: SetItem, path: np.ndarray, logits: torch.Tensor, lens_logits: torch.Tensor, recorder, r: int,
+             scale) -> PromptTrace:
         loaded = self.loaded
-        try:
-            check_finite(path, logits.cpu().numpy())
-        except ModelError as exc:  # name the prompt it came from
-            raise ModelError(f"Row {it.line}: {exc}") from None
-        lens_logits = loaded.lens.logits(torch.from_numpy(path))
         lens = _tops_from_logits(lens_logits, self.top_k)
         probs = torch.softmax(logits, dim=-1)
         nid = int(torch.argmax(logits))
@@ -253,15 +279,15 @@ class _BatchRunner:
             lo = lens_logits[:, it.contrast] if it.contrast is not None else 0.0
             lens_diff = (lens_logits[:, it.target] - lo).cpu().numpy().astype(np.float64)
             if recorder is not None:
-                at = self._attribute(it, path, recorder, r)
+                at = self._attribute(it, path, recorder, r, scale)
         return PromptTrace(it.index, it.prompt, it.tokens, it.position, path, lens, Token(nid, loaded.token_text(nid)),
                            float(probs[nid]), it.target, it.contrast, final_diff, lens_diff, at)
 
-    def _attribute(self, it: SetItem, path: np.ndarray, recorder, r: int):
+    def _attribute(self, it: SetItem, path: np.ndarray, recorder, r: int, scaled):
         from spherescope.core.attribution import attribute
-        from spherescope.models.attribution import final_norm_scale_of, pair_terms
+        from spherescope.models.attribution import pair_terms
 
-        scale, precap, b = final_norm_scale_of(self.loaded, path[-1])
+        scale, precap, b = scaled
         direction, bias, logit_diff = pair_terms(self.loaded, it.target, it.contrast, precap, b)
         attn = np.stack([a[r] for a in recorder.attn])
         mlp = np.stack([m[r] for m in recorder.mlp])

@@ -33,7 +33,7 @@ class SetsDock(LazyRefresh, LessonDock):
         for sig in (sets.source_changed, sets.summary_changed, sets.running_changed, sets.done_changed,
                     sets.patch_changed, sets.patch_running_changed):
             sig.connect(self.request_refresh)
-        session.layer_changed.connect(self.lens.set_layer)
+        session.layer_changed.connect(self.lens.set_layer, owner=self)  # the plot is no QObject: tie it to the dock
 
     def _button(self, name: str, text: str, tip: str, slot) -> QPushButton:
         b = QPushButton(text)
