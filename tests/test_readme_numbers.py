@@ -74,3 +74,25 @@ def test_the_heads_example(capsys):
     last = capsys.readouterr().out.rstrip("\n").split("\n")[-1]
     flat = " ".join(README.split())
     assert last in flat, f"the README no longer says {last!r}"
+
+
+def test_the_prompt_set_example(capsys):
+    """The set's accuracy, block 24's mean term and the pairs' recovery, as the README
+    quotes `trace --prompts` and `patch --pairs` on examples/ioi.csv."""
+    from spherescope.cli import main
+
+    ioi = str(Path(__file__).resolve().parents[1] / "examples" / "ioi.csv")
+    flat = " ".join(README.split())
+    assert main(["trace", "--prompts", ioi]) == 0
+    lines = capsys.readouterr().out.rstrip("\n").split("\n")
+    said = [line for line in lines if line.startswith("accuracy") or line.startswith("   24   +")]
+    assert len(said) == 2
+    for line in said:
+        assert " ".join(line.split()) in flat, f"the README no longer says {line!r}"
+    assert main(["patch", "--pairs", ioi]) == 0
+    lines = capsys.readouterr().out.rstrip("\n").split("\n")
+    said = [line for line in lines if line.startswith("recovery") or line.startswith("layer")
+            or line.startswith("   21 ") or line.startswith("   24 ")]
+    assert len(said) == 4
+    for line in said:
+        assert " ".join(line.split()) in flat, f"the README no longer says {line!r}"

@@ -98,7 +98,7 @@ def test_pairs_with_heads_on_a_tiny_model(tmp_path, tiny_dir):
     assert data["n"] == 2 and np.array(data["matrix"]).shape[0] == 4
     assert np.array(data["heads_matrix"]).shape == (3, 4)
     table = run("patch", "--model", str(tiny_dir), "--pairs", _csv(tmp_path / "p.csv", rows))
-    assert table.returncode == 0 and "2 pairs; the recovery of the mean difference" in table.stdout
+    assert table.returncode == 0 and "2 pairs; positions counted from the end" in table.stdout
 
 
 def test_trace_prompts_prints_a_table_on_a_tiny_model(tmp_path, tiny_dir):

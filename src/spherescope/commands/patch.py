@@ -124,10 +124,12 @@ def _print_heads(data: dict, shown: int = 5) -> None:
     print(f"heads that recover most (of {m.shape[0]} blocks x {m.shape[1]} heads): {cells}")
 
 
-def _print_grid(data: dict) -> None:
-    t, c = quoted(data["target"]["text"]), quoted(data["contrast"]["text"])
+def _print_grid(data: dict, what: str | None = None) -> None:
+    """`what`: the difference recovered, when it is not one target's and contrast's."""
+    if what is None:
+        what = f"logit({quoted(data['target']['text'])}) - logit({quoted(data['contrast']['text'])})"
     print(f"model: {data['model']}")
-    print(f"recovery of logit({t}) - logit({c}) at the last position: clean {data['clean_diff']:+.3f}, "
+    print(f"recovery of {what} at the last position: clean {data['clean_diff']:+.3f}, "
           f"corrupt {data['corrupt_diff']:+.3f}")
     print("patched: the clean run's residual at (layer, position) put into the corrupt run; 1 = all recovered")
     heads = [visible(tok["text"], 7) for tok in data["tokens"]]

@@ -270,12 +270,11 @@ def _patch_pairs_command(args) -> int:
         atomic_write_text(args.out, json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False))
         print(f"wrote {args.out}: {counted(data['n'], 'pair')}, {len(data['matrix'])} layers x {len(data['matrix'][0])} positions")
         return 0
-    shown = dict(data, target={"text": "target"}, contrast={"text": "contrast"}, clean_diff=data["clean_diff_mean"],
-                 corrupt_diff=data["corrupt_diff_mean"],
+    shown = dict(data, clean_diff=data["clean_diff_mean"], corrupt_diff=data["corrupt_diff_mean"],
                  tokens=data.get("tokens") or [{"text": f"-{len(data['matrix'][0]) - j}"}
                                                for j in range(len(data["matrix"][0]))])
-    print(f"{prompt_set.name}: {counted(data['n'], 'pair')}; the recovery of the mean difference, positions from the end")
-    _print_grid(shown)
+    print(f"{prompt_set.name}: {counted(data['n'], 'pair')}; positions counted from the end")
+    _print_grid(shown, "the mean logit(target) - logit(contrast)")
     if "heads_matrix" in data:
         _print_heads(data)
     return 0
