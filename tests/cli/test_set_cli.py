@@ -67,6 +67,16 @@ def test_the_sets_figures_are_the_mean_of_single_traces(tmp_path, real_model, ca
         assert p["prompt"] == r["prompt"] and p["tokens"] == d["tokens"] and p["position"] == d["position"]
         assert [t["id"] for t in p["layers"][-1]["top"]] == [t["id"] for t in d["layers"][-1]["top"][:10]]
         assert p["attribution"]["logit_diff"] == pytest.approx(d["attribution"]["logit_diff"], abs=1e-4)
+    # Each prompt in its own plane of target and contrast: the article's figure, as `trace --tokens` gives it.
+    import math
+
+    plane, _t = trace_data(real_model, ARTICLE, tokens=" Mary, John")
+    for mine, theirs in zip(prompts[2]["layers"], plane["layers"]):
+        pl = theirs["plane"]
+        assert mine["plane"]["angle"] == pytest.approx(math.degrees(math.atan2(pl["y"], pl["x"])), abs=1e-3)
+        assert mine["plane"]["kept"] == pytest.approx(pl["kept"], abs=1e-5)
+    angles = np.array([[row["plane"]["angle"] for row in p["layers"]] for p in prompts])
+    assert s["layers"][-1]["plane_angle_median"] == pytest.approx(np.median(angles[:, -1]), abs=1e-9)
     # block 24's attention carries the name over the set, as it does on the article's prompt
     assert max(range(30), key=lambda i: att["layers"][i]["attn"]) == 23
 

@@ -50,6 +50,8 @@ def prompt_json(t: PromptTrace, line: int, token_text, top_k: int) -> dict:
                        for i, p, lg in list(zip(top.ids, top.probs, top.logits))[:top_k]]}
         if t.lens_diff is not None:
             row["lens_diff"] = float(t.lens_diff[layer])
+        if t.plane is not None:
+            row["plane"] = {"angle": float(t.plane[0, layer]), "kept": float(t.plane[1, layer])}
         layers.append(row)
     data = {
         "index": t.index, "line": line, "prompt": t.prompt,
@@ -76,6 +78,10 @@ def set_json(summary, model: str) -> dict:
         if s.lens_diff is not None:
             q25, _med, q75 = (float(q[layer]) for q in s.lens_quartiles())
             row.update(lens_diff_mean=float(s.lens_diff[:, layer].mean()), lens_diff_q25=q25, lens_diff_q75=q75)
+        if s.plane_angle is not None:
+            a25, a50, a75 = np.percentile(s.plane_angle[:, layer], [25, 50, 75])
+            row.update(plane_angle_median=float(a50), plane_angle_q25=float(a25), plane_angle_q75=float(a75),
+                       plane_kept_median=float(np.median(s.plane_kept[:, layer])))
         layers.append(row)
     data = {"model": model, "n": s.n, "accuracy": s.accuracy, "final_diff_mean": s.final_diff_mean, "layers": layers,
             "attribution": None}

@@ -32,6 +32,7 @@ class PromptTrace:
     final_diff: float | None = None  # the model's logit(target) − logit(contrast) (the target's logit alone)
     lens_diff: np.ndarray | None = None  # (L+1,) the same through the lens at every layer
     attribution: Attribution | None = None
+    plane: np.ndarray | None = None  # (2, L+1): degrees from the target in its plane with the contrast, share of |h| kept
 
     @property
     def norms(self) -> np.ndarray:
@@ -68,6 +69,8 @@ class SetSummary:
     attn: np.ndarray | None = None  # (N, L)
     mlp: np.ndarray | None = None  # (N, L)
     heads: np.ndarray | None = None  # (N, L, H)
+    plane_angle: np.ndarray | None = None  # (N, L+1) each prompt in its own plane of target and contrast
+    plane_kept: np.ndarray | None = None  # (N, L+1)
     prompts: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -108,7 +111,22 @@ def summarize(traces: list[PromptTrace]) -> SetSummary:
         mlp=np.stack([a.mlp for a in ats]).astype(np.float64) if with_attr else None,
         heads=np.stack([a.heads for a in ats]).astype(np.float64) if with_heads else None,
         prompts=tuple(t.prompt for t in ts),
+        plane_angle=np.stack([t.plane[0] for t in ts]) if all(t.plane is not None for t in ts) else None,
+        plane_kept=np.stack([t.plane[1] for t in ts]) if all(t.plane is not None for t in ts) else None,
     )
+
+
+def plane_of(path: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(2, L+1): the article's figure for one prompt, as numbers: at each layer the angle
+    (degrees) of h from `first` within the plane of the two directions, and the share of
+    |h| the plane keeps."""
+    from spherescope.core.plane import plane_axes
+
+    axes = plane_axes(first, second)
+    p = np.asarray(path, np.float64)
+    xy = p @ axes.T
+    r = np.hypot(xy[:, 0], xy[:, 1])
+    return np.stack([np.degrees(np.arctan2(xy[:, 1], xy[:, 0])), r / np.maximum(np.linalg.norm(p, axis=1), 1e-12)])
 
 
 def median_path(paths: np.ndarray) -> np.ndarray:

@@ -23,7 +23,6 @@ import torch
 from spherescope.core.prompt_set import PromptSet
 from spherescope.models.errors import Cancelled, PromptError
 from spherescope.models.loaded import LoadedModel
-from spherescope.models.trace import first_tensor
 
 PAIRS_PER_CHUNK = 16  # pairs whose full residuals are held at once (each (L+1) x T x d, twice)
 MAX_ROWS = 48  # patched sequences per pass

@@ -195,6 +195,7 @@ class _BatchRunner:
             if self.spec.out_proj is not None:  # read once for the set, not once a prompt
                 self.head_w = [self.spec.head_weight(i) for i in range(len(self.spec.attn))]
         tok = loaded.tokenizer
+        self._mean = None  # the vocabulary's mean direction, read at the first plane
         self.pad = int(getattr(tok, "pad_token_id", None) or getattr(tok, "eos_token_id", None) or 0)
         self.device = next(loaded.model.parameters()).device
 
@@ -281,7 +282,27 @@ class _BatchRunner:
             if recorder is not None:
                 at = self._attribute(it, path, recorder, r, scale)
         return PromptTrace(it.index, it.prompt, it.tokens, it.position, path, lens, Token(nid, loaded.token_text(nid)),
-                           float(probs[nid]), it.target, it.contrast, final_diff, lens_diff, at)
+                           float(probs[nid]), it.target, it.contrast, final_diff, lens_diff, at, self._plane(it, path))
+
+    def _plane(self, it: SetItem, path: np.ndarray):
+        """The prompt in its own plane of target and contrast, their directions centred as
+        the sphere and `trace --tokens` draw them (None without a contrast, or for a pair
+        that spans no plane)."""
+        from spherescope.core.set_results import plane_of
+
+        if it.target is None or it.contrast is None:
+            return None
+        if self._mean is None:
+            from spherescope.core.unit_rows import scaled_mean
+
+            u, g, _b = self.loaded.head_factors()
+            self._mean = scaled_mean(u, g).astype(np.float64)
+        first, second = (np.asarray(r, np.float64) - self._mean
+                         for r in self.loaded.unembedding_rows([it.target, it.contrast]))
+        try:
+            return plane_of(path, first, second)
+        except ValueError:
+            return None
 
     def _attribute(self, it: SetItem, path: np.ndarray, recorder, r: int, scaled):
         from spherescope.core.attribution import attribute

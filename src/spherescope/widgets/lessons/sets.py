@@ -186,4 +186,9 @@ class SetsDock(LazyRefresh, LessonDock):
             terms.update({f"block {i + 1}'s MLP": v for i, v in enumerate(s.mlp.mean(axis=0))})
             top = max(terms, key=lambda k: abs(terms[k]))
             text += f" Largest mean term: {top}, {terms[top]:+.2f}."
+        if s.plane_angle is not None:
+            a25, a50, a75 = np.percentile(s.plane_angle[:, -1], [25, 50, 75])
+            text += (f" At the last layer, in each prompt's plane of its target and contrast, h is a median "
+                     f"{a50:.0f}° from the target (quartiles {a25:.0f}° to {a75:.0f}°); the plane keeps a median "
+                     f"{100 * np.median(s.plane_kept[:, -1]):.0f}% of |h|.")
         return text
