@@ -85,6 +85,10 @@ def test_a_set_from_a_list_a_dataframe_or_a_file_equals_the_command_line(m, tmp_
     assert s.attn_dla.shape == (2, 30) and s.head_dla.shape == (2, 30, 9)
     np.testing.assert_allclose(s.norms[0], [row["norm"] for row in s.to_json()["prompts"][0]["layers"]], rtol=1e-6)
     assert len(s.to_pandas()) == 62 and "SetResult(2 prompts, accuracy 100%" in repr(s)
+    sweep = m.steer_set(rows, 15, " John", [0.0, 60.0], away=" Mary")
+    assert sweep.diffs.shape == (2, 2) and sweep.accuracy[0] == 1.0
+    np.testing.assert_allclose(sweep.diffs[0], [p["final_diff"] for p in s.to_json()["prompts"]], atol=1e-4)
+    assert len(sweep.to_pandas()) == 2 and sweep.to_json()["n"] == 2
     plain = m.trace_set(["The cat sat on the", "Hello"], target=" mat")
     assert plain.n == 2 and plain.final_diff.shape == (2,)
 

@@ -302,6 +302,15 @@ class Model:
         with _LOCK:
             return patch_set_result(self.loaded, pairs, target=target, contrast=contrast, heads=heads)
 
+    def steer_set(self, prompts, layer: int, toward: str, alphas, away: str | None = None,
+                  target: str | None = None, contrast: str | None = None):
+        """Steering's dose-response over a prompt set: at each α, every prompt's
+        logit(target) − logit(contrast) and the share whose target wins (set_api.SetSteerSweep)."""
+        from spherescope.set_api import steer_set_result
+
+        with _LOCK:
+            return steer_set_result(self.loaded, prompts, layer, toward, alphas, away, target, contrast)
+
     def steer_sweep(self, prompt: str, layer: int, toward: str, alphas, away: str | None = None,
                     position: int | None = None, target: str | None = None, contrast: str | None = None) -> SteerSweep:
         """The model's next token at each α of a steering vector (one forward pass each)."""

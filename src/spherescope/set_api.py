@@ -167,3 +167,42 @@ def patch_set_result(loaded, pairs, *, target=None, contrast=None, heads=False) 
     from spherescope.commands.trace_set import patch_pairs_data
 
     return PairsResult(patch_pairs_data(loaded, as_prompt_set(pairs), target=target, contrast=contrast, heads=heads))
+
+
+@dataclass(frozen=True)
+class SetSteerSweep:
+    """Steering's dose-response over a set: at each α, the prompts' logit differences."""
+
+    alphas: np.ndarray  # (A,)
+    diffs: np.ndarray = field(repr=False)  # (A, N) each prompt's difference at each α
+    accuracy: np.ndarray = field(repr=False)  # (A,) the share of prompts whose target wins
+
+    @property
+    def diff_mean(self) -> np.ndarray:
+        return self.diffs.mean(axis=1)
+
+    def to_json(self) -> dict:
+        q25, q75 = np.percentile(self.diffs, [25, 75], axis=1)
+        return {"alphas": self.alphas.tolist(), "diff_mean": self.diff_mean.tolist(), "diff_q25": q25.tolist(),
+                "diff_q75": q75.tolist(), "accuracy": self.accuracy.tolist(), "n": int(self.diffs.shape[1])}
+
+    def to_pandas(self):
+        """One row per α."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_pandas() needs pandas (pip install pandas); to_json() and the arrays do not") from None
+        return pd.DataFrame(self.to_json()).drop(columns="n")
+
+
+def steer_set_result(loaded, prompts, layer: int, toward: str, alphas, away: str | None = None,
+                     target: str | None = None, contrast: str | None = None) -> SetSteerSweep:
+    from spherescope.models.set_steer import set_steer_curve
+    from spherescope.models.set_trace import prepare_set
+    from spherescope.models.token_lookup import resolve_token
+
+    items = prepare_set(loaded, as_prompt_set(prompts), -1, target, contrast)
+    tw = resolve_token(loaded, toward, "toward")
+    aw = None if away is None else resolve_token(loaded, away, "away")
+    c = set_steer_curve(loaded, items, layer, tw, aw, alphas)
+    return SetSteerSweep(c.alphas, c.diffs, c.accuracy)

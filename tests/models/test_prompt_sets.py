@@ -161,3 +161,21 @@ def test_a_summary_is_the_mean_of_its_prompts(tok):
     assert s.final_diff_mean == pytest.approx(np.mean([t.final_diff for t in traces]))
     assert s.accuracy == pytest.approx(np.mean([t.final_diff > 0 for t in traces]))
     np.testing.assert_allclose(s.attn.mean(0), np.mean([t.attribution.attn for t in traces], 0), atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_steering_over_a_set_is_each_prompts_own_sweep(arch, tok):
+    from spherescope.core.patching import SteerSpec
+    from spherescope.models.patching import steer_sweep
+    from spherescope.models.set_steer import set_steer_curve
+
+    loaded = _loaded(arch, tok)
+    items = prepare_set(loaded, from_records(PROMPTS))
+    toward, away = tok.encode(" John")[0], tok.encode(" Mary")[0]
+    alphas = [-4.0, 0.0, 6.0]
+    curve = set_steer_curve(loaded, items, 1, toward, away, alphas, rows=2)
+    assert curve.diffs.shape == (3, len(PROMPTS))
+    for k, it in enumerate(items):
+        logits = steer_sweep(loaded, [t.id for t in it.tokens], SteerSpec(1, toward, away, 0.0), alphas)
+        np.testing.assert_allclose(curve.diffs[:, k], logits[:, it.target] - logits[:, it.contrast], atol=1e-4)
+    assert curve.accuracy.shape == (3,) and np.all((0 <= curve.accuracy) & (curve.accuracy <= 1))

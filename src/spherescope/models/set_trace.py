@@ -147,6 +147,30 @@ def iter_set_traces(loaded: LoadedModel, items: list[SetItem], *, top_k: int = 5
         yield from sorted(results, key=lambda t: t.index)
 
 
+def pad_id(loaded: LoadedModel) -> int:
+    tok = loaded.tokenizer
+    return int(getattr(tok, "pad_token_id", None) or getattr(tok, "eos_token_id", None) or 0)
+
+
+def padded(batch: list[SetItem], padding: str, pad: int, device) -> tuple[dict, torch.Tensor]:
+    """(the model's keyword arguments, each row's followed column) for a padded batch:
+    the attention mask, and with left padding the positions each token has alone."""
+    B, T = len(batch), max(len(it.tokens) for it in batch)
+    ids = torch.full((B, T), pad, dtype=torch.long)
+    mask = torch.zeros((B, T), dtype=torch.long)
+    cols = torch.zeros(B, dtype=torch.long)
+    for r, it in enumerate(batch):
+        n = len(it.tokens)
+        start = 0 if padding == "right" else T - n
+        ids[r, start:start + n] = torch.tensor([t.id for t in it.tokens])
+        mask[r, start:start + n] = 1
+        cols[r] = start + it.position
+    kwargs = dict(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
+    if padding == "left":
+        kwargs["position_ids"] = (mask.cumsum(-1) - 1).clamp(min=0).to(device)
+    return kwargs, cols
+
+
 class _GatherHooks(_ResidualHooks):
     """The residual at every layer, at one position of each batch row."""
 
@@ -203,19 +227,8 @@ class _BatchRunner:
     def run(self, batch: list[SetItem]) -> list[PromptTrace]:
         if self.cancel is not None and self.cancel():
             raise Cancelled()
-        B, T = len(batch), max(len(it.tokens) for it in batch)
-        ids = torch.full((B, T), self.pad, dtype=torch.long)
-        mask = torch.zeros((B, T), dtype=torch.long)
-        cols = torch.zeros(B, dtype=torch.long)
-        for r, it in enumerate(batch):
-            n = len(it.tokens)
-            start = 0 if self.padding == "right" else T - n
-            ids[r, start:start + n] = torch.tensor([t.id for t in it.tokens])
-            mask[r, start:start + n] = 1
-            cols[r] = start + it.position
-        kwargs = dict(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), use_cache=False)
-        if self.padding == "left":
-            kwargs["position_ids"] = (mask.cumsum(-1) - 1).clamp(min=0).to(self.device)
+        B = len(batch)
+        kwargs, cols = padded(batch, self.padding, self.pad, self.device)
         want = self.spec is not None and any(it.target is not None for it in batch)
         hooks = _GatherHooks(self.loaded, cols, self.cancel)
         recorder = None
