@@ -31,14 +31,22 @@ def final_norm_scale(loaded: LoadedModel, trace: Trace, position: int) -> tuple[
 @torch.no_grad()
 def final_norm_scale_of(loaded: LoadedModel, h_last: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """final_norm_scale for the last layer's residual itself (d,)."""
+    return final_norm_scales(loaded, np.asarray(h_last, np.float32)[None])[0]
+
+
+@torch.no_grad()
+def final_norm_scales(loaded: LoadedModel, h_last: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """final_norm_scale_of for each row of (B, d) residuals at once (a prompt set's batch):
+    the head and W_eff h are one matrix product each for the batch."""
     u, g, b = loaded.head_factors()  # effective rows W = U * g (the final norm's gain folded in)
     h_last = np.asarray(h_last, np.float32)
     lens = loaded.lens
-    x = lens.normed(torch.from_numpy(h_last[None]))
+    x = lens.normed(torch.from_numpy(h_last))
     if lens.project_out is not None:
         x = lens.project_out(x)
-    precap = lens.head(x).float()[0].cpu().numpy().astype(np.float64)
-    return final_scale(u @ (h_last * g if g is not None else h_last), precap - b), precap, b
+    precap = lens.head(x).float().cpu().numpy().astype(np.float64)
+    wh = (h_last * g if g is not None else h_last) @ u.T
+    return [(final_scale(wh[k], precap[k] - b), precap[k], b) for k in range(len(h_last))]
 
 
 def pair_terms(loaded: LoadedModel, target: int, contrast: int | None, precap: np.ndarray, b: np.ndarray):

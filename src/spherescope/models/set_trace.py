@@ -21,6 +21,7 @@ from spherescope.core.prompt_set import PromptSet
 from spherescope.core.set_results import PromptTrace
 from spherescope.core.trajectory import Token
 from spherescope.models.errors import Cancelled, ModelError, PromptError
+from spherescope.models.attribution import final_norm_scales
 from spherescope.models.loaded import LoadedModel
 from spherescope.models.trace import _ResidualHooks, _tops_from_logits, check_finite, tokenize
 
@@ -253,7 +254,7 @@ class _BatchRunner:
                 check_finite(paths[r], logits[r].cpu().numpy())
             except ModelError as exc:  # name the prompt it came from
                 raise ModelError(f"Row {it.line}: {exc}") from None
-        scales = self._scales(paths[:, -1]) if recorder is not None else None
+        scales = final_norm_scales(self.loaded, paths[:, -1]) if recorder is not None else None
         out_traces = []
         for start in range(0, B, LENS_PROMPTS):
             # The lens of a few prompts in one product with the unembedding: one pass over
@@ -266,19 +267,6 @@ class _BatchRunner:
                 out_traces.append(self._one(batch[r], paths[r], logits[r], lens[j], recorder, r,
                                             None if scales is None else scales[r]))
         return out_traces
-
-    def _scales(self, h_last: np.ndarray) -> np.ndarray:
-        """The final norm's scale s at each prompt's last layer (core.attribution.final_scale),
-        for the batch at once: W_eff h for every row is one matrix product."""
-        u, g, b = self.loaded.head_factors()
-        lens = self.loaded.lens
-        x = lens.normed(torch.from_numpy(h_last))
-        if lens.project_out is not None:
-            x = lens.project_out(x)
-        precap = lens.head(x).float().cpu().numpy().astype(np.float64) - b
-        wh = (np.asarray(h_last * g if g is not None else h_last, np.float32) @ u.T).astype(np.float64)
-        num, den = np.linalg.norm(wh, axis=1), np.linalg.norm(precap, axis=1)
-        return [(float(n / dd), precap[k] + b, b) for k, (n, dd) in enumerate(zip(num, den))]
 
     def _one(self, it: SetItem, path: np.ndarray, logits: torch.Tensor, lens_logits: torch.Tensor, recorder, r: int,
              scale) -> PromptTrace:
