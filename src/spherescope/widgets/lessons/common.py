@@ -127,6 +127,20 @@ class CrispImage(pg.ImageItem):
         super().paint(p, *args)
 
 
+def recovery_heatmap(plot: pg.PlotWidget, theme: PlotTheme, **image) -> tuple["CrispImage", pg.ColorBarItem]:
+    """A patching heatmap in `plot`: recovery from −1 (blue) through 0 (white) to 1 (red),
+    with its colour bar; every patching grid (residual, heads, a set's pairs) draws so."""
+    heat = CrispImage(**image)
+    heat.setColorMap(pg.colormap.get("CET-D1"))  # diverging: blue below 0, white 0, red 1
+    heat.setLevels((-1.0, 1.0))
+    plot.addItem(heat)
+    bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get("CET-D1"), interactive=False, width=12)
+    bar.setImageItem(heat, insert_in=plot.getPlotItem())
+    bar.axis.setTextPen(pg.mkPen(theme.axis))
+    bar.axis.setPen(pg.mkPen(theme.axis))
+    return heat, bar
+
+
 class LessonDock(QWidget):
     """What the window asks of every lesson dock, with do-nothing defaults, so the
     window wires each one the same way. A dock connects to the session through bound

@@ -12,7 +12,7 @@ from spherescope.core.patching import angles
 from spherescope.core.text import quoted, visible
 from spherescope.render.styles import PlotTheme
 from spherescope.state.session import Session
-from spherescope.widgets.lessons.common import THEME, CrispImage, LazyRefresh, LessonDock, caption, plot_widget
+from spherescope.widgets.lessons.common import THEME, LazyRefresh, LessonDock, caption, plot_widget, recovery_heatmap
 
 
 UPSAMPLE = 8  # SVG viewers smooth embedded images; a few pixels per cell keeps their edges
@@ -81,15 +81,8 @@ class CompareDock(LazyRefresh, LessonDock):
                                      "position in the second prompt")
         self.heat_plot.setObjectName("patchingHeatmap")
         self.heat_plot.showGrid(x=False, y=False)  # grid lines through the cells read as stripes in the data
-        self.heat = CrispImage(axisOrder="row-major")
-        self.heat.setColorMap(pg.colormap.get("CET-D1"))  # diverging: blue below 0, white 0, red 1
-        self.heat.setLevels((-1.0, 1.0))
-        self.heat_plot.addItem(self.heat)
+        self.heat, self.bar = recovery_heatmap(self.heat_plot, th, axisOrder="row-major")
         self.heat_plot.getPlotItem().invertY(False)
-        self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get("CET-D1"), interactive=False, width=12)
-        self.bar.setImageItem(self.heat, insert_in=self.heat_plot.getPlotItem())
-        self.bar.axis.setTextPen(pg.mkPen(th.axis))
-        self.bar.axis.setPen(pg.mkPen(th.axis))
         self.cell = pg.TextItem("", color=th.text, anchor=(0, 1), fill=pg.mkBrush(*th.plate))
         self.cell.setZValue(20)
         self.cell.setVisible(False)  # an empty text item still paints its plate

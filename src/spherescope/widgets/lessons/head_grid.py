@@ -10,7 +10,7 @@ import pyqtgraph as pg
 
 from spherescope.core.text import quoted
 from spherescope.render.styles import PlotTheme
-from spherescope.widgets.lessons.common import CrispImage, plot_widget
+from spherescope.widgets.lessons.common import plot_widget, recovery_heatmap
 
 UPSAMPLE = 8  # a few pixels per cell, so viewers that smooth images keep the edges
 
@@ -24,14 +24,7 @@ class HeadGridPlot:
         self.plot = plot_widget(th, "Heads patched at the last position", "block", "head")
         self.plot.setObjectName("headPatchingHeatmap")
         self.plot.showGrid(x=False, y=False)
-        self.heat = CrispImage(axisOrder="row-major")
-        self.heat.setColorMap(pg.colormap.get("CET-D1"))
-        self.heat.setLevels((-1.0, 1.0))
-        self.plot.addItem(self.heat)
-        bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get("CET-D1"), interactive=False, width=12)
-        bar.setImageItem(self.heat, insert_in=self.plot.getPlotItem())
-        bar.axis.setTextPen(pg.mkPen(th.axis))
-        bar.axis.setPen(pg.mkPen(th.axis))
+        self.heat, _bar = recovery_heatmap(self.plot, th, axisOrder="row-major")
         self.cell = pg.TextItem("", color=th.text, anchor=(0, 1), fill=pg.mkBrush(*th.plate))
         self.cell.setZValue(20)
         self.cell.setVisible(False)

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 
 from spherescope.core.set_results import interval
 from spherescope.render.styles import PlotTheme
-from spherescope.widgets.lessons.common import CrispImage, plot_widget
+from spherescope.widgets.lessons.common import plot_widget, recovery_heatmap
 
 UPSAMPLE = 8
 
@@ -93,13 +93,7 @@ class SetPatchPlot:
         self.plot = plot_widget(th, "Patching pairs: mean recovered", "layer", "position from the end")
         self.plot.setObjectName("setPatchPlot")
         self.plot.showGrid(x=False, y=False)
-        self.heat = CrispImage(axisOrder="row-major")
-        self.heat.setColorMap(pg.colormap.get("CET-D1"))
-        self.plot.addItem(self.heat)
-        bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get("CET-D1"), interactive=False, width=12)
-        bar.setImageItem(self.heat, insert_in=self.plot.getPlotItem())
-        bar.axis.setTextPen(pg.mkPen(th.axis))
-        bar.axis.setPen(pg.mkPen(th.axis))
+        self.heat, _bar = recovery_heatmap(self.plot, th, axisOrder="row-major")
 
     def show(self, grid, has_pairs: bool, running: bool) -> None:
         if grid is None:
