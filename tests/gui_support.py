@@ -67,7 +67,12 @@ def type_and_run(qtbot, win, prompt=ARTICLE, wait=True):
 
 
 def view_pixels(win) -> np.ndarray:
-    img = win.view.grab_image().convertToFormat(win.view.grab_image().Format.Format_RGBA8888)
+    return image_pixels(win.view.grab_image())
+
+
+def image_pixels(image) -> np.ndarray:
+    """A QImage (a widget's grab().toImage(), a GL frame) as (h, w, 3) uint8."""
+    img = image.convertToFormat(image.Format.Format_RGBA8888)
     w, h = img.width(), img.height()
     arr = np.frombuffer(img.constBits(), np.uint8, count=img.sizeInBytes()).reshape(h, img.bytesPerLine() // 4, 4)
     return arr[:, :w, :3].copy()

@@ -137,5 +137,9 @@ def test_set_figures_through_render(inline, tmp_path):
                                            tokenizer=tiny_tokenizer(), out=tmp_path / "set.png", size=(800, 450),
                                            style="slide"))
     assert path.exists() and "set" in what
+    # --view plane with a set: each prompt in its own plane, no --tokens needed (each row has its pair)
+    path, what = make_figure(FigureRequest(view="plane", prompts=PAIRS, model=make_model("llama"),
+                                           tokenizer=tiny_tokenizer(), out=tmp_path / "plane.png", size=(800, 450)))
+    assert path.exists() and "2 prompts, each in its own plane" in what
     with pytest.raises(ValueError, match="--view set draws a prompt set"):
         make_figure(FigureRequest(view="set", prompt="x", out=tmp_path / "x.png"))

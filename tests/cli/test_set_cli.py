@@ -75,8 +75,16 @@ def test_the_sets_figures_are_the_mean_of_single_traces(tmp_path, real_model, ca
         pl = theirs["plane"]
         assert mine["plane"]["angle"] == pytest.approx(math.degrees(math.atan2(pl["y"], pl["x"])), abs=1e-3)
         assert mine["plane"]["kept"] == pytest.approx(pl["kept"], abs=1e-5)
+    from spherescope.commands.trace import plane_directions
+    from spherescope.core.plane import plane_path
+
+    _ids, first, second = plane_directions(real_model, " Mary, John")
+    assert prompts[2]["plane_apart"] == pytest.approx(plane_path(_t.path(), first, second).second_angle, abs=1e-6)
     angles = np.array([[row["plane"]["angle"] for row in p["layers"]] for p in prompts])
+    kept = np.array([[row["plane"]["kept"] for row in p["layers"]] for p in prompts])
     assert s["layers"][-1]["plane_angle_median"] == pytest.approx(np.median(angles[:, -1]), abs=1e-9)
+    assert s["layers"][-1]["plane_kept_q75"] == pytest.approx(np.percentile(kept[:, -1], 75), abs=1e-9)
+    assert s["plane_apart_median"] == pytest.approx(np.median([p["plane_apart"] for p in prompts]), abs=1e-9)
     # block 24's attention carries the name over the set, as it does on the article's prompt
     assert max(range(30), key=lambda i: att["layers"][i]["attn"]) == 23
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from gui_support import RUN_TIMEOUT, changed_fraction, type_and_run, view_pixels
+from gui_support import RUN_TIMEOUT, changed_fraction, image_pixels, type_and_run, view_pixels
 
 
 def _dock(window):
@@ -65,6 +65,40 @@ def test_a_template_set_runs_into_a_bundle_the_slider_moves(qtbot, window):
     # Switching the bundle off takes it off the sphere.
     dock.shown.click()
     assert not s.sets.shown and not view.bundle.lines.visible()
+    _the_set_in_the_plane(qtbot, window)
+
+
+def _the_set_in_the_plane(qtbot, window):
+    """The Plane view draws the set: every prompt in its own plane, quartile arcs, the median."""
+    from spherescope.core.set_plane import set_plane
+
+    s = window.session
+    window.docks["plane"].raise_()
+    plane = window.lessons["plane"][0]
+    qtbot.waitUntil(lambda: plane.set_check.isEnabled())
+    single = image_pixels(plane.plot.grab().toImage())
+    assert plane.plot.getPlotItem().titleLabel.text.startswith("Plane of")
+    qtbot.mouseClick(plane.set_check, Qt.MouseButton.LeftButton)
+    assert s.sets.in_plane
+    qtbot.waitUntil(lambda: "each in its own plane" in plane.readout.text())
+    sp = set_plane(s.sets.summary)
+    assert plane.plot.getPlotItem().titleLabel.text == "12 prompts, each in its own plane"
+    assert plane.set_layer.thin.isVisible() and plane.set_layer.arcs.isVisible()
+    assert f"a median {sp.angle[1, 28]:.0f}° from its target" in plane.readout.text()
+    x, y = plane.path.getData()
+    assert len(x) == 31
+    np.testing.assert_allclose(np.degrees(np.arctan2(y, x)), sp.angle[1], atol=1e-3)  # log radius keeps angles
+    def redrawn():
+        now = image_pixels(plane.plot.grab().toImage())
+        h, w = min(now.shape[0], single.shape[0]), min(now.shape[1], single.shape[1])
+        return changed_fraction(single[:h, :w], now[:h, :w]) > 0.01
+
+    qtbot.waitUntil(redrawn)
+    s.layer = 5
+    qtbot.waitUntil(lambda: plane.readout.text().startswith("Layer 5, 12 prompts"))
+    qtbot.mouseClick(plane.set_check, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: plane.readout.text().startswith("Layer 5:"))
+    assert not plane.set_layer.thin.isVisible()
 
 
 def _screen_point(view, p):

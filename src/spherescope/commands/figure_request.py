@@ -99,7 +99,8 @@ def validate(req: FigureRequest) -> FigureRequest:
             raise ValueError(f"{name} must be a number between {lo} and {hi}")
     if req.alpha is not None and not (math.isfinite(req.alpha) and 0 <= req.alpha <= 4):
         raise ValueError("--alpha must be between 0 and 4")
-    if req.view in NEEDS_TOKENS and req.tokens is None and (req.scene is None or len(req.scene.plane_tokens) < 2):
+    if req.view in NEEDS_TOKENS and req.tokens is None and req.prompts is None and \
+            (req.scene is None or len(req.scene.plane_tokens) < 2):  # a set brings each prompt's own pair
         raise ValueError(f"--view {req.view} needs two tokens: --tokens ' Mary, John' (or a scene with plane tokens)")
     compare = req.compare if req.compare is not None else (req.scene.compare_prompt if req.scene is not None else "")
     if req.view in ("compare", "patching", "head-patching") and not (compare and compare.strip()):

@@ -157,6 +157,7 @@ def _fill(req: FigureRequest, scene, session, ctl, errors: list[str]) -> None:
         spec, mark = _steer_spec(req, ctx, scene, session)
         ctl.request_steer_sweep(spec, req.alphas, mark)
     if req.prompts is not None:
+        session.sets.in_plane = req.view == "plane"  # each prompt in its own plane, not the first prompt's
         ctl.run_set(req.prompts)
     elif scene.prompt_set is not None:
         from spherescope.core.prompt_set import PromptSet

@@ -59,7 +59,7 @@ def prompt_json(t: PromptTrace, line: int, token_text, top_k: int) -> dict:
         "position": t.position,
         "target": None if t.target is None else {"id": t.target, "text": token_text(t.target)},
         "contrast": None if t.contrast is None else {"id": t.contrast, "text": token_text(t.contrast)},
-        "final_diff": t.final_diff, "correct": t.correct,
+        "final_diff": t.final_diff, "correct": t.correct, "plane_apart": t.plane_apart,
         "next_token": {"id": t.next_token.id, "text": t.next_token.text, "prob": t.next_prob},
         "layers": layers,
     }
@@ -80,10 +80,12 @@ def set_json(summary, model: str) -> dict:
             row.update(lens_diff_mean=float(s.lens_diff[:, layer].mean()), lens_diff_q25=q25, lens_diff_q75=q75)
         if s.plane_angle is not None:
             a25, a50, a75 = np.percentile(s.plane_angle[:, layer], [25, 50, 75])
+            k25, k50, k75 = np.percentile(s.plane_kept[:, layer], [25, 50, 75])
             row.update(plane_angle_median=float(a50), plane_angle_q25=float(a25), plane_angle_q75=float(a75),
-                       plane_kept_median=float(np.median(s.plane_kept[:, layer])))
+                       plane_kept_median=float(k50), plane_kept_q25=float(k25), plane_kept_q75=float(k75))
         layers.append(row)
     data = {"model": model, "n": s.n, "accuracy": s.accuracy, "final_diff_mean": s.final_diff_mean, "layers": layers,
+            "plane_apart_median": None if s.plane_apart is None else float(np.median(s.plane_apart)),
             "attribution": None}
     if s.has_attribution:
         a_lo, a_hi = interval(s.attn)

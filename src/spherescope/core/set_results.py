@@ -33,6 +33,7 @@ class PromptTrace:
     lens_diff: np.ndarray | None = None  # (L+1,) the same through the lens at every layer
     attribution: Attribution | None = None
     plane: np.ndarray | None = None  # (2, L+1): degrees from the target in its plane with the contrast, share of |h| kept
+    plane_apart: float | None = None  # degrees from the target's direction to the contrast's
 
     @property
     def norms(self) -> np.ndarray:
@@ -71,6 +72,7 @@ class SetSummary:
     heads: np.ndarray | None = None  # (N, L, H)
     plane_angle: np.ndarray | None = None  # (N, L+1) each prompt in its own plane of target and contrast
     plane_kept: np.ndarray | None = None  # (N, L+1)
+    plane_apart: np.ndarray | None = None  # (N,) degrees from each prompt's target to its contrast
     prompts: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -113,20 +115,24 @@ def summarize(traces: list[PromptTrace]) -> SetSummary:
         prompts=tuple(t.prompt for t in ts),
         plane_angle=np.stack([t.plane[0] for t in ts]) if all(t.plane is not None for t in ts) else None,
         plane_kept=np.stack([t.plane[1] for t in ts]) if all(t.plane is not None for t in ts) else None,
+        plane_apart=(np.array([t.plane_apart for t in ts], np.float64)
+                     if all(t.plane is not None and t.plane_apart is not None for t in ts) else None),
     )
 
 
-def plane_of(path: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """(2, L+1): the article's figure for one prompt, as numbers: at each layer the angle
-    (degrees) of h from `first` within the plane of the two directions, and the share of
-    |h| the plane keeps."""
+def plane_of(path: np.ndarray, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, float]:
+    """The article's figure for one prompt, as numbers: (2, L+1), at each layer the angle
+    (degrees) of h from `first` within the plane of the two directions and the share of
+    |h| the plane keeps; and the degrees from `first` to `second`."""
     from spherescope.core.plane import plane_axes
 
     axes = plane_axes(first, second)
     p = np.asarray(path, np.float64)
     xy = p @ axes.T
     r = np.hypot(xy[:, 0], xy[:, 1])
-    return np.stack([np.degrees(np.arctan2(xy[:, 1], xy[:, 0])), r / np.maximum(np.linalg.norm(p, axis=1), 1e-12)])
+    b = np.asarray(second, np.float64)
+    apart = float(np.degrees(np.arctan2(b @ axes[1], b @ axes[0])))
+    return np.stack([np.degrees(np.arctan2(xy[:, 1], xy[:, 0])), r / np.maximum(np.linalg.norm(p, axis=1), 1e-12)]), apart
 
 
 def median_path(paths: np.ndarray) -> np.ndarray:

@@ -283,7 +283,7 @@ class _BatchRunner:
             if recorder is not None:
                 at = self._attribute(it, path, recorder, r, scale)
         return PromptTrace(it.index, it.prompt, it.tokens, it.position, path, lens, Token(nid, loaded.token_text(nid)),
-                           float(probs[nid]), it.target, it.contrast, final_diff, lens_diff, at, self._plane(it, path))
+                           float(probs[nid]), it.target, it.contrast, final_diff, lens_diff, at, *self._plane(it, path))
 
     def _plane(self, it: SetItem, path: np.ndarray):
         """The prompt in its own plane of target and contrast, their directions centred as
@@ -292,7 +292,7 @@ class _BatchRunner:
         from spherescope.core.set_results import plane_of
 
         if it.target is None or it.contrast is None:
-            return None
+            return None, None
         if self._mean is None:
             from spherescope.core.unit_rows import scaled_mean
 
@@ -303,7 +303,7 @@ class _BatchRunner:
         try:
             return plane_of(path, first, second)
         except ValueError:
-            return None
+            return None, None
 
     def _attribute(self, it: SetItem, path: np.ndarray, recorder, r: int, scaled):
         from spherescope.core.attribution import attribute

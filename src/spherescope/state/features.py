@@ -66,6 +66,7 @@ class PromptSets(Evented):
     source = EventedField(None)  # core.prompt_set.PromptSet chosen in the Prompt set view (None: none)
     shown = EventedField(True)  # the sphere draws the bundle
     hovered = EventedField(-1)  # the prompt (row index) pointed at on the sphere (-1: none)
+    in_plane = EventedField(False)  # the Plane view draws the set (each prompt in its own plane), not one prompt
     traces = EventedField((), computed=True)  # tuple[core.set_results.PromptTrace], growing batch by batch
     summary = EventedField(None, computed=True)  # core.set_results.SetSummary of the finished set
     done = EventedField((0, 0), computed=True)  # (prompts traced, prompts in the set)

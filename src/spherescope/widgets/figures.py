@@ -127,10 +127,19 @@ def lesson_image(session, view: str, width: int, height: int, style_name: str = 
         dock.deleteLater()
 
 
+def set_in_plane(session) -> bool:
+    """The Plane view draws the prompt set (each prompt in its own plane), not one prompt."""
+    from spherescope.core.set_plane import set_plane
+
+    return bool(session.sets.in_plane) and set_plane(session.sets.summary) is not None
+
+
 def _draw(fig, session, view, width, height, theme, transparent, annotations, svg, made=(), steer=None):
     """The figure under its annotation lines, as a QImage or SVG bytes."""
-    if view == "set":
+    if view == "set" or (view == "plane" and set_in_plane(session)):
         lines = set_title_lines(session, annotations)
+        if view == "plane" and "title" in annotations:
+            lines.append((_set_plane_line(session), False))
     else:
         lines = plot_title_lines(facts_of(session), annotations, _extra_line(view, session, steer))
     wrap = design_size(width, height, theme.design_side)[0].width() - 24
@@ -160,11 +169,22 @@ def set_title_lines(session, annotations: frozenset[str]) -> list[tuple[str, boo
     return lines
 
 
+def _set_plane_line(session) -> str:
+    from spherescope.core.set_plane import set_plane
+
+    sp = set_plane(session.sets.summary)
+    i = min(max(session.layer, 0), sp.angle.shape[1] - 1)
+    return (f"Layer {i}: h a median {sp.angle[1, i]:.0f}° from its target in its own plane (quartiles "
+            f"{sp.angle[0, i]:.0f}° to {sp.angle[2, i]:.0f}°), which keeps a median {100 * sp.kept[1, i]:.0f}% of |h|")
+
+
 def figure_problem(session, view: str, steer=None) -> str | None:
     """Why `view` cannot be drawn from this session now (one sentence), or None. The
     Export Dock menu says it beside each view it cannot draw. `steer`: the SteerCurve."""
     if view == "steer":
         return NO_CURVE if steer is None else steer.problem()
+    if view == "plane" and set_in_plane(session):
+        return None
     if view not in ("tied", "token-norms", "set") and session.trace is None:
         return "run a prompt first"
     if view in NEEDS_TOKENS and len(session.plane_tokens) < 2:
@@ -200,6 +220,8 @@ def describe(session, view: str, steer=None) -> str:
         flips = [a for a, p, q in zip(steer.alphas[1:], steer.predictions, steer.predictions[1:]) if p[0] != q[0]]
         return (f"steering toward {steer.direction()} after block {steer.layer}, α {steer.alphas[0]:g}..{steer.alphas[-1]:g}, "
                 f"the prediction changes {len(flips)} times")
+    if view == "plane" and set_in_plane(session):
+        return f"{session.sets.summary.n} prompts, each in its own plane, layer {session.layer}"
     if view == "plane" and len(session.plane_tokens) >= 2:
         a, b = (session.vocab.texts[int(i)] for i in session.plane_tokens[:2])
         return f"plane of {quoted(a)} and {quoted(b)}, layer {session.layer}"

@@ -11,14 +11,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from spherescope.core.plane import log_radial
-from spherescope.core.text import quoted
+from spherescope.core.set_plane import SetPlane, set_plane
+from spherescope.core.text import counted, quoted
 from spherescope.state.session import Session
 from spherescope.render.styles import PlotTheme
 from spherescope.widgets.lessons.common import AspectFit, LazyRefresh, LessonDock, THEME, caption, plot_widget
 from spherescope.widgets.bind import bind
+from spherescope.widgets.lessons.set_plane import SetPlaneLayer, describe_layer
 
 LAYER_LABEL_EVERY = 5
 
@@ -44,6 +46,18 @@ class PlaneDock(LazyRefresh, LessonDock):
         self.plot.addItem(self.marker)
         self.arrows: list = []
         self.layer_labels: list[pg.TextItem] = []
+        self._build_controls(session)
+        self._lay_out()
+        for sig in (session.frame_added, session.trace_finished, session.trace_started, session.position_changed,
+                    session.plane_tokens_changed, session.appearance.plane_scale_changed, session.vocab_changed,
+                    session.center_cloud_changed, session.cloud_space_changed, session.sets.summary_changed,
+                    session.sets.in_plane_changed):
+            sig.connect(self.request_refresh)
+        session.layer_changed.connect(lambda _l: self._dirty or self.after_frame("layer", self._on_layer), owner=self)
+        self._coords = None  # (x, y) as drawn, per layer
+        self._plane = None
+
+    def _build_controls(self, session) -> None:
         self.scale = QComboBox()
         self.scale.setObjectName("planeScale")
         self.scale.addItem("Radius: log₁₀(1 + |h|)", "log")
@@ -53,14 +67,24 @@ class PlaneDock(LazyRefresh, LessonDock):
         self.pair_button = QPushButton("Prediction vs contrast")
         self.pair_button.setToolTip("The top prediction and the best-ranked token that also occurs in the prompt")
         self.pair_button.clicked.connect(self.use_contrast_pair)
+        self.set_check = QCheckBox("Prompt set")
+        self.set_check.setObjectName("planeSet")
+        self.set_check.setToolTip("Every prompt of the traced set in its own plane of target and contrast: the "
+                                  "quartiles of the angle as an arc at each layer, the median path bold (run a set with target "
+                                  "and contrast columns first)")
+        bind(self.set_check, session.sets, "in_plane")
+        self.set_layer = SetPlaneLayer(self.plot, self.theme)
         self.down_button = QPushButton("Show on the sphere")
         self.down_button.setToolTip("The token-plane basis, seen from straight above the plane")
         self.down_button.clicked.connect(self.look_down_requested.emit)
         self.readout = QLabel("")
         self.readout.setObjectName("planeReadout")
         self.readout.setWordWrap(True)
+
+    def _lay_out(self) -> None:
         row = QHBoxLayout()
         row.addWidget(self.scale)
+        row.addWidget(self.set_check)
         row.addStretch(1)
         row.addWidget(self.pair_button)
         row.addWidget(self.down_button)
@@ -75,13 +99,6 @@ class PlaneDock(LazyRefresh, LessonDock):
         self.fit.setMinimumHeight(180)
         lay.addWidget(self.fit, 1)
         lay.addWidget(self.readout)
-        for sig in (session.frame_added, session.trace_finished, session.trace_started, session.position_changed,
-                    session.plane_tokens_changed, session.appearance.plane_scale_changed, session.vocab_changed,
-                    session.center_cloud_changed, session.cloud_space_changed):
-            sig.connect(self.request_refresh)
-        session.layer_changed.connect(lambda _l: self._dirty or self.after_frame("layer", self._on_layer), owner=self)
-        self._coords = None  # (x, y) as drawn, per layer
-        self._plane = None
 
     def use_contrast_pair(self) -> None:
         pair = self.s.contrast_pair()
@@ -92,11 +109,23 @@ class PlaneDock(LazyRefresh, LessonDock):
         self.s.plane_tokens = pair
 
     def refresh(self) -> None:
-        plane, why = self.s.plane_path()
-        self._plane = plane
         for item in self.arrows + self.layer_labels:
             self.plot.removeItem(item)
         self.arrows, self.layer_labels = [], []
+        log = self.s.appearance.plane_scale == "log"
+        whole = set_plane(self.s.sets.summary)
+        self.set_check.setEnabled(whole is not None)
+        if whole is not None and self.s.sets.in_plane:
+            self._plane = whole
+            x, y = self.set_layer.show(whole, log)
+            apart = whole.apart if whole.apart is not None else 90.0
+            self._draw(x, y, self.set_layer.extent(whole, log), log, ("target", apart, "contrast"),
+                       f"{counted(whole.n, 'prompt')}, each in its own plane",
+                       ("its target", "its contrast"))
+            return
+        self.set_layer.visible(False)
+        plane, why = self.s.plane_path()
+        self._plane = plane
         if plane is None:
             self._coords = None
             self.path.setData([], [])
@@ -108,20 +137,27 @@ class PlaneDock(LazyRefresh, LessonDock):
             self.plot.set_empty(why)
             self.fit.set_aspect(None)
             return
-        self.plot.set_empty(None)
         vocab = self.s.vocab
-        a, b = (vocab.texts[int(i)] for i in self.s.plane_tokens[:2])
-        log = self.s.appearance.plane_scale == "log"
+        a, b = (quoted(vocab.texts[int(i)]) for i in self.s.plane_tokens[:2])
         x, y = log_radial(plane.x, plane.y) if log else (plane.x, plane.y)
+        self._draw(x, y, (x, y), log, (a, plane.second_angle, b),
+                   f"Plane of {a} and {b} ({plane.second_angle:.0f}° apart)")
+
+    def _draw(self, x, y, extent, log: bool, pair, title: str, names: tuple[str, str] | None = None) -> None:
+        """The path (x, y per layer) with its layer colours and labels, the two arrows,
+        the axes named after the pair, framed to hold `extent` (every point drawn)."""
+        self.plot.set_empty(None)
+        a, second_angle, b = pair
         self._coords = (x, y)
         n = len(x)
         total = max(self.s.num_layers or (n - 1), 1)
         colors = self._cmap.map(np.arange(n) / total * 0.9, mode="byte")
         self.path.setData(x, y)
         self.nodes.setData(x, y, brush=[pg.mkBrush(*c) for c in colors])
-        reach = max(float(np.hypot(x, y).max()), 1e-6) * 1.18
-        for text, angle, color in ((a, 0.0, self.theme.accent), (b, plane.second_angle, self.theme.second)):
-            self._arrow(reach, np.radians(angle), quoted(text), color)
+        ex, ey = extent
+        reach = max(float(np.hypot(ex, ey).max()), 1e-6) * 1.18
+        for text, angle, color in ((a, 0.0, self.theme.accent), (b, second_angle, self.theme.second)):
+            self._arrow(reach, np.radians(angle), text, color)
         label_font = QFont()
         label_font.setPointSizeF(8)
         for i in range(n):
@@ -133,17 +169,19 @@ class PlaneDock(LazyRefresh, LessonDock):
             self.plot.addItem(t)
             self.layer_labels.append(t)
         unit = "log₁₀(1 + r)" if log else "r"
-        self.plot.setLabel("bottom", f"along {quoted(a)} ({unit})", color=self.theme.axis)
-        self.plot.setLabel("left", f"along {quoted(b)} ⟂ {quoted(a)}", color=self.theme.axis)
-        self.plot.setTitle(f"Plane of {quoted(a)} and {quoted(b)} ({plane.second_angle:.0f}° apart)", color=self.theme.title, size="9pt")
+        first, second = names or (a, b)
+        self.plot.setLabel("bottom", f"along {first} ({unit})", color=self.theme.axis)
+        self.plot.setLabel("left", f"along {second} ⟂ {first}", color=self.theme.axis)
+        self.plot.setTitle(title, color=self.theme.title, size="9pt")
         # The frame holds the path and both arrows with their labels; the locked aspect
         # then widens whichever side is short, around that box.
-        tips_x = [0.0, reach, reach * np.cos(np.radians(plane.second_angle))]
-        tips_y = [0.0, 0.0, reach * np.sin(np.radians(plane.second_angle))]
-        xs, ys = np.r_[x, tips_x], np.r_[y, tips_y]
+        tips_x = [0.0, reach, reach * np.cos(np.radians(second_angle))]
+        tips_y = [0.0, 0.0, reach * np.sin(np.radians(second_angle))]
+        xs, ys = np.r_[ex, tips_x], np.r_[ey, tips_y]
+        xs, ys = xs[np.isfinite(xs)], ys[np.isfinite(ys)]
         pad = 0.12 * reach
         x0, x1 = float(xs.min()) - pad, float(xs.max()) + 2.2 * pad
-        y0, y1 = float(ys.min()) - pad, float(ys.max()) + 1.2 * pad
+        y0, y1 = float(ys.min()) - pad, float(ys.max()) + 2.0 * pad  # room for the upper arrow's label
         self.plot.setXRange(x0, x1, padding=0)
         self.plot.setYRange(y0, y1, padding=0)
         self.fit.set_aspect((x1 - x0) / (y1 - y0))
@@ -172,6 +210,9 @@ class PlaneDock(LazyRefresh, LessonDock):
         self.marker.setData([x[i]], [y[i]], brush=QColor(0, 0, 0, 0))
         self.vector.setData([0, x[i]], [0, y[i]])
         p = self._plane
+        if isinstance(p, SetPlane):
+            self.readout.setText(describe_layer(p, i))
+            return
         a = self.s.vocab.texts[int(self.s.plane_tokens[0])]
         self.readout.setText(
             f"Layer {i}: {p.angle[i]:.1f}° from {quoted(a)} within the plane, {np.hypot(p.x[i], p.y[i]):,.1f} along "
