@@ -120,10 +120,15 @@ def _toks(loaded, ids):
 
 
 @pytest.mark.parametrize("arch", ATTRIBUTING)
-def test_patching_over_pairs_is_the_recovery_of_the_mean(arch, tok):
+def test_patching_over_pairs_is_the_recovery_of_the_mean(arch, tok, monkeypatch):
+    import spherescope.models.set_patching as sp
+
     loaded = _loaded(arch, tok)
     pairs = prepare_pairs(loaded, from_records(PAIRS))
+    usable, cached = sp._Grid._usable, []
+    monkeypatch.setattr(sp._Grid, "_usable", lambda self, prefix: cached.append(usable(self, prefix)) or cached[-1])
     grid = set_patch(loaded, pairs, heads=True)
+    assert cached and all(cached), "heads are patched from the corrupt run's cached keys and values"
     m = min(len(p.clean) for p in pairs)
     assert grid.matrix.shape == (loaded.info.num_layers + 1, m)
     ref, href, c, k = _mean_reference(loaded, pairs, m)
@@ -132,6 +137,18 @@ def test_patching_over_pairs_is_the_recovery_of_the_mean(arch, tok):
     # recoveries divide by the mean clean − corrupt difference, small in a random tiny model
     np.testing.assert_allclose(grid.matrix, ref, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(grid.heads_matrix, href, rtol=1e-4, atol=1e-4)
+
+
+def test_heads_without_a_usable_cache_are_patched_in_full(tok, monkeypatch):
+    """Where a cached pass would not give back the corrupt run (an architecture whose
+    cache can't be copied), every position is computed: the same recoveries."""
+    import spherescope.models.set_patching as sp
+
+    loaded = _loaded("llama", tok)
+    pairs = prepare_pairs(loaded, from_records(PAIRS))
+    cached = set_patch(loaded, pairs, heads=True).heads_matrix
+    monkeypatch.setattr(sp._Prefix, "of", classmethod(lambda cls, *a: None))
+    np.testing.assert_allclose(set_patch(loaded, pairs, heads=True).heads_matrix, cached, rtol=1e-4, atol=1e-4)
 
 
 def test_bad_sets_are_refused_with_one_sentence(tok):
