@@ -89,6 +89,11 @@ def test_a_set_from_a_list_a_dataframe_or_a_file_equals_the_command_line(m, tmp_
     assert sweep.diffs.shape == (2, 2) and sweep.accuracy[0] == 1.0
     np.testing.assert_allclose(sweep.diffs[0], [p["final_diff"] for p in s.to_json()["prompts"]], atol=1e-4)
     assert len(sweep.to_pandas()) == 2 and sweep.to_json()["n"] == 2
+    # toward=None: each prompt toward its own contrast, away from its own target; the
+    # first row's own direction is the sweep's above (toward John, away from Mary).
+    own = m.steer_set(rows, 15, None, [0.0, 60.0])
+    np.testing.assert_allclose(own.diffs[:, 0], sweep.diffs[:, 0], atol=1e-4)
+    assert own.diffs[1, 1] < own.diffs[0, 1] - 1, "toward London pulls Paris − London down"
     plain = m.trace_set(["The cat sat on the", "Hello"], target=" mat")
     assert plain.n == 2 and plain.final_diff.shape == (2,)
 

@@ -302,10 +302,11 @@ class Model:
         with _LOCK:
             return patch_set_result(self.loaded, pairs, target=target, contrast=contrast, heads=heads)
 
-    def steer_set(self, prompts, layer: int, toward: str, alphas, away: str | None = None,
+    def steer_set(self, prompts, layer: int, toward: str | None, alphas, away: str | None = None,
                   target: str | None = None, contrast: str | None = None):
         """Steering's dose-response over a prompt set: at each α, every prompt's
-        logit(target) − logit(contrast) and the share whose target wins (set_api.SetSteerSweep)."""
+        logit(target) − logit(contrast) and the share whose target wins (set_api.SetSteerSweep).
+        `toward=None`: each prompt toward its own contrast, away from its own target."""
         from spherescope.set_api import steer_set_result
 
         with _LOCK:

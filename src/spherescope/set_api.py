@@ -195,14 +195,14 @@ class SetSteerSweep:
         return pd.DataFrame(self.to_json()).drop(columns="n")
 
 
-def steer_set_result(loaded, prompts, layer: int, toward: str, alphas, away: str | None = None,
+def steer_set_result(loaded, prompts, layer: int, toward: str | None, alphas, away: str | None = None,
                      target: str | None = None, contrast: str | None = None) -> SetSteerSweep:
     from spherescope.models.set_steer import set_steer_curve
     from spherescope.models.set_trace import prepare_set
     from spherescope.models.token_lookup import resolve_token
 
     items = prepare_set(loaded, as_prompt_set(prompts), -1, target, contrast)
-    tw = resolve_token(loaded, toward, "toward")
-    aw = None if away is None else resolve_token(loaded, away, "away")
+    tw = None if toward is None else resolve_token(loaded, toward, "toward")
+    aw = None if away is None or toward is None else resolve_token(loaded, away, "away")
     c = set_steer_curve(loaded, items, layer, tw, aw, alphas)
     return SetSteerSweep(c.alphas, c.diffs, c.accuracy)

@@ -196,3 +196,11 @@ def test_steering_over_a_set_is_each_prompts_own_sweep(arch, tok):
         logits = steer_sweep(loaded, [t.id for t in it.tokens], SteerSpec(1, toward, away, 0.0), alphas)
         np.testing.assert_allclose(curve.diffs[:, k], logits[:, it.target] - logits[:, it.contrast], atol=1e-4)
     assert curve.accuracy.shape == (3,) and np.all((0 <= curve.accuracy) & (curve.accuracy <= 1))
+    assert (curve.toward, curve.away, curve.layer) == (" John", " Mary", 1)
+    # Each prompt toward its own contrast, away from its own target: one padded batch, each row its own direction.
+    own = set_steer_curve(loaded, items, 2, None, None, alphas, rows=3)
+    assert own.toward is None
+    for k, it in enumerate(items):
+        logits = steer_sweep(loaded, [t.id for t in it.tokens], SteerSpec(2, it.contrast, it.target, 0.0), alphas)
+        np.testing.assert_allclose(own.diffs[:, k], logits[:, it.target] - logits[:, it.contrast], atol=1e-4)
+    assert np.all(np.diff(own.mean) < 0), "pushing toward the contrast lowers target − contrast"

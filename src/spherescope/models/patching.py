@@ -108,11 +108,7 @@ def steering(loaded: LoadedModel, spec: SteerSpec | None, n_tokens: int):
     if spec is None:
         return nullcontext()
     vector = steer_vector(loaded, spec, n_tokens)
-    dtype = next(loaded.model.parameters()).dtype
-    limit = alpha_limit(dtype)
-    if abs(float(spec.alpha)) > limit:
-        raise PromptError(f"α = {spec.alpha:g} is too large for this model's {str(dtype).replace('torch.', '')} "
-                          f"arithmetic: the norms square the residual, so |α| must stay under {limit:.1e}.")
+    check_alpha(loaded, spec.alpha)
     position = None if spec.position is None else spec.position % n_tokens
     return Steer(loaded, spec.layer, vector, position)
 
@@ -126,6 +122,14 @@ def steer_vector(loaded: LoadedModel, spec: SteerSpec, n_tokens: int) -> np.ndar
     except ValueError as exc:
         raise PromptError(str(exc)) from None
     return (float(spec.alpha) * direction).astype(np.float32)
+
+
+def check_alpha(loaded: LoadedModel, alpha: float) -> None:
+    dtype = next(loaded.model.parameters()).dtype
+    limit = alpha_limit(dtype)
+    if abs(float(alpha)) > limit:
+        raise PromptError(f"α = {alpha:g} is too large for this model's {str(dtype).replace('torch.', '')} "
+                          f"arithmetic: the norms square the residual, so |α| must stay under {limit:.1e}.")
 
 
 def alpha_limit(dtype: torch.dtype) -> float:

@@ -1,5 +1,8 @@
 """Steering over a prompt set: the dose-response of one direction added after one block,
-for every prompt at once (the set's mean logit difference and accuracy at each α).
+for every prompt at once (the set's mean logit difference and accuracy at each α). The
+direction is one token's (minus another's) for every prompt, or each prompt's own: toward
+its contrast, away from its target (the set's version of the Steer tab's "Toward the
+contrast").
 
 Each α is one forward pass per padded batch, the head applied to each prompt's followed
 position only, the same hook and checks as a single steered run (models.patching)."""
@@ -21,6 +24,9 @@ class SetSteerCurve:
     alphas: np.ndarray  # (A,)
     diffs: np.ndarray  # (A, N) each prompt's logit(target) − logit(contrast) (or the target's logit) at each α
     correct: np.ndarray  # (A, N) bool: the target beats the contrast (is the top token, without one)
+    layer: int = -1  # the residual after this block is steered
+    toward: str | None = None  # the token steered toward (None: each prompt's own contrast, away from its target)
+    away: str | None = None
 
     @property
     def mean(self) -> np.ndarray:
@@ -36,24 +42,42 @@ class SetSteerCurve:
         return self.correct.mean(axis=1)
 
 
+def _batches(loaded, items, order, rows) -> int:
+    from spherescope.models.set_trace import batch_rows
+
+    n, left = 0, list(order)
+    while left:
+        left = left[:-(rows or batch_rows(loaded, len(items[left[-1]].tokens)))]
+        n += 1
+    return n
+
+
 @torch.no_grad()
-def set_steer_curve(loaded: LoadedModel, items, layer: int, toward: int, away: int | None, alphas,
-                    cancel: Callable[[], bool] | None = None, rows: int | None = None) -> SetSteerCurve:
-    """`items`: set_trace.SetItem with a target each (prepare_set)."""
+def set_steer_curve(loaded: LoadedModel, items, layer: int, toward: int | None, away: int | None, alphas,
+                    cancel: Callable[[], bool] | None = None, rows: int | None = None,
+                    on_progress: Callable[[int, int], None] | None = None) -> SetSteerCurve:
+    """`items`: set_trace.SetItem with a target each (prepare_set). `toward` None: each
+    prompt toward its own contrast and away from its own target."""
     from spherescope.core.patching import SteerSpec
     from spherescope.models.errors import PromptError
-    from spherescope.models.patching import steering
+    from spherescope.models.patching import Steer, check_alpha, steer_vector
     from spherescope.models.set_trace import _HeadAt, batch_rows, pad_id, padded
 
     if any(it.target is None for it in items):
         raise PromptError("Steering over a set needs a target for every prompt (a target column, or a target).")
+    if toward is None and any(it.contrast is None for it in items):
+        raise PromptError("Steering each prompt toward its own contrast needs a contrast for every prompt "
+                          "(a contrast column).")
     alphas = np.asarray(list(alphas), np.float64)
+    for alpha in alphas:
+        check_alpha(loaded, alpha)
     longest = max(len(it.tokens) for it in items)
     diffs = np.zeros((len(alphas), len(items)))
     correct = np.zeros((len(alphas), len(items)), bool)
     order = sorted(range(len(items)), key=lambda k: len(items[k].tokens))
     device = next(loaded.model.parameters()).device
     head = loaded.model.get_output_embeddings()
+    passes, total = 0, len(alphas) * _batches(loaded, items, order, rows)
     while order:
         size = rows or batch_rows(loaded, len(items[order[-1]].tokens))
         idx, order = order[-size:], order[:-size]
@@ -62,15 +86,23 @@ def set_steer_curve(loaded: LoadedModel, items, layer: int, toward: int, away: i
         tgt = torch.tensor([it.target for it in batch])
         con = torch.tensor([it.contrast if it.contrast is not None else it.target for it in batch])
         has_con = torch.tensor([it.contrast is not None for it in batch])
+        # Unit directions, (B, 1, d): one row each (the same one, for a token's direction).
+        specs = [SteerSpec(int(layer), it.contrast, it.target, 1.0, None) if toward is None else
+                 SteerSpec(int(layer), int(toward), away, 1.0, None) for it in batch]
+        units = np.stack([steer_vector(loaded, sp, longest) for sp in specs])[:, None, :]
         for a, alpha in enumerate(alphas):
             if cancel is not None and cancel():
                 raise Cancelled()
-            with steering(loaded, SteerSpec(int(layer), int(toward), away, float(alpha), None), longest), \
-                    _HeadAt(head, cols):
+            with Steer(loaded, int(layer), (float(alpha) * units).astype(np.float32)), _HeadAt(head, cols):
                 logits = loaded.model(**kwargs).logits
             logits = (logits[:, 0] if logits.shape[1] == 1 else logits[torch.arange(len(batch)), cols]).float().cpu()
             r = torch.arange(len(batch))
             d = logits[r, tgt] - torch.where(has_con, logits[r, con], torch.zeros(len(batch)))
             diffs[a, idx] = d.numpy()
             correct[a, idx] = torch.where(has_con, d > 0, logits.argmax(dim=1) == tgt).numpy()
-    return SetSteerCurve(alphas, diffs, correct)
+            passes += 1
+            if on_progress is not None:
+                on_progress(passes, total)
+    text = loaded.token_text
+    return SetSteerCurve(alphas, diffs, correct, int(layer), None if toward is None else text(int(toward)),
+                         None if toward is None or away is None else text(int(away)))
