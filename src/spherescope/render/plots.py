@@ -156,7 +156,25 @@ def prepare(view, width: int, height: int, side: int = DESIGN_SIDE) -> float:
         view.show()
     view.resize(size)
     _settle(view)
+    # Several plots side by side on a slide can need more room than the slide's layout
+    # gives (three plots' titles and axes at 1/3 of 600 px): the rest would be cut off
+    # at the picture's edge. Lay it out larger then, everything a little smaller.
+    need = _min_size(view)
+    if need.width() > size.width() or need.height() > size.height():
+        grow = max(need.width() / size.width(), need.height() / size.height()) * 1.02
+        size, scale = design_size(width, height, max(1, round(side * grow)))
+        view.resize(size)
+        _settle(view)
     return scale
+
+
+def _min_size(view):
+    """The smallest size the figure's layout can take without overlapping or cutting."""
+    layout = getattr(view, "ci", None)
+    if layout is None:
+        return QSize(0, 0)
+    hint = layout.effectiveSizeHint(Qt.SizeHint.MinimumSize)
+    return QSize(int(hint.width() + 0.5), int(hint.height() + 0.5))
 
 
 def plot_image(plot, width: int, height: int, background: QColor | None = None, side: int = DESIGN_SIDE) -> QImage:
