@@ -143,3 +143,44 @@ def test_set_figures_through_render(inline, tmp_path):
     assert path.exists() and "2 prompts, each in its own plane" in what
     with pytest.raises(ValueError, match="--view set draws a prompt set"):
         make_figure(FigureRequest(view="set", prompt="x", out=tmp_path / "x.png"))
+
+
+def test_steering_needs_a_traced_set_and_a_stale_cancel_leaves_the_new_sweep(fake):
+    from spherescope.core.set_results import summarize
+
+    c, s, runner = fake
+    said = []
+    c.message.connect(lambda text, err: said.append(text))
+    c.choose_set(from_records(PAIRS))
+    c.run_set_steering(1)
+    assert "Run a set with a target column first" in said[-1] and not s.sets.steer_running
+    s.sets.summary = summarize([_trace(0, 1.0), _trace(1, -2.0)])
+    c.run_set_steering(7)
+    assert "Block 7 is out of range" in said[-1]
+    c.run_set_steering(1)
+    first = runner.last(JobKind.SET_STEER)
+    assert first[2][1:4] == (1, None, None) and first[2][4] == pytest.approx(np.median(s.sets.summary.norms[:, 1]))
+    c.run_set_steering(2, 5, 6)
+    second = runner.last(JobKind.SET_STEER)
+    first[4]["on_cancelled"]()
+    assert s.sets.steer_running, "a superseded sweep's cancellation stopped the newer one"
+    second[4]["on_failed"]("α = 1e+30 is too large")
+    assert not s.sets.steer_running and said[-1] == "α = 1e+30 is too large"
+    # A new set drops the old set's sweep.
+    s.sets.steer = object()
+    c.choose_set(from_records(["a"]))
+    assert s.sets.steer is None
+
+
+def test_steering_over_the_set_through_the_controller(inline):
+    c, s = inline
+    if s.sets.summary is None:
+        c.run_set(from_records(PAIRS))
+    c.run_set_steering(1)
+    curve = s.sets.steer
+    assert not s.sets.steer_running and curve.layer == 1 and curve.toward is None
+    assert curve.diffs.shape == (21, 2) and 0.0 in curve.alphas
+    zero = list(curve.alphas).index(0.0)
+    np.testing.assert_allclose(curve.diffs[zero], s.sets.summary.final_diff, atol=1e-4)
+    # Toward each prompt's contrast: the mean falls as α grows.
+    assert curve.mean[-1] < curve.mean[zero] < curve.mean[0]

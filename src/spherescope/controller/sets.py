@@ -1,7 +1,9 @@
 """Use cases: a prompt set chosen, traced batch by batch into a bundle on the sphere,
-summarised, and patched over its pairs."""
+summarised, patched over its pairs, and steered."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from spherescope.core.set_results import summarize
 from spherescope.jobs import sets as set_jobs
@@ -10,14 +12,19 @@ from spherescope.jobs.payloads import Progress, SetBatch
 
 
 class SetUseCases:
-    _set_job = _set_patch_job = -1
+    _set_job = _set_patch_job = _set_steer_job = -1
+
     def choose_set(self, prompt_set) -> None:
         """A new set (core.prompt_set.PromptSet, or None): the old one's results go."""
         s = self.s.sets
         if s.running:
             self.cancel_set()
+        if s.patch_running:
+            self.cancel_set_patching()
+        if s.steer_running:
+            self.cancel_set_steering()
         s.source = prompt_set
-        s.traces, s.summary, s.patch, s.hovered, s.done = (), None, None, -1, (0, 0)
+        s.traces, s.summary, s.patch, s.steer, s.hovered, s.done = (), None, None, None, -1, (0, 0)
 
     def run_set(self, prompt_set=None) -> None:
         """Trace the chosen set (or `prompt_set`), a step of prompts at a time."""
@@ -102,6 +109,52 @@ class SetUseCases:
             case Progress(stage, fraction):
                 self.status.emit(stage)
                 self.progress.emit(fraction)
+
+    def run_set_steering(self, layer: int, toward: int | None = None, away: int | None = None) -> None:
+        """Steering's dose-response over the traced set, after block `layer`: toward a
+        token (minus another), or with `toward` None each prompt toward its own
+        contrast and away from its own target. α runs out to 3 x the set's median |h|
+        there, so the set must have been traced."""
+        s = self.s.sets
+        summary = s.summary
+        if s.source is None or summary is None or summary.final_diff is None:
+            self.message.emit("Run a set with a target column first: steering is measured on target − contrast, and "
+                              "α is scaled by the set's |h| at that layer.", True)
+            return
+        if not 0 <= layer < summary.norms.shape[1]:
+            self.message.emit(f"Block {layer} is out of range: steer after block 0..{summary.norms.shape[1] - 1}.", True)
+            return
+        scale = float(np.median(summary.norms[:, layer]))
+        s.steer = None
+        s.steer_running = True
+        mine: dict = {}
+        mine["job"] = self._set_steer_job = self.runner.submit(
+            JobKind.SET_STEER, set_jobs.steer_set, s.source, layer, toward, away, scale, depends=(JobKind.LOAD,),
+            on_partial=self._on_set_patch_partial, on_done=self._on_set_steered, on_failed=self._on_set_steer_failed,
+            on_cancelled=lambda: mine.get("job") == self._set_steer_job and self._on_set_steer_cancelled())
+
+    def cancel_set_steering(self) -> None:
+        if self.s.sets.steer_running:
+            self.runner.cancel(JobKind.SET_STEER)
+            self._on_set_steer_cancelled()
+
+    def _on_set_steered(self, curve) -> None:
+        s = self.s.sets
+        s.steer_running = False
+        s.steer = curve
+        self.progress.emit(1.0)
+        self.status.emit(f"Steered {curve.diffs.shape[1]} prompts at {len(curve.alphas)} values of α")
+
+    def _on_set_steer_failed(self, message: str) -> None:
+        self.s.sets.steer_running = False
+        self.progress.emit(1.0)
+        self.message.emit(message, True)
+
+    def _on_set_steer_cancelled(self) -> None:
+        if self.s.sets.steer_running:
+            self.s.sets.steer_running = False
+            self.progress.emit(1.0)
+            self.status.emit("Steering over the set stopped.")
 
     def _on_set_patched(self, grid) -> None:
         s = self.s.sets

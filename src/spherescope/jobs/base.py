@@ -53,6 +53,7 @@ class JobKind(str, enum.Enum):
     HEAD = "head"  # one attention head at the followed position: what it reads, writes and says
     SET = "set"  # a prompt set traced in batches, a step of prompts at a time
     SET_PATCH = "set_patch"  # patching over a set's clean/corrupt pairs
+    SET_STEER = "set_steer"  # steering's dose-response over a set
 
 
 @dataclass

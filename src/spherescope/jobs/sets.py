@@ -1,5 +1,5 @@
 """Prompt sets: traced a step at a time (models.set_trace), patched over their pairs
-(models.set_patching).
+(models.set_patching), steered (models.set_steer).
 
 A set of a thousand prompts takes a while; each step traces STEP prompts and asks to
 go on (Again), so a Run or a load asked for meanwhile goes first and the window's
@@ -46,3 +46,20 @@ def patch_set(ctx: Context, report: Report, prompt_set, heads: bool = False):
         return set_patch(model, pairs, heads=heads, cancel=report.cancelled,
                          on_progress=lambda done, total: report.progress(f"Patched {done} of {total} pairs",
                                                                          done / total))
+
+
+def steer_set(ctx: Context, report: Report, prompt_set, layer: int, toward: int | None, away: int | None,
+              scale: float):
+    """models.set_steer.SetSteerCurve over round α values out to 3 x `scale` (the set's
+    median |h| at the layer); `toward` None: each prompt toward its own contrast."""
+    from spherescope.core.patching import sweep_alphas
+    from spherescope.models.set_steer import set_steer_curve
+    from spherescope.models.set_trace import prepare_set
+
+    model = current_model(ctx, report)
+    with MODEL_LOCK:
+        items = prepare_set(model, prompt_set, -1)
+        report.progress(f"Steering {len(items)} prompts", 0.0)
+        return set_steer_curve(model, items, layer, toward, away, sweep_alphas(scale), cancel=report.cancelled,
+                               on_progress=lambda done, total: report.progress(
+                                   f"Steered {done} of {total} passes", done / total))

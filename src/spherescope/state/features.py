@@ -67,12 +67,15 @@ class PromptSets(Evented):
     shown = EventedField(True)  # the sphere draws the bundle
     hovered = EventedField(-1)  # the prompt (row index) pointed at on the sphere (-1: none)
     in_plane = EventedField(False)  # the Plane view draws the set (each prompt in its own plane), not one prompt
+    page = EventedField("positions")  # the Prompt set tab's third plot: "positions" | "heads" | "steer"
     traces = EventedField((), computed=True)  # tuple[core.set_results.PromptTrace], growing batch by batch
     summary = EventedField(None, computed=True)  # core.set_results.SetSummary of the finished set
     done = EventedField((0, 0), computed=True)  # (prompts traced, prompts in the set)
     running = EventedField(False, computed=True)
     patch = EventedField(None, computed=True)  # models.set_patching.SetPatchGrid over the set's pairs
     patch_running = EventedField(False, computed=True)
+    steer = EventedField(None, computed=True)  # models.set_steer.SetSteerCurve: a direction's dose-response
+    steer_running = EventedField(False, computed=True)
 
 
 FEATURES = {"appearance": Appearance, "roundtrip": RoundTrip, "comparison": Comparison, "steering": Steering,

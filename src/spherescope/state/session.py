@@ -120,7 +120,7 @@ class Session(Evented):
         self.comparison.head_grid = None
         self.steering.sweep = None
         self.sets.traces, self.sets.summary, self.sets.patch, self.sets.hovered = (), None, None, -1
-        self.sets.done = (0, 0)
+        self.sets.done, self.sets.steer = (0, 0), None
 
     def set_attribution(self, sublayers, attribution, mid_lens) -> None:
         self.sublayers = sublayers
