@@ -163,3 +163,50 @@ def test_patch_pairs_over_the_set(qtbot, window):
     assert g.matrix[-1, -1] == pytest.approx(1.0, abs=1e-3)
     assert dock.patch.plot.empty_text() is None
     assert "Patching 4 pairs" in dock.readout.text() or "pairs" in dock.readout.text()
+
+
+def test_heads_over_the_pairs_and_steering_the_set(qtbot, window, tmp_path):
+    from PySide6.QtGui import QImage
+
+    from spherescope.widgets.figures import save_lesson_figure
+
+    s = window.session
+    dock = _dock(window)
+    _fill_template(qtbot, dock, names="Mary, John, Tom", limit=4)
+    page = dock.steer
+    dock.pages.setCurrentIndex(2)
+    assert s.sets.page == "steer" and not page.sweep_button.isEnabled(), "steering needs the traced set's |h|"
+    qtbot.mouseClick(dock.heads_button, Qt.MouseButton.LeftButton)
+    assert s.sets.page == "heads" and dock.pages.currentIndex() == 1
+    qtbot.waitUntil(lambda: s.sets.patch is not None and not s.sets.patch_running, timeout=6 * RUN_TIMEOUT)
+    heads = s.sets.patch.heads_matrix
+    assert heads.shape == (30, 9) and dock.heads.plot.empty_text() is None
+    b, h = np.unravel_index(int(np.argmax(heads)), heads.shape)
+    assert f"block {b + 1} head {h} recovers most" in dock.readout.text()
+    # Steering: run the set, then sweep each prompt toward its own contrast.
+    qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.sets.summary is not None and not s.sets.running, timeout=4 * RUN_TIMEOUT)
+    dock.pages.setCurrentIndex(2)
+    assert page.sweep_button.isEnabled() and page.layer.maximum() == 30
+    page.layer.setValue(20)
+    qtbot.mouseClick(page.sweep_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.sets.steer is not None and not s.sets.steer_running, timeout=4 * RUN_TIMEOUT)
+    curve = s.sets.steer
+    assert curve.layer == 20 and curve.toward is None and curve.accuracy[0] == 1.0 > curve.accuracy[-1]
+    assert page.plot.plot.empty_text() is None
+    assert "Steering after block 20, each prompt toward its contrast" in dock.readout.text()
+    assert "The majority flips by α = " in dock.readout.text()
+    # A token that is not one: a sentence, and the sweep on screen stays.
+    page.direction.setCurrentIndex(1)
+    assert page.toward.isVisible()
+    page.toward.setText("Zzqx Mary")
+    qtbot.mouseClick(page.sweep_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "No token 'Zzqx Mary'" in window.message_bar.text())
+    assert s.sets.steer is curve
+    # The slide shows the page on screen as its third plot, nothing cut at the edges.
+    out = save_lesson_figure(s, "set", tmp_path / "set.png", 1920, 1080, "slide",
+                             annotations=frozenset({"title", "model"}))
+    px = image_pixels(QImage(str(out)))
+    assert px.shape == (1080, 1920, 3)
+    right = px[:, -12:].reshape(-1, 3)
+    assert (np.abs(right.astype(int) - px[5, -5].astype(int)).sum(1) > 60).mean() < 0.01, "a plot runs off the slide"

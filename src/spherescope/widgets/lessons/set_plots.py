@@ -1,6 +1,7 @@
 """The prompt set's plots: the lens's logit difference through the layers (mean and
-quartiles), what moved it block by block (mean terms with their 95% intervals), and
-patching over the set's pairs (the recovery of the mean difference)."""
+quartiles), what moved it block by block (mean terms with their 95% intervals),
+patching over the set's pairs (the recovery of the mean difference, by position and by
+head), and steering's dose-response over the set."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import pyqtgraph as pg
 from spherescope.core.set_results import interval
 from spherescope.render.styles import PlotTheme
 from spherescope.widgets.lessons.common import plot_widget, recovery_heatmap
+from spherescope.widgets.lessons.head_grid import HeadGridPlot
 
 UPSAMPLE = 8
+STEER_TITLE = "Steering the set: target − contrast"
 
 
 class LensBandPlot:
@@ -111,3 +114,100 @@ class SetPatchPlot:
         step = 1 if cols <= 10 else max(2, cols // 6)
         pi.getAxis("bottom").setTicks([[(j, str(j - cols)) for j in range(cols - 1, -1, -step)]])
         pi.setRange(xRange=(-0.5, cols - 0.5), yRange=(-0.5, m.shape[0] - 0.5), padding=0)
+
+
+class SetHeadsPlot(HeadGridPlot):
+    """Each head patched at the last position, over the pairs: blocks x heads."""
+
+    def __init__(self, theme: PlotTheme) -> None:
+        super().__init__(theme, None)
+        self.plot.setObjectName("setHeadsPlot")
+
+    def show_set(self, grid, has_pairs: bool, running: bool) -> str:
+        heads = None if grid is None else grid.heads_matrix
+        if heads is None:
+            self.grid = None
+            self.heat.clear()
+            self.plot.set_empty("Patching the heads over the pairs…" if running else
+                                "Press Patch heads: each cell copies one head's clean output at the last position "
+                                "into its corrupt prompt, for every pair, and shows how much of the mean difference "
+                                "comes back." if has_pairs else
+                                "A set with a corrupt column (clean/corrupt pairs) can be patched head by head.")
+            return ""
+        text = self.show(_Heads(heads), None, False)
+        self.plot.setTitle("Heads over the pairs: mean recovered", color=self.theme.title, size="9pt")
+        return text
+
+
+class _Heads:
+    """A set's head grid in the shape HeadGridPlot draws."""
+
+    def __init__(self, matrix: np.ndarray) -> None:
+        self.matrix = matrix
+
+    def rows_done(self) -> int:
+        return self.matrix.shape[0]
+
+
+class SetSteerPlot:
+    """Steering's dose-response over the set: the mean target − contrast at each α, with
+    the prompts' quartiles as a band."""
+
+    def __init__(self, theme: PlotTheme) -> None:
+        th = self.theme = theme
+        self.plot = plot_widget(th, STEER_TITLE, "logit difference", "α")
+        self.plot.setObjectName("setSteerPlot")
+        pi = self.plot.getPlotItem()
+        self.q25 = pg.PlotCurveItem(pen=pg.mkPen(th.second_fill[:3] + (140,), width=1))
+        self.q75 = pg.PlotCurveItem(pen=pg.mkPen(th.second_fill[:3] + (140,), width=1))
+        self.band = pg.FillBetweenItem(self.q25, self.q75, brush=pg.mkBrush(*th.second_fill))
+        self.mean = pg.PlotDataItem(pen=pg.mkPen(th.second, width=2.5), symbol="o", symbolSize=5,
+                                    symbolBrush=th.second, symbolPen=None)
+        dash = pg.QtCore.Qt.PenStyle.DashLine
+        for item in (self.band, self.q25, self.q75, pg.InfiniteLine(0, angle=0, pen=pg.mkPen(th.axis, width=1, style=dash)),
+                     pg.InfiniteLine(0, angle=90, pen=pg.mkPen(th.axis, width=1)), self.mean):
+            pi.addItem(item)
+
+    def show(self, curve, can_steer: bool, running: bool) -> str:
+        """Draw `curve` (models.set_steer.SetSteerCurve or None); returns the readout."""
+        if curve is None:
+            self.plot.setTitle(STEER_TITLE, color=self.theme.title, size="9pt")
+            self.plot.set_empty("Steering the set…" if running else
+                                "Choose a direction and a block, then Sweep the set: every prompt at 21 values of α "
+                                "out to 3 × the set's median |h| there." if can_steer else
+                                "Run a set with a target (and a contrast) column to steer it.")
+            return ""
+        self.plot.set_empty(None)
+        self.plot.setTitle(f"Steering after block {curve.layer}, {_direction(curve, short=True)}",
+                           color=self.theme.title, size="9pt")
+        q25, q75 = curve.quartiles
+        self.q25.setData(curve.alphas, q25)
+        self.q75.setData(curve.alphas, q75)
+        self.mean.setData(curve.alphas, curve.mean)
+        self.plot.getPlotItem().setXRange(float(curve.alphas.min()), float(curve.alphas.max()), padding=0.03)
+        return describe_steer(curve)
+
+
+def _direction(curve, short: bool = False) -> str:
+    from spherescope.core.text import quoted
+
+    if curve.toward is None:
+        return "each prompt toward its contrast" + ("" if short else ", away from its target")
+    away = "" if curve.away is None else (f" − {quoted(curve.away)}" if short else f", away from {quoted(curve.away)}")
+    return f"toward {quoted(curve.toward)}{away}"
+
+
+def describe_steer(curve) -> str:
+    """Where the set's prediction holds and where it gives way, in one sentence."""
+    direction = _direction(curve)
+    acc, alphas = curve.accuracy, curve.alphas
+    zero = int(np.argmin(np.abs(alphas)))
+    text = (f"Steering after block {curve.layer}, {direction}: at α = {alphas[zero]:g} the target wins in "
+            f"{100 * acc[zero]:.0f}% (mean {curve.mean[zero]:+.2f})")
+    ends = [(alphas[i], acc[i], curve.mean[i]) for i in (0, len(alphas) - 1) if i != zero]
+    text += "".join(f"; at α = {a:g}, {100 * c:.0f}% (mean {m:+.2f})" for a, c, m in ends)
+    flips = [alphas[i] for i in range(len(alphas)) if (acc[i] < 0.5) != (acc[zero] < 0.5)]
+    if flips:
+        nearest = min(flips, key=abs)
+        text += f". The majority flips by α = {nearest:g}"
+    return text + "."

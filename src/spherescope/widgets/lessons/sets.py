@@ -5,7 +5,7 @@ difference, what moved it and patching are shown over the set, with their spread
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout
 
 from spherescope.core.prompt_set import SetError, read_prompt_set
 from spherescope.core.text import counted
@@ -13,12 +13,15 @@ from spherescope.render.styles import PlotTheme
 from spherescope.state.session import Session
 from spherescope.widgets.bind import bind
 from spherescope.widgets.lessons.common import THEME, LazyRefresh, LessonDock, caption
-from spherescope.widgets.lessons.set_plots import DlaPlot, LensBandPlot, SetPatchPlot
+from spherescope.widgets.lessons.set_plots import DlaPlot, LensBandPlot, SetHeadsPlot, SetPatchPlot, describe_steer
+from spherescope.widgets.lessons.set_steer import SetSteerPage
 
 SET_FILES = "Prompt sets (*.csv *.tsv *.jsonl *.json);;All files (*)"
+PAGES = ("positions", "heads", "steer")  # the analysis tabs, in order (session.sets.page)
 
 
 class SetsDock(LazyRefresh, LessonDock):
+    _heads_text = ""  # the head grid's sentence, as its plot last drew it
     def __init__(self, session: Session, controller=None, parent=None, theme: PlotTheme | None = None) -> None:
         super().__init__(parent)
         self.theme = theme or THEME
@@ -28,11 +31,16 @@ class SetsDock(LazyRefresh, LessonDock):
         self.lens = LensBandPlot(self.theme)
         self.dla = DlaPlot(self.theme)
         self.patch = SetPatchPlot(self.theme)
+        self.heads = SetHeadsPlot(self.theme)
+        self.steer = SetSteerPage(session, controller, self.theme)
         self._lay_out()
         sets = session.sets
         for sig in (sets.source_changed, sets.summary_changed, sets.running_changed, sets.done_changed,
-                    sets.patch_changed, sets.patch_running_changed):
+                    sets.patch_changed, sets.patch_running_changed, sets.steer_changed, sets.steer_running_changed,
+                    session.model_info_changed):
             sig.connect(self.request_refresh)
+        self.pages.currentChanged.connect(lambda i: setattr(sets, "page", PAGES[i]))
+        sets.page_changed.connect(lambda page: self.pages.setCurrentIndex(PAGES.index(page)), owner=self)
         session.layer_changed.connect(self.lens.set_layer, owner=self)  # the plot is no QObject: tie it to the dock
 
     def _button(self, name: str, text: str, tip: str, slot) -> QPushButton:
@@ -52,6 +60,8 @@ class SetsDock(LazyRefresh, LessonDock):
         self.stop_button = self._button("stopSet", "Stop", "Stop the set: what was traced stays", self.stop)
         self.patch_button = self._button("patchSet", "Patch pairs", "Patch every clean prompt into its corrupt one: "
                                          "the recovery of the mean logit difference", self.patch_pairs)
+        self.heads_button = self._button("patchSetHeads", "Patch heads", "The pairs' positions and each head at the "
+                                         "last position: the recovery of the mean logit difference", self.patch_heads)
         self.shown = QCheckBox("Bundle on the sphere")
         self.shown.setObjectName("showBundle")
         bind(self.shown, self.s.sets, "shown")
@@ -64,12 +74,20 @@ class SetsDock(LazyRefresh, LessonDock):
 
     def _lay_out(self) -> None:
         row = QHBoxLayout()
-        for w in (self.open_button, self.template_button, self.run_button, self.stop_button, self.patch_button):
+        for w in (self.open_button, self.template_button, self.run_button, self.stop_button, self.patch_button,
+                  self.heads_button):
             row.addWidget(w)
         row.addWidget(self.shown)
         row.addStretch(1)
+        self.pages = QTabWidget()
+        self.pages.setObjectName("setPages")
+        self.pages.setDocumentMode(True)
+        for widget, title in ((self.patch.plot, "Pairs: positions"), (self.heads.plot, "Pairs: heads"),
+                              (self.steer, "Steering")):
+            self.pages.addTab(widget, title)
+        self.pages.setCurrentIndex(PAGES.index(self.s.sets.page))
         plots = QHBoxLayout()
-        for p in (self.lens.plot, self.dla.plot, self.patch.plot):
+        for p in (self.lens.plot, self.dla.plot, self.pages):
             plots.addWidget(p, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
@@ -118,9 +136,15 @@ class SetsDock(LazyRefresh, LessonDock):
     def stop(self) -> None:
         self.controller.cancel_set()
         self.controller.cancel_set_patching()
+        self.controller.cancel_set_steering()
 
     def patch_pairs(self) -> None:
         self.controller.run_set_patching(heads=False)
+        self.s.sets.page = "positions"
+
+    def patch_heads(self) -> None:
+        self.controller.run_set_patching(heads=True)
+        self.s.sets.page = "heads"
 
     def _say(self, text: str) -> None:
         if self.controller is not None:
@@ -128,24 +152,32 @@ class SetsDock(LazyRefresh, LessonDock):
 
     def figure(self):
         """The set's plots side by side, for a picture (the dock is a throwaway copy):
-        the lens and what moved it, and the patching grid once there is one."""
+        the lens and what moved it, and the analysis tab shown once it has a result."""
         from spherescope.render.plots import composite
 
-        plots = [self.lens.plot, self.dla.plot] + ([self.patch.plot] if self.s.sets.patch is not None else [])
+        sets = self.s.sets
+        third = {"positions": (self.patch.plot, sets.patch is not None),
+                 "heads": (self.heads.plot, sets.patch is not None and sets.patch.heads_matrix is not None),
+                 "steer": (self.steer.plot.plot, sets.steer is not None)}[sets.page]
+        plots = [self.lens.plot, self.dla.plot] + ([third[0]] if third[1] else [])
         return composite(self.theme.background, [[p.getPlotItem() for p in plots]])
 
     # ---- drawing ----
     def refresh(self) -> None:
         sets = self.s.sets
         src, summary = sets.source, sets.summary
-        busy = sets.running or sets.patch_running
+        busy = sets.running or sets.patch_running or sets.steer_running
         self.run_button.setEnabled(src is not None and not sets.running)
         self.stop_button.setEnabled(busy)
         self.patch_button.setEnabled(src is not None and src.has_pairs and not busy)
+        self.heads_button.setEnabled(src is not None and src.has_pairs and not busy)
         self.name.setText(self._describe_source(src))
         self.lens.show(summary, self.s.layer)
         self.dla.show(summary)
-        self.patch.show(sets.patch, src is not None and src.has_pairs, sets.patch_running)
+        pairs = src is not None and src.has_pairs
+        self.patch.show(sets.patch, pairs, sets.patch_running)
+        self._heads_text = self.heads.show_set(sets.patch, pairs, sets.patch_running)
+        self.steer.refresh()
         self.readout.setText(self.describe())
 
     def _describe_source(self, src) -> str:
@@ -163,8 +195,14 @@ class SetsDock(LazyRefresh, LessonDock):
         if g is not None:
             parts.append(f"Patching {counted(g.n, 'pair')}: the mean difference is {g.clean_diff_mean:+.2f} clean, "
                          f"{g.corrupt_diff_mean:+.2f} corrupt.")
+            if g.heads_matrix is not None:
+                parts.append(self._heads_text)
         elif sets.patch_running:
             parts.append("Patching the pairs…")
+        if sets.steer is not None:
+            parts.append(describe_steer(sets.steer))
+        elif sets.steer_running:
+            parts.append("Steering the set…")
         return " ".join(p for p in parts if p)
 
     def _describe_summary(self) -> str:
