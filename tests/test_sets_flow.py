@@ -93,7 +93,10 @@ def test_scenes_carry_the_set_and_open_it_again(inline, tmp_path):
 
     c, s = inline
     sc = scene_of(s, {"distance": 3.0, "elevation": 10.0, "azimuth": 0.0, "fov": 40.0, "center": [0, 0, 0]}, [])
+    s.sets.in_plane, s.sets.page = True, "heads"
+    sc = scene_of(s, {"distance": 3.0, "elevation": 10.0, "azimuth": 0.0, "fov": 40.0, "center": [0, 0, 0]}, [])
     assert sc.prompt_set["rows"][1]["target"] == " John" and sc.prompt_set["shown"] is True
+    assert sc.prompt_set["in_plane"] is True and sc.prompt_set["page"] == "heads"
     path = tmp_path / "s.spherescope"
     save_scene(path, sc)
     assert json.loads(path.read_text())["prompt_set"]["rows"][0]["corrupt"] == SECOND
@@ -102,10 +105,13 @@ def test_scenes_carry_the_set_and_open_it_again(inline, tmp_path):
     c.choose_set(None)
     c.open_scene(str(path))
     assert s.sets.summary is not None and s.sets.summary.n == 2 and s.sets.source.rows[0].prompt == PROMPT
+    assert s.sets.in_plane and s.sets.page == "heads"
+    s.sets.in_plane, s.sets.page = False, "positions"
 
 
 @pytest.mark.parametrize("bad, why", [({"rows": "x"}, "not a list of rows"), ({"rows": [{"text": "a"}]}, "no 'prompt'"),
-                                      ({"rows": ["a"], "shown": "yes"}, "'shown' is not true or false")])
+                                      ({"rows": ["a"], "shown": "yes"}, "'shown' is not true or false"),
+                                      ({"rows": ["a"], "page": "logits"}, "page 'logits' is not one of")])
 def test_a_scenes_bad_set_is_refused(bad, why):
     from spherescope.state.scene import SceneError, scene_from_dict
 

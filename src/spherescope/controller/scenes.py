@@ -40,5 +40,7 @@ class SceneUseCases:
             from spherescope.core.prompt_set import PromptSet
 
             s.sets.shown = scene.prompt_set.get("shown", True)
+            s.sets.in_plane = scene.prompt_set.get("in_plane", False)
+            s.sets.page = scene.prompt_set.get("page", "positions")
             self.run_set(PromptSet.from_json(scene.prompt_set))
         return scene

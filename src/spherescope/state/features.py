@@ -60,6 +60,9 @@ class Heads(Evented):
     weights = EventedField(None, computed=True)  # (H, T) the block's every head's weights from the followed position
 
 
+SET_PAGES = ("positions", "heads", "steer")  # the Prompt set tab's third plot, in its tabs' order
+
+
 class PromptSets(Evented):
     """A prompt set run as one: the bundle of its trajectories and its figures."""
 

@@ -50,7 +50,7 @@ class Scene:
     annotations: list[str] | None = None  # exports' annotations; None: the style's default
     compare_prompt: str = ""  # a second prompt drawn beside the first ("" : none)
     steer: dict | None = None  # {"layer", "toward", "away", "alpha", "position"} (core.patching.SteerSpec)
-    prompt_set: dict | None = None  # {"name", "rows": [{"prompt", "target"?, ...}], "shown"}: traced on opening
+    prompt_set: dict | None = None  # {"name", "rows": [{"prompt", "target"?, ...}], "shown", "in_plane", "page"}: traced on opening
 
     def to_json(self) -> str:
         data = {"format": "spherescope-scene", "version": SCENE_VERSION, **asdict(self)}
@@ -197,15 +197,21 @@ def _camera(cam, base: dict) -> dict:
 def _prompt_set(data) -> dict:
     """A scene's prompt set, read as a set file is (JSON rows, never code)."""
     from spherescope.core.prompt_set import PromptSet, SetError
+    from spherescope.state.features import SET_PAGES
 
     try:
         ps = PromptSet.from_json(data)
     except SetError as exc:
         raise SceneError(f"The scene's prompt set: {exc}") from None
-    shown = data.get("shown", True)
-    if not isinstance(shown, bool):
-        raise SceneError("The scene's prompt set 'shown' is not true or false.")
-    return {**ps.to_json(), "shown": shown}
+    flags = {}
+    for key, default in (("shown", True), ("in_plane", False)):
+        flags[key] = data.get(key, default)
+        if not isinstance(flags[key], bool):
+            raise SceneError(f"The scene's prompt set {key!r} is not true or false.")
+    page = data.get("page", "positions")
+    if page not in SET_PAGES:
+        raise SceneError(f"The scene's prompt set page {page!r} is not one of {', '.join(SET_PAGES)}.")
+    return {**ps.to_json(), **flags, "page": page}
 
 
 def _steer(st) -> dict:
@@ -277,7 +283,8 @@ def scene_of(session: Session, camera: dict, docks: list[str], annotations=None)
         show_labels=s.appearance.show_labels, docks=list(docks), alpha=float(s.alpha), plane_scale=s.appearance.plane_scale,
         prompt_labels=s.appearance.prompt_labels, annotations=None if annotations is None else sorted(annotations),
         compare_prompt=s.comparison.prompt, steer=None if s.steering.spec is None else asdict(s.steering.spec),
-        prompt_set=None if s.sets.source is None else {**s.sets.source.to_json(), "shown": bool(s.sets.shown)},
+        prompt_set=None if s.sets.source is None else {**s.sets.source.to_json(), "shown": bool(s.sets.shown),
+                                                        "in_plane": bool(s.sets.in_plane), "page": s.sets.page},
     )
 
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPush
 from spherescope.core.prompt_set import SetError, read_prompt_set
 from spherescope.core.text import counted
 from spherescope.render.styles import PlotTheme
+from spherescope.state.features import SET_PAGES
 from spherescope.state.session import Session
 from spherescope.widgets.bind import bind
 from spherescope.widgets.lessons.common import THEME, LazyRefresh, LessonDock, caption
@@ -17,7 +18,6 @@ from spherescope.widgets.lessons.set_plots import DlaPlot, LensBandPlot, SetHead
 from spherescope.widgets.lessons.set_steer import SetSteerPage
 
 SET_FILES = "Prompt sets (*.csv *.tsv *.jsonl *.json);;All files (*)"
-PAGES = ("positions", "heads", "steer")  # the analysis tabs, in order (session.sets.page)
 
 
 class SetsDock(LazyRefresh, LessonDock):
@@ -39,8 +39,8 @@ class SetsDock(LazyRefresh, LessonDock):
                     sets.patch_changed, sets.patch_running_changed, sets.steer_changed, sets.steer_running_changed,
                     session.model_info_changed):
             sig.connect(self.request_refresh)
-        self.pages.currentChanged.connect(lambda i: setattr(sets, "page", PAGES[i]))
-        sets.page_changed.connect(lambda page: self.pages.setCurrentIndex(PAGES.index(page)), owner=self)
+        self.pages.currentChanged.connect(lambda i: setattr(sets, "page", SET_PAGES[i]))
+        sets.page_changed.connect(lambda page: self.pages.setCurrentIndex(SET_PAGES.index(page)), owner=self)
         session.layer_changed.connect(self.lens.set_layer, owner=self)  # the plot is no QObject: tie it to the dock
 
     def _button(self, name: str, text: str, tip: str, slot) -> QPushButton:
@@ -85,7 +85,7 @@ class SetsDock(LazyRefresh, LessonDock):
         for widget, title in ((self.patch.plot, "Pairs: positions"), (self.heads.plot, "Pairs: heads"),
                               (self.steer, "Steering")):
             self.pages.addTab(widget, title)
-        self.pages.setCurrentIndex(PAGES.index(self.s.sets.page))
+        self.pages.setCurrentIndex(SET_PAGES.index(self.s.sets.page))
         plots = QHBoxLayout()
         for p in (self.lens.plot, self.dla.plot, self.pages):
             plots.addWidget(p, 1)
