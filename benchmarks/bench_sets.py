@@ -6,6 +6,8 @@
   single-prompt `trace` process: bar at most 2x.
 - `patch --pairs` with the same 32 pairs against one single-pair `patch` process: bar at
   most 10x.
+- `patch --pairs --heads` against one single-pair `patch --heads` process (no bar: the
+  heads reuse the corrupt run's cached keys and values).
 - `trace --prompts` with 1,000 prompts written to JSON: its peak resident memory against
   a single `trace` process's: bar under 1.5x (the set streams, prompt by prompt).
 Every figure is a ratio within this run; the files are written to a temporary folder.
@@ -84,6 +86,13 @@ def main() -> None:
     grid = statistics.median(whole(["patch", "--pairs", pairs, "--out", out]) for _ in range(max(1, args.repeat - 1)))
     print(f"patch: one pair {single:.2f} s, 32 pairs (--pairs) {grid:.2f} s: ratio {grid / single:.2f}x "
           f"(bar: <= 10x); {grid / 32:.2f} s a pair against {single:.2f} s for a process of one")
+
+    clean_corrupt = ["--clean", SINGLE, "--corrupt", SINGLE.replace("Sarah gave", "Anna gave"), "--target", " Anna",
+                     "--contrast", " Sarah"]
+    single_h = statistics.median(whole(["patch", *clean_corrupt, "--heads"]) for _ in range(max(1, args.repeat - 1)))
+    grid_h = whole(["patch", "--pairs", pairs, "--heads", "--out", out])
+    print(f"patch --heads: one pair {single_h:.2f} s, 32 pairs {grid_h:.2f} s: ratio {grid_h / single_h:.2f}x "
+          f"(no bar; the heads over the pairs add {grid_h - grid:.1f} s to the positions grid's {grid:.1f} s)")
 
     rss_one = peak_mb(["trace", "--prompt", SINGLE, "--out", out])
     t0 = time.perf_counter()

@@ -89,10 +89,10 @@ def test_the_prompt_set_example(capsys):
     assert len(said) == 2
     for line in said:
         assert " ".join(line.split()) in flat, f"the README no longer says {line!r}"
-    assert main(["patch", "--pairs", ioi]) == 0
+    assert main(["patch", "--pairs", ioi, "--heads"]) == 0  # the positions grid as without --heads, and the heads
     lines = capsys.readouterr().out.rstrip("\n").split("\n")
     said = [line for line in lines if line.startswith("recovery") or line.startswith("layer")
-            or line.startswith("   21 ") or line.startswith("   24 ")]
-    assert len(said) == 4
+            or line.startswith("   21 ") or line.startswith("   24 ") or line.startswith("heads that recover")]
+    assert len(said) == 5
     for line in said:
         assert " ".join(line.split()) in flat, f"the README no longer says {line!r}"
