@@ -347,3 +347,24 @@ def test_gif_plays_at_its_frame_rate_and_stores_only_what_changed(tmp_path):
     assert len(decoded) == 30 and all(np.array_equal(a, b) for a, b in zip(decoded, frames))
     one_frame = 160 * 120
     assert path.stat().st_size < 0.25 * 30 * one_frame, "delta frames, not 30 whole frames"
+
+
+def test_overlay_lines_wrap_evenly_and_a_separator_ends_a_line(qapp):
+    """A greedy wrap left "409.3" alone on the slide's headline's second line, and a
+    line began with "·"."""
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    from spherescope.render.labels import _greedy, _wrap
+
+    fm = QFontMetricsF(QFont("DejaVu Sans", 20))
+    text = "Layer 24: this view keeps 25% of |h| = 409.3"
+    width = fm.horizontalAdvance("Layer 24: this view keeps 25% of |h| =") + 2
+    assert _greedy(text, fm, width)[-1].strip() == "409.3"
+    lines = _wrap(text, fm, width)
+    assert len(lines) == 2 and " ".join(p.strip() for p in lines) == text
+    widths = [fm.horizontalAdvance(p) for p in lines]
+    assert max(widths) <= width and min(widths) > 0.6 * max(widths)
+    sep = "Thin: 16 prompts of ioi.csv · bold: their median path"
+    cut = fm.horizontalAdvance("Thin: 16 prompts of ioi.csv · bold") - 1
+    assert not any(p.strip().startswith("·") for p in _wrap(sep, fm, cut))
+    assert " ".join(p.strip() for p in _wrap(sep, fm, cut)) == sep

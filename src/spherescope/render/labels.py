@@ -228,7 +228,21 @@ def _overlap(box: tuple, placed: list[tuple]) -> float:
 
 
 def _wrap(text: str, fm: QFontMetricsF, width: float) -> list[str]:
-    """Lines of at most `width` pixels, broken between words (a word longer stays whole)."""
+    """Lines of at most `width` pixels, broken between words (a word longer stays whole),
+    as even as that many lines allow: a greedy wrap leaves a last word alone on a line
+    ("… |h| =" / "409.3"), so the narrowest width giving no more lines is used."""
+    text = text.replace(" · ", "\u00a0· ")  # a separator ends a line, never starts one
+    lines = _greedy(text, fm, width)
+    if len(lines) > 1:
+        lo, hi = 0.0, width
+        for _ in range(10):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if len(_greedy(text, fm, mid)) <= len(lines) else (mid, hi)
+        lines = _greedy(text, fm, hi)
+    return [line.replace("\u00a0", " ") for line in lines]
+
+
+def _greedy(text: str, fm: QFontMetricsF, width: float) -> list[str]:
     out, line = [], ""
     for word in text.split(" "):
         cand = f"{line} {word}" if line else word
