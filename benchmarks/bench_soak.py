@@ -44,7 +44,7 @@ def main() -> int:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 150
     sys.path.insert(0, os.path.dirname(__file__))
     from harness import wait_until
-    from PySide6.QtCore import QPoint, QSettings, Qt, QtMsgType, qInstallMessageHandler
+    from PySide6.QtCore import QSettings, Qt, QtMsgType, qInstallMessageHandler
     from PySide6.QtTest import QTest
 
     from spherescope.app import build_main_window, make_app

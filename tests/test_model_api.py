@@ -2,7 +2,6 @@
 the command line's JSON, tables, 2-D figures with no display, and the docs notebook."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np

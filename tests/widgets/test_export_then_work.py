@@ -3,8 +3,6 @@ working (issue 26). A throwaway export dock once stayed subscribed to the live s
 after its deletion, so every later Run raised inside the session's signals and an
 animation export never started."""
 
-import logging
-
 import pytest
 from PySide6.QtCore import QPoint, Qt, QtMsgType, qInstallMessageHandler
 

@@ -46,7 +46,7 @@ def test_the_plane_shows_the_turn_to_mary(qtbot, window):
 
 
 def test_the_token_plane_sphere_is_honest_and_seen_from_above(qtbot, window):
-    from spherescope.core.projection import OUT_OF_PLANE, project
+    from spherescope.core.projection import OUT_OF_PLANE
 
     s = _traced(qtbot, window)
     before = view_pixels(window)
