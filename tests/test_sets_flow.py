@@ -134,6 +134,27 @@ def test_data_exports_of_the_set(inline):
     assert len(rows) == m.size and rows[-1][:2] == [m.shape[0] - 1, -1]
 
 
+def test_data_exports_of_the_sets_heads_and_steering(inline):
+    from spherescope.set_api import SetSteerSweep
+    from spherescope.state.data_export import view_table
+
+    c, s = inline
+    if s.sets.summary is None:
+        c.run_set(from_records(PAIRS))
+    with pytest.raises(ValueError, match="Sweep the set on its Steering page"):
+        view_table(s, "set-steering")
+    c.run_set_patching(heads=True)
+    cols, rows = view_table(s, "set-head-patching")
+    h = s.sets.patch.heads_matrix
+    assert cols == ["block", "head", "recovery"] and len(rows) == h.size and rows[-1][:2] == [h.shape[0], h.shape[1] - 1]
+    c.run_set_steering(1)
+    cols, rows = view_table(s, "set-steering")
+    curve = s.sets.steer
+    api = SetSteerSweep(curve.alphas, curve.diffs, curve.accuracy).to_json()
+    assert cols == [k for k in api if k != "n"], "the window's table has the API's columns"
+    assert [r[1] for r in rows] == pytest.approx(api["diff_mean"]) and len(rows) == 21
+
+
 def test_set_figures_through_render(inline, tmp_path):
     from spherescope.commands.figure_request import FigureRequest
     from spherescope.commands.render import make_figure

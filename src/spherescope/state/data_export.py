@@ -26,8 +26,13 @@ def view_table(session: Session, view: str, steer=None) -> tuple[list[str], list
         raise ValueError(f"The {view} view has no numbers to export.")
     cols, rows = fn(session)
     if not rows:
-        raise ValueError(f"The {view} view has no numbers yet: run a prompt first.")
+        raise ValueError(f"The {view} view has no numbers yet: {_EMPTY.get(view, 'run a prompt first')}.")
     return cols, rows
+
+
+_EMPTY = {"set": "open a prompt set and run it", "set-patching": "press Patch pairs in the Prompt set tab",
+          "set-head-patching": "press Patch heads in the Prompt set tab",
+          "set-steering": "run the set, then Sweep the set on its Steering page"}
 
 
 def _path_rows(s: Session):
@@ -183,9 +188,29 @@ def _set_patching(s: Session):
     return cols, [[i, j - m.shape[1], float(m[i, j])] for i in range(m.shape[0]) for j in range(m.shape[1])]
 
 
+def _set_head_patching(s: Session):
+    g = s.sets.patch
+    if g is None or g.heads_matrix is None:
+        return [], []
+    return ["block", "head", "recovery"], [[b + 1, h, float(v)] for b, row in enumerate(g.heads_matrix)
+                                           for h, v in enumerate(row)]
+
+
+def _set_steering(s: Session):
+    """One row per α, the columns of set_api.SetSteerSweep.to_pandas()."""
+    c = s.sets.steer
+    if c is None:
+        return [], []
+    q25, q75 = np.percentile(c.diffs, [25, 75], axis=1)
+    cols = ["alphas", "diff_mean", "diff_q25", "diff_q75", "accuracy"]
+    return cols, [[float(a), float(m), float(lo), float(hi), float(acc)]
+                  for a, m, lo, hi, acc in zip(c.alphas, c.diffs.mean(axis=1), q25, q75, c.accuracy)]
+
+
 _TABLES = {"sphere": _path_rows, "plane": _plane, "attribution": _attribution, "norms": _norms, "closest": _closest,
            "confidence": _confidence, "patching": _patching, "token-norms": _token_norms, "compare": _compare,
-           "heads": _heads, "head-patching": _head_patching, "set": _set_rows, "set-patching": _set_patching}
+           "heads": _heads, "head-patching": _head_patching, "set": _set_rows, "set-patching": _set_patching,
+           "set-head-patching": _set_head_patching, "set-steering": _set_steering}
 VIEWS_WITH_DATA = (*_TABLES, "steer")
 
 

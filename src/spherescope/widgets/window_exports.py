@@ -201,7 +201,8 @@ class WindowExports:
                   ("heads", "Heads (the block's attention)"), ("patching", "Patching grid"),
                   ("head-patching", "Head patching grid"), ("compare", "Compare (logit differences)"),
                   ("token-norms", "Token norms"), ("steer", "Steer (α curve)"),
-                  ("set", "Prompt set (every prompt, every layer)"), ("set-patching", "Prompt set patching grid"))
+                  ("set", "Prompt set (every prompt, every layer)"), ("set-patching", "Prompt set patching grid"),
+                  ("set-head-patching", "Prompt set head patching grid"), ("set-steering", "Prompt set steering (α curve)"))
 
     def _export_data_dialog(self, view: str) -> None:
         path, chosen = QFileDialog.getSaveFileName(self, "Export data", str(Path.home() / f"spherescope-{view}.csv"),
