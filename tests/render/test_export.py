@@ -224,9 +224,19 @@ def test_scene_round_trip_same_picture(qtbot, traced, make_window, tmp_path):
     cam_a, cam_b = traced.view.camera(), other.view.camera()
     assert cam_b.pop("center") == pytest.approx(cam_a.pop("center"))
     assert cam_b == pytest.approx(cam_a)
-    after = _rgba(other.view.render_image(800, 600))
-    differing = (np.abs(before.astype(int) - after.astype(int)).max(axis=2) > 8).mean()
-    assert differing < 0.01, f"{100 * differing:.2f}% of pixels differ"
+    # What arrives after the trace (the lens labels, the projected cloud) may land a
+    # little later on a loaded machine: the picture must settle to the saved one.
+    differing = [1.0]
+
+    def same() -> bool:
+        after = _rgba(other.view.render_image(800, 600))
+        differing[0] = (np.abs(before.astype(int) - after.astype(int)).max(axis=2) > 8).mean()
+        return differing[0] < 0.01
+
+    try:
+        qtbot.waitUntil(same, timeout=RUN_TIMEOUT)
+    except qtbot.TimeoutError:
+        raise AssertionError(f"{100 * differing[0]:.2f}% of pixels differ") from None
 
 
 @pytest.mark.parametrize("content, pattern", [

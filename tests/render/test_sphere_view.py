@@ -98,3 +98,46 @@ def test_the_warm_up_waits_while_held_and_the_first_frames_are_the_background(qt
     assert view.gl_warm
     drawn = view.grabFramebuffer()
     assert drawn.pixelColor(160, 120) != drawn.pixelColor(5, 5), "the sphere is not drawn after the warm-up"
+
+
+def test_a_sets_paths_join_the_cached_layer_and_a_subset_draws_while_moving(qtbot):
+    """The thin paths do not move with the layer, so they are drawn once into the static
+    layer (a slider step with 1,000 of them took 10x a bare step): they must still show
+    after a step, leave with the set (no stale paths in the cache), and a moving camera
+    draws a subset of them (MOVING_PATHS) as it draws a subset of the cloud."""
+    from gui_support import changed_fraction, image_pixels
+    from spherescope.render.bundle_items import MOVING_PATHS
+    from spherescope.render.sphere_view import SphereView
+
+    view = SphereView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    with qtbot.waitSignal(view.gl_ready, timeout=20_000):  # the warm-up's frames draw everything directly
+        view.show()
+    _frame(qtbot, view)
+    grab = lambda: image_pixels(view.grabFramebuffer())  # noqa: E731
+    base = grab()
+    rng = np.random.default_rng(1)
+    n = 2 * MOVING_PATHS
+    pts = np.cumsum(rng.normal(scale=0.2, size=(n, 31, 3)) + [1.0, 0.3, 0.2], axis=1)
+    pts = (pts / np.linalg.norm(pts, axis=2, keepdims=True)).astype(np.float32)
+    empty = (np.zeros((0, 1, 3), np.float32), np.zeros((0, 3), np.float32))
+    view.set_bundle(pts, pts.mean(axis=0))
+    for dots in (view.bundle.dots, view.bundle.median_dot):  # the paths alone, which stay put
+        dots.setVisible(False)
+    drawn = grab()
+    assert view._layer_done and changed_fraction(base, drawn) > 0.02
+    view.set_current(20)  # a slider step: the paths come from the cache
+    step = grab()
+    assert changed_fraction(drawn, step) < 0.001, "the set's paths changed with the layer"
+    view.set_bundle(*empty)
+    assert changed_fraction(base, grab()) < 0.002, "the set's paths stayed in the cached layer"
+    view.set_bundle(pts, pts.mean(axis=0))
+    grab()
+    view.orbit(40, 0)
+    moving = grab()  # the camera moved since the last frame: the subset
+    still = grab()  # and at rest: every path
+    view.set_bundle(*empty)
+    none = grab()
+    assert changed_fraction(none, moving) > 0.01, "no paths while the camera moves"
+    assert changed_fraction(moving, still) > 0.001, "the moving frame drew every path"

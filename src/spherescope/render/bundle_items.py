@@ -20,6 +20,10 @@ WARM_LIGHT = (0.85, 0.15, 0.10)
 # The median in the bundle's own hue, made bold: never orange, the lens labels' colour
 # and the late layers' end of the path's colour map.
 MEDIAN_DARK = (0.86, 0.94, 1.0)
+# While the camera moves, the thin paths of at most this many prompts (every k-th),
+# as the cloud draws a subset (static_layer.CLOUD_MOVING): a thousand paths drawn afresh
+# each frame held an orbit under software OpenGL to 9 frames a second.
+MOVING_PATHS = 150
 MEDIAN_LIGHT = (0.02, 0.16, 0.45)
 
 
@@ -44,6 +48,11 @@ class BundleItems:
                                        glOptions=gl_options)
         self.median = gl.GLLinePlotItem(pos=z, color=clear_colors(2), width=style.path_width + 1.5, antialias=True,
                                         mode="line_strip", glOptions=gl_options)
+        # The moving camera's subset of `lines`: hidden, painted only by the view's
+        # paintGL (never by an export, which draws every path).
+        self.sample = gl.GLLinePlotItem(pos=z, color=clear_colors(2), width=1.0, antialias=True, mode="lines",
+                                        glOptions=gl_options)
+        self.sample.setVisible(False)
         self.dots = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=6, color=clear_colors(1), pxMode=True,
                                          glOptions=gl_options)
         self.median_dot = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=16, color=clear_colors(1),
@@ -87,8 +96,12 @@ class BundleItems:
         segs = np.stack(arcs)  # (N, per, 3)
         # "lines" mode: each sub-segment as a pair of vertices, one item for the whole set
         pairs = np.concatenate([segs[:, :-1, None], segs[:, 1:, None]], axis=2).reshape(-1, 3)
-        self.lines.setData(pos=np.ascontiguousarray(pairs, np.float32),
-                           color=np.ascontiguousarray(np.repeat(colors, 2 * (per - 1), axis=0)))
+        vertex_colors = np.repeat(colors, 2 * (per - 1), axis=0)
+        self.lines.setData(pos=np.ascontiguousarray(pairs, np.float32), color=np.ascontiguousarray(vertex_colors))
+        k = -(-n // MOVING_PATHS)
+        keep = np.repeat(np.arange(n) % k == 0, 2 * (per - 1))
+        self.sample.setData(pos=np.ascontiguousarray(pairs[keep], np.float32),
+                            color=np.ascontiguousarray(vertex_colors[keep]))
         med = slerp_path(self.median_points.astype(np.float64), np.ones(len(self.median_points)))
         self.median.setData(pos=med, color=np.tile(np.array([(*self._median_color(), 1.0)], np.float32), (len(med), 1)),
                             width=self.style.path_width + 1.5)

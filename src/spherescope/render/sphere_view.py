@@ -70,10 +70,15 @@ class SphereScene(StaticLayerPainting, WarmUp, OffscreenRendering):
         self.compare.marker_scale = 0.75
         # A prompt set's paths, under the prompt's own (which is the subject when both show).
         self.bundle = BundleItems(s, _SOLID)
-        for item in (self.sphere, self.graticule, self.cloud, self.highlights, *self.bundle.items, *t.sublayer_items,
-                     *self.compare.items, *t.items):
+        for item in (self.sphere, self.graticule, self.cloud, self.highlights, self.bundle.sample, *self.bundle.items,
+                     *t.sublayer_items, *self.compare.items, *t.items):
             self.addItem(item)
         self._static_items = (self.sphere, self.graticule, self.cloud)
+        # A set's thin paths and its median do not move with the layer (only their dots
+        # do): they join the static layer once its cloud is complete (static_layer), so a
+        # slider step with a thousand paths costs a step with none.
+        self._layer_items = (self.bundle.lines, self.bundle.median)
+        self._layer_done = False
         self._chunks: list = []  # the cloud on screen, in stride classes (set_cloud)
         self._shell: QOpenGLFramebufferObject | None = None  # the sphere alone, see paintGL
         self._shell_key = None
@@ -203,6 +208,7 @@ class SphereScene(StaticLayerPainting, WarmUp, OffscreenRendering):
         """A prompt set's paths (N, L+1, 3 unit directions) and its median (L+1, 3); empty hides them."""
         self.bundle.set_data(points, median, wrong)
         self.bundle.set_current(self.trajectory.current)
+        self._static_version += 1  # the lines are in the static layer
         self.update()
 
     def set_bundle_hovered(self, k: int) -> None:

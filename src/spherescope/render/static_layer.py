@@ -1,6 +1,7 @@
 """Painting the 3-D view with a cached static layer: the sphere, graticule and cloud (most
-of a frame under software OpenGL) are drawn once into an off-screen buffer and reused
-while only the trajectory, marker and labels change. A mixin of SphereScene."""
+of a frame under software OpenGL), and a prompt set's paths, are drawn once into an
+off-screen buffer and reused while only the trajectory, marker, dots and labels change.
+A mixin of SphereScene."""
 
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ class StaticLayerPainting:
         if self._warming and self._paint_warming(region, w, h, key):
             return
         dynamic = [i for i in self.items if i not in self._static_items and i not in self._chunks
-                   and i not in self._warm_items and i.parentItem() is None]
+                   and i not in self._warm_items and i not in self._layer_items and i.parentItem() is None]
         cloud = self._chunks[:getattr(self, "_n_chunks", 0)] if self.cloud.visible() else []
         if moving and self._cache_key != key:
             self._paint_moving(region, w, h, cloud, dynamic)
@@ -136,7 +137,9 @@ class StaticLayerPainting:
         GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
         self._draw([self.graticule], region, clear=False)
         self._draw(cloud[:1], region, clear=False, force=True)
-        self._draw(dynamic, region, clear=False)
+        if self.bundle.lines.visible():  # the set's paths, a subset of them as the cloud
+            self._draw([self.bundle.sample], region, clear=False, force=True)
+        self._draw([self.bundle.median, *dynamic], region, clear=False)
         self._settle.start()  # the whole cloud once the camera rests
 
     def _paint_cached(self, region, w: int, h: int, key, cloud: list, dynamic: list) -> None:
@@ -154,10 +157,16 @@ class StaticLayerPainting:
             self._cache_done += len(todo)
             if self._cache_done < len(cloud):
                 self.update()  # the next slice in the next frame
+        if self._cache_done >= len(cloud) and not self._layer_done:
+            # Over the whole cloud, as when every item was drawn each frame.
+            self._cache.bind()
+            GL.glViewport(0, 0, w, h)
+            self._draw(self._layer_items, region, clear=False)
+            self._layer_done = True
         self._blit(self._cache, self.defaultFramebufferObject(), w, h)
         GL.glDepthMask(GL.GL_TRUE)
         GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
-        self._draw(dynamic, region, clear=False)
+        self._draw(dynamic if self._layer_done else [*self._layer_items, *dynamic], region, clear=False)
 
     def _direct_items(self) -> list:
         """What a frame drawn straight to the screen paints (the warm-up's frames)."""
@@ -174,5 +183,5 @@ class StaticLayerPainting:
             self._cache.bind()
             GL.glViewport(0, 0, w, h)
             self._draw([self.sphere, self.graticule], region, clear=True)
-            self._cache_key, self._cache_done = key, 0
+            self._cache_key, self._cache_done, self._layer_done = key, 0, False
 
