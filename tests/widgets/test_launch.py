@@ -46,9 +46,31 @@ def test_the_frame_maps_first_and_the_window_assembles_while_answering(qtbot, se
     win.docks["plane"].raise_()
     plane = win.lessons["plane"][0]
     qtbot.waitUntil(lambda: "from ' Mary'" in plane.readout.text(), timeout=RUN_TIMEOUT)
+    _whole_at_first_launch(qtbot, win, plane)
     type_and_run(qtbot, win, "The capital of France is")
     assert win.session.trace.next_token.text == " Paris"
     win.close()
+
+
+def _whole_at_first_launch(qtbot, win, plane):
+    """At the first launch's size nothing of the opening figure is cut: the plane's plot
+    (title and bottom label inside it, not over the readout), every token chip, the
+    Basis dock's controls. The plot was a 165 px sliver with both cut, and the Basis
+    dock lost its first and last lines."""
+    from PySide6.QtCore import QPoint
+
+    assert (win.width(), win.height()) == (1480, 920)
+    pi, plot = plane.plot.getPlotItem(), plane.plot
+    qtbot.waitUntil(lambda: pi.titleLabel.item.toPlainText().startswith("Plane of ' Mary' and ' John'"))
+    for item in (pi.titleLabel.item, pi.getAxis("bottom").label):
+        # (a text item's box has a 4 px margin around its glyphs)
+        box = item.mapRectToScene(item.boundingRect()).adjusted(4, 4, -4, -4)
+        assert box.left() >= 0 and box.right() <= plot.width(), (item, box, plot.width())
+        assert box.bottom() <= plot.height(), (item, box, plot.height())
+    bottom = plot.mapTo(plane, QPoint(0, plot.height())).y()
+    assert bottom <= plane.readout.geometry().top() + 1, "the plot runs under the readout"
+    assert not win.prompt_dock.chips.verticalScrollBar().isVisible(), "the token chips scroll"
+    assert win.basis_dock.height() >= win.basis_dock.minimumSizeHint().height()
 
 
 def test_closing_before_the_window_is_complete_is_clean(qtbot, settings):

@@ -98,7 +98,15 @@ class WindowAssembly:
                 # ten lens rows were cut to four and the basis text clipped. The
                 # lessons keep the rest of the width, enough for their tab titles.
                 self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-                self.resizeDocks([first], [300], Qt.Orientation.Vertical)
+                # In proportion to the window (330 px of a first launch's 920: the Token
+                # plane's caption, controls, plot and readout, whole). The Basis dock's
+                # text and eight controls need ~340 px; evenly split, the left column
+                # gave it less and cut its first and last lines, while the prompt's
+                # chips need less than half.
+                h = max(self.height(), 400)
+                self.resizeDocks([first], [round(0.36 * h)], Qt.Orientation.Vertical)
+                self.resizeDocks([self.docks["prompt"], self.docks["basis"]], [round(0.6 * h), round(0.4 * h)],
+                                 Qt.Orientation.Vertical)
             else:
                 self.tabifyDockWidget(first, dock)
             dock.dockLocationChanged.connect(self._tab_tooltips)

@@ -94,8 +94,19 @@ class AspectFit(QWidget):
         extra_w = max(self.plot.width() - vb.width(), 0.0) if self.plot.width() > 0 else 80.0
         extra_h = max(self.plot.height() - vb.height(), 0.0) if self.plot.height() > 0 else 60.0
         want = int(round(extra_w + max(h - extra_h, 1.0) * self.aspect))
-        pw = max(min(w, want), min(w, 160))
+        # Never narrower than the title and the bottom axis's label: in a short dock the
+        # locked aspect asked for a sliver, and both were cut off (the first launch's
+        # Token plane at 1285x800). Wider is safe: the locked aspect widens the x range.
+        pw = max(min(w, want), min(w, max(160, self._text_width(extra_w))))
         self.plot.setGeometry((w - pw) // 2, 0, pw, h)
+
+
+    def _text_width(self, extra_w: float) -> int:
+        pi = self.plot.getPlotItem()
+        title = pi.titleLabel.item.boundingRect().width() if pi.titleLabel.isVisible() else 0.0
+        axis = pi.getAxis("bottom")
+        label = axis.label.boundingRect().width() if axis.isVisible() and axis.labelText else 0.0
+        return int(max(title, label) + extra_w + 16)  # both span the data area's column only
 
 
 def plot_widget(theme: PlotTheme, title: str, left: str, bottom: str) -> Plot:

@@ -36,7 +36,7 @@ class PlaneDock(LazyRefresh, LessonDock):
         self.plot = plot_widget(self.theme, "Plane of two tokens", "along the second token, ⟂ the first", "along the first token")
         self.plot.setObjectName("planePlot")
         self.plot.setAspectLocked(True)
-        self.plot.setMinimumHeight(180)
+        self.plot.setMinimumHeight(120)
         self._cmap = pg.colormap.get("plasma")
         self.path = self.plot.plot(pen=pg.mkPen(self.theme.axis, width=1.5))
         self.nodes = pg.ScatterPlotItem(size=7, pen=None)
@@ -96,7 +96,7 @@ class PlaneDock(LazyRefresh, LessonDock):
             "the state's length along its arrow; the direction decides which wins, the length how confidently."))
         lay.addLayout(row)
         self.fit = AspectFit(self.plot)
-        self.fit.setMinimumHeight(180)
+        self.fit.setMinimumHeight(120)  # the plot inside never taller than the fit: it overlapped the readout
         lay.addWidget(self.fit, 1)
         lay.addWidget(self.readout)
 
