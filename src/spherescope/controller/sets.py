@@ -12,7 +12,7 @@ from spherescope.jobs.payloads import Progress, SetBatch
 
 
 class SetUseCases:
-    _set_job = _set_patch_job = _set_steer_job = -1
+    _set_job = -1
 
     def choose_set(self, prompt_set) -> None:
         """A new set (core.prompt_set.PromptSet, or None): the old one's results go."""
@@ -91,24 +91,12 @@ class SetUseCases:
         if s.source is None:
             self.message.emit("Choose a prompt set with a corrupt column first.", True)
             return
-        s.patch = None
-        s.patch_running = True
-        mine: dict = {}
-        mine["job"] = self._set_patch_job = self.runner.submit(
-            JobKind.SET_PATCH, set_jobs.patch_set, s.source, heads, depends=(JobKind.LOAD,),
-            on_partial=self._on_set_patch_partial, on_done=self._on_set_patched, on_failed=self._on_set_patch_failed,
-            on_cancelled=lambda: mine.get("job") == self._set_patch_job and self._on_set_patch_cancelled())
+        self._run_set_job(JobKind.SET_PATCH, "patch", set_jobs.patch_set, s.source, heads,
+                          said=lambda g: f"Patched {g.n} pairs: clean {g.clean_diff_mean:+.2f}, "
+                                         f"corrupt {g.corrupt_diff_mean:+.2f}")
 
     def cancel_set_patching(self) -> None:
-        if self.s.sets.patch_running:
-            self.runner.cancel(JobKind.SET_PATCH)
-            self._on_set_patch_cancelled()
-
-    def _on_set_patch_partial(self, payload) -> None:
-        match payload:
-            case Progress(stage, fraction):
-                self.status.emit(stage)
-                self.progress.emit(fraction)
+        self._cancel_set_job(JobKind.SET_PATCH, "patch")
 
     def run_set_steering(self, layer: int, toward: int | None = None, away: int | None = None) -> None:
         """Steering's dose-response over the traced set, after block `layer`: toward a
@@ -125,52 +113,60 @@ class SetUseCases:
             self.message.emit(f"Block {layer} is out of range: steer after block 0..{summary.norms.shape[1] - 1}.", True)
             return
         scale = float(np.median(summary.norms[:, layer]))
-        s.steer = None
-        s.steer_running = True
-        mine: dict = {}
-        mine["job"] = self._set_steer_job = self.runner.submit(
-            JobKind.SET_STEER, set_jobs.steer_set, s.source, layer, toward, away, scale, depends=(JobKind.LOAD,),
-            on_partial=self._on_set_patch_partial, on_done=self._on_set_steered, on_failed=self._on_set_steer_failed,
-            on_cancelled=lambda: mine.get("job") == self._set_steer_job and self._on_set_steer_cancelled())
+        self._run_set_job(JobKind.SET_STEER, "steer", set_jobs.steer_set, s.source, layer, toward, away, scale,
+                          said=lambda c: f"Steered {c.diffs.shape[1]} prompts at {len(c.alphas)} values of α")
 
     def cancel_set_steering(self) -> None:
-        if self.s.sets.steer_running:
-            self.runner.cancel(JobKind.SET_STEER)
-            self._on_set_steer_cancelled()
+        self._cancel_set_job(JobKind.SET_STEER, "steer")
 
-    def _on_set_steered(self, curve) -> None:
+    # ---- a patch or steer job over the set: one lifecycle for both ----
+    _NOUNS = {"patch": "Patching", "steer": "Steering"}
+
+    @property
+    def _set_jobs(self) -> dict:
+        """JobKind -> the latest job submitted for it, per controller."""
+        return self.__dict__.setdefault("_latest_set_jobs", {})
+
+    def _run_set_job(self, kind: JobKind, field: str, fn, *args, said) -> None:
+        """Run `fn` over the set; its result goes to session.sets.<field>, its state to
+        <field>_running. Only the latest job's cancellation may clear that state (a
+        superseded job's arrives late)."""
         s = self.s.sets
-        s.steer_running = False
-        s.steer = curve
-        self.progress.emit(1.0)
-        self.status.emit(f"Steered {curve.diffs.shape[1]} prompts at {len(curve.alphas)} values of α")
+        setattr(s, field, None)
+        setattr(s, f"{field}_running", True)
+        mine: dict = {}
 
-    def _on_set_steer_failed(self, message: str) -> None:
-        self.s.sets.steer_running = False
-        self.progress.emit(1.0)
-        self.message.emit(message, True)
-
-    def _on_set_steer_cancelled(self) -> None:
-        if self.s.sets.steer_running:
-            self.s.sets.steer_running = False
+        def done(result) -> None:
+            setattr(s, f"{field}_running", False)
+            setattr(s, field, result)
             self.progress.emit(1.0)
-            self.status.emit("Steering over the set stopped.")
+            self.status.emit(said(result))
 
-    def _on_set_patched(self, grid) -> None:
+        def failed(message: str) -> None:
+            setattr(s, f"{field}_running", False)
+            self.progress.emit(1.0)
+            self.message.emit(message, True)
+
+        mine["job"] = job = self.runner.submit(
+            kind, fn, *args, depends=(JobKind.LOAD,), on_partial=self._on_set_job_progress, on_done=done,
+            on_failed=failed, on_cancelled=lambda: mine.get("job") == self._set_jobs.get(kind)
+            and self._set_job_stopped(field))
+        self._set_jobs[kind] = job
+
+    def _cancel_set_job(self, kind: JobKind, field: str) -> None:
+        if getattr(self.s.sets, f"{field}_running"):
+            self.runner.cancel(kind)
+            self._set_job_stopped(field)
+
+    def _set_job_stopped(self, field: str) -> None:
         s = self.s.sets
-        s.patch_running = False
-        s.patch = grid
-        self.progress.emit(1.0)
-        self.status.emit(f"Patched {grid.n} pairs: clean {grid.clean_diff_mean:+.2f}, "
-                         f"corrupt {grid.corrupt_diff_mean:+.2f}")
-
-    def _on_set_patch_failed(self, message: str) -> None:
-        self.s.sets.patch_running = False
-        self.progress.emit(1.0)
-        self.message.emit(message, True)
-
-    def _on_set_patch_cancelled(self) -> None:
-        if self.s.sets.patch_running:
-            self.s.sets.patch_running = False
+        if getattr(s, f"{field}_running"):
+            setattr(s, f"{field}_running", False)
             self.progress.emit(1.0)
-            self.status.emit("Patching over the set stopped.")
+            self.status.emit(f"{self._NOUNS[field]} over the set stopped.")
+
+    def _on_set_job_progress(self, payload) -> None:
+        match payload:
+            case Progress(stage, fraction):
+                self.status.emit(stage)
+                self.progress.emit(fraction)
