@@ -7,10 +7,11 @@ token's direction is the other choice."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from spherescope.render.styles import PlotTheme
 from spherescope.widgets.lessons.set_plots import SetSteerPlot
+from spherescope.widgets.lessons.steer_tokens import direction_ids, no_token, token_edits
 
 OWN = "own"
 TOKEN = "token"
@@ -28,12 +29,7 @@ class SetSteerPage(QWidget):
                                   "(minus another's) for every prompt")
         self.direction.currentIndexChanged.connect(lambda _i: self._sync_direction())
         self.direction.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.toward = QLineEdit()
-        self.toward.setObjectName("setSteerToward")
-        self.toward.setPlaceholderText("toward, e.g. ␣John")
-        self.away = QLineEdit()
-        self.away.setObjectName("setSteerAway")
-        self.away.setPlaceholderText("away from (optional)")
+        self.toward, self.away = token_edits("setSteerToward", "setSteerAway")
         for edit in (self.toward, self.away):  # room for a name and its ␣, beside the combo and the spin box
             edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("␣Johnathan") + 16)
         self.layer = QSpinBox()
@@ -77,13 +73,10 @@ class SetSteerPage(QWidget):
             self.controller.run_set_steering(self.layer.value())
             return
         vocab = self.s.vocab
-        # Not stripped: ' John' (raw, with its space) is a token of its own, as in the Steer tab.
-        toward = None if vocab is None else vocab.token_id(self.toward.text())
-        away_text = self.away.text()
-        away = None if vocab is None or not away_text.strip() else vocab.token_id(away_text)
-        if toward is None or (away_text.strip() and away is None):
-            bad = self.toward.text() if toward is None else away_text
-            self.controller.notify(f"No token {bad!r} in this model's vocabulary to steer with." if bad.strip() else
+        toward, away, bad = ((None, None, self.toward.text()) if vocab is None else
+                             direction_ids(vocab, self.toward.text(), self.away.text()))
+        if bad is not None:
+            self.controller.notify(no_token(bad) if bad.strip() else
                                    "Type a token to steer toward (e.g. ␣John), or steer toward each prompt's contrast.",
                                    True)
             return

@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout,
+    QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout,
 )
 
 from spherescope.core.patching import NO_CURVE, SteerCurve, SteerSpec
@@ -15,6 +15,7 @@ from spherescope.core.text import quoted
 from spherescope.render.styles import PlotTheme
 from spherescope.state.session import Session
 from spherescope.widgets.lessons.common import LessonDock, THEME, caption, plot_widget
+from spherescope.widgets.lessons.steer_tokens import direction_ids, no_token, token_edits
 
 ALPHA_RANGE = 300  # the slider runs from -ALPHA_RANGE to +ALPHA_RANGE
 
@@ -33,15 +34,9 @@ class SteerDock(LessonDock):
         self.layer.setRange(0, 0)
         self.layer.setToolTip("The direction is added to the residual after this block (0: to the embeddings)")
         self.layer.valueChanged.connect(lambda _v: self.apply())
-        self.toward = QLineEdit()
-        self.toward.setObjectName("steerToward")
-        self.toward.setPlaceholderText("toward, e.g. ␣John")
-        self.away = QLineEdit()
-        self.away.setObjectName("steerAway")
-        self.away.setPlaceholderText("away from (optional), e.g. ␣Mary")
+        self.toward, self.away = token_edits("steerToward", "steerAway")
         for edit in (self.toward, self.away):
             edit.returnPressed.connect(self.apply)
-            edit.textEdited.connect(lambda t, e=edit: e.setText(t.replace(" ", "␣")) if " " in t else None)
         self.contrast_button = QPushButton("Toward the contrast")
         self.contrast_button.setToolTip("Toward the plane's second token and away from its first (' John', not ' Mary')")
         self.contrast_button.clicked.connect(self.toward_contrast)
@@ -159,12 +154,10 @@ class SteerDock(LessonDock):
         vocab = self.s.vocab
         if not (self.enabled.isChecked() or even_off) or vocab is None or not self.toward.text().strip():
             return None  # off, or not chosen yet (the readout says what is missing)
-        toward = vocab.token_id(self.toward.text())
-        away = vocab.token_id(self.away.text()) if self.away.text().strip() else None
-        if toward is None or (self.away.text().strip() and away is None):
-            bad = self.toward.text() if toward is None else self.away.text()
+        toward, away, bad = direction_ids(vocab, self.toward.text(), self.away.text())
+        if bad is not None:
             if self.controller is not None and not quiet:
-                self.controller.notify(f"No token {bad!r} in this model's vocabulary to steer with.")
+                self.controller.notify(no_token(bad))
             return None
         position = None
         if self.where.currentData() == "followed" and self.s.tokens:
