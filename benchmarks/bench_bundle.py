@@ -18,6 +18,8 @@ import time
 import numpy as np
 from PySide6.QtWidgets import QApplication
 
+from harness import to_frame
+
 LAYERS = 31
 
 
@@ -45,16 +47,7 @@ def main() -> None:
     view.set_trajectory(one, np.linspace(5, 400, LAYERS), np.full(LAYERS, 0.5), LAYERS - 1)
 
     def frame(change) -> float:
-        swapped = [None]
-        slot = lambda: swapped.__setitem__(0, time.perf_counter())  # noqa: E731
-        view.frameSwapped.connect(slot)
-        t = time.perf_counter()
-        change()
-        view.update()
-        while swapped[0] is None:
-            app.processEvents()
-        view.frameSwapped.disconnect(slot)
-        return swapped[0] - t
+        return to_frame(app, view, change)
 
     def step_ms() -> float:
         times = [frame(lambda i=i: view.set_current(i % LAYERS)) for i in range(args.steps)][10:]

@@ -80,7 +80,7 @@ def main() -> None:
     import pyqtgraph.opengl as gl
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 
-    from harness import wait_until
+    from harness import to_frame, wait_until
     from spherescope.app import make_app
     from spherescope.app import build_main_window
 
@@ -157,19 +157,11 @@ def main() -> None:
         docks around it are redrawn too). The view is its own native window, so its swap
         does not imply the widgets' repaint; docks redraw for a new layer after the frame
         (widgets.lessons.common.LazyRefresh), so the event loop runs until that is done."""
-        swapped = [None]
-        slot = lambda: swapped.__setitem__(0, time.perf_counter())
-        v.frameSwapped.connect(slot)
         t = time.perf_counter()
-        change()
-        v.update()
-        while swapped[0] is None:
-            app.processEvents()
+        swapped = to_frame(app, v, change)
         for _ in range(3):  # the queued redraw, then the docks' repaint
             app.processEvents()
-        done = time.perf_counter()
-        v.frameSwapped.disconnect(slot)
-        return swapped[0] - t, done - t
+        return swapped, time.perf_counter() - t
 
     def steps() -> tuple[float, float, float, float]:
         times = [frame(view, lambda i=i: setattr(win.session, "layer", i % 31)) for i in range(90)][10:]
