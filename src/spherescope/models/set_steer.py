@@ -42,14 +42,17 @@ class SetSteerCurve:
         return self.correct.mean(axis=1)
 
 
-def _batches(loaded, items, order, rows) -> int:
+def _batches(loaded, items, rows: int | None) -> list[list[int]]:
+    """The prompts' indices in padded batches, the longest prompts first (a batch's size
+    follows its longest prompt's length, set_trace.batch_rows)."""
     from spherescope.models.set_trace import batch_rows
 
-    n, left = 0, list(order)
-    while left:
-        left = left[:-(rows or batch_rows(loaded, len(items[left[-1]].tokens)))]
-        n += 1
-    return n
+    order, out = sorted(range(len(items)), key=lambda k: len(items[k].tokens)), []
+    while order:
+        size = rows or batch_rows(loaded, len(items[order[-1]].tokens))
+        out.append(order[-size:])
+        order = order[:-size]
+    return out
 
 
 @torch.no_grad()
@@ -61,7 +64,7 @@ def set_steer_curve(loaded: LoadedModel, items, layer: int, toward: int | None, 
     from spherescope.core.patching import SteerSpec
     from spherescope.models.errors import PromptError
     from spherescope.models.patching import Steer, check_alpha, steer_vector
-    from spherescope.models.set_trace import _HeadAt, batch_rows, pad_id, padded
+    from spherescope.models.set_trace import _HeadAt, pad_id, padded
 
     if any(it.target is None for it in items):
         raise PromptError("Steering over a set needs a target for every prompt (a target column, or a target).")
@@ -74,22 +77,23 @@ def set_steer_curve(loaded: LoadedModel, items, layer: int, toward: int | None, 
     longest = max(len(it.tokens) for it in items)
     diffs = np.zeros((len(alphas), len(items)))
     correct = np.zeros((len(alphas), len(items)), bool)
-    order = sorted(range(len(items)), key=lambda k: len(items[k].tokens))
     device = next(loaded.model.parameters()).device
     head = loaded.model.get_output_embeddings()
-    passes, total = 0, len(alphas) * _batches(loaded, items, order, rows)
-    while order:
-        size = rows or batch_rows(loaded, len(items[order[-1]].tokens))
-        idx, order = order[-size:], order[:-size]
+    batches = _batches(loaded, items, rows)
+    passes, total = 0, len(alphas) * len(batches)
+    # A token's direction is one vector for every prompt, (1, 1, d); each prompt's own
+    # is a row per prompt, (B, 1, d). Unit length: α scales them.
+    shared = None if toward is None else steer_vector(loaded, SteerSpec(int(layer), int(toward), away, 1.0, None),
+                                                      longest)[None, None, :]
+    for idx in batches:
         batch = [items[k] for k in idx]
         kwargs, cols = padded(batch, "right", pad_id(loaded), device)
         tgt = torch.tensor([it.target for it in batch])
         con = torch.tensor([it.contrast if it.contrast is not None else it.target for it in batch])
         has_con = torch.tensor([it.contrast is not None for it in batch])
-        # Unit directions, (B, 1, d): one row each (the same one, for a token's direction).
-        specs = [SteerSpec(int(layer), it.contrast, it.target, 1.0, None) if toward is None else
-                 SteerSpec(int(layer), int(toward), away, 1.0, None) for it in batch]
-        units = np.stack([steer_vector(loaded, sp, longest) for sp in specs])[:, None, :]
+        units = shared if shared is not None else np.stack(
+            [steer_vector(loaded, SteerSpec(int(layer), it.contrast, it.target, 1.0, None), longest)
+             for it in batch])[:, None, :]
         for a, alpha in enumerate(alphas):
             if cancel is not None and cancel():
                 raise Cancelled()
