@@ -201,10 +201,9 @@ def _set_steering(s: Session):
     c = s.sets.steer
     if c is None:
         return [], []
-    q25, q75 = np.percentile(c.diffs, [25, 75], axis=1)
     cols = ["alphas", "diff_mean", "diff_q25", "diff_q75", "accuracy"]
     return cols, [[float(a), float(m), float(lo), float(hi), float(acc)]
-                  for a, m, lo, hi, acc in zip(c.alphas, c.diffs.mean(axis=1), q25, q75, c.accuracy)]
+                  for a, m, lo, hi, acc in zip(c.alphas, c.mean, *c.quartiles, c.accuracy)]
 
 
 _TABLES = {"sphere": _path_rows, "plane": _plane, "attribution": _attribution, "norms": _norms, "closest": _closest,
